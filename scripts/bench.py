@@ -1,0 +1,51 @@
+"""Benchmarks: one JSON object per line on stdout, each with name, value and unit.
+
+Run it as scripts/bench [GROUP ...] (which sets up .venv first). Progress goes to stderr.
+Figures are medians and ratios measured in one run; the machine may be shared and noisy,
+so compare ratios within a run rather than absolute values across runs.
+"""
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Result = dict[str, Any]
+# group name -> module in scripts.benchmarks with `run(quick: bool) -> Iterator[Result]`
+GROUPS: dict[str, str] = {
+    "bus": "scripts.benchmarks.bus",
+}
+
+
+def _load(group: str) -> Callable[[bool], Iterator[Result]]:
+    module = importlib.import_module(GROUPS[group])
+    run: Callable[[bool], Iterator[Result]] = module.run
+    return run
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Run benchmark groups and print one JSON object per result line.",
+        epilog=f"groups: {', '.join(GROUPS)} (default: all)",
+    )
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help="groups to run")
+    parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"unknown group {unknown[0]!r}; known: {', '.join(GROUPS)}")
+    for group in args.groups or list(GROUPS):
+        started = time.monotonic()
+        print(f"bench: {group} ...", file=sys.stderr, flush=True)
+        for result in _load(group)(args.quick):
+            print(json.dumps(result), flush=True)
+        print(f"bench: {group} done in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,146 @@
+"""Sending side of the bus: numbered frames, heartbeats when idle, last values for snapshots."""
+
+import logging
+
+import zmq
+
+from shared.bus.context import BusContext
+from shared.bus.frames import Header, encode_frames
+from shared.bus.stats import DropReason
+from shared.schema import SCHEMA_VERSION, BusMessage, Heartbeat, topic_for
+
+log = logging.getLogger(__name__)
+
+
+class Sender:
+    """Number, sign and send messages on one socket without ever blocking.
+
+    A send that the socket cannot take now (HWM reached, or no peer on a command socket)
+    is dropped and counted under `drop_reason`; its seq is used all the same, so that
+    every receiver sees the loss as a gap.
+    """
+
+    def __init__(
+        self,
+        socket: zmq.Socket[bytes],
+        sender: str,
+        *,
+        bus: BusContext,
+        heartbeat_interval_ns: int,
+        drop_reason: DropReason,
+    ) -> None:
+        self._socket = socket
+        self._sender = sender
+        self._signer = bus.signer
+        self._clock = bus.clock
+        self._stats = bus.stats
+        self._heartbeat_interval_ns = heartbeat_interval_ns
+        self._drop_reason = drop_reason
+        self._incarnation = bus.clock.now_ns()
+        self._seq = 0
+        self._last_sent_ns = 0
+        self._dropping = 0  # length of the current streak of dropped sends
+
+    @property
+    def name(self) -> str:
+        return self._sender
+
+    @property
+    def incarnation(self) -> int:
+        return self._incarnation
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last message numbered (sent or dropped)."""
+        return self._seq
+
+    def send(self, message: BusMessage) -> bool:
+        """Send one message; return False if it was dropped (and counted)."""
+        return self.send_on(topic_for(message, self._sender), message)
+
+    def send_on(self, topic: bytes, message: BusMessage) -> bool:
+        now_ns = self._clock.now_ns()
+        self._seq += 1
+        header = Header(SCHEMA_VERSION, self._sender, self._incarnation, self._seq, now_ns)
+        frames = encode_frames(topic, header, message, self._signer)
+        self._last_sent_ns = now_ns
+        try:
+            self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            self._stats.drop(self._drop_reason)
+            if self._dropping == 0:  # log a streak once, not every message of it
+                log.warning(
+                    "send dropping sender=%s seq=%d topic=%r reason=%s",
+                    self._sender,
+                    self._seq,
+                    topic,
+                    self._drop_reason,
+                )
+            self._dropping += 1
+            return False
+        if self._dropping:
+            log.warning("send recovered sender=%s dropped=%d", self._sender, self._dropping)
+            self._dropping = 0
+        self._stats.sent += 1
+        return True
+
+    def heartbeat_due(self, now_ns: int) -> bool:
+        return now_ns - self._last_sent_ns >= self._heartbeat_interval_ns
+
+    def tick(self) -> None:
+        """Send a Heartbeat if nothing was sent for one heartbeat interval."""
+        now_ns = self._clock.now_ns()
+        if self.heartbeat_due(now_ns):
+            self.send(Heartbeat(ts_event_ns=now_ns))
+
+
+class Publisher(Sender):
+    """A Sender on an XPUB socket that keeps the last message of every topic.
+
+    The last values are what a snapshot server hands to a late joiner (the Clone
+    pattern); heartbeats are not kept.
+    """
+
+    def __init__(
+        self,
+        socket: zmq.Socket[bytes],
+        sender: str,
+        *,
+        bus: BusContext,
+        heartbeat_interval_ns: int,
+    ) -> None:
+        super().__init__(
+            socket,
+            sender,
+            bus=bus,
+            heartbeat_interval_ns=heartbeat_interval_ns,
+            drop_reason=DropReason.HWM,
+        )
+        self._last_values: dict[bytes, BusMessage] = {}
+
+    def send_on(self, topic: bytes, message: BusMessage) -> bool:
+        if type(message) is not Heartbeat:
+            self._last_values[topic] = message
+        return super().send_on(topic, message)
+
+    def forget(self, topic_prefix: bytes) -> None:
+        """Drop the kept values under a prefix (e.g. a symbol no longer served)."""
+        for topic in [t for t in self._last_values if t.startswith(topic_prefix)]:
+            del self._last_values[topic]
+
+    def last_values(self, topic_prefix: bytes) -> list[tuple[bytes, BusMessage]]:
+        return [(t, m) for t, m in self._last_values.items() if t.startswith(topic_prefix)]
+
+    def tick(self) -> None:
+        self._drain_subscriptions()
+        super().tick()
+
+    def _drain_subscriptions(self) -> None:
+        # XPUB hands (un)subscriptions to the application; read them so they do not pile up.
+        while True:
+            try:
+                event = self._socket.recv(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            action = "subscribe" if event[:1] == b"\x01" else "unsubscribe"
+            log.debug("subscriber %s sender=%s topic=%r", action, self._sender, event[1:])

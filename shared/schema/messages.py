@@ -1,0 +1,59 @@
+"""The union of every message kind that crosses a process boundary."""
+
+from shared.schema.commands import (
+    AmendOrder,
+    CancelAllOrders,
+    CancelOrder,
+    ClosePosition,
+    RequestSnapshot,
+    SetTradingState,
+    SubmitOrder,
+)
+from shared.schema.control import Heartbeat, ServiceStatus, SnapshotEnd, SnapshotRequest
+from shared.schema.events import (
+    Alert,
+    BalanceChanged,
+    ExecutionSnapshot,
+    OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    PositionChanged,
+    TradingStateChanged,
+)
+from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade
+from shared.schema.universe import UniverseChanged
+
+# Append-only: a new kind goes at the end; a kind is never renamed or removed.
+BusMessage = (
+    Quote
+    | Trade
+    | BookLevels
+    | FeedStatus
+    | FeedReady
+    | UniverseChanged
+    | SubmitOrder
+    | CancelOrder
+    | AmendOrder
+    | CancelAllOrders
+    | ClosePosition
+    | SetTradingState
+    | RequestSnapshot
+    | OrderAccepted
+    | OrderRejected
+    | OrderDenied
+    | OrderPartiallyFilled
+    | OrderFilled
+    | OrderCanceled
+    | PositionChanged
+    | BalanceChanged
+    | TradingStateChanged
+    | Alert
+    | ExecutionSnapshot
+    | Heartbeat
+    | SnapshotRequest
+    | SnapshotEnd
+    | ServiceStatus
+)

@@ -1,0 +1,205 @@
+"""Settings: one TOML file (deploy/settings.toml), a section per service, decoded strictly.
+
+An unknown key, a wrongly typed value or a value out of range refuses to start with a
+SettingsError that names the file, the section, the key and the reason. Secrets never
+come from the file: only from environment variables (see Secrets).
+"""
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Final, TypeVar
+
+import msgspec
+
+from shared.endpoints import check_endpoint, is_off_host
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_PATH: Final = REPO_ROOT / "deploy" / "settings.toml"
+SETTINGS_ENV: Final = "TRADING_SETTINGS"  # path of another settings file
+RUN_DIR_ENV: Final = "TRADING_RUN_DIR"  # overrides [system] run-dir
+
+KNOWN_SECTIONS: Final = frozenset(
+    {"system", "bus", "bybit", "scanner", "feed", "strategy", "executor", "simulator"}
+)
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class SettingsError(Exception):
+    """The settings cannot be used; the message says which key and why."""
+
+
+class Settings(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="kebab"
+):
+    """Base of every settings section: immutable, strict, keys in kebab-case."""
+
+
+class Mode(StrEnum):
+    PAPER = "paper"  # the local simulator; no keys needed
+    TESTNET = "testnet"
+    DEMO = "demo"
+    LIVE = "live"  # real money: also needs --live on the command line
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class SystemSettings(Settings, frozen=True, kw_only=True):
+    mode: Mode = Mode.PAPER
+    run_dir: str = "run"  # relative to the checkout unless absolute
+    log_level: LogLevel = LogLevel.INFO
+
+
+class Endpoints(Settings, frozen=True, kw_only=True):
+    """Bus addresses; "{run_dir}" is replaced by the run directory."""
+
+    universe: str
+    universe_snapshot: str
+    market_data: str
+    market_data_snapshot: str
+    order_commands: str
+    execution_events: str
+    execution_snapshot: str
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            check_endpoint(getattr(self, name).replace("{run_dir}", "/run"))
+
+    def resolved(self, run_dir: Path) -> "Endpoints":
+        values = {
+            f: getattr(self, f).replace("{run_dir}", str(run_dir)) for f in self.__struct_fields__
+        }
+        for value in values.values():
+            check_endpoint(value)
+        return Endpoints(**values)
+
+
+class BusSettings(Settings, frozen=True, kw_only=True):
+    endpoints: Endpoints
+    market_data_hwm: Positive = 10_000
+    events_hwm: Positive = 10_000
+    command_hwm: Positive = 1_000
+    heartbeat_interval_ms: Positive = 1_000
+    max_missed_heartbeats: Positive = 3
+    snapshot_timeout_ms: Positive = 2_000
+
+
+class ServiceSettings(Settings, frozen=True, kw_only=True):
+    """Keys every service section has; services extend it with their own."""
+
+    metrics_port: Port
+    log_level: LogLevel | None = None  # None: [system] log-level
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials from the environment only; never printed."""
+
+    bybit_api_key: str | None = field(default=None, repr=False)
+    bybit_api_secret: str | None = field(default=None, repr=False)
+    bus_hmac_key: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> "Secrets":
+        env = os.environ if environ is None else environ
+        bus_key = env.get("BUS_HMAC_KEY") or None
+        return cls(
+            bybit_api_key=env.get("BYBIT_API_KEY") or None,
+            bybit_api_secret=env.get("BYBIT_API_SECRET") or None,
+            bus_hmac_key=bus_key.encode() if bus_key else None,
+        )
+
+
+S = TypeVar("S", bound=Settings)
+
+
+def settings_path() -> Path:
+    return Path(os.environ.get(SETTINGS_ENV, DEFAULT_SETTINGS_PATH))
+
+
+def load_section(name: str, section_type: type[S], path: Path | None = None) -> S:
+    """Return section `name` of the settings file decoded as `section_type`.
+
+    Raises SettingsError naming the file, the key and the reason.
+    """
+    path = path or settings_path()
+    document = _read(path)
+    if name not in document:
+        raise SettingsError(f"{path}: section [{name}] is missing")
+    try:
+        return msgspec.convert(document[name], section_type)
+    except msgspec.ValidationError as e:
+        raise SettingsError(f"{path}: {_explain(name, str(e))}") from None
+
+
+def _read(path: Path) -> dict[str, object]:
+    try:
+        document = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: settings file not found (set {SETTINGS_ENV})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"{path}: not valid TOML: {e}") from None
+    unknown = sorted(set(document) - KNOWN_SECTIONS)
+    if unknown:
+        raise SettingsError(
+            f"{path}: unknown section [{unknown[0]}] (known: {', '.join(sorted(KNOWN_SECTIONS))})"
+        )
+    return document
+
+
+_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<where>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")
+
+
+def _explain(section: str, error: str) -> str:
+    """Turn msgspec's "<reason> - at `$.a.b`" into "key [section] a.b: <reason>"."""
+    match = _AT.match(error)
+    reason, where = (match["reason"], match["where"] or "") if match else (error, "")
+    key = where.lstrip(".")
+    if unknown := _UNKNOWN.match(reason):
+        full = f"{key}.{unknown['key']}" if key else unknown["key"]
+        return f"key [{section}] {full}: unknown key (a typo, or a key this version does not have)"
+    return f"key [{section}] {key or '(section)'}: {reason}"
+
+
+def resolve_run_dir(system: SystemSettings) -> Path:
+    """Return the run directory ($TRADING_RUN_DIR, else [system] run-dir) as an absolute path."""
+    configured = Path(os.environ.get(RUN_DIR_ENV) or system.run_dir)
+    return configured if configured.is_absolute() else REPO_ROOT / configured
+
+
+def ensure_run_dir(run_dir: Path) -> Path:
+    """Create the run directory with mode 0700 (ipc sockets and logs live there).
+
+    An existing directory of ours is tightened to 0700; one owned by someone else is refused.
+    """
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = run_dir.stat()
+    if info.st_uid != os.getuid():
+        raise SettingsError(f"run directory {run_dir} belongs to uid {info.st_uid}, not to us")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        run_dir.chmod(0o700)
+    return run_dir
+
+
+def check_bus_security(endpoints: Endpoints, secrets: Secrets) -> None:
+    """Refuse tcp endpoints off this host unless frames are signed (BUS_HMAC_KEY)."""
+    if secrets.bus_hmac_key is not None:
+        return
+    for name in endpoints.__struct_fields__:
+        if is_off_host(getattr(endpoints, name)):
+            raise SettingsError(
+                f"key [bus.endpoints] {name.replace('_', '-')}: an endpoint off this host "
+                "needs signed frames: set BUS_HMAC_KEY in the environment"
+            )

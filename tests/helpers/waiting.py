@@ -1,0 +1,23 @@
+"""Wait on conditions, never on sleeps."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+async def eventually(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
+    """Return once `condition()` is truthy; fail the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s: {condition}")
+        await asyncio.sleep(0.002)
+
+
+def eventually_sync(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
+    """Blocking form of `eventually`, for code outside an event loop."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s: {condition}")
+        time.sleep(0.002)

@@ -1,0 +1,282 @@
+"""The bus over real ZeroMQ ipc sockets: the failure cases as well as the happy path."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import pytest
+import zmq
+
+from shared.bus import (
+    BusNode,
+    CommandReceiver,
+    Delivery,
+    Publisher,
+    Receiver,
+    RefusedCommand,
+    SnapshotReply,
+    SnapshotServer,
+)
+from shared.schema import BusMessage, Heartbeat, Quote
+from tests.helpers.samples import make_quote, make_submit
+from tests.helpers.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+MakeNode = Callable[..., BusNode]
+
+
+@contextlib.asynccontextmanager
+async def serving(server: SnapshotServer) -> AsyncIterator[None]:
+    """Answer snapshot requests in the background, as a publisher's loop would."""
+
+    async def loop() -> None:
+        while True:
+            await server.wait()
+            server.serve_pending()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class QuoteView:
+    """A subscriber's derived view: the latest quote per symbol, repaired from snapshots."""
+
+    def __init__(self) -> None:
+        self.quotes: dict[str, Quote] = {}
+
+    def apply(self, message: BusMessage) -> None:
+        if isinstance(message, Quote):
+            self.quotes[message.symbol] = message
+
+    def apply_snapshot(self, receiver: Receiver, reply: SnapshotReply) -> None:
+        for _, message in reply.messages:
+            self.apply(message)
+        receiver.apply_snapshot(reply.sender, reply.incarnation, reply.last_seq)
+
+
+async def _connected(publisher: Publisher, receiver: Receiver) -> None:
+    """Wait until the subscription reached the publisher (heartbeats flow)."""
+
+    async def heard() -> bool:
+        publisher.send(Heartbeat(ts_event_ns=0))
+        return await receiver.wait(0.01) or False
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await heard():
+        assert asyncio.get_running_loop().time() < deadline, "subscriber never connected"
+    receiver.drain()
+
+
+async def test_late_subscriber_catches_up_from_snapshot(make_node: MakeNode) -> None:
+    # Arrange: a publisher that already published three symbols
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.market_data)
+    server = feed.snapshot_server(eps.market_data_snapshot, publisher)
+    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
+        publisher.send(make_quote(symbol, bid="100"))
+    publisher.send(make_quote("BTCUSDT", bid="101"))
+
+    # Act: subscribe first, then snapshot, then updates
+    receiver = strategy.subscriber([eps.market_data], ["md."])
+    await _connected(publisher, receiver)
+    view = QuoteView()
+    publisher.send(make_quote("ETHUSDT", bid="200"))  # queued before the snapshot: superseded
+    async with serving(server):
+        reply = await strategy.snapshot_client(eps.market_data_snapshot).fetch_async("md.", 2)
+    view.apply_snapshot(receiver, reply)
+    publisher.send(make_quote("SOLUSDT", bid="300"))  # newer than the snapshot: applied
+    await eventually(lambda: _apply_waiting(view, receiver) or "SOLUSDT" in view.quotes)
+    await eventually(
+        lambda: _apply_waiting(view, receiver) or view.quotes["SOLUSDT"].bid_price == 300
+    )
+
+    # Assert
+    assert {s: q.bid_price for s, q in view.quotes.items()} == {
+        "BTCUSDT": Decimal("101"),
+        "ETHUSDT": Decimal("200"),
+        "SOLUSDT": Decimal("300"),
+    }
+    assert reply.last_seq >= 5
+    assert strategy.stats.dropped["superseded"] >= 1
+    assert strategy.stats.gaps == {}
+
+
+async def test_hwm_overflow_is_counted_and_the_gap_is_repaired(make_node: MakeNode) -> None:
+    # Arrange: tiny HWMs and a subscriber that does not read while the publisher floods
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.market_data, hwm=10)
+    server = feed.snapshot_server(eps.market_data_snapshot, publisher)
+    receiver = strategy.subscriber([eps.market_data], ["md."], hwm=10)
+    await _connected(publisher, receiver)
+    view = QuoteView()
+
+    # Act: flood; the last ETH quote cannot fit in the full pipes
+    for i in range(20_000):
+        publisher.send(make_quote("BTCUSDT", bid=str(1000 + i)))
+    publisher.send(make_quote("ETHUSDT", bid="5555"))
+    await _drain_into(view, receiver)
+    publisher.send(make_quote("SOLUSDT", bid="7"))  # the next frame reveals the gap
+    await eventually(lambda: _apply_waiting(view, receiver) or strategy.stats.gaps["feed"] > 0)
+    assert receiver.take_resync_requests() == {"feed"}
+    assert "ETHUSDT" not in view.quotes
+    async with serving(server):
+        reply = await strategy.snapshot_client(eps.market_data_snapshot).fetch_async("md.", 2)
+    view.apply_snapshot(receiver, reply)
+
+    # Assert: the sender counted its drops, the receiver the gap, the snapshot repaired the view
+    assert feed.stats.dropped["hwm"] > 0
+    assert strategy.stats.lost["feed"] > 0
+    assert view.quotes["ETHUSDT"].bid_price == Decimal("5555")
+    assert view.quotes["SOLUSDT"].bid_price == Decimal("7")
+
+
+def _apply_waiting(view: QuoteView, receiver: Receiver) -> None:
+    for delivery in receiver.drain():
+        view.apply(delivery.message)
+
+
+async def _drain_into(view: QuoteView, receiver: Receiver) -> None:
+    """Apply frames until none arrives for 50 ms (the pipes are empty)."""
+    while await receiver.wait(0.05):
+        _apply_waiting(view, receiver)
+
+
+async def test_restarted_publisher_is_seen_as_a_new_incarnation(make_node: MakeNode) -> None:
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    receiver = strategy.subscriber([eps.market_data], ["md."])
+    first = feed.publisher(eps.market_data)
+    await _connected(first, receiver)
+    first.send(make_quote())
+    await eventually(lambda: receiver.drain())
+    first._socket.close(linger=0)  # the process "dies"
+
+    second_node = make_node("feed")
+    second = second_node.publisher(eps.market_data)
+    await _connected(second, receiver)
+
+    assert strategy.stats.restarts["feed"] == 1
+    assert strategy.stats.gaps == {}
+
+
+async def test_silent_peer_is_declared_dead_within_three_heartbeat_intervals(
+    make_node: MakeNode,
+) -> None:
+    # Arrange: 20 ms heartbeats
+    interval_ns = 20_000_000
+    feed = make_node("feed", heartbeat_interval_ms=20)
+    strategy = make_node("strategy", heartbeat_interval_ms=20)
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.market_data)
+    receiver = strategy.subscriber([eps.market_data], ["md."])
+    await _connected(publisher, receiver)
+    liveness = strategy.liveness
+
+    # Act: heartbeats flow for a while, then the publisher falls silent
+    for _ in range(5):
+        publisher.tick()
+        await receiver.wait(0.1)
+        receiver.drain()
+        await asyncio.sleep(0.02)  # pacing the heartbeat sender, not synchronisation
+    assert liveness.is_alive("feed", strategy.bus.clock.now_ns())
+    last_heard_ns = liveness.last_heard_ns("feed")
+    assert last_heard_ns is not None
+    await eventually(
+        lambda: liveness.dead_peers(strategy.bus.clock.now_ns()) == ["feed"], timeout_s=2
+    )
+
+    # Assert: dead exactly once 3 intervals have passed since the last frame, not before
+    assert liveness.is_alive("feed", last_heard_ns + 3 * interval_ns - 1)
+    assert not liveness.is_alive("feed", last_heard_ns + 3 * interval_ns)
+
+
+async def test_expired_command_is_refused_with_a_reason(make_node: MakeNode) -> None:
+    strategy, executor = make_node("strategy"), make_node("executor")
+    eps = executor.settings.endpoints
+    inbox = executor.command_receiver(eps.order_commands)
+    outbox = strategy.command_sender(eps.order_commands)
+    now_ns = strategy.bus.clock.now_ns()
+    await eventually(lambda: outbox.send(make_submit(expires_at_ns=now_ns - 1_000_000)))
+    outbox.send(make_submit(expires_at_ns=now_ns + 60 * 10**9))
+
+    received: list[Delivery | RefusedCommand] = []
+    await eventually(lambda: _receive_into(received, inbox) or len(received) == 2)
+
+    refused, fresh = received
+    assert isinstance(refused, RefusedCommand)
+    assert refused.reason.startswith("expired: ")
+    assert isinstance(fresh, Delivery)
+    assert executor.stats.dropped["expired_command"] == 1
+
+
+def _receive_into(into: list[Delivery | RefusedCommand], inbox: CommandReceiver) -> None:
+    if (message := inbox.receive_nowait()) is not None:
+        into.append(message)
+
+
+async def test_command_with_no_receiver_is_counted_not_queued(make_node: MakeNode) -> None:
+    strategy = make_node("strategy")
+    outbox = strategy.command_sender(strategy.settings.endpoints.order_commands)
+    assert outbox.send(make_submit()) is False
+    assert strategy.stats.dropped["peer_away"] == 1
+
+
+async def test_garbage_and_wrongly_signed_frames_are_counted_and_skipped(
+    make_node: MakeNode,
+) -> None:
+    # Arrange: an executor that signs, and a raw socket that sends junk
+    executor = make_node("executor", key=b"right-key")
+    strategy = make_node("strategy", key=b"right-key")
+    impostor = make_node("impostor", key=b"wrong-key")
+    eps = executor.settings.endpoints
+    inbox = executor.command_receiver(eps.order_commands)
+    ctx = zmq.Context.instance()
+    raw = ctx.socket(zmq.PUSH)
+    raw.linger = 0
+    raw.connect(eps.order_commands)
+    good = strategy.command_sender(eps.order_commands)
+    forged = impostor.command_sender(eps.order_commands)
+
+    # Act
+    raw.send_multipart([b"only", b"two"])
+    raw.send_multipart(
+        [b"cmd.", strategy.bus.signer.sign(b"cmd.", b"\x93", b"junk"), b"\x93", b"junk"]
+    )
+    await eventually(lambda: forged.send(make_submit(expires_at_ns=2**62)))
+    await eventually(lambda: good.send(make_submit(expires_at_ns=2**62)))
+    got: list[Delivery | RefusedCommand] = []
+    await eventually(
+        lambda: _receive_into(got, inbox) or (got and sum(executor.stats.dropped.values()) == 3)
+    )
+
+    # Assert: only the good command arrives; every bad frame has its counter
+    assert len(got) == 1
+    assert isinstance(got[0], Delivery)
+    assert got[0].header.sender == "strategy"
+    assert executor.stats.dropped["malformed"] == 1
+    assert executor.stats.dropped["undecodable"] == 1
+    assert executor.stats.dropped["bad_signature"] == 1
+    raw.close()
+
+
+async def test_signed_frames_flow_over_tcp_loopback(make_node: MakeNode) -> None:
+    feed = make_node("feed", key=b"k")
+    strategy = make_node("strategy", key=b"k")
+    publisher = feed.publisher("tcp://127.0.0.1:0")
+    endpoint = publisher._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
+    receiver = strategy.subscriber([endpoint], ["md."])
+    await _connected(publisher, receiver)
+    publisher.send(make_quote())
+    got: list[Delivery] = []
+    await eventually(lambda: got.extend(receiver.drain()) or got)
+    assert got[0].message == make_quote()
+    assert strategy.stats.dropped == {}
