@@ -1,0 +1,35 @@
+"""Bybit V5 request signing (HMAC-SHA256), for the client and for the simulator's verifier.
+
+presign = timestamp + api_key + recv_window + payload, where payload is the query string
+exactly as sent (GET) or the raw body exactly as sent (POST). The websocket auth signs
+"GET/realtime" + expires.
+"""
+
+import hashlib
+import hmac
+
+
+def sign(secret: str, presign: str) -> str:
+    """Return the lowercase hex HMAC-SHA256 of `presign` under `secret`."""
+    return hmac.new(secret.encode(), presign.encode(), hashlib.sha256).hexdigest()
+
+
+def rest_signature(
+    secret: str, timestamp_ms: str, api_key: str, recv_window_ms: str, payload: str
+) -> str:
+    """Return X-BAPI-SIGN for one REST request."""
+    return sign(secret, timestamp_ms + api_key + recv_window_ms + payload)
+
+
+def ws_auth_signature(secret: str, expires_ms: int) -> str:
+    """Return the signature of a private-websocket auth request expiring at `expires_ms`."""
+    return sign(secret, f"GET/realtime{expires_ms}")
+
+
+def signatures_match(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected, given)
+
+
+def query_string(params: dict[str, str]) -> str:
+    """Return the GET payload the way pybit builds it: keys sorted, k=v joined by &, no encoding."""
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items()))
