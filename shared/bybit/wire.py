@@ -497,14 +497,16 @@ class OrderBookMessage(msgspec.Struct, kw_only=True):
 
 
 class PublicTradeData(msgspec.Struct, kw_only=True):
-    T: int  # noqa: N815 - the venue's name
+    """One public trade; single-letter field names are the venue's."""
+
+    T: int
     s: str
-    S: str  # noqa: N815
+    S: str
     v: Decimal
     p: Decimal
-    L: str = ""  # noqa: N815
+    L: str = ""
     i: str
-    BT: bool = False  # noqa: N815
+    BT: bool = False
     RPI: bool = False
     seq: int = 0
 
