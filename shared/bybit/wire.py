@@ -518,7 +518,7 @@ class PublicTradeMessage(msgspec.Struct, kw_only=True):
     data: list[PublicTradeData]
 
 
-class TickerData(Wire, kw_only=True):
+class TickerData(Wire, kw_only=True, omit_defaults=True):
     """Ticker snapshot or delta: in a delta only the changed fields are present."""
 
     symbol: str
@@ -537,6 +537,8 @@ class TickerData(Wire, kw_only=True):
     volume24h: str | None = field(name="volume24h", default=None)
     funding_interval_hour: str | None = None
     funding_cap: str | None = None
+    single_open_interest: str | None = None
+    single_open_interest_value: str | None = None
     next_funding_time: str | None = None
     funding_rate: str | None = None
     bid1_price: str | None = field(name="bid1Price", default=None)
@@ -572,6 +574,7 @@ class OrderEvent(Order, kw_only=True):
 
 class ExecutionEvent(Execution, kw_only=True):
     category: str = "linear"
+    extra_fees: str | list[dict[str, str]] = field(default_factory=list)  # a list on the stream
     exec_pnl: str = "0"
     is_leverage: str = "0"
     market_unit: str = ""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.simulator.settings import Faults, SimulatorSettings
 from shared.settings import (
     DEFAULT_SETTINGS_PATH,
     BusSettings,
@@ -32,8 +33,11 @@ def test_deployed_settings_decode_for_every_section() -> None:
     assert load_section("system", SystemSettings).mode == "paper"
     bus = load_section("bus", BusSettings)
     assert bus.endpoints.market_data.startswith("ipc://")
-    for service in ("scanner", "feed", "strategy", "executor", "simulator"):
+    for service in ("scanner", "feed", "strategy", "executor"):
         assert load_section(service, ServiceSettings).metrics_port > 0
+    simulator = load_section("simulator", SimulatorSettings)
+    assert simulator.host == "127.0.0.1"
+    assert simulator.faults == Faults()  # paper mode injects nothing
 
 
 def test_unknown_key_is_refused_with_its_name(tmp_path: Path) -> None:

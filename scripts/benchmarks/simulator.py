@@ -1,0 +1,152 @@
+"""Simulator benchmarks: order round trip through the project's REST client, public throughput.
+
+The simulator runs as its own process (python -m services.simulator) on a free loopback
+port, as in paper mode; the client runs here.
+"""
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+
+from shared.bybit import wire
+from shared.bybit.rest import BybitRest
+from shared.settings import REPO_ROOT
+
+Result = dict[str, Any]
+_KEY, _SECRET = "benchkey", "bench-secret-not-real"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _simulator(*extra: str) -> Iterator[str]:
+    port = _free_port()
+    run_dir = tempfile.mkdtemp(prefix="bench-sim-")
+    env = {
+        **os.environ,
+        "BYBIT_API_KEY": _KEY,
+        "BYBIT_API_SECRET": _SECRET,
+        "TRADING_RUN_DIR": run_dir,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.simulator", "--port", str(port), *extra],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(f"{url}/v5/market/time"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.05)  # polling a child process's start-up
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+async def _order_roundtrips(url: str, count: int) -> list[int]:
+    rest = BybitRest(url, api_key=_KEY, api_secret=_SECRET)
+    try:
+        await rest.sync_time()
+        bid = (await rest.orderbook("BTCUSDT", 1)).b[0][0]
+        price = str((bid * Decimal("0.8")).quantize(Decimal("0.1")))  # rests, never fills
+        samples = []
+        for i in range(count):
+            request = wire.OrderCreateRequest(
+                symbol="BTCUSDT",
+                side="Buy",
+                order_type="Limit",
+                qty="0.001",
+                price=price,
+                order_link_id=f"bench-{i}",
+            )
+            started = time.perf_counter_ns()
+            await rest.create_order(request)
+            samples.append(time.perf_counter_ns() - started)
+            if i % 200 == 199:
+                await rest.cancel_all(wire.CancelAllRequest(symbol="BTCUSDT"))
+        await rest.cancel_all(wire.CancelAllRequest(symbol="BTCUSDT"))
+        return samples
+    finally:
+        await rest.close()
+
+
+async def _public_rate(url: str, clients: int, seconds: float) -> float:
+    ws_url = url.replace("http://", "ws://") + "/v5/public/linear"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/v5/market/tickers?category=linear") as response:
+            symbols = [t["symbol"] for t in (await response.json())["result"]["list"]]
+        topics = [
+            f"{kind}.{s}" for s in symbols for kind in ("orderbook.50", "publicTrade", "tickers")
+        ]
+        sockets = [await session.ws_connect(ws_url, max_msg_size=0) for _ in range(clients)]
+        for ws in sockets:
+            await ws.send_json({"op": "subscribe", "args": topics})
+        counts = [0] * clients
+
+        async def count(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            async for _ in ws:
+                counts[i] += 1
+
+        tasks = [asyncio.create_task(count(i, ws)) for i, ws in enumerate(sockets)]
+        await asyncio.sleep(1.0)  # warm-up: snapshots and the first deltas
+        before, started = sum(counts), time.perf_counter()
+        await asyncio.sleep(seconds)  # the measurement window
+        rate = (sum(counts) - before) / (time.perf_counter() - started)
+        for task in tasks:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+        return rate
+
+
+def run(quick: bool) -> Iterator[Result]:
+    with _simulator("--no-rate-limits", "--symbols", "BTCUSDT,ETHUSDT") as url:
+        samples = asyncio.run(_order_roundtrips(url, 200 if quick else 1000))
+    p50 = statistics.median(samples) / 1000
+    p99 = sorted(samples)[int(len(samples) * 0.99) - 1] / 1000
+    yield {
+        "name": "simulator.order_roundtrip_p50_us",
+        "value": round(p50, 1),
+        "unit": "us",
+        "samples": len(samples),
+    }
+    yield {"name": "simulator.order_roundtrip_p99_us", "value": round(p99, 1), "unit": "us"}
+    with _simulator("--step-ms", "10") as url:
+        rate = asyncio.run(_public_rate(url, clients=4, seconds=2.0 if quick else 5.0))
+    yield {
+        "name": "simulator.md_msgs_per_s",
+        "value": round(rate),
+        "unit": "msg/s",
+        "clients": 4,
+        "symbols": 32,
+        "step_ms": 10,
+    }

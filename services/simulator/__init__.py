@@ -1,0 +1,11 @@
+"""The simulator: a local Bybit-V5-compatible venue on loopback, for paper trading.
+
+It speaks Bybit's V5 REST and websocket API for `category=linear` (USDT perpetuals) so the
+scanner, feed and executor run unchanged against it. Its pure core (`instruments`, `market`,
+`book`, `matching`, `accounts`, `exchange`) holds a seeded universe of ~40 symbols whose prices
+follow a regime-switching random walk with a synthetic 24 h history, an order book per symbol
+made of synthetic liquidity plus the accounts' own resting orders (price-time priority, maker
+and taker fees), one-way positions, a USDT wallet and venue-side stop-loss / take-profit per
+account. The core does no I/O and reads no clock: the HTTP/websocket layer passes the time in
+(integer milliseconds) and encodes the `shared.bybit.wire` Structs the core returns.
+"""

@@ -1,0 +1,108 @@
+"""Serve a recorded file of real public frames on /v5/public/linear instead of the market.
+
+The file holds one raw Bybit public frame per line (as received from the venue). Frames
+are replayed at their recorded pace (by their `ts`), in a loop. A subscriber to an order
+book gets its deltas only after the next snapshot of that book, as from the venue. REST
+and trading stay on the synthetic market: only the public stream is replayed.
+"""
+
+import logging
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+
+from services.simulator.connections import Connection, ConnectionRegistry, serve
+from services.simulator.faults import FaultInjector
+from shared.bybit import wire
+from shared.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+_encoder = msgspec.json.Encoder()
+
+
+class _Frame(msgspec.Struct):
+    topic: str
+    ts: int
+    type: str = "snapshot"
+
+
+def load_frames(path: Path) -> list[tuple[int, str, str, str]]:
+    """Return (ts_ms, topic, type, raw text) of every frame in the file, in file order.
+
+    Lines that are not a public data frame (acks, pongs, blank lines) are skipped and counted
+    in the log line.
+    """
+    frames: list[tuple[int, str, str, str]] = []
+    skipped = 0
+    for line in path.read_text().splitlines():
+        try:
+            head = msgspec.json.decode(line, type=_Frame)
+        except msgspec.DecodeError:
+            skipped += 1
+            continue
+        frames.append((head.ts, head.topic, head.type, line))
+    if not frames:
+        raise ValueError(f"{path}: no public frames with topic and ts")
+    log.info("replay loaded file=%s frames=%d skipped=%d", path, len(frames), skipped)
+    return frames
+
+
+class ReplayStream:
+    """The public websocket, fed from a recording."""
+
+    def __init__(self, path: str, faults: FaultInjector, clock: Clock) -> None:
+        self._frames = load_frames(Path(path))
+        self._clock = clock
+        self.registry = ConnectionRegistry(faults)
+        self._synced: dict[str, set[str]] = {}  # conn_id -> books that had their snapshot
+        self._cursor = 0
+        self._started_ms = 0
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        return await serve(request, self.registry, self._on_text)
+
+    def _on_text(self, conn: Connection, text: str) -> None:
+        try:
+            request = msgspec.json.decode(text, type=wire.WsRequest)
+        except msgspec.DecodeError as e:
+            ack = wire.WsAck(
+                success=False, ret_msg=f"invalid request: {e}", conn_id=conn.conn_id, op=""
+            )
+            conn.send(_encoder.encode(ack).decode(), faultable=False)
+            return
+        topics = [str(t) for t in request.args]
+        if request.op == "subscribe":
+            conn.topics.update(topics)
+        elif request.op == "unsubscribe":
+            conn.topics.difference_update(topics)
+        ret_msg = "pong" if request.op == "ping" else ""
+        ack = wire.WsAck(
+            success=True,
+            ret_msg=ret_msg,
+            conn_id=conn.conn_id,
+            req_id=request.req_id or "",
+            op=request.op,
+        )
+        conn.send(_encoder.encode(ack).decode(), faultable=False)
+
+    def publish(self, now_ms: int) -> None:
+        """Send every recorded frame whose time has come, looping at the end of the file."""
+        if self._started_ms == 0:
+            self._started_ms = now_ms
+        first_ts = self._frames[0][0]
+        while True:
+            if self._cursor == len(self._frames):
+                self._cursor = 0
+                self._started_ms = now_ms
+            ts, topic, kind, raw = self._frames[self._cursor]
+            if ts - first_ts > now_ms - self._started_ms:
+                return
+            self._cursor += 1
+            for conn in self.registry.subscribers(topic):
+                synced = self._synced.setdefault(conn.conn_id, set())
+                if topic.startswith("orderbook.") and kind == "snapshot":
+                    synced.add(topic)
+                if topic.startswith("orderbook.") and topic not in synced:
+                    continue
+                conn.send(raw)

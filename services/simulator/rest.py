@@ -1,0 +1,339 @@
+"""The simulator's REST API: Bybit V5 paths, envelope, signatures, rate limits and faults."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from services.simulator.exchange import Exchange, VenueError
+from services.simulator.faults import FaultInjector
+from services.simulator.ratelimit import RateLimiter
+from services.simulator.rest_auth import AuthFailure, authenticate
+from shared.bybit import wire
+from shared.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=msgspec.Struct)
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One decoded request: who sent it, its query parameters and raw body."""
+
+    account: str
+    params: dict[str, str]
+    body: bytes
+    now_ms: int
+
+    def decode(self, request_type: type[S]) -> S:
+        try:
+            return msgspec.json.decode(self.body or b"{}", type=request_type)
+        except msgspec.DecodeError as e:
+            raise VenueError(10001, f"params error: {e}") from None
+
+    def int_param(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.params.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise VenueError(10001, f"params error: {name} must be an integer in [{low}, {high}]")
+        return int(raw)
+
+    def required(self, name: str) -> str:
+        value = self.params.get(name)
+        if not value:
+            raise VenueError(10001, f"params error: {name} is required")
+        return value
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+def _page(
+    items: list[Any], call: Call, default_limit: int, max_limit: int
+) -> tuple[list[Any], str]:
+    """Return one page of `items` and the cursor of the next ("" at the end)."""
+    limit = call.int_param("limit", default_limit, 1, max_limit)
+    # Cursors are sent URL-encoded ("offset%3D20") and arrive decoded in the parsed query.
+    cursor = call.params.get("cursor", "").replace("%3D", "=")
+    offset = cursor.removeprefix("offset=")
+    start = int(offset) if cursor.startswith("offset=") and offset.isdigit() else 0
+    end = start + limit
+    return items[start:end], (f"offset%3D{end}" if end < len(items) else "")
+
+
+class RestApi:
+    """Route table and the request pipeline every call goes through."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        secrets: dict[str, str],
+        faults: FaultInjector,
+        clock: Clock,
+        after_trade: Callable[[], None],
+        *,
+        enforce_rate_limits: bool = True,
+    ) -> None:
+        self._exchange = exchange
+        self._after_trade = after_trade
+        self._secrets = secrets
+        self._faults = faults
+        self._clock = clock
+        self._limiter = RateLimiter()
+        self._enforce_rate_limits = enforce_rate_limits
+        self.requests = 0
+
+    def routes(self) -> list[web.RouteDef]:
+        public: dict[str, Handler] = {
+            "/v5/market/time": self._time,
+            "/v5/market/instruments-info": self._instruments,
+            "/v5/market/tickers": self._tickers,
+            "/v5/market/orderbook": self._orderbook,
+            "/v5/market/recent-trade": self._recent_trades,
+            "/v5/market/kline": self._klines,
+        }
+        signed_get: dict[str, Handler] = {
+            "/v5/order/realtime": self._realtime,
+            "/v5/order/history": self._history,
+            "/v5/execution/list": self._executions,
+            "/v5/position/list": self._positions,
+            "/v5/account/wallet-balance": self._wallet,
+        }
+        signed_post: dict[str, Handler] = {
+            "/v5/order/create": self._create,
+            "/v5/order/amend": self._amend,
+            "/v5/order/cancel": self._cancel,
+            "/v5/order/cancel-all": self._cancel_all,
+            "/v5/position/set-leverage": self._set_leverage,
+            "/v5/position/trading-stop": self._trading_stop,
+        }
+        return [
+            *(web.get(p, self._endpoint(p, h, signed=False)) for p, h in public.items()),
+            *(web.get(p, self._endpoint(p, h, signed=True)) for p, h in signed_get.items()),
+            *(web.post(p, self._endpoint(p, h, signed=True)) for p, h in signed_post.items()),
+        ]
+
+    def _endpoint(
+        self, path: str, handler: Handler, *, signed: bool
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def endpoint(request: web.Request) -> web.Response:
+            return await self._serve(request, path, handler, signed=signed)
+
+        return endpoint
+
+    async def _serve(
+        self, request: web.Request, path: str, handler: Handler, *, signed: bool
+    ) -> web.Response:
+        self.requests += 1
+        faults = self._faults.faults
+        if faults.rest_latency_ms:
+            await asyncio.sleep(faults.rest_latency_ms / 1000)  # injected venue latency
+        now_ms = self._clock.now_ns() // 1_000_000
+        if not self._limiter.check_ip(request.remote or "?", now_ms):
+            return web.Response(status=403, text="access too frequent")
+        if self._faults.hit("rest_5xx", faults.rest_5xx_rate):
+            return web.Response(status=503, text="service unavailable (injected)")
+        body = await request.read() if request.method == "POST" else b""
+        account, headers = "", dict[str, str]()
+        if signed:
+            admitted = self._admit(request, path, body, now_ms)
+            if isinstance(admitted, web.Response):
+                return admitted
+            account, headers = admitted
+        call = Call(account, dict(request.query), body, now_ms)
+        try:
+            self._check_category(call)
+            result = await handler(call)
+        except VenueError as e:
+            return _envelope(e.code, e.msg, {}, now_ms, headers=headers)
+        finally:
+            if request.method == "POST":
+                self._after_trade()  # push the private events this call caused, now
+        return _envelope(0, "OK", result, now_ms, headers=headers)
+
+    def _admit(
+        self, request: web.Request, path: str, body: bytes, now_ms: int
+    ) -> tuple[str, dict[str, str]] | web.Response:
+        """Return the account and rate headers of a signed request, or the refusal to send."""
+        payload = (
+            body.decode(errors="replace") if request.method == "POST" else request.query_string
+        )
+        auth = authenticate(request.headers, payload, self._secrets, now_ms)
+        if isinstance(auth, AuthFailure):
+            return _envelope(auth.ret_code, auth.ret_msg, {}, now_ms, status=auth.http_status)
+        if self._faults.faults.rate_limit_storm:
+            self._faults.count("rate_limit_storm")
+            return _rate_limited(now_ms, 0)
+        verdict = self._limiter.check(auth, path, now_ms)
+        if not verdict.allowed and self._enforce_rate_limits:
+            return _rate_limited(now_ms, verdict.reset_at_ms, verdict.limit)
+        headers = {
+            "X-Bapi-Limit": str(verdict.limit),
+            "X-Bapi-Limit-Status": str(verdict.remaining),
+            "X-Bapi-Limit-Reset-Timestamp": str(verdict.reset_at_ms),
+        }
+        return auth, headers
+
+    def _check_category(self, call: Call) -> None:
+        category = call.params.get("category")
+        if category is None and call.body:
+            category = call.decode(_CategoryProbe).category
+        if category not in (None, "linear"):
+            raise VenueError(
+                10001, f"params error: category {category!r} is not supported here (linear only)"
+            )
+
+    # ---- market
+
+    async def _time(self, call: Call) -> wire.ServerTime:
+        now_ns = self._clock.now_ns()
+        return wire.ServerTime(time_second=str(now_ns // 1_000_000_000), time_nano=str(now_ns))
+
+    async def _instruments(self, call: Call) -> wire.InstrumentsPage:
+        items = [
+            i for i in self._exchange.instruments() if call.params.get("symbol") in (None, i.symbol)
+        ]
+        status = call.params.get("status")
+        items = [i for i in items if status in (None, i.status)]
+        page, cursor = _page(items, call, 500, 1000)
+        return wire.InstrumentsPage(category="linear", list=page, next_page_cursor=cursor)
+
+    async def _tickers(self, call: Call) -> wire.TickerList:
+        return wire.TickerList(
+            category="linear", list=self._exchange.tickers(call.params.get("symbol"))
+        )
+
+    async def _orderbook(self, call: Call) -> wire.OrderBookResult:
+        limit = call.int_param("limit", 25, 1, 1000)
+        return self._exchange.orderbook(call.required("symbol"), limit)
+
+    async def _recent_trades(self, call: Call) -> wire.RecentTrades:
+        limit = call.int_param("limit", 500, 1, 1000)
+        trades = self._exchange.recent_trades(call.required("symbol"), limit)
+        return wire.RecentTrades(category="linear", list=trades)
+
+    async def _klines(self, call: Call) -> wire.Klines:
+        symbol = call.required("symbol")
+        limit = call.int_param("limit", 200, 1, 1000)
+        rows = self._exchange.klines(symbol, call.required("interval"), limit, call.now_ms)
+        return wire.Klines(category="linear", symbol=symbol, list=rows)
+
+    # ---- trade
+
+    async def _create(self, call: Call) -> wire.OrderIds:
+        ids = self._exchange.create_order(
+            call.account, call.decode(wire.OrderCreateRequest), call.now_ms
+        )
+        faults = self._faults.faults
+        if self._faults.hit("timeout_after_accept", faults.timeout_after_accept_rate):
+            self._after_trade()  # the venue has the order: its private events go out now
+            log.warning(
+                "holding back an accepted order's answer order_link_id=%s", ids.order_link_id
+            )
+            await asyncio.sleep(faults.timeout_after_accept_s)  # the client times out: in doubt
+        return ids
+
+    async def _amend(self, call: Call) -> wire.OrderIds:
+        return self._exchange.amend_order(
+            call.account, call.decode(wire.OrderAmendRequest), call.now_ms
+        )
+
+    async def _cancel(self, call: Call) -> wire.OrderIds:
+        return self._exchange.cancel_order(
+            call.account, call.decode(wire.OrderCancelRequest), call.now_ms
+        )
+
+    async def _cancel_all(self, call: Call) -> wire.CancelAllResult:
+        return self._exchange.cancel_all(
+            call.account, call.decode(wire.CancelAllRequest), call.now_ms
+        )
+
+    async def _realtime(self, call: Call) -> wire.OrderList:
+        orders = self._exchange.orders(
+            call.account,
+            symbol=call.params.get("symbol"),
+            order_id=call.params.get("orderId"),
+            order_link_id=call.params.get("orderLinkId"),
+            open_only=call.int_param("openOnly", 0, 0, 2),
+        )
+        page, cursor = _page(orders, call, 20, 50)
+        return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)
+
+    async def _history(self, call: Call) -> wire.OrderList:
+        orders = self._exchange.order_history(
+            call.account,
+            symbol=call.params.get("symbol"),
+            order_id=call.params.get("orderId"),
+            order_link_id=call.params.get("orderLinkId"),
+        )
+        page, cursor = _page(orders, call, 20, 50)
+        return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)
+
+    async def _executions(self, call: Call) -> wire.ExecutionList:
+        start = call.params.get("startTime")
+        executions = self._exchange.executions(
+            call.account,
+            symbol=call.params.get("symbol"),
+            start_ms=int(start) if start and start.isdigit() else None,
+        )
+        page, cursor = _page(executions, call, 50, 100)
+        return wire.ExecutionList(category="linear", list=page, next_page_cursor=cursor)
+
+    # ---- position and account
+
+    async def _positions(self, call: Call) -> wire.PositionList:
+        positions = self._exchange.positions(call.account, call.params.get("symbol"))
+        page, cursor = _page(positions, call, 20, 200)
+        return wire.PositionList(category="linear", list=page, next_page_cursor=cursor)
+
+    async def _set_leverage(self, call: Call) -> wire.Empty:
+        self._exchange.set_leverage(call.account, call.decode(wire.SetLeverageRequest), call.now_ms)
+        return wire.Empty()
+
+    async def _trading_stop(self, call: Call) -> wire.Empty:
+        self._exchange.trading_stop(call.account, call.decode(wire.TradingStopRequest), call.now_ms)
+        return wire.Empty()
+
+    async def _wallet(self, call: Call) -> wire.WalletList:
+        if call.params.get("accountType") != "UNIFIED":
+            raise VenueError(10001, "params error: accountType only support UNIFIED")
+        return wire.WalletList(list=[self._exchange.wallet(call.account)])
+
+
+class _CategoryProbe(msgspec.Struct):
+    category: str | None = None
+
+
+def _envelope(
+    ret_code: int,
+    ret_msg: str,
+    result: Any,
+    now_ms: int,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = _encoder.encode(
+        wire.Response(
+            ret_code=ret_code, ret_msg=ret_msg, result=result, ret_ext_info={}, time=now_ms
+        )
+    )
+    return web.Response(
+        status=status, body=body, content_type="application/json", headers=headers or {}
+    )
+
+
+def _rate_limited(now_ms: int, reset_at_ms: int, limit: int = 0) -> web.Response:
+    headers = {
+        "X-Bapi-Limit": str(limit),
+        "X-Bapi-Limit-Status": "0",
+        "X-Bapi-Limit-Reset-Timestamp": str(reset_at_ms or now_ms + 1000),
+    }
+    return _envelope(10006, "Too many visits!", {}, now_ms, headers=headers)

@@ -1,0 +1,157 @@
+"""SimulatorService: the aiohttp server, the market loop and the admin endpoints."""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from services.simulator.exchange import Exchange
+from services.simulator.faults import FaultInjector
+from services.simulator.replay import ReplayStream
+from services.simulator.rest import RestApi
+from services.simulator.settings import Faults, SimulatorSettings
+from services.simulator.streams import PrivateStream, PublicStream
+from shared.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+class SimulatorService:
+    """A Bybit-V5-compatible venue on loopback: REST, public and private websockets."""
+
+    name = "simulator"
+
+    def __init__(
+        self,
+        settings: SimulatorSettings,
+        exchange: Exchange,
+        secrets: dict[str, str],
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._exchange = exchange
+        self._clock = clock
+        self.faults = FaultInjector(settings.faults)
+        self.rest = RestApi(
+            exchange,
+            secrets,
+            self.faults,
+            clock,
+            after_trade=self._flush_private,
+            enforce_rate_limits=settings.enforce_rate_limits,
+        )
+        self.public = (
+            ReplayStream(settings.replay_file, self.faults, clock)
+            if settings.replay_file
+            else PublicStream(exchange, self.faults, clock)
+        )
+        self.private = PrivateStream(secrets, self.faults, clock)
+        self.port = settings.port  # the bound port once started (settings may say 0)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(self.rest.routes())
+        app.add_routes(
+            [
+                web.get("/v5/public/linear", self.public.handle),
+                web.get("/v5/private", self.private.handle),
+                web.get("/admin/faults", self._get_faults),
+                web.post("/admin/faults", self._set_faults),
+                web.post("/admin/disconnect", self._disconnect),
+                web.get("/admin/stats", self._stats),
+            ]
+        )
+        return app
+
+    async def start(self, resources: contextlib.AsyncExitStack) -> None:
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        resources.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, self._settings.host, self._settings.port, reuse_address=True)
+        await site.start()
+        server = site._server
+        if server is not None and server.sockets:  # type: ignore[attr-defined]
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        log.info(
+            "simulator listening url=http://%s:%d symbols=%d seed=%d",
+            self._settings.host,
+            self.port,
+            len(self._exchange.instruments()),
+            self._settings.seed,
+        )
+
+    async def run(self) -> None:
+        await asyncio.gather(self._market_loop(), self._disconnect_loop())
+
+    async def _market_loop(self) -> None:
+        step_s = self._settings.step_ms / 1000
+        while True:
+            now_ms = self._clock.now_ns() // 1_000_000
+            self._exchange.advance(now_ms)
+            self.public.publish(now_ms)
+            self._flush_private()
+            await asyncio.sleep(step_s)  # the market's clock tick
+
+    async def _disconnect_loop(self) -> None:
+        while True:
+            every_s = self.faults.faults.disconnect_every_s
+            await asyncio.sleep(every_s or 1.0)
+            if every_s:
+                closed = await self._close_all()
+                self.faults.count("ws_disconnect")
+                log.warning("injected websocket disconnect connections=%d", closed)
+
+    def _flush_private(self) -> None:
+        self.private.publish(self._exchange.take_private_events())
+
+    async def _close_all(self) -> int:
+        return await self.public.registry.close_all() + await self.private.registry.close_all()
+
+    # ---- admin (loopback only)
+
+    async def _get_faults(self, request: web.Request) -> web.Response:
+        _loopback_only(request)
+        return _json(self.faults.faults)
+
+    async def _set_faults(self, request: web.Request) -> web.Response:
+        """Merge a JSON object of fault keys into the current faults; unknown keys are refused."""
+        _loopback_only(request)
+        try:
+            changes = msgspec.json.decode(await request.read(), type=dict[str, Any])
+            merged = {**msgspec.to_builtins(self.faults.faults), **changes}
+            self.faults.faults = msgspec.convert(merged, Faults)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            return web.json_response({"error": str(e)}, status=400)
+        log.warning("faults changed %s", changes)
+        return _json(self.faults.faults)
+
+    async def _disconnect(self, request: web.Request) -> web.Response:
+        _loopback_only(request)
+        closed = await self._close_all()
+        self.faults.count("ws_disconnect")
+        return web.json_response({"closed": closed})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        _loopback_only(request)
+        return web.json_response(
+            {
+                "rest_requests": self.rest.requests,
+                "injected": self.faults.injected,
+                "public_connections": len(self.public.registry.connections),
+                "private_connections": len(self.private.registry.connections),
+            }
+        )
+
+
+def _loopback_only(request: web.Request) -> None:
+    if request.remote not in _LOOPBACK:
+        raise web.HTTPForbidden(text="admin endpoints answer on loopback only")
+
+
+def _json(value: Any) -> web.Response:
+    return web.Response(body=msgspec.json.encode(value), content_type="application/json")

@@ -1,0 +1,40 @@
+"""The simulator's section of deploy/settings.toml, and its fault switches."""
+
+from typing import Annotated
+
+import msgspec
+
+from shared.settings import ServiceSettings, Settings
+
+Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
+
+
+class Faults(Settings, frozen=True, kw_only=True):
+    """Faults to inject; all off by default. Changed at run time through /admin/faults."""
+
+    rest_latency_ms: NonNegative = 0.0  # added to every REST answer
+    rest_5xx_rate: Fraction = 0.0  # share of REST calls answered with HTTP 503
+    timeout_after_accept_rate: Fraction = 0.0  # share of order creates accepted, then unanswered
+    timeout_after_accept_s: NonNegative = 30.0  # how long such an answer is held back
+    rate_limit_storm: bool = False  # every signed call answers retCode 10006
+    ws_drop_rate: Fraction = 0.0  # share of public and private frames not sent
+    ws_duplicate_rate: Fraction = 0.0  # share of frames sent twice
+    u_gap_rate: Fraction = 0.0  # share of book deltas whose `u` skips a number
+    crossed_book_rate: Fraction = 0.0  # share of book deltas that cross the book
+    stale_ms: NonNegative = 0.0  # subtracted from every websocket timestamp
+    disconnect_every_s: NonNegative = 0.0  # close every websocket this often (0: never)
+
+
+class SimulatorSettings(ServiceSettings, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8900
+    seed: int = 7
+    symbols: list[str] = msgspec.field(default_factory=list)  # empty: the default universe
+    step_ms: Annotated[int, msgspec.Meta(ge=10, le=1000)] = 50
+    starting_balance_usdt: NonNegative = 100_000.0
+    maker_fee_rate: float = 0.0002
+    taker_fee_rate: float = 0.00055
+    enforce_rate_limits: bool = True  # Bybit's per-endpoint limits (off only for benchmarks)
+    replay_file: str = ""  # a file of recorded public frames to serve instead of the market
+    faults: Faults = msgspec.field(default_factory=Faults)

@@ -1,0 +1,122 @@
+"""A per-endpoint request budget fed by Bybit's X-Bapi-Limit* response headers.
+
+Bybit limits each endpoint per UID in a rolling window and reports on every response the
+limit, the requests left and when an exhausted limit resets (reference section 3.2). One
+RateBudget per process, shared by every client, keeps the latest report per path and makes
+a request wait until the reset instead of earning a 10006.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from shared.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+
+LIMIT_HEADER = "X-Bapi-Limit"
+STATUS_HEADER = "X-Bapi-Limit-Status"
+RESET_HEADER = "X-Bapi-Limit-Reset-Timestamp"
+
+
+@dataclass
+class PathBudget:
+    """The venue's last word on one endpoint, minus the requests sent since."""
+
+    limit: int
+    remaining: int
+    reset_ms: int
+
+
+class RateBudget:
+    """Central budget per endpoint path; wait in acquire() while a path is exhausted."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        max_delay_s: float = 5.0,
+        window_ms: int = 1000,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        # max_delay_s caps a wait: a reset timestamp far in the future is a bad header or a
+        # skewed clock, and a request retried into 10006 is better than one stuck for minutes.
+        self._clock = clock
+        self._max_delay_s = max_delay_s
+        self._window_ms = window_ms  # Bybit's per-UID windows are rolling 1 s windows
+        self._sleep = sleep
+        self._paths: dict[str, PathBudget] = {}
+        self.waits = 0  # acquire() calls that had to wait
+        self.waited_s = 0.0
+        self.bad_headers = 0  # responses whose rate headers could not be read
+
+    @property
+    def max_delay_s(self) -> float:
+        return self._max_delay_s
+
+    def update(self, path: str, headers: Mapping[str, str], now_ms: int) -> None:
+        """Record the rate headers of one response to `path`; ignore a response without them."""
+        raw = (headers.get(LIMIT_HEADER), headers.get(STATUS_HEADER), headers.get(RESET_HEADER))
+        if raw == (None, None, None):
+            return
+        try:
+            limit, remaining = int(raw[0] or ""), int(raw[1] or "")
+            reset_ms = int(raw[2]) if raw[2] else now_ms
+        except ValueError:
+            self.bad_headers += 1
+            log.warning("bad rate headers path=%s headers=%r", path, raw)
+            return
+        self._paths[path] = PathBudget(limit=limit, remaining=remaining, reset_ms=reset_ms)
+
+    def exhaust(self, path: str, reset_ms: int) -> None:
+        """Mark `path` exhausted until `reset_ms` (a 10006 answer says so even without headers)."""
+        budget = self._paths.get(path)
+        if budget is None:
+            self._paths[path] = PathBudget(limit=0, remaining=0, reset_ms=reset_ms)
+            return
+        budget.remaining = 0
+        budget.reset_ms = max(budget.reset_ms, reset_ms)
+
+    def delay_s(self, path: str, now_ms: int) -> float:
+        """Return how long a request to `path` must wait at `now_ms` (0 when it may go now)."""
+        budget = self._paths.get(path)
+        if budget is None or budget.remaining > 0 or budget.reset_ms <= now_ms:
+            return 0.0
+        return min(self._max_delay_s, (budget.reset_ms - now_ms) / 1000)
+
+    async def acquire(self, path: str) -> None:
+        """Wait until a request to `path` may be sent, then count it against the budget."""
+        delay = self.delay_s(path, self._now_ms())
+        if delay > 0:
+            self.waits += 1
+            self.waited_s += delay
+            log.info("rate budget wait path=%s delay_s=%.3f", path, delay)
+            await self._sleep(delay)
+        self._consume(path)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Return limit, remaining and reset_ms per path, for metrics."""
+        return {
+            path: {"limit": b.limit, "remaining": b.remaining, "reset_ms": b.reset_ms}
+            for path, b in sorted(self._paths.items())
+        }
+
+    def _consume(self, path: str) -> None:
+        # Counting a request before its answer stops concurrent callers from all spending
+        # the last unit; the next response's headers overwrite this estimate.
+        budget = self._paths.get(path)
+        if budget is None or budget.limit <= 0:
+            return
+        now_ms = self._now_ms()
+        if budget.remaining <= 0 and budget.reset_ms <= now_ms:
+            budget.remaining = budget.limit  # the window has rolled since the last report
+        budget.remaining -= 1
+        if budget.remaining <= 0:
+            # Spent locally: the venue's reset header is only "about now" while a limit is
+            # not exceeded, so assume a whole window must pass before the next request.
+            budget.remaining = 0
+            budget.reset_ms = max(budget.reset_ms, now_ms + self._window_ms)
+
+    def _now_ms(self) -> int:
+        return self._clock.now_ns() // 1_000_000

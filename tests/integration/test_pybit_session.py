@@ -1,0 +1,186 @@
+"""The official SDK (pybit), pointed at the simulator and otherwise unchanged, trades on it."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pybit import unified_trading
+
+from shared.settings import REPO_ROOT
+from tests.helpers.waiting import eventually_sync
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "pybitkey0001"
+API_SECRET = "pybit-secret-not-real-0001"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    run_dir = tmp_path_factory.mktemp("run")
+    env = {
+        **os.environ,
+        "BYBIT_API_KEY": API_KEY,
+        "BYBIT_API_SECRET": API_SECRET,
+        "TRADING_RUN_DIR": str(run_dir),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    log = Path(run_dir) / "simulator.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.simulator",
+                "--port",
+                str(port),
+                "--symbols",
+                "BTCUSDT,ETHUSDT",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"127.0.0.1:{port}"
+    try:
+        eventually_sync(
+            lambda: _answers(f"http://{url}/v5/market/time") or proc.poll() is not None,
+            timeout_s=30,
+        )
+        assert proc.poll() is None, log.read_text()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def http(simulator: str) -> unified_trading.HTTP:
+    session = unified_trading.HTTP(api_key=API_KEY, api_secret=API_SECRET)
+    session.endpoint = f"http://{simulator}"  # the only change: where it connects
+    return session
+
+
+@pytest.fixture
+def ws_urls(simulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        unified_trading, "PUBLIC_WSS", f"ws://{simulator}/v5/public/{{CHANNEL_TYPE}}"
+    )
+    monkeypatch.setattr(unified_trading, "PRIVATE_WSS", f"ws://{simulator}/v5/private")
+
+
+def test_pybit_reads_market_data(http: unified_trading.HTTP) -> None:
+    tickers = http.get_tickers(category="linear")
+    assert {t["symbol"] for t in tickers["result"]["list"]} == {"BTCUSDT", "ETHUSDT"}
+    instruments = http.get_instruments_info(category="linear")
+    assert len(instruments["result"]["list"]) == 2
+    book = http.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)
+    assert float(book["result"]["b"][0][0]) < float(book["result"]["a"][0][0])
+
+
+def test_pybit_places_queries_amends_and_cancels(http: unified_trading.HTTP) -> None:
+    bid = float(http.get_orderbook(category="linear", symbol="BTCUSDT")["result"]["b"][0][0])
+    price = f"{round(bid * 0.9, 1):.1f}"
+    placed = http.place_order(
+        category="linear",
+        symbol="BTCUSDT",
+        side="Buy",
+        orderType="Limit",
+        qty="0.01",
+        price=price,
+        orderLinkId="pybit-1",
+    )
+    assert placed["result"]["orderLinkId"] == "pybit-1"
+    open_orders = http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert [o["orderLinkId"] for o in open_orders] == ["pybit-1"]
+    new_price = f"{round(bid * 0.85, 1):.1f}"
+    http.amend_order(category="linear", symbol="BTCUSDT", orderLinkId="pybit-1", price=new_price)
+    amended = http.get_open_orders(category="linear", symbol="BTCUSDT", orderLinkId="pybit-1")[
+        "result"
+    ]["list"][0]
+    assert float(amended["price"]) == float(new_price)
+    http.cancel_order(category="linear", symbol="BTCUSDT", orderLinkId="pybit-1")
+    assert http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"] == []
+
+
+def test_pybit_reads_positions_and_wallet(http: unified_trading.HTTP) -> None:
+    http.place_order(category="linear", symbol="ETHUSDT", side="Buy", orderType="Market", qty="0.1")
+    position = http.get_positions(category="linear", symbol="ETHUSDT")["result"]["list"][0]
+    assert position["side"] == "Buy"
+    assert float(position["size"]) >= 0.1
+    wallet = http.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
+    assert wallet["coin"][0]["coin"] == "USDT"
+    http.place_order(
+        category="linear",
+        symbol="ETHUSDT",
+        side="Sell",
+        orderType="Market",
+        qty=position["size"],
+        reduceOnly=True,
+    )
+
+
+def test_pybit_receives_public_and_private_websocket_messages(
+    http: unified_trading.HTTP, ws_urls: None
+) -> None:
+    received: dict[str, list[Any]] = {}
+    lock = threading.Lock()
+
+    def collect(message: dict[str, Any]) -> None:
+        with lock:
+            received.setdefault(message["topic"].split(".")[0], []).append(message)
+
+    public = unified_trading.WebSocket(testnet=False, channel_type="linear")
+    private = unified_trading.WebSocket(
+        testnet=False, channel_type="private", api_key=API_KEY, api_secret=API_SECRET
+    )
+    try:
+        public.orderbook_stream(50, "BTCUSDT", collect)
+        public.trade_stream("BTCUSDT", collect)
+        private.order_stream(collect)
+        private.execution_stream(collect)
+        private.position_stream(collect)
+        private.wallet_stream(collect)
+        eventually_sync(lambda: "orderbook" in received and "publicTrade" in received, timeout_s=15)
+        http.place_order(
+            category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.01"
+        )
+        eventually_sync(
+            lambda: {"order", "execution", "position", "wallet"} <= set(received), timeout_s=15
+        )
+        http.place_order(
+            category="linear",
+            symbol="BTCUSDT",
+            side="Sell",
+            orderType="Market",
+            qty="0.01",
+            reduceOnly=True,
+        )
+    finally:
+        public.exit()
+        private.exit()
+    assert received["order"][0]["data"][0]["symbol"] == "BTCUSDT"
+    assert received["execution"][0]["data"][0]["execType"] == "Trade"

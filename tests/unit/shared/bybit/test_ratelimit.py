@@ -1,0 +1,132 @@
+"""RateBudget: header parsing, the pure delay, acquire() with a fake clock and a fake sleep."""
+
+from shared.bybit.ratelimit import RateBudget
+from shared.runtime import FakeClock
+
+PATH = "/v5/order/create"
+NOW_MS = 1_700_000_000_000
+
+
+def _headers(limit: int, remaining: int, reset_ms: int) -> dict[str, str]:
+    return {
+        "X-Bapi-Limit": str(limit),
+        "X-Bapi-Limit-Status": str(remaining),
+        "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
+    }
+
+
+class FakeSleep:
+    """Records each wait and moves the clock by it, as a real sleep would."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.calls: list[float] = []
+
+    async def __call__(self, delay_s: float) -> None:
+        self.calls.append(delay_s)
+        self.clock.advance(int(delay_s * 1e9))
+
+
+def _budget(
+    max_delay_s: float = 5.0, window_ms: int = 1000
+) -> tuple[RateBudget, FakeClock, FakeSleep]:
+    clock = FakeClock(NOW_MS * 1_000_000)
+    sleep = FakeSleep(clock)
+    budget = RateBudget(clock, max_delay_s=max_delay_s, window_ms=window_ms, sleep=sleep)
+    return budget, clock, sleep
+
+
+def test_snapshot_shows_the_headers_of_the_last_response_per_path() -> None:
+    budget, _, _ = _budget()
+
+    budget.update(PATH, _headers(10, 9, NOW_MS), NOW_MS)
+    budget.update("/v5/order/cancel", _headers(10, 3, NOW_MS + 5), NOW_MS)
+
+    assert budget.snapshot() == {
+        "/v5/order/cancel": {"limit": 10, "remaining": 3, "reset_ms": NOW_MS + 5},
+        PATH: {"limit": 10, "remaining": 9, "reset_ms": NOW_MS},
+    }
+
+
+def test_no_delay_while_requests_remain() -> None:
+    budget, _, _ = _budget()
+    budget.update(PATH, _headers(10, 1, NOW_MS + 800), NOW_MS)
+
+    assert budget.delay_s(PATH, NOW_MS) == 0
+
+
+def test_delay_until_reset_when_exhausted() -> None:
+    budget, _, _ = _budget()
+    budget.update(PATH, _headers(10, 0, NOW_MS + 250), NOW_MS)
+
+    assert budget.delay_s(PATH, NOW_MS) == 0.25
+    assert budget.delay_s(PATH, NOW_MS + 250) == 0
+    assert budget.delay_s("/v5/other", NOW_MS) == 0
+
+
+def test_delay_is_capped() -> None:
+    budget, _, _ = _budget(max_delay_s=2.0)
+    budget.update(PATH, _headers(10, 0, NOW_MS + 3_600_000), NOW_MS)
+
+    assert budget.delay_s(PATH, NOW_MS) == 2.0
+
+
+def test_response_without_rate_headers_changes_nothing() -> None:
+    budget, _, _ = _budget()
+
+    budget.update(PATH, {"Content-Type": "application/json"}, NOW_MS)
+
+    assert budget.snapshot() == {}
+    assert budget.bad_headers == 0
+
+
+def test_unreadable_rate_headers_are_counted_and_ignored() -> None:
+    budget, _, _ = _budget()
+
+    budget.update(PATH, _headers(10, 0, 0) | {"X-Bapi-Limit-Status": "many"}, NOW_MS)
+
+    assert budget.snapshot() == {}
+    assert budget.bad_headers == 1
+
+
+async def test_acquire_waits_until_reset_when_exhausted() -> None:
+    budget, clock, sleep = _budget()
+    budget.update(PATH, _headers(10, 0, NOW_MS + 400), NOW_MS)
+
+    await budget.acquire(PATH)
+
+    assert sleep.calls == [0.4]
+    assert clock.now_ns() // 1_000_000 == NOW_MS + 400
+    assert budget.waits == 1
+
+
+async def test_acquire_does_not_wait_for_an_unknown_path() -> None:
+    budget, _, sleep = _budget()
+
+    await budget.acquire(PATH)
+
+    assert sleep.calls == []
+    assert budget.waits == 0
+
+
+async def test_requests_in_flight_count_against_the_budget() -> None:
+    # Three requests leave before any answer updates the headers: the third must wait.
+    budget, _, sleep = _budget(window_ms=1000)
+    budget.update(PATH, _headers(10, 2, NOW_MS), NOW_MS)
+
+    await budget.acquire(PATH)
+    await budget.acquire(PATH)
+    assert sleep.calls == []
+    await budget.acquire(PATH)
+
+    assert sleep.calls == [1.0]
+    assert budget.waits == 1
+
+
+async def test_exhaust_without_headers_makes_the_next_request_wait() -> None:
+    budget, _, sleep = _budget()
+
+    budget.exhaust(PATH, NOW_MS + 100)
+    await budget.acquire(PATH)
+
+    assert sleep.calls == [0.1]
