@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
+from services.simulator.book import RestingOrder
+from services.simulator.instruments import InstrumentSpec
 from shared.bybit import wire
-
-from .book import RestingOrder
-from .instruments import InstrumentSpec
 
 ZERO: Final = Decimal(0)
 OPEN_STATUSES: Final = frozenset({"New", "PartiallyFilled"})

@@ -67,9 +67,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from shared.bybit import wire
-
-from .accounts import (
+from services.simulator.accounts import (
     ZERO,
     Account,
     FillOutcome,
@@ -83,9 +81,9 @@ from .accounts import (
     wallet_to_wire,
     with_places,
 )
-from .book import Book, RestingOrder
-from .instruments import InstrumentSpec, select, to_instrument
-from .market import (
+from services.simulator.book import Book, RestingOrder
+from services.simulator.instruments import InstrumentSpec, select, to_instrument
+from services.simulator.market import (
     DAY_MINUTES,
     KLINE_INTERVALS,
     MINUTE_MS,
@@ -94,7 +92,8 @@ from .market import (
     SymbolModel,
     synthetic_history,
 )
-from .matching import Fill, Matcher, synthetic_taker
+from services.simulator.matching import Fill, Matcher, synthetic_taker
+from shared.bybit import wire
 
 _LINK_ID: Final = re.compile(r"[0-9A-Za-z_-]{1,36}")
 _SIDES: Final = {"Buy": True, "Sell": False}

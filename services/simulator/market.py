@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .instruments import InstrumentSpec
+from services.simulator.instruments import InstrumentSpec
 
 MINUTE_MS: Final = 60_000
 DAY_MINUTES: Final = 1440

@@ -16,7 +16,7 @@ must not add or remove orders: removal is `Book.cancel`, cleaned up by `Book.pur
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .book import Book, BookSide, RestingOrder
+from services.simulator.book import Book, BookSide, RestingOrder
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ book gets its deltas only after the next snapshot of that book, as from the venu
 and trading stay on the synthetic market: only the public stream is replayed.
 """
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -19,6 +20,15 @@ from shared.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
+MAX_GAP_MS = 1_000
+
+
+def _schedule(timestamps_ms: list[int]) -> list[int]:
+    """Return when to send each frame, in ms after the start, keeping capped recorded gaps."""
+    offsets = [0]
+    for before, after in itertools.pairwise(timestamps_ms):
+        offsets.append(offsets[-1] + min(MAX_GAP_MS, max(0, after - before)))
+    return offsets
 
 
 class _Frame(msgspec.Struct):
@@ -56,6 +66,7 @@ class ReplayStream:
         self._clock = clock
         self.registry = ConnectionRegistry(faults)
         self._synced: dict[str, set[str]] = {}  # conn_id -> books that had their snapshot
+        self._offsets_ms = _schedule([ts for ts, _, _, _ in self._frames])
         self._cursor = 0
         self._started_ms = 0
 
@@ -87,16 +98,21 @@ class ReplayStream:
         conn.send(_encoder.encode(ack).decode(), faultable=False)
 
     def publish(self, now_ms: int) -> None:
-        """Send every recorded frame whose time has come, looping at the end of the file."""
+        """Send every recorded frame whose time has come, looping at the end of the file.
+
+        The clock starts with the first subscriber. Gaps between recorded frames are kept,
+        capped at MAX_GAP_MS (a recording may join sessions hours apart).
+        """
+        if not any(conn.topics for conn in self.registry.connections):
+            return
         if self._started_ms == 0:
             self._started_ms = now_ms
-        first_ts = self._frames[0][0]
         while True:
             if self._cursor == len(self._frames):
                 self._cursor = 0
                 self._started_ms = now_ms
-            ts, topic, kind, raw = self._frames[self._cursor]
-            if ts - first_ts > now_ms - self._started_ms:
+            _, topic, kind, raw = self._frames[self._cursor]
+            if self._offsets_ms[self._cursor] > now_ms - self._started_ms:
                 return
             self._cursor += 1
             for conn in self.registry.subscribers(topic):

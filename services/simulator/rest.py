@@ -136,7 +136,7 @@ class RestApi:
         if faults.rest_latency_ms:
             await asyncio.sleep(faults.rest_latency_ms / 1000)  # injected venue latency
         now_ms = self._clock.now_ns() // 1_000_000
-        if not self._limiter.check_ip(request.remote or "?", now_ms):
+        if self._enforce_rate_limits and not self._limiter.check_ip(request.remote or "?", now_ms):
             return web.Response(status=403, text="access too frequent")
         if self._faults.hit("rest_5xx", faults.rest_5xx_rate):
             return web.Response(status=503, text="service unavailable (injected)")
@@ -171,8 +171,10 @@ class RestApi:
         if self._faults.faults.rate_limit_storm:
             self._faults.count("rate_limit_storm")
             return _rate_limited(now_ms, 0)
+        if not self._enforce_rate_limits:
+            return auth, {}  # no limits, so no limit headers for a client to pace itself by
         verdict = self._limiter.check(auth, path, now_ms)
-        if not verdict.allowed and self._enforce_rate_limits:
+        if not verdict.allowed:
             return _rate_limited(now_ms, verdict.reset_at_ms, verdict.limit)
         headers = {
             "X-Bapi-Limit": str(verdict.limit),

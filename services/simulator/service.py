@@ -89,13 +89,17 @@ class SimulatorService:
         await asyncio.gather(self._market_loop(), self._disconnect_loop())
 
     async def _market_loop(self) -> None:
-        step_s = self._settings.step_ms / 1000
+        """Step the market at a fixed rate: the work of a step does not stretch the period."""
+        step_ns = self._settings.step_ms * 1_000_000
+        next_ns = self._clock.now_ns()
         while True:
-            now_ms = self._clock.now_ns() // 1_000_000
+            now_ns = self._clock.now_ns()
+            now_ms = now_ns // 1_000_000
             self._exchange.advance(now_ms)
             self.public.publish(now_ms)
             self._flush_private()
-            await asyncio.sleep(step_s)  # the market's clock tick
+            next_ns = max(next_ns + step_ns, now_ns)  # after a stall, skip missed ticks
+            await asyncio.sleep((next_ns - self._clock.now_ns()) / 1e9)
 
     async def _disconnect_loop(self) -> None:
         while True:

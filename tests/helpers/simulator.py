@@ -78,11 +78,20 @@ def _headers(payload: str) -> dict[str, str]:
 
 
 def make_service(
-    *, seed: int = 7, symbols: tuple[str, ...] | None = None, faults: Faults | None = None
+    *,
+    seed: int = 7,
+    symbols: tuple[str, ...] | None = None,
+    faults: Faults | None = None,
+    replay_file: str = "",
 ) -> SimulatorService:
     clock = LiveClock()
     settings = SimulatorSettings(
-        metrics_port=9999, port=0, seed=seed, step_ms=20, faults=faults or Faults()
+        metrics_port=9999,
+        port=0,
+        seed=seed,
+        step_ms=20,
+        faults=faults or Faults(),
+        replay_file=replay_file,
     )
     exchange = Exchange(
         ExchangeConfig(seed=seed, symbols=symbols), now_ms=clock.now_ns() // 1_000_000

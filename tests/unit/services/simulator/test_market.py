@@ -7,6 +7,7 @@ import pytest
 from services.simulator.exchange import Exchange, ExchangeConfig
 from services.simulator.instruments import (
     DEFAULT_UNIVERSE,
+    InstrumentSpec,
     places_of,
     select,
     to_instrument,
@@ -47,14 +48,16 @@ def test_the_default_universe_has_30_plus_distinct_symbols() -> None:
     assert len({s.tick_size for s in specs}) >= 6
     assert len({s.qty_step for s in specs}) >= 5
     assert len({s.volatility for s in specs}) >= 10
-    assert min(s.start_price for s in specs) <= Decimal("0.0002")
+    # Ticks stay >= 1e-6: str(Decimal) writes smaller ones as "1E-7", which the venue never sends.
+    assert min(s.start_price for s in specs) <= Decimal("0.005")
+    assert min(s.tick_size for s in specs) >= Decimal("0.000001")
     assert max(s.start_price for s in specs) >= Decimal(50_000)
     assert min(s.turnover_24h for s in specs) <= 1e5
     assert max(s.turnover_24h for s in specs) >= 5e9
 
 
 @pytest.mark.parametrize("spec", DEFAULT_UNIVERSE, ids=lambda s: s.symbol)
-def test_every_spec_is_consistent(spec: wire.Instrument) -> None:
+def test_every_spec_is_consistent(spec: InstrumentSpec) -> None:
     assert spec.symbol.endswith("USDT")
     assert spec.start_price % spec.tick_size == 0
     assert spec.min_qty % spec.qty_step == 0
