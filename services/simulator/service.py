@@ -10,10 +10,11 @@ from aiohttp import web
 
 from services.simulator.exchange import Exchange
 from services.simulator.faults import FaultInjector
+from services.simulator.private_stream import PrivateStream
+from services.simulator.public_stream import PublicStream
 from services.simulator.replay import ReplayStream
 from services.simulator.rest import RestApi
 from services.simulator.settings import Faults, SimulatorSettings
-from services.simulator.streams import PrivateStream, PublicStream
 from shared.runtime.clock import Clock
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,7 @@
-"""The simulator's websockets: /v5/public/linear and /v5/private, as Bybit V5 speaks them."""
+"""The simulator's /v5/public/linear: order books (snapshot, then deltas with u and seq),
+public trades and tickers, as Bybit V5 sends them."""
 
-import logging
 import re
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Final
@@ -14,47 +13,14 @@ from services.simulator.book_topics import BookTopic
 from services.simulator.connections import Connection, ConnectionRegistry, serve
 from services.simulator.exchange import Exchange
 from services.simulator.faults import FaultInjector
+from services.simulator.ws_frames import decode_request, encode, send_ack
 from shared.bybit import wire
-from shared.bybit.auth import signatures_match, ws_auth_signature
 from shared.runtime.clock import Clock
 
-log = logging.getLogger(__name__)
-
-_encoder: Final = msgspec.json.Encoder()
 _PUBLIC_TOPIC: Final = re.compile(
     r"^(orderbook\.(1|50|200|1000)|publicTrade|tickers)\.([A-Z0-9]+)$"
 )
-PRIVATE_TOPICS: Final = frozenset(
-    {
-        "order",
-        "execution",
-        "position",
-        "wallet",
-        "order.linear",
-        "execution.linear",
-        "position.linear",
-    }
-)
 TICKER_INTERVAL_MS: Final = 100
-
-
-def _encode(message: Any) -> str:
-    return _encoder.encode(message).decode()
-
-
-def _decode_request(conn: Connection, text: str) -> wire.WsRequest | None:
-    try:
-        return msgspec.json.decode(text, type=wire.WsRequest)
-    except msgspec.DecodeError as e:
-        conn.send(
-            _encode(
-                wire.WsAck(
-                    success=False, ret_msg=f"invalid request: {e}", conn_id=conn.conn_id, op=""
-                )
-            ),
-            faultable=False,
-        )
-        return None
 
 
 def ticker_data(t: wire.Ticker) -> wire.TickerData:
@@ -107,71 +73,34 @@ class PublicStream:
         return await serve(request, self.registry, self._on_text)
 
     def _on_text(self, conn: Connection, text: str) -> None:
-        request = _decode_request(conn, text)
+        request = decode_request(conn, text)
         if request is None:
             return
         req_id = request.req_id or ""
         if request.op == "ping":
-            conn.send(
-                _encode(
-                    wire.WsAck(
-                        success=True, ret_msg="pong", conn_id=conn.conn_id, req_id=req_id, op="ping"
-                    )
-                ),
-                faultable=False,
-            )
+            send_ack(conn, "ping", req_id, ret_msg="pong")
             return
         if request.op not in ("subscribe", "unsubscribe"):
-            conn.send(
-                _encode(
-                    wire.WsAck(
-                        success=False,
-                        ret_msg=f"unknown op {request.op}",
-                        conn_id=conn.conn_id,
-                        req_id=req_id,
-                        op=request.op,
-                    )
-                ),
-                faultable=False,
-            )
+            send_ack(conn, request.op, req_id, error=f"unknown op {request.op}")
             return
         topics = [str(t) for t in request.args]
-        bad = [t for t in topics if not self._valid(t)]
-        if request.op == "subscribe" and bad:
-            ack = wire.WsAck(
-                success=False,
-                ret_msg=f"error:handler not found,topic:{bad[0]}",
-                conn_id=conn.conn_id,
-                req_id=req_id,
-                op="subscribe",
-            )
-            conn.send(_encode(ack), faultable=False)
-            return
-        if request.op == "subscribe":
-            already = [t for t in topics if t in conn.topics]
-            if already:
-                ack = wire.WsAck(
-                    success=False,
-                    ret_msg=f"error:already subscribed,topic:{already[0]}",
-                    conn_id=conn.conn_id,
-                    req_id=req_id,
-                    op="subscribe",
-                )
-                conn.send(_encode(ack), faultable=False)
-                return
-        else:
+        if request.op == "unsubscribe":
             conn.topics.difference_update(topics)
-        conn.send(
-            _encode(
-                wire.WsAck(
-                    success=True, ret_msg="", conn_id=conn.conn_id, req_id=req_id, op=request.op
-                )
-            ),
-            faultable=False,
-        )
-        if request.op == "subscribe":
-            for topic in topics:
-                self._send_first(conn, topic)
+            send_ack(conn, request.op, req_id)
+            return
+        bad = [t for t in topics if not self._valid(t)]
+        already = [t for t in topics if t in conn.topics]
+        if bad or already:
+            reason = (
+                f"handler not found,topic:{bad[0]}"
+                if bad
+                else f"already subscribed,topic:{already[0]}"
+            )
+            send_ack(conn, "subscribe", req_id, error=f"error:{reason}")
+            return
+        send_ack(conn, "subscribe", req_id)
+        for topic in topics:
+            self._send_first(conn, topic)
 
     def _valid(self, topic: str) -> bool:
         match = _PUBLIC_TOPIC.match(topic)
@@ -191,7 +120,7 @@ class PublicStream:
         if topic.startswith("tickers."):
             data = self._ticker_fields(topic.removeprefix("tickers."))
             conn.send(
-                _encode(
+                encode(
                     {
                         "topic": topic,
                         "type": "snapshot",
@@ -265,7 +194,7 @@ class PublicStream:
     ) -> str:
         ts = self._ts(now_ms)
         data = wire.OrderBookData(s=book.symbol, b=bids, a=asks, u=book.u, seq=book.seq)
-        return _encode(wire.OrderBookMessage(topic=topic, type=kind, ts=ts, data=data, cts=ts - 2))
+        return encode(wire.OrderBookMessage(topic=topic, type=kind, ts=ts, data=data, cts=ts - 2))
 
     def _publish_trades(self, topics: set[str], now_ms: int) -> None:
         by_symbol: dict[str, list[wire.PublicTradeData]] = defaultdict(list)
@@ -275,7 +204,7 @@ class PublicStream:
             topic = f"publicTrade.{symbol}"
             if topic not in topics:
                 continue
-            frame = _encode(
+            frame = encode(
                 wire.PublicTradeMessage(
                     topic=topic, type="snapshot", ts=self._ts(now_ms), data=trades
                 )
@@ -296,7 +225,7 @@ class PublicStream:
         if not changed:
             return
         changed["symbol"] = symbol
-        frame = _encode(
+        frame = encode(
             {"topic": topic, "type": "delta", "data": changed, "cs": now_ms, "ts": self._ts(now_ms)}
         )
         for conn in self.registry.subscribers(topic):
@@ -307,114 +236,3 @@ class PublicStream:
 
     def _ts(self, now_ms: int) -> int:
         return now_ms - int(self._faults.faults.stale_ms)
-
-
-class PrivateStream:
-    """Authenticated order, execution, position and wallet events per account."""
-
-    def __init__(self, secrets: dict[str, str], faults: FaultInjector, clock: Clock) -> None:
-        self._secrets = secrets
-        self._faults = faults
-        self._clock = clock
-        self.registry = ConnectionRegistry(faults)
-
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        return await serve(request, self.registry, self._on_text)
-
-    def _on_text(self, conn: Connection, text: str) -> None:
-        request = _decode_request(conn, text)
-        if request is None:
-            return
-        if request.op == "ping":
-            pong = wire.WsPong(
-                op="pong",
-                args=[str(self._clock.now_ns() // 1_000_000)],
-                conn_id=conn.conn_id,
-                req_id=request.req_id,
-            )
-            conn.send(_encode(pong), faultable=False)
-            return
-        if request.op == "auth":
-            ok, reason = self._authenticate(request.args)
-            if ok:
-                conn.account = str(request.args[0])
-            ack = wire.WsAck(
-                success=ok, ret_msg=reason, conn_id=conn.conn_id, req_id=request.req_id, op="auth"
-            )
-            conn.send(_encode(ack), faultable=False)
-            return
-        if request.op in ("subscribe", "unsubscribe"):
-            conn.send(_encode(self._subscribe(conn, request)), faultable=False)
-            return
-        conn.send(
-            _encode(
-                wire.WsAck(
-                    success=False,
-                    ret_msg=f"unknown op {request.op}",
-                    conn_id=conn.conn_id,
-                    req_id=request.req_id,
-                    op=request.op,
-                )
-            ),
-            faultable=False,
-        )
-
-    def _authenticate(self, args: list[Any]) -> tuple[bool, str]:
-        if len(args) != 3:
-            return False, "auth needs [api_key, expires, signature]"
-        api_key, expires, signature = args
-        secret = self._secrets.get(str(api_key))
-        if secret is None:
-            return False, "error:invalid api key"
-        if not isinstance(expires, int) or expires <= self._clock.now_ns() // 1_000_000:
-            return False, "error:params error: expires must be a future ms timestamp"
-        if not signatures_match(ws_auth_signature(secret, expires), str(signature)):
-            return False, "error:signature verification failed"
-        return True, ""
-
-    def _subscribe(self, conn: Connection, request: wire.WsRequest) -> wire.WsAck:
-        topics = [str(t) for t in request.args]
-        if conn.account is None:
-            return wire.WsAck(
-                success=False,
-                ret_msg="error:request not authorized",
-                conn_id=conn.conn_id,
-                req_id=request.req_id,
-                op=request.op,
-            )
-        bad = [t for t in topics if t not in PRIVATE_TOPICS]
-        if bad:
-            return wire.WsAck(
-                success=False,
-                ret_msg=f"error:handler not found,topic:{bad[0]}",
-                conn_id=conn.conn_id,
-                req_id=request.req_id,
-                op=request.op,
-            )
-        if request.op == "subscribe":
-            conn.topics.update(topics)
-        else:
-            conn.topics.difference_update(topics)
-        return wire.WsAck(
-            success=True, ret_msg="", conn_id=conn.conn_id, req_id=request.req_id, op=request.op
-        )
-
-    def publish(self, events: list[tuple[str, str, Any]]) -> None:
-        """Send each (account, topic, data) to that account's subscribers, grouped per topic."""
-        now_ms = self._clock.now_ns() // 1_000_000 - int(self._faults.faults.stale_ms)
-        grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for account, topic, data in events:
-            grouped[(account, topic)].append(data)
-        for (account, topic), items in grouped.items():
-            for conn in self.registry.connections:
-                if conn.account != account:
-                    continue
-                for name in (topic, f"{topic}.linear"):
-                    if name in conn.topics:
-                        message = {
-                            "id": uuid.uuid4().hex,
-                            "topic": name,
-                            "creationTime": now_ms,
-                            "data": items,
-                        }
-                        conn.send(_encode(message))
