@@ -17,6 +17,7 @@ Result = dict[str, Any]
 # group name -> module in scripts.benchmarks with `run(quick: bool) -> Iterator[Result]`
 GROUPS: dict[str, str] = {
     "bus": "scripts.benchmarks.bus",
+    "feed": "scripts.benchmarks.feed",
     "simulator": "scripts.benchmarks.simulator",
 }
 

@@ -102,6 +102,34 @@ class ServiceSettings(Settings, frozen=True, kw_only=True):
     log_level: LogLevel | None = None  # None: [system] log-level
 
 
+class BybitSettings(Settings, frozen=True, kw_only=True):
+    """Where the venue is, per mode. Paper points at the local simulator."""
+
+    recv_window_ms: Positive = 5000
+    timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    paper_rest_url: str = "http://127.0.0.1:8900"
+    paper_ws_public_url: str = "ws://127.0.0.1:8900/v5/public/linear"
+    paper_ws_private_url: str = "ws://127.0.0.1:8900/v5/private"
+    testnet_rest_url: str = "https://api-testnet.bybit.com"
+    testnet_ws_public_url: str = "wss://stream-testnet.bybit.com/v5/public/linear"
+    testnet_ws_private_url: str = "wss://stream-testnet.bybit.com/v5/private"
+    demo_rest_url: str = "https://api-demo.bybit.com"
+    demo_ws_public_url: str = "wss://stream.bybit.com/v5/public/linear"  # demo has no public ws
+    demo_ws_private_url: str = "wss://stream-demo.bybit.com/v5/private"
+    live_rest_url: str = "https://api.bybit.com"
+    live_ws_public_url: str = "wss://stream.bybit.com/v5/public/linear"
+    live_ws_private_url: str = "wss://stream.bybit.com/v5/private"
+
+    def urls(self, mode: "Mode") -> tuple[str, str, str]:
+        """Return (REST, public websocket, private websocket) URLs of the venue for `mode`."""
+        prefix = mode.value
+        return (
+            getattr(self, f"{prefix}_rest_url"),
+            getattr(self, f"{prefix}_ws_public_url"),
+            getattr(self, f"{prefix}_ws_private_url"),
+        )
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Credentials from the environment only; never printed."""

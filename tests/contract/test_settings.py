@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from services.feed.settings import FeedSettings
+from services.scanner.settings import ScannerSettings
 from services.simulator.settings import Faults, SimulatorSettings
 from shared.settings import (
     DEFAULT_SETTINGS_PATH,
     BusSettings,
+    BybitSettings,
     Endpoints,
     Secrets,
     ServiceSettings,
@@ -33,8 +36,11 @@ def test_deployed_settings_decode_for_every_section() -> None:
     assert load_section("system", SystemSettings).mode == "paper"
     bus = load_section("bus", BusSettings)
     assert bus.endpoints.market_data.startswith("ipc://")
-    for service in ("scanner", "feed", "strategy", "executor"):
+    for service in ("strategy", "executor"):
         assert load_section(service, ServiceSettings).metrics_port > 0
+    assert load_section("scanner", ScannerSettings).hysteresis >= 1
+    assert load_section("feed", FeedSettings).depth in (1, 50)
+    assert load_section("bybit", BybitSettings).paper_rest_url.startswith("http://127.0.0.1")
     simulator = load_section("simulator", SimulatorSettings)
     assert simulator.host == "127.0.0.1"
     assert simulator.faults == Faults()  # paper mode injects nothing

@@ -1,0 +1,179 @@
+"""FeedService: the venue's public stream in, market data out; symbol switches as a protocol."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Final
+
+import msgspec
+
+from services.feed.session import FeedSession, Phase
+from services.feed.settings import FeedSettings
+from shared.bus import Publisher, Receiver, SnapshotTimeout
+from shared.bybit import wire
+from shared.bybit.errors import BybitError
+from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
+from shared.runtime.bootstrap import ServiceContext, cancel_and_wait, start_metrics, upkeep
+from shared.schema import BusMessage, UniverseChanged, topics
+
+log = logging.getLogger(__name__)
+
+_BOOK: Final = msgspec.json.Decoder(wire.OrderBookMessage)
+_TRADES: Final = msgspec.json.Decoder(wire.PublicTradeMessage)
+_STALE_CHECK_S: Final = 0.1
+
+
+class FeedService:
+    name = "feed"
+
+    def __init__(self, settings: FeedSettings, context: ServiceContext) -> None:
+        self._settings = settings
+        self._context = context
+        self._clock = context.clock
+        self.session = FeedSession(
+            depth=settings.depth,
+            published_levels=settings.published_levels,
+            max_venue_lag_ns=settings.max_venue_lag_ms * 1_000_000,
+            stale_after_ns=settings.stale_after_ms * 1_000_000,
+        )
+        self._publisher: Publisher | None = None
+        self._universe: Receiver | None = None
+        self._stream: BybitStream | None = None
+        self._switch_lock = asyncio.Lock()
+        self._resync = asyncio.Event()
+
+    async def start(self, resources: contextlib.AsyncExitStack) -> None:
+        ctx, eps = self._context, self._context.endpoints
+        resources.callback(ctx.node.close)
+        self._publisher = ctx.node.publisher(eps.market_data, hwm=ctx.bus.market_data_hwm)
+        snapshots = ctx.node.snapshot_server(eps.market_data_snapshot, self._publisher)
+        self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
+        self._stream = BybitStream(
+            ctx.venue.ws_public_url,
+            clock=self._clock,
+            ping_interval_s=self._settings.ping_interval_s,
+        )
+        resources.push_async_callback(self._stream.close)
+        start_metrics(ctx, self._settings.metrics_port, resources)
+        beat = asyncio.create_task(
+            upkeep(self._publisher, snapshots, ctx.bus.heartbeat_interval_ms / 1000)
+        )
+        resources.push_async_callback(cancel_and_wait, beat)
+
+    async def run(self) -> None:
+        await self._join_universe()
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._read_venue(), name="feed.venue")
+            tasks.create_task(self._follow_universe(), name="feed.universe")
+            tasks.create_task(self._watch(), name="feed.watch")
+
+    async def _join_universe(self) -> None:
+        """Clone pattern: already subscribed; ask the scanner's snapshot for the current choice."""
+        assert self._universe is not None
+        client = self._context.node.snapshot_client(self._context.endpoints.universe_snapshot)
+        try:
+            reply = await client.fetch_async(
+                topics.UNIVERSE, self._context.bus.snapshot_timeout_ms / 1000
+            )
+        except SnapshotTimeout:
+            log.warning("no universe snapshot yet: waiting for the scanner's first choice")
+            return
+        self._universe.apply_snapshot(reply.sender, reply.incarnation, reply.last_seq)
+        for _, message in reply.messages:
+            if isinstance(message, UniverseChanged):
+                await self._switch(message)
+
+    async def _follow_universe(self) -> None:
+        assert self._universe is not None
+        while True:
+            await self._universe.wait()
+            for delivery in self._universe.drain():
+                if isinstance(delivery.message, UniverseChanged):
+                    await self._switch(delivery.message)
+            if self._universe.take_resync_requests():
+                await self._join_universe()
+
+    async def _switch(self, change: UniverseChanged) -> None:
+        """Architecture 4.7: unsubscribe the old symbol (acked), subscribe the new (acked)."""
+        session, stream, publisher = self.session, self._stream, self._publisher
+        assert stream is not None
+        assert publisher is not None
+        if change.epoch <= session.epoch and session.symbol is not None:
+            self.session.counters["stale_universe"] += 1
+            return
+        async with self._switch_lock:
+            old = session.symbol
+            log.info("switching symbol from=%s to=%s epoch=%d", old, change.symbol, change.epoch)
+            session.begin_switch(change.symbol, change.epoch)  # old frames are dropped from now
+            if old is not None:
+                publisher.forget(f"md.quote.{old}.".encode())
+                publisher.forget(f"md.book.{old}.".encode())
+                await self._venue_call(stream.unsubscribe(session.topics(old)))
+            # The book must exist before the subscribe request leaves: the venue sends the
+            # snapshot right after its ack, and the reader may see it before we resume.
+            self._publish(session.subscribed(self._clock.now_ns()))
+            await self._venue_call(stream.subscribe(session.topics(change.symbol)))
+
+    async def _venue_call(self, call: "asyncio.Future[None] | object") -> None:
+        try:
+            await asyncio.wait_for(call, self._settings.subscribe_timeout_s)  # type: ignore[arg-type]
+        except (TimeoutError, BybitError) as e:
+            # Not fatal: the stream re-sends its topics on reconnect; the book waits for a snapshot.
+            self.session.counters["subscribe_failures"] += 1
+            log.warning("venue subscription call failed error=%s", e)
+
+    async def _read_venue(self) -> None:
+        assert self._stream is not None
+        session = self.session
+        async for event in self._stream.run():
+            if isinstance(event, StreamFrame):
+                self._on_frame(event)
+            elif isinstance(event, StreamConnected):
+                self._publish(session.connected(self._clock.now_ns()))
+            elif isinstance(event, StreamDisconnected):
+                self._publish(session.disconnected(event.reason, self._clock.now_ns()))
+            if session.resync_needed and not self._resync.is_set():
+                self._resync.set()
+
+    def _on_frame(self, frame: StreamFrame) -> None:
+        """The hot path: decode, apply, publish. No await, no task, no blocking send."""
+        data = frame.data
+        try:
+            if b'"orderbook.' in data[:64]:
+                self._publish(self.session.on_book(_BOOK.decode(data), frame.ts_recv_ns))
+            elif b'"publicTrade.' in data[:64]:
+                self._publish(self.session.on_trades(_TRADES.decode(data), frame.ts_recv_ns))
+            else:
+                self.session.counters["unknown_frames"] += 1
+        except msgspec.DecodeError as e:
+            self.session.counters["bad_frames"] += 1
+            log.error("dropped venue frame error=%s head=%r", e, data[:80])
+
+    async def _watch(self) -> None:
+        """Resubscribe a gapped book; flag a silent one as stale."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._resync.wait(), _STALE_CHECK_S)
+            if self._resync.is_set():
+                await self._resubscribe()
+            self._publish(self.session.check_stale(self._clock.now_ns()))
+
+    async def _resubscribe(self) -> None:
+        session, stream = self.session, self._stream
+        assert stream is not None
+        async with self._switch_lock:
+            self._resync.clear()
+            if session.symbol is None or session.phase is Phase.SWITCHING:
+                return
+            session.counters["resyncs"] += 1
+            book_topic = session.topics(session.symbol)[:1]
+            log.warning("resyncing book symbol=%s", session.symbol)
+            await self._venue_call(stream.unsubscribe(book_topic))
+            self._publish(session.subscribed(self._clock.now_ns()))
+            await self._venue_call(stream.subscribe(book_topic))
+
+    def _publish(self, messages: Sequence[BusMessage]) -> None:
+        assert self._publisher is not None
+        for message in messages:
+            self._publisher.send(message)

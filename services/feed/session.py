@@ -1,0 +1,194 @@
+"""The feed's decisions, pure: which symbol is served, when it is ready, what to publish.
+
+A `FeedSession` takes the venue's frames (already decoded) and the universe's choices, and
+returns the bus messages to publish. It owns the local book and the hot-swap phases:
+
+    IDLE -> SWITCHING (old unsubscribed, new subscribing) -> AWAITING_SNAPSHOT -> LIVE
+
+Frames of any symbol but the one being served are dropped and counted from the moment a
+switch begins, so after FeedReady(new symbol, epoch) nothing of an older symbol is ever
+published. Quotes are published only from a tradeable book (snapshot applied, no gap, not
+crossed) whose frame is fresh (venue ts within `max_venue_lag_ns` of its arrival).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from services.feed.book import BookUpdate, OrderBook
+from shared.bybit import wire
+from shared.bybit.translate import to_trade
+from shared.schema import (
+    BookLevel,
+    BookLevels,
+    BusMessage,
+    FeedReady,
+    FeedState,
+    FeedStatus,
+    Quote,
+    Symbol,
+    Trade,
+)
+
+NS_PER_MS = 1_000_000
+
+
+class Phase(Enum):
+    IDLE = "idle"  # no symbol chosen yet
+    SWITCHING = "switching"  # waiting for the venue's unsubscribe / subscribe acknowledgements
+    AWAITING_SNAPSHOT = "awaiting_snapshot"  # subscribed, no usable book yet
+    LIVE = "live"
+
+
+@dataclass
+class FeedSession:
+    depth: int
+    published_levels: int
+    max_venue_lag_ns: int
+    stale_after_ns: int
+    symbol: str | None = None
+    epoch: int = 0
+    phase: Phase = Phase.IDLE
+    book: OrderBook | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+    resync_needed: bool = (
+        False  # the book gapped: the service resubscribes, then calls subscribed()
+    )
+    _ready_epoch: int = -1
+    _state: FeedState | None = None
+    _last_top: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
+
+    def topics(self, symbol: str) -> list[str]:
+        return [f"orderbook.{self.depth}.{symbol}", f"publicTrade.{symbol}"]
+
+    def begin_switch(self, symbol: str, epoch: int) -> None:
+        """Stop serving the current symbol at once; `symbol` is served after its first book."""
+        self.symbol, self.epoch, self.phase = symbol, epoch, Phase.SWITCHING
+        self.book, self._last_top, self.resync_needed = None, None, False
+
+    def subscribed(self, now_ns: int) -> list[BusMessage]:
+        """The venue acknowledged the subscription: wait for the first snapshot."""
+        assert self.symbol is not None
+        self.phase = Phase.AWAITING_SNAPSHOT
+        self.book = OrderBook(self.symbol, self.depth)
+        self.resync_needed = False
+        return self._status(FeedState.RESYNCING, "waiting for the first snapshot", now_ns)
+
+    def connected(self, now_ns: int) -> list[BusMessage]:
+        """The stream (re)connected and re-subscribed: a fresh snapshot is on its way."""
+        if self.symbol is None:
+            return self._status(FeedState.CONNECTED, "connected, no symbol yet", now_ns)
+        return self.subscribed(now_ns)
+
+    def disconnected(self, reason: str, now_ns: int) -> list[BusMessage]:
+        self.counters["disconnects"] += 1
+        if self.phase is Phase.LIVE:
+            self.phase = Phase.AWAITING_SNAPSHOT
+        self.book = None
+        return self._status(FeedState.DISCONNECTED, reason, now_ns)
+
+    def on_book(self, message: wire.OrderBookMessage, recv_ns: int) -> list[BusMessage]:
+        """Apply one book frame; return what to publish."""
+        book = self.book
+        if message.data.s != self.symbol or book is None:
+            self.counters["wrong_symbol"] += 1
+            return []
+        was_synced = book.synced
+        update = book.apply(message, recv_ns)
+        if update is BookUpdate.GAP and not was_synced:
+            self.counters["before_snapshot"] += 1  # deltas in flight while a snapshot is awaited
+            return []
+        self.counters[f"book_{update.name.lower()}"] += 1
+        return self._after(update, message, recv_ns)
+
+    def _after(
+        self, update: BookUpdate, message: wire.OrderBookMessage, recv_ns: int
+    ) -> list[BusMessage]:
+        if update is BookUpdate.APPLIED:
+            lag_ms = recv_ns // NS_PER_MS - message.ts
+            if lag_ms * NS_PER_MS <= self.max_venue_lag_ns:
+                return self._publishable(message, recv_ns)
+            self.counters["stale_frames"] += 1
+            return self._status(FeedState.STALE, f"venue ts lags by {lag_ms} ms", recv_ns)
+        if update is BookUpdate.GAP:
+            self.resync_needed = True
+            last_u = self.book.last_u if self.book is not None else 0
+            return self._status(FeedState.RESYNCING, f"u gap after {last_u}", recv_ns)
+        if update is BookUpdate.CROSSED:
+            return self._status(FeedState.CROSSED, "best bid >= best ask", recv_ns)
+        return []  # a duplicate
+
+    def on_trades(self, message: wire.PublicTradeMessage, recv_ns: int) -> list[Trade]:
+        if self.phase not in (Phase.AWAITING_SNAPSHOT, Phase.LIVE):
+            self.counters["wrong_symbol"] += len(message.data)
+            return []
+        trades = [to_trade(d, self.epoch, recv_ns) for d in message.data if d.s == self.symbol]
+        self.counters["wrong_symbol"] += len(message.data) - len(trades)
+        return trades
+
+    def check_stale(self, now_ns: int) -> list[BusMessage]:
+        """Flag a live book that has not moved for `stale_after_ns` (called on a timer)."""
+        if self.phase is not Phase.LIVE or self.book is None:
+            return []
+        if self.book.is_stale(now_ns, self.stale_after_ns):
+            self.counters["stale_books"] += int(self._state is not FeedState.STALE)
+            return self._status(FeedState.STALE, "no book update", now_ns)
+        return []
+
+    def _publishable(self, message: wire.OrderBookMessage, recv_ns: int) -> list[BusMessage]:
+        assert self.book is not None
+        assert self.symbol is not None
+        out: list[BusMessage] = []
+        if self.phase is not Phase.LIVE:
+            self.phase = Phase.LIVE
+            if self._ready_epoch != self.epoch:
+                self._ready_epoch = self.epoch
+                out.append(
+                    FeedReady(symbol=Symbol(self.symbol), epoch=self.epoch, ts_event_ns=recv_ns)
+                )
+        out += self._status(FeedState.LIVE, "book live", recv_ns)
+        top = self.book.top()
+        ts_event_ns = message.ts * NS_PER_MS
+        if top is not None and top != self._last_top:
+            self._last_top = top
+            bid_px, bid_qty, ask_px, ask_qty = top
+            out.append(
+                Quote(
+                    symbol=Symbol(self.symbol),
+                    epoch=self.epoch,
+                    bid_price=bid_px,
+                    bid_qty=bid_qty,
+                    ask_price=ask_px,
+                    ask_qty=ask_qty,
+                    venue_update_id=message.data.u,
+                    ts_event_ns=ts_event_ns,
+                    ts_recv_ns=recv_ns,
+                )
+            )
+        if self.depth > 1:
+            bids, asks = self.book.levels(self.published_levels)
+            out.append(
+                BookLevels(
+                    symbol=Symbol(self.symbol),
+                    epoch=self.epoch,
+                    bids=tuple(BookLevel(price=p, qty=q) for p, q in bids),
+                    asks=tuple(BookLevel(price=p, qty=q) for p, q in asks),
+                    venue_update_id=message.data.u,
+                    ts_event_ns=ts_event_ns,
+                    ts_recv_ns=recv_ns,
+                )
+            )
+        return out
+
+    def _status(self, state: FeedState, reason: str, now_ns: int) -> list[BusMessage]:
+        """Return a FeedStatus when the state changes (once per transition, not per frame)."""
+        if state is self._state:
+            return []
+        self._state = state
+        symbol = Symbol(self.symbol or "")
+        return [
+            FeedStatus(
+                symbol=symbol, epoch=self.epoch, state=state, reason=reason, ts_event_ns=now_ns
+            )
+        ]

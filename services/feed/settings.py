@@ -1,0 +1,20 @@
+"""The feed's section of deploy/settings.toml."""
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from shared.settings import ServiceSettings
+
+PositiveMs = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class FeedSettings(ServiceSettings, frozen=True, kw_only=True):
+    depth: Literal[1, 50] = 1  # orderbook.<depth>: 1 (top of book) or 50 (levels too)
+    published_levels: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5  # BookLevels when depth 50
+    max_venue_lag_ms: PositiveMs = 1_000  # a frame whose venue ts lags its arrival more is stale
+    stale_after_ms: PositiveMs = (
+        5_000  # no book update for this long: stale (depth 1 resends every 3 s)
+    )
+    subscribe_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    ping_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0

@@ -1,0 +1,183 @@
+"""The feed against the real simulator: books, switches as a protocol, and every fault."""
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.feed.service import FeedService
+from services.feed.settings import FeedSettings
+from shared.bus import BusNode, Delivery, Publisher, Receiver
+from shared.runtime.bootstrap import upkeep
+from shared.schema import (
+    FeedReady,
+    FeedState,
+    FeedStatus,
+    Quote,
+    Symbol,
+    Trade,
+    UniverseChanged,
+)
+from tests.helpers.context import make_context
+from tests.helpers.simulator import Sim, running_simulator
+from tests.helpers.waiting import eventually
+
+pytestmark = pytest.mark.integration
+MakeNode = Callable[..., BusNode]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Rig:
+    sim: Sim
+    feed: FeedService
+    universe: Publisher
+    market: Receiver
+    seen: list[Delivery] = field(default_factory=list)
+
+    def announce(self, symbol: str, epoch: int) -> None:
+        self.universe.send(
+            UniverseChanged(
+                symbol=Symbol(symbol), epoch=epoch, ranking=(), reason="test", ts_event_ns=0
+            )
+        )
+
+    def collect(self) -> list[Delivery]:
+        self.seen.extend(self.market.drain(10_000))
+        return self.seen
+
+    def messages(self, kind: type) -> list[Any]:
+        return [d.message for d in self.collect() if isinstance(d.message, kind)]
+
+    def ready(self, symbol: str, epoch: int) -> bool:
+        return any(m.symbol == symbol and m.epoch == epoch for m in self.messages(FeedReady))
+
+    def states(self) -> list[FeedState]:
+        return [m.state for m in self.messages(FeedStatus)]
+
+
+@contextlib.asynccontextmanager
+async def rig(make_node: MakeNode, ipc_dir: Path, depth: int = 1) -> AsyncIterator[Rig]:
+    async with running_simulator(symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT")) as sim:
+        scanner, strategy = make_node("scanner"), make_node("strategy")
+        feed_node = make_node("feed", heartbeat_interval_ms=50)
+        eps = scanner.settings.endpoints
+        universe = scanner.publisher(eps.universe)
+        snapshots = scanner.snapshot_server(eps.universe_snapshot, universe)
+        market = strategy.subscriber([eps.market_data], ["md."])
+        settings = FeedSettings(metrics_port=_free_port(), depth=depth, ping_interval_s=1.0)
+        feed = FeedService(settings, make_context("feed", feed_node, ipc_dir, sim.url))
+        async with contextlib.AsyncExitStack() as stack:
+            await feed.start(stack)
+            beat = asyncio.create_task(upkeep(universe, snapshots, 0.05))
+            task = asyncio.create_task(feed.run())
+            # Subscribed before anything is announced: the feed's heartbeats reach us.
+            await eventually(
+                lambda: (
+                    market.drain()
+                    or strategy.liveness.is_alive("feed", strategy.bus.clock.now_ns())
+                )
+            )
+            try:
+                yield Rig(sim, feed, universe, market)
+            finally:
+                for t in (task, beat):
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
+
+
+async def test_feed_serves_the_announced_symbol(make_node: MakeNode, ipc_dir: Path) -> None:
+    async with rig(make_node, ipc_dir) as r:
+        r.announce("BTCUSDT", 1)
+        await eventually(lambda: r.ready("BTCUSDT", 1), timeout_s=10)
+        await eventually(lambda: len(r.messages(Quote)) >= 3 and r.messages(Trade), timeout_s=10)
+        quote = r.messages(Quote)[-1]
+    assert quote.symbol == "BTCUSDT"
+    assert quote.bid_price < quote.ask_price
+    assert quote.ts_recv_ns >= quote.ts_event_ns - 1_000_000_000
+
+
+async def test_no_old_symbol_after_the_new_epochs_feed_ready(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    async with rig(make_node, ipc_dir, depth=50) as r:
+        r.announce("BTCUSDT", 1)
+        await eventually(
+            lambda: r.ready("BTCUSDT", 1) and len(r.messages(Quote)) >= 5, timeout_s=10
+        )
+        r.announce("ETHUSDT", 2)
+        await eventually(lambda: r.ready("ETHUSDT", 2), timeout_s=10)
+        r.announce("SOLUSDT", 3)
+        await eventually(
+            lambda: r.ready("SOLUSDT", 3) and len(r.messages(Quote)) >= 20, timeout_s=10
+        )
+        order = [d.message for d in r.collect()]
+    for epoch, symbol in ((2, "ETHUSDT"), (3, "SOLUSDT")):
+        ready_at = next(
+            i for i, m in enumerate(order) if isinstance(m, FeedReady) and m.epoch == epoch
+        )
+        after = [
+            m for m in order[ready_at:] if hasattr(m, "symbol") and not isinstance(m, FeedStatus)
+        ]
+        older = [m for m in after if getattr(m, "epoch", epoch) < epoch]
+        assert older == [], (
+            f"{len(older)} messages of an older epoch after FeedReady({symbol}, {epoch})"
+        )
+
+
+async def test_feed_recovers_from_every_fault_and_counts_it(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    async with rig(make_node, ipc_dir, depth=50) as r:
+        r.announce("BTCUSDT", 1)
+        await eventually(lambda: r.ready("BTCUSDT", 1), timeout_s=10)
+        await r.sim.set_faults(
+            u_gap_rate=0.05, ws_drop_rate=0.02, ws_duplicate_rate=0.05, crossed_book_rate=0.05
+        )
+        counters = r.feed.session.counters
+        await eventually(
+            lambda: (
+                counters["book_gap"]
+                and counters["resyncs"]
+                and counters["book_duplicate"]
+                and counters["book_crossed"]
+            ),
+            timeout_s=20,
+        )
+        await r.sim.set_faults(
+            u_gap_rate=0, ws_drop_rate=0, ws_duplicate_rate=0, crossed_book_rate=0
+        )
+        async with r.sim.session.post(f"{r.sim.url}/admin/disconnect"):
+            pass
+        await eventually(lambda: counters["disconnects"] >= 1, timeout_s=10)
+        await r.sim.set_faults(stale_ms=5000)
+        await eventually(
+            lambda: counters["stale_frames"] > 0 and FeedState.STALE in r.states(), timeout_s=10
+        )
+        quotes_when_stale = len(r.messages(Quote))
+        await r.sim.set_faults(stale_ms=0)
+        await eventually(
+            lambda: (
+                r.states()[-1] is FeedState.LIVE and len(r.messages(Quote)) > quotes_when_stale + 3
+            ),
+            timeout_s=10,
+        )
+    states = set(r.states())
+    assert {
+        FeedState.RESYNCING,
+        FeedState.CROSSED,
+        FeedState.DISCONNECTED,
+        FeedState.STALE,
+        FeedState.LIVE,
+    } <= states
