@@ -15,6 +15,7 @@ from shared.bybit import wire
 from shared.bybit.errors import BybitError
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
 from shared.runtime.bootstrap import ServiceContext, cancel_and_wait, start_metrics, upkeep
+from shared.runtime.metrics import CounterCollector
 from shared.schema import BusMessage, UniverseChanged, topics
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,12 @@ class FeedService:
             ping_interval_s=self._settings.ping_interval_s,
         )
         resources.push_async_callback(self._stream.close)
+        ctx.registry.register(
+            CounterCollector("feed_events", "Feed events by kind", lambda: self.session.counters)
+        )
+        ctx.registry.register(
+            CounterCollector("feed_stream", "Venue stream events", self._stream_counts)
+        )
         start_metrics(ctx, self._settings.metrics_port, resources)
         beat = asyncio.create_task(
             upkeep(self._publisher, snapshots, ctx.bus.heartbeat_interval_ms / 1000)
@@ -172,6 +179,10 @@ class FeedService:
             await self._venue_call(stream.unsubscribe(book_topic))
             self._publish(session.subscribed(self._clock.now_ns()))
             await self._venue_call(stream.subscribe(book_topic))
+
+    def _stream_counts(self) -> dict[str, int]:
+        stats = self._stream.stats if self._stream is not None else None
+        return {} if stats is None else {k: int(v) for k, v in vars(stats).items()}
 
     def _publish(self, messages: Sequence[BusMessage]) -> None:
         assert self._publisher is not None

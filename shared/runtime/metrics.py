@@ -69,3 +69,15 @@ def _shutdown(server: WSGIServer, thread: threading.Thread) -> None:
     server.shutdown()
     server.server_close()
     thread.join(timeout=2)
+
+
+class CounterCollector(Collector):
+    """Expose a Counter[str] (a service's own event counts) as one labelled Prometheus counter."""
+
+    def __init__(self, name: str, doc: str, counts: Callable[[], dict[str, int]]) -> None:
+        self._name = name
+        self._doc = doc
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        yield _by_label(self._name, self._doc, "kind", self._counts())

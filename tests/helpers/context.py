@@ -6,12 +6,15 @@ from prometheus_client import CollectorRegistry
 
 from shared.bus import BusNode
 from shared.runtime.bootstrap import ServiceContext, Venue
+from shared.runtime.metrics import BusCollector
 from shared.settings import BybitSettings, Mode, Secrets, SystemSettings
 
 
 def make_context(name: str, node: BusNode, run_dir: Path, venue_http_url: str) -> ServiceContext:
     ws = venue_http_url.replace("http://", "ws://")
     venue = Venue(Mode.PAPER, venue_http_url, f"{ws}/v5/public/linear", f"{ws}/v5/private")
+    registry = CollectorRegistry()
+    registry.register(BusCollector(node.stats, node.liveness, node.bus.clock))
     return ServiceContext(
         name=name,
         system=SystemSettings(),
@@ -23,5 +26,5 @@ def make_context(name: str, node: BusNode, run_dir: Path, venue_http_url: str) -
         clock=node.bus.clock,
         node=node,
         run_dir=run_dir,
-        registry=CollectorRegistry(),
+        registry=registry,
     )

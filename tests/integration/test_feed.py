@@ -103,6 +103,12 @@ async def test_feed_serves_the_announced_symbol(make_node: MakeNode, ipc_dir: Pa
         await eventually(lambda: r.ready("BTCUSDT", 1), timeout_s=10)
         await eventually(lambda: len(r.messages(Quote)) >= 3 and r.messages(Trade), timeout_s=10)
         quote = r.messages(Quote)[-1]
+        port = r.feed._settings.metrics_port
+        async with r.sim.session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            metrics = await response.text()
+    assert 'feed_events_total{kind="book_applied"}' in metrics
+    assert 'feed_stream_total{kind="connects"} 1.0' in metrics
+    assert "bus_sent_messages_total" in metrics
     assert quote.symbol == "BTCUSDT"
     assert quote.bid_price < quote.ask_price
     assert quote.ts_recv_ns >= quote.ts_event_ns - 1_000_000_000
