@@ -99,7 +99,7 @@ class FeedSession:
         if update is BookUpdate.GAP and not was_synced:
             self.counters["before_snapshot"] += 1  # deltas in flight while a snapshot is awaited
             return []
-        self.counters[f"book_{update.name.lower()}"] += 1
+        self.counters[f"book_{update.value}"] += 1
         return self._after(update, message, recv_ns)
 
     def _after(

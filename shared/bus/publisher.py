@@ -1,6 +1,7 @@
 """Sending side of the bus: numbered frames, heartbeats when idle, last values for snapshots."""
 
 import logging
+from typing import Final
 
 import zmq
 
@@ -10,6 +11,9 @@ from shared.bus.stats import DropReason
 from shared.schema import SCHEMA_VERSION, BusMessage, Heartbeat, topic_for
 
 log = logging.getLogger(__name__)
+
+_MORE: Final = int(zmq.SNDMORE | zmq.NOBLOCK)
+_LAST: Final = int(zmq.NOBLOCK)
 
 
 class Sender:
@@ -65,7 +69,13 @@ class Sender:
         frames = encode_frames(topic, header, message, self._signer)
         self._last_sent_ns = now_ns
         try:
-            self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
+            # Four plain send() calls with int flags: send_multipart's enum arithmetic costs
+            # about 0.45 us a frame in pyzmq (scripts/bench feed measured 4.6 vs 1.7 us).
+            send = self._socket.send
+            send(frames[0], _MORE)
+            send(frames[1], _MORE)
+            send(frames[2], _MORE)
+            send(frames[3], _LAST)
         except zmq.Again:
             self._stats.drop(self._drop_reason)
             if self._dropping == 0:  # log a streak once, not every message of it

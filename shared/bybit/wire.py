@@ -11,7 +11,7 @@ every field.
 """
 
 from decimal import Decimal
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import field
@@ -501,7 +501,7 @@ class PublicTradeData(msgspec.Struct, kw_only=True):
 
     T: int
     s: str
-    S: str
+    S: Literal["Buy", "Sell"]  # taker side: anything else fails decoding (a bad frame)
     v: Decimal
     p: Decimal
     L: str = ""
