@@ -52,6 +52,10 @@ _NEXT_STATUSES: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
 }
 
 TERMINAL_STATUSES: Final = frozenset(set(S) - set(_NEXT_STATUSES))
+# Statuses from which a cancel may be sent (the order is known to rest at the venue).
+CANCELABLE_STATUSES: Final = frozenset(
+    status for status, nexts in _NEXT_STATUSES.items() if S.PENDING_CANCEL in nexts
+)
 # Statuses in which the venue may have (or have had) the order, so fills can arrive.
 _LIVE_AT_VENUE: Final = frozenset(set(S) - {S.INTENDED, S.DENIED, S.REJECTED})
 
@@ -73,6 +77,18 @@ def _earlier_statuses() -> dict[OrderStatus, frozenset[OrderStatus]]:
 _EARLIER: Final = _earlier_statuses()
 
 
+@dataclass(frozen=True, slots=True)
+class VenueOrderState:
+    """What the venue says about one order (its status already mapped to ours)."""
+
+    venue_order_id: VenueOrderId
+    status: OrderStatus
+    qty: Decimal
+    limit_price: Decimal | None
+    cum_filled_qty: Decimal
+    cum_filled_value: Decimal
+
+
 class InvalidTransition(Exception):
     """A report does not fit the order's status: our view and the venue's disagree."""
 
@@ -92,6 +108,11 @@ def next_status(current: OrderStatus, reported: OrderStatus) -> OrderStatus:
     if reported not in _NEXT_STATUSES.get(current, frozenset()):
         raise InvalidTransition(f"{current} -> {reported}")
     return reported
+
+
+def precedes(earlier: OrderStatus, later: OrderStatus) -> bool:
+    """Return True if an order in `earlier` can reach `later` through the table."""
+    return earlier in _EARLIER[later]
 
 
 def classify(current: OrderStatus, reported: OrderStatus) -> Transition:
@@ -215,17 +236,22 @@ class OrderRecord:
             self.apply_status(S.FILLED if done else S.PARTIALLY_FILLED)
         return True
 
-    def correct(self, status: OrderStatus, cum_filled_qty: Decimal, cum_value: Decimal) -> None:
-        """Take the venue's status and filled qty as they are (reconciliation: venue wins).
+    def correct(self, venue: VenueOrderState) -> None:
+        """Take the venue's view of this order as it is (reconciliation: the venue wins).
 
-        Raises InvalidFill if `cum_filled_qty` is negative or beyond the order's qty.
+        Bypasses the transition table. Raises InvalidFill if the venue's filled qty is
+        negative or beyond its qty.
         """
-        if not Decimal(0) <= cum_filled_qty <= self.qty:
-            raise InvalidFill(f"{self.client_order_id}: venue cum {cum_filled_qty} vs {self.qty}")
-        self.status = status
-        self.cum_filled_qty = cum_filled_qty
-        self.cum_filled_value = cum_value
-        self.avg_fill_price = cum_value / cum_filled_qty if cum_filled_qty else None
+        if not Decimal(0) <= venue.cum_filled_qty <= venue.qty:
+            raise InvalidFill(f"{self.client_order_id}: venue cum {venue.cum_filled_qty}")
+        self.venue_order_id = venue.venue_order_id
+        self.status = venue.status
+        self.qty = venue.qty
+        self.limit_price = venue.limit_price
+        self.cum_filled_qty = venue.cum_filled_qty
+        self.cum_filled_value = venue.cum_filled_value
+        filled = venue.cum_filled_qty
+        self.avg_fill_price = venue.cum_filled_value / filled if filled else None
 
     def to_open_order(self) -> OpenOrder:
         """Return the record as it appears in an ExecutionSnapshot."""

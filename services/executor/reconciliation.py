@@ -1,0 +1,304 @@
+"""Reconciliation: the journal's view against the venue's, as one pure function.
+
+Run on start and after every private-stream reconnect; until the executor has applied
+the result, only position-reducing orders pass (risk.check_order with reconciled=False).
+The venue is the source of truth: every mismatch becomes an Alert and the venue's view
+wins. The caller applies a ReconcileResult in this order: `adopted` (new records), then
+`fills` (each through OrderRecord.apply_fill and the journal), then `corrections`
+(OrderRecord.correct), then `positions`; and asks the venue, by orderLinkId, for the
+final status of every order in `to_query`.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final, Protocol
+
+from services.executor.ids import parse_client_order_id
+from services.executor.order_state import TERMINAL_STATUSES, OrderRecord, VenueOrderState
+from shared.bybit import wire
+from shared.bybit.translate import is_trade_execution, order_status, to_position
+from shared.schema import (
+    Alert,
+    AlertSeverity,
+    ClientOrderId,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Symbol,
+    TimeInForce,
+    VenueOrderId,
+)
+
+SOURCE: Final = "executor"
+EXTERNAL_STRATEGY_ID: Final = "external"  # owner of an adopted order whose id is not ours
+
+
+class OrderView(Protocol):
+    """What reconciliation reads of a journaled order (OrderRecord and OpenOrder fit)."""
+
+    @property
+    def client_order_id(self) -> ClientOrderId: ...
+    @property
+    def venue_order_id(self) -> VenueOrderId | None: ...
+    @property
+    def symbol(self) -> Symbol: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def limit_price(self) -> Decimal | None: ...
+    @property
+    def status(self) -> OrderStatus: ...
+    @property
+    def cum_filled_qty(self) -> Decimal: ...
+
+
+@dataclass(frozen=True)
+class JournalView:
+    """Our side: open orders, the exec ids already applied, signed positions by symbol."""
+
+    open_orders: Sequence[OrderView]
+    exec_ids: frozenset[str] | set[str]
+    positions: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class VenueView:
+    """The venue's side: /v5/order/realtime, /v5/execution/list, /v5/position/list."""
+
+    open_orders: Sequence[wire.Order]
+    executions: Sequence[wire.Execution]
+    positions: Sequence[wire.PositionInfo]
+
+
+@dataclass(frozen=True)
+class OrderCorrection:
+    client_order_id: ClientOrderId
+    venue: VenueOrderState
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    adopted: list[OrderRecord] = field(default_factory=list)  # on the venue, not in the journal
+    to_query: list[ClientOrderId] = field(default_factory=list)  # journal-open, venue-unlisted
+    corrections: list[OrderCorrection] = field(default_factory=list)
+    fills: list[wire.Execution] = field(default_factory=list)  # of orders open or adopted
+    other_fills: list[wire.Execution] = field(default_factory=list)  # of any other order
+    positions: dict[Symbol, Decimal] = field(default_factory=dict)  # the venue's, signed
+    alerts: list[Alert] = field(default_factory=list)
+    ignored_executions: int = 0  # funding, ADL, delivery ...: not fills
+    duplicate_executions: int = 0  # already applied, or listed twice
+
+
+def reconcile(journal: JournalView, venue: VenueView, now_ns: int) -> ReconcileResult:
+    """Return what must change for the journal to agree with the venue, and the alerts."""
+    result = ReconcileResult()
+    alert = _Alerter(result.alerts, now_ns)
+    _collect_fills(journal, venue, result, alert)
+    _reconcile_orders(journal, venue, result, alert)
+    _reconcile_positions(journal, venue, result, alert)
+    return result
+
+
+@dataclass
+class _Alerter:
+    alerts: list[Alert]
+    now_ns: int
+
+    def __call__(self, severity: AlertSeverity, code: str, detail: str) -> None:
+        self.alerts.append(
+            Alert(source=SOURCE, severity=severity, code=code, detail=detail, ts_event_ns=self.now_ns)
+        )
+
+
+def _collect_fills(
+    journal: JournalView, venue: VenueView, result: ReconcileResult, alert: _Alerter
+) -> None:
+    open_link_ids = {view.client_order_id for view in _open(journal.open_orders)}
+    open_venue_ids = {v.venue_order_id for v in _open(journal.open_orders) if v.venue_order_id}
+    open_link_ids.update(o.order_link_id for o in venue.open_orders if o.order_link_id)
+    open_venue_ids.update(o.order_id for o in venue.open_orders)
+    seen = set(journal.exec_ids)
+    fills, ignored, duplicates = [], 0, 0
+    for execution in sorted(venue.executions, key=lambda e: (int(e.exec_time), e.seq)):
+        if not is_trade_execution(execution):
+            ignored += 1
+        elif execution.exec_id in seen:
+            duplicates += 1
+        else:
+            seen.add(execution.exec_id)
+            fills.append(execution)
+    for execution in fills:
+        ours = execution.order_link_id in open_link_ids or execution.order_id in open_venue_ids
+        (result.fills if ours else result.other_fills).append(execution)
+        alert(
+            AlertSeverity.WARNING,
+            "missed_fill",
+            f"exec_id={execution.exec_id} order_link_id={execution.order_link_id}"
+            f" order_id={execution.order_id} qty={execution.exec_qty}"
+            f" price={execution.exec_price} open_order={ours}",
+        )
+    object.__setattr__(result, "ignored_executions", ignored)
+    object.__setattr__(result, "duplicate_executions", duplicates)
+
+
+def _reconcile_orders(
+    journal: JournalView, venue: VenueView, result: ReconcileResult, alert: _Alerter
+) -> None:
+    pending = _pending_by_order(result.fills)
+    listed: set[str] = set()
+    for order in venue.open_orders:
+        view = _find(journal.open_orders, order)
+        if view is None:
+            _adopt(order, pending, result, alert)
+            continue
+        listed.add(view.client_order_id)
+        _compare(view, order, pending, result, alert)
+    for view in _open(journal.open_orders):
+        if view.client_order_id not in listed:
+            result.to_query.append(view.client_order_id)
+            alert(
+                AlertSeverity.WARNING,
+                "unknown_final_status",
+                f"client_order_id={view.client_order_id} venue_order_id={view.venue_order_id}"
+                f" status={view.status}: not among the venue's open orders",
+            )
+
+
+def _compare(
+    view: OrderView,
+    order: wire.Order,
+    pending: Mapping[str, list[wire.Execution]],
+    result: ReconcileResult,
+    alert: _Alerter,
+) -> None:
+    state = _venue_state(order)
+    expected_cum = view.cum_filled_qty + sum(
+        (e.exec_qty for e in _pending_for(order, pending)), Decimal(0)
+    )
+    differences = [
+        f"{name} {ours} -> {theirs}"
+        for name, ours, theirs in (
+            ("status", view.status, state.status),
+            ("cum_filled_qty", expected_cum, state.cum_filled_qty),
+            ("qty", view.qty, state.qty),
+            ("limit_price", view.limit_price, state.limit_price),
+            ("venue_order_id", view.venue_order_id or state.venue_order_id, state.venue_order_id),
+        )
+        if ours != theirs
+    ]
+    if differences:
+        result.corrections.append(OrderCorrection(view.client_order_id, state))
+        alert(
+            AlertSeverity.WARNING,
+            "order_mismatch",
+            f"client_order_id={view.client_order_id} venue_order_id={order.order_id}: "
+            + ", ".join(differences),
+        )
+
+
+def _adopt(
+    order: wire.Order,
+    pending: Mapping[str, list[wire.Execution]],
+    result: ReconcileResult,
+    alert: _Alerter,
+) -> None:
+    state = _venue_state(order)
+    if state.status in TERMINAL_STATUSES:
+        return  # closed: nothing to adopt; its fills, if new, are in the result already
+    record = _record_from_venue(order, state)
+    # The fills still to apply are part of the venue's totals: start below them, so that
+    # applying them lands exactly on the venue's figures.
+    unapplied = _pending_for(order, pending)
+    record.cum_filled_qty = max(
+        state.cum_filled_qty - sum((e.exec_qty for e in unapplied), Decimal(0)), Decimal(0)
+    )
+    record.cum_filled_value = max(
+        state.cum_filled_value - sum((e.exec_value for e in unapplied), Decimal(0)), Decimal(0)
+    )
+    if record.cum_filled_qty:
+        record.avg_fill_price = record.cum_filled_value / record.cum_filled_qty
+    record.fees = order.cum_exec_fee - sum((e.exec_fee for e in unapplied), Decimal(0))
+    result.adopted.append(record)
+    alert(
+        AlertSeverity.WARNING,
+        "orphan_order",
+        f"order_link_id={order.order_link_id} venue_order_id={order.order_id}"
+        f" symbol={order.symbol} side={order.side} qty={order.qty} price={order.price}"
+        f" status={order.order_status}: on the venue, not in the journal; adopted",
+    )
+
+
+def _record_from_venue(order: wire.Order, state: VenueOrderState) -> OrderRecord:
+    # An order placed outside this system may have no orderLinkId: its orderId keys it
+    # (ours always have two dashes and a strategy part, so the two cannot collide).
+    parts = parse_client_order_id(order.order_link_id)
+    return OrderRecord(
+        client_order_id=ClientOrderId(order.order_link_id or order.order_id),
+        strategy_id=parts.strategy_id if parts else EXTERNAL_STRATEGY_ID,
+        symbol=Symbol(order.symbol),
+        side=OrderSide(order.side),
+        order_type=OrderType(order.order_type),
+        time_in_force=TimeInForce(order.time_in_force),
+        qty=state.qty,
+        limit_price=state.limit_price,
+        reduce_only=order.reduce_only,
+        venue_order_id=state.venue_order_id,
+        status=state.status,
+    )
+
+
+def _reconcile_positions(
+    journal: JournalView, venue: VenueView, result: ReconcileResult, alert: _Alerter
+) -> None:
+    theirs: dict[Symbol, Decimal] = defaultdict(Decimal)
+    for info in venue.positions:
+        theirs[Symbol(info.symbol)] += to_position(info).qty  # hedge mode: the net
+    for symbol in sorted(set(theirs) | {Symbol(s) for s in journal.positions}):
+        venue_qty = theirs.get(symbol, Decimal(0))
+        ours = journal.positions.get(symbol, Decimal(0))
+        result.positions[symbol] = venue_qty
+        if ours != venue_qty:
+            alert(
+                AlertSeverity.CRITICAL,
+                "position_mismatch",
+                f"symbol={symbol} journal={ours} venue={venue_qty}: the venue's qty wins",
+            )
+
+
+def _venue_state(order: wire.Order) -> VenueOrderState:
+    return VenueOrderState(
+        venue_order_id=VenueOrderId(order.order_id),
+        status=order_status(order.order_status, order.cum_exec_qty, order.qty),
+        qty=order.qty,
+        limit_price=order.price if order.order_type == OrderType.LIMIT else None,
+        cum_filled_qty=order.cum_exec_qty,
+        cum_filled_value=order.cum_exec_value,
+    )
+
+
+def _open(views: Iterable[OrderView]) -> list[OrderView]:
+    return [view for view in views if view.status not in TERMINAL_STATUSES]
+
+
+def _find(views: Sequence[OrderView], order: wire.Order) -> OrderView | None:
+    for view in _open(views):
+        if order.order_link_id and view.client_order_id == order.order_link_id:
+            return view
+        if view.venue_order_id and view.venue_order_id == order.order_id:
+            return view
+    return None
+
+
+def _pending_by_order(fills: Iterable[wire.Execution]) -> dict[str, list[wire.Execution]]:
+    by_order: dict[str, list[wire.Execution]] = defaultdict(list)
+    for execution in fills:
+        by_order[execution.order_id].append(execution)
+    return by_order
+
+
+def _pending_for(
+    order: wire.Order, pending: Mapping[str, list[wire.Execution]]
+) -> list[wire.Execution]:
+    return pending.get(order.order_id, [])
