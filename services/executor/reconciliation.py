@@ -6,11 +6,13 @@ The venue is the source of truth: every mismatch becomes an Alert and the venue'
 wins. The caller applies a ReconcileResult in this order: `adopted` (new records), then
 `fills` (each through OrderRecord.apply_fill and the journal), then `corrections`
 (OrderRecord.correct), then `positions`; and asks the venue, by orderLinkId, for the
-final status of every order in `to_query`.
+final status of every order in `to_query`. After a restart, mark INTENDED records
+IN_DOUBT first: their request may have left, and a fill on an INTENDED record raises.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Protocol
@@ -59,7 +61,7 @@ class JournalView:
     """Our side: open orders, the exec ids already applied, signed positions by symbol."""
 
     open_orders: Sequence[OrderView]
-    exec_ids: frozenset[str] | set[str]
+    exec_ids: AbstractSet[str]
     positions: Mapping[str, Decimal]
 
 
@@ -78,8 +80,9 @@ class OrderCorrection:
     venue: VenueOrderState
 
 
-@dataclass(frozen=True)
+@dataclass
 class ReconcileResult:
+    ts_event_ns: int  # when the reconciliation ran: the time of its alerts
     adopted: list[OrderRecord] = field(default_factory=list)  # on the venue, not in the journal
     to_query: list[ClientOrderId] = field(default_factory=list)  # journal-open, venue-unlisted
     corrections: list[OrderCorrection] = field(default_factory=list)
@@ -90,75 +93,62 @@ class ReconcileResult:
     ignored_executions: int = 0  # funding, ADL, delivery ...: not fills
     duplicate_executions: int = 0  # already applied, or listed twice
 
+    def _alert(self, severity: AlertSeverity, code: str, detail: str) -> None:
+        alert = Alert(
+            source=SOURCE, severity=severity, code=code, detail=detail, ts_event_ns=self.ts_event_ns
+        )
+        self.alerts.append(alert)
+
 
 def reconcile(journal: JournalView, venue: VenueView, now_ns: int) -> ReconcileResult:
     """Return what must change for the journal to agree with the venue, and the alerts."""
-    result = ReconcileResult()
-    alert = _Alerter(result.alerts, now_ns)
-    _collect_fills(journal, venue, result, alert)
-    _reconcile_orders(journal, venue, result, alert)
-    _reconcile_positions(journal, venue, result, alert)
+    result = ReconcileResult(ts_event_ns=now_ns)
+    _collect_fills(journal, venue, result)
+    _reconcile_orders(journal, venue, result)
+    _reconcile_positions(journal, venue, result)
     return result
 
 
-@dataclass
-class _Alerter:
-    alerts: list[Alert]
-    now_ns: int
-
-    def __call__(self, severity: AlertSeverity, code: str, detail: str) -> None:
-        self.alerts.append(
-            Alert(source=SOURCE, severity=severity, code=code, detail=detail, ts_event_ns=self.now_ns)
-        )
-
-
-def _collect_fills(
-    journal: JournalView, venue: VenueView, result: ReconcileResult, alert: _Alerter
-) -> None:
-    open_link_ids = {view.client_order_id for view in _open(journal.open_orders)}
-    open_venue_ids = {v.venue_order_id for v in _open(journal.open_orders) if v.venue_order_id}
-    open_link_ids.update(o.order_link_id for o in venue.open_orders if o.order_link_id)
-    open_venue_ids.update(o.order_id for o in venue.open_orders)
+def _collect_fills(journal: JournalView, venue: VenueView, result: ReconcileResult) -> None:
+    open_views = _open(journal.open_orders)
+    link_ids: set[str] = {v.client_order_id for v in open_views}
+    link_ids.update(o.order_link_id for o in venue.open_orders if o.order_link_id)
+    venue_ids: set[str] = {v.venue_order_id for v in open_views if v.venue_order_id}
+    venue_ids.update(o.order_id for o in venue.open_orders)
     seen = set(journal.exec_ids)
-    fills, ignored, duplicates = [], 0, 0
     for execution in sorted(venue.executions, key=lambda e: (int(e.exec_time), e.seq)):
         if not is_trade_execution(execution):
-            ignored += 1
-        elif execution.exec_id in seen:
-            duplicates += 1
-        else:
-            seen.add(execution.exec_id)
-            fills.append(execution)
-    for execution in fills:
-        ours = execution.order_link_id in open_link_ids or execution.order_id in open_venue_ids
+            result.ignored_executions += 1
+            continue
+        if execution.exec_id in seen:
+            result.duplicate_executions += 1
+            continue
+        seen.add(execution.exec_id)
+        ours = execution.order_link_id in link_ids or execution.order_id in venue_ids
         (result.fills if ours else result.other_fills).append(execution)
-        alert(
+        result._alert(
             AlertSeverity.WARNING,
             "missed_fill",
             f"exec_id={execution.exec_id} order_link_id={execution.order_link_id}"
             f" order_id={execution.order_id} qty={execution.exec_qty}"
             f" price={execution.exec_price} open_order={ours}",
         )
-    object.__setattr__(result, "ignored_executions", ignored)
-    object.__setattr__(result, "duplicate_executions", duplicates)
 
 
-def _reconcile_orders(
-    journal: JournalView, venue: VenueView, result: ReconcileResult, alert: _Alerter
-) -> None:
+def _reconcile_orders(journal: JournalView, venue: VenueView, result: ReconcileResult) -> None:
     pending = _pending_by_order(result.fills)
     listed: set[str] = set()
     for order in venue.open_orders:
         view = _find(journal.open_orders, order)
         if view is None:
-            _adopt(order, pending, result, alert)
+            _adopt(order, pending, result)
             continue
         listed.add(view.client_order_id)
-        _compare(view, order, pending, result, alert)
+        _compare(view, order, pending, result)
     for view in _open(journal.open_orders):
         if view.client_order_id not in listed:
             result.to_query.append(view.client_order_id)
-            alert(
+            result._alert(
                 AlertSeverity.WARNING,
                 "unknown_final_status",
                 f"client_order_id={view.client_order_id} venue_order_id={view.venue_order_id}"
@@ -171,16 +161,18 @@ def _compare(
     order: wire.Order,
     pending: Mapping[str, list[wire.Execution]],
     result: ReconcileResult,
-    alert: _Alerter,
 ) -> None:
     state = _venue_state(order)
-    expected_cum = view.cum_filled_qty + sum(
-        (e.exec_qty for e in _pending_for(order, pending)), Decimal(0)
-    )
+    unapplied = _pending_for(order, pending)
+    expected_cum = view.cum_filled_qty + sum((e.exec_qty for e in unapplied), Decimal(0))
+    expected_status = view.status  # what OrderRecord.apply_fill will have made of it
+    if unapplied and view.status not in TERMINAL_STATUSES:
+        done = expected_cum == view.qty
+        expected_status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
     differences = [
         f"{name} {ours} -> {theirs}"
         for name, ours, theirs in (
-            ("status", view.status, state.status),
+            ("status", expected_status, state.status),
             ("cum_filled_qty", expected_cum, state.cum_filled_qty),
             ("qty", view.qty, state.qty),
             ("limit_price", view.limit_price, state.limit_price),
@@ -190,7 +182,7 @@ def _compare(
     ]
     if differences:
         result.corrections.append(OrderCorrection(view.client_order_id, state))
-        alert(
+        result._alert(
             AlertSeverity.WARNING,
             "order_mismatch",
             f"client_order_id={view.client_order_id} venue_order_id={order.order_id}: "
@@ -202,7 +194,6 @@ def _adopt(
     order: wire.Order,
     pending: Mapping[str, list[wire.Execution]],
     result: ReconcileResult,
-    alert: _Alerter,
 ) -> None:
     state = _venue_state(order)
     if state.status in TERMINAL_STATUSES:
@@ -221,7 +212,7 @@ def _adopt(
         record.avg_fill_price = record.cum_filled_value / record.cum_filled_qty
     record.fees = order.cum_exec_fee - sum((e.exec_fee for e in unapplied), Decimal(0))
     result.adopted.append(record)
-    alert(
+    result._alert(
         AlertSeverity.WARNING,
         "orphan_order",
         f"order_link_id={order.order_link_id} venue_order_id={order.order_id}"
@@ -249,9 +240,7 @@ def _record_from_venue(order: wire.Order, state: VenueOrderState) -> OrderRecord
     )
 
 
-def _reconcile_positions(
-    journal: JournalView, venue: VenueView, result: ReconcileResult, alert: _Alerter
-) -> None:
+def _reconcile_positions(journal: JournalView, venue: VenueView, result: ReconcileResult) -> None:
     theirs: dict[Symbol, Decimal] = defaultdict(Decimal)
     for info in venue.positions:
         theirs[Symbol(info.symbol)] += to_position(info).qty  # hedge mode: the net
@@ -260,7 +249,7 @@ def _reconcile_positions(
         ours = journal.positions.get(symbol, Decimal(0))
         result.positions[symbol] = venue_qty
         if ours != venue_qty:
-            alert(
+            result._alert(
                 AlertSeverity.CRITICAL,
                 "position_mismatch",
                 f"symbol={symbol} journal={ours} venue={venue_qty}: the venue's qty wins",

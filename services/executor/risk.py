@@ -10,8 +10,9 @@ stop-loss exit must not be blocked by them. It still meets the price band when t
 trade price is known. The executor's own flatten orders (daily loss limit, halt) do not
 pass through here.
 
-Market orders use the last trade price for the notional and the band. Times are passed
-in as integer ns; nothing here reads a clock.
+Market orders use the last trade price for the notional and the band. `quantize_order`
+puts an order on the instrument's tick and step and checks min/max qty and min notional
+locally. Times are passed in as integer ns; nothing here reads a clock.
 """
 
 from decimal import Decimal

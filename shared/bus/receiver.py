@@ -137,6 +137,9 @@ class Receiver:
             log.warning(
                 "sequence gap sender=%s missing=%d seq=%d", header.sender, missing, header.seq
             )
+        elif verdict is Verdict.FIRST and header.seq > 1:
+            # Joined mid-stream with no snapshot applied: the view lacks what came before.
+            self._resync.add(header.sender)
         elif verdict is Verdict.RESTARTED:
             self._stats.restarts[header.sender] += 1
             self._resync.add(header.sender)

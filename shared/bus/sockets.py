@@ -20,15 +20,17 @@ def new_context() -> zmq.Context[zmq.Socket[bytes]]:
 def open_publisher(
     ctx: zmq.Context[zmq.Socket[bytes]], endpoint: str, *, hwm: int
 ) -> zmq.Socket[bytes]:
-    """Bind a publisher. At the HWM a send fails at once (counted by the caller), never blocks.
+    """Bind a publisher. A send never blocks; a subscriber whose pipe is at the HWM misses it.
 
-    XPUB with XPUB_NODROP turns PUB's silent drop at the HWM into EAGAIN on a non-blocking
-    send, so the sender can count every message it could not hand over.
+    The drop is per subscriber (a stuck tap cannot starve the strategy), and silent here:
+    every receiver sees its own loss as a `seq` gap, counts it (`lost`) and repairs its view
+    from a snapshot. (XPUB_NODROP would count drops at the sender, but one stuck subscriber
+    would then make every send fail for all of them.) XPUB rather than PUB so the
+    publisher sees subscriptions arrive.
     """
     check_endpoint(endpoint)
     sock = ctx.socket(zmq.XPUB)
     sock.setsockopt(zmq.SNDHWM, hwm)
-    sock.setsockopt(zmq.XPUB_NODROP, 1)
     sock.setsockopt(zmq.LINGER, 0)  # market data is worthless after a stop
     sock.bind(endpoint)
     return sock

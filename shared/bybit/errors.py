@@ -10,7 +10,8 @@ from typing import ClassVar
 # Venue codes after which a request may or may not have been applied (reference section 6):
 # 10000 server timeout, 10016 server error. 10006 is a refusal by its documentation, but the
 # docs do not promise nothing was done, so it is treated as unknown too.
-OUTCOME_UNKNOWN_CODES = frozenset({10000, 10006, 10016})
+# 110072 (duplicate orderLinkId): an earlier send of the same id may have been applied.
+OUTCOME_UNKNOWN_CODES = frozenset({10000, 10006, 10016, 110072})
 
 RATE_LIMITED_CODE = 10006
 
@@ -23,11 +24,14 @@ class BybitError(Exception):
     def __init__(self, message: str, *, path: str = "") -> None:
         super().__init__(message)
         self.path = path
+        # Set by the client when an earlier attempt of the same call ended in doubt: then
+        # whatever the last attempt says, the venue may have applied one of the sends.
+        self.earlier_attempt_unknown = False
 
     @property
     def outcome_unknown(self) -> bool:
         """Return True if the request may have been applied by the venue."""
-        return False
+        return self.earlier_attempt_unknown
 
 
 class CredentialsMissing(BybitError):
@@ -55,7 +59,7 @@ class VenueError(BybitError):
 
     @property
     def outcome_unknown(self) -> bool:
-        return self.ret_code in OUTCOME_UNKNOWN_CODES
+        return self.ret_code in OUTCOME_UNKNOWN_CODES or self.earlier_attempt_unknown
 
 
 class RateLimited(VenueError):

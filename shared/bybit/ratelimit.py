@@ -67,6 +67,11 @@ class RateBudget:
             self.bad_headers += 1
             log.warning("bad rate headers path=%s headers=%r", path, raw)
             return
+        known = self._paths.get(path)
+        if known is not None and now_ms < known.reset_ms:
+            # Same window: answers arrive out of order under concurrency, so an older
+            # answer must not reopen a budget that newer sends have used up.
+            remaining = min(remaining, known.remaining)
         self._paths[path] = PathBudget(limit=limit, remaining=remaining, reset_ms=reset_ms)
 
     def exhaust(self, path: str, reset_ms: int) -> None:

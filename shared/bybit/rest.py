@@ -431,12 +431,17 @@ class BybitRest:
             policy.initial_backoff_s, policy.max_backoff_s, jitter=policy.jitter
         )
         attempt = 0
+        in_doubt = False  # an earlier attempt may have been applied by the venue
         while True:
             attempt += 1
             try:
                 value, sent_ns, received_ns = await self._attempt(request, result_type)
             except BybitError as e:
                 self.stats.errors[e.kind] += 1
+                if isinstance(e, RateLimited):
+                    self._budget.exhaust(request.path, e.reset_at_ms or self.venue_now_ms() + 1000)
+                e.earlier_attempt_unknown = in_doubt
+                in_doubt = in_doubt or e.outcome_unknown
                 if attempt >= max_attempts or not _is_transient(e):
                     self._log_failure(request, e, attempt)
                     raise

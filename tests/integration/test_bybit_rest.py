@@ -429,6 +429,30 @@ async def test_post_with_retry_resends_the_same_body_freshly_signed(
     assert b'"orderLinkId":"bot-0001"' in second.body
 
 
+async def test_resend_answered_duplicate_id_keeps_the_outcome_unknown(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/create", drop(), envelope(110072, "OrderLinkedID is duplicate"))
+
+    with pytest.raises(VenueError) as caught:
+        await rest.create_order(_create_request(), retry=True)
+
+    assert caught.value.ret_code == 110072
+    assert caught.value.outcome_unknown  # the dropped first send may have created it
+
+
+async def test_business_error_after_a_send_in_doubt_is_still_in_doubt(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/create", drop(), envelope(110007, "ab not enough for new order"))
+
+    with pytest.raises(VenueError) as caught:
+        await rest.create_order(_create_request(), retry=True)
+
+    assert caught.value.ret_code == 110007
+    assert caught.value.outcome_unknown
+
+
 async def test_leverage_not_modified_is_success(venue: FakeVenue, rest: BybitRest) -> None:
     venue.on("/v5/position/set-leverage", envelope(110043, "Set leverage not modified"))
     request = wire.SetLeverageRequest(symbol="BTCUSDT", buy_leverage="5", sell_leverage="5")

@@ -1,0 +1,300 @@
+"""The order journal: SQLite in WAL mode, written before anything is sent to the venue.
+
+Durability: `PRAGMA synchronous=FULL`: every commit fsyncs the write-ahead log before it
+returns, so an intent that `record_intent` returned survives a kill -9 and also a power
+loss or kernel crash. NORMAL syncs the WAL only at checkpoints: it survives kill -9 (the
+data is in the OS page cache) but may lose the last commits on a power loss, the very
+window "intent before send" must close. The cost is one fsync per write. Measured on this
+machine (2 vCPU AMD EPYC VM, ext4 on a virtio disk) with a stand-alone loop, not a test:
+2,000 autocommit INSERTs of a ~200-byte row into a WAL database, each timed with
+time.perf_counter_ns: FULL p50 0.15-0.33 ms, p99 0.35-0.5 ms (one run of four: 4 ms);
+NORMAL p50 14-24 us, p99 42-76 us. So an order waits about 0.2-0.3 ms before it is sent,
+and each later event or fill costs one more fsync. The calls block the caller's thread.
+
+Tables: `intents` (one row per SubmitOrder, keyed by client_order_id: the command as
+msgspec JSON, so it evolves with the schema; plus the latest status, venue id, send and
+ack times, updated in the transaction of the event that changes them), `events`
+(append-only: sent, ack, status, fill, in_doubt, resend, cancel ...), `fills` (keyed by
+exec_id: a fill is stored once), `trading_state` (a daily-loss HALT outlives a restart)
+and `schema_version`.
+"""
+
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+import msgspec
+
+from services.executor.order_state import TERMINAL_STATUSES, OrderRecord
+from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
+
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS intents (
+    client_order_id TEXT PRIMARY KEY, strategy_id TEXT NOT NULL, symbol TEXT NOT NULL,
+    command TEXT NOT NULL, ts_recorded_ns INTEGER NOT NULL, status TEXT NOT NULL,
+    venue_order_id TEXT, ts_request_sent_ns INTEGER NOT NULL DEFAULT 0,
+    ts_ack_ns INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS intents_by_status ON intents (status);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, kind TEXT NOT NULL,
+    status TEXT, venue_order_id TEXT, payload TEXT NOT NULL, ts_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_order ON events (client_order_id, id);
+CREATE TABLE IF NOT EXISTS fills (
+    exec_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
+    qty TEXT NOT NULL, price TEXT NOT NULL, fee TEXT NOT NULL, is_maker INTEGER NOT NULL,
+    ts_event_ns INTEGER NOT NULL, ts_recorded_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS fills_by_order ON fills (client_order_id);
+CREATE TABLE IF NOT EXISTS trading_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT NOT NULL,
+    ts_ns INTEGER NOT NULL);
+"""
+_INTENDED: Final = str(OrderStatus.INTENDED)
+_TERMINAL: Final = tuple(sorted(str(s) for s in TERMINAL_STATUSES))
+_OPEN_FILTER: Final = f"status NOT IN ({', '.join('?' * len(_TERMINAL))})"
+_ORDER_COLUMNS: Final = "command, status, venue_order_id, ts_request_sent_ns, ts_ack_ns"
+_encoder: Final = msgspec.json.Encoder()
+_command_decoder: Final = msgspec.json.Decoder(SubmitOrder)
+
+
+class EventKind(StrEnum):
+    SENT = "sent"  # the create request left; ts_ns is ts_request_sent_ns
+    ACK = "ack"  # the venue's create response: venue_order_id (not a fill, not a status)
+    STATUS = "status"  # a status change (a venue report or our own)
+    FILL = "fill"  # written by record_fill together with the fill
+    IN_DOUBT = "in_doubt"  # timeout, network error, 5xx, rate limit after the send
+    RESEND = "resend"  # the venue did not know the orderLinkId: sent again with it
+    CANCEL = "cancel"  # cancel requested
+    AMEND = "amend"  # amend requested
+    CORRECTION = "correction"  # reconciliation: the venue's view replaced ours
+    DENIED = "denied"  # refused before the venue saw it
+
+
+class JournalVersionError(Exception):
+    """The database was written by another schema version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    exec_id: str
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    is_maker: bool
+    ts_event_ns: int  # the venue's execTime
+
+
+_FILL_FIELDS: Final = tuple(field.name for field in fields(Fill))
+_FILL_COLUMNS: Final = ", ".join(_FILL_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class JournaledOrder:
+    """One intent with what the journal knows of it since."""
+
+    command: SubmitOrder
+    status: OrderStatus
+    venue_order_id: VenueOrderId | None
+    ts_request_sent_ns: int
+    ts_ack_ns: int
+    fills: tuple[Fill, ...]
+
+    def to_record(self) -> OrderRecord:
+        """Return the registry record: the journaled status, then the fills replayed.
+
+        Raises InvalidFill for fills on an order the journal never saw sent.
+        """
+        record = OrderRecord.from_command(self.command)
+        record.status = self.status
+        record.venue_order_id = self.venue_order_id
+        record.ts_request_sent_ns = self.ts_request_sent_ns
+        record.ts_ack_ns = self.ts_ack_ns
+        for fill in self.fills:
+            record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class JournalState:
+    """What a restart rebuilds from: open orders, every known exec id, the trading state."""
+
+    open_orders: list[JournaledOrder]
+    exec_ids: set[str]
+    trading_state: TradingState | None  # None: never recorded
+    trading_state_reason: str
+
+
+class _Event(NamedTuple):
+    client_order_id: str
+    kind: EventKind
+    ts_ns: int
+    status: OrderStatus | None
+    venue_order_id: str | None
+    payload: Mapping[str, Any] | None
+
+
+class Journal:
+    """The executor's order journal (one writer: the executor process, one thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)  # autocommit; explicit BEGIN
+        try:
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise RuntimeError(f"journal {path}: journal_mode is {mode}, not wal")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            self._check_version(path)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record_intent(self, command: SubmitOrder, ts_ns: int) -> bool:
+        """Write an intent (as it will be sent), committed and fsynced; False if known."""
+        row = (command.client_order_id, command.strategy_id, command.symbol)
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO intents (client_order_id, strategy_id, symbol, command,"
+            " ts_recorded_ns, status) VALUES (?, ?, ?, ?, ?, ?)",
+            (*row, _encoder.encode(command).decode(), ts_ns, _INTENDED),
+        )
+        return cursor.rowcount == 1
+
+    def record_event(
+        self,
+        client_order_id: ClientOrderId,
+        kind: EventKind,
+        ts_ns: int,
+        *,
+        status: OrderStatus | None = None,
+        venue_order_id: VenueOrderId | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append one event; `status` is the order's status after it, if it changed."""
+        with self._transaction() as db:
+            _append_event(db, _Event(client_order_id, kind, ts_ns, status, venue_order_id, payload))
+
+    def record_fill(self, fill: Fill, ts_ns: int, status: OrderStatus | None = None) -> bool:
+        """Store a fill once; return False (and write nothing) for a known exec_id.
+
+        A new fill is written with its "fill" event (carrying `status`, the order's status
+        after the fill) in one transaction.
+        """
+        with self._transaction() as db:
+            values = msgspec.to_builtins(fill) | {"ts_recorded_ns": ts_ns}
+            cursor = db.execute(
+                f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}, ts_recorded_ns)"
+                f" VALUES ({', '.join(f':{name}' for name in values)})",
+                values,
+            )
+            if cursor.rowcount != 1:
+                return False
+            coid, payload = fill.client_order_id, {"exec_id": fill.exec_id, "qty": fill.qty}
+            _append_event(
+                db, _Event(coid, EventKind.FILL, ts_ns, status, fill.venue_order_id, payload)
+            )
+            return True
+
+    def record_trading_state(self, state: TradingState, reason: str, ts_ns: int) -> None:
+        """Remember the trading state, so a HALT outlives a restart."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO trading_state (id, state, reason, ts_ns) VALUES (1, ?, ?, ?)",
+            (str(state), reason, ts_ns),
+        )
+
+    def open_intents(self) -> list[SubmitOrder]:
+        """Return the intents whose latest status is not terminal (restart recovery)."""
+        return [order.command for order in self.load().open_orders]
+
+    def find(self, client_order_id: ClientOrderId) -> JournaledOrder | None:
+        """Return one journaled order, open or not."""
+        row = self._db.execute(
+            f"SELECT {_ORDER_COLUMNS} FROM intents WHERE client_order_id = ?", (client_order_id,)
+        ).fetchone()
+        return None if row is None else self._order_from_row(row)
+
+    def load(self) -> JournalState:
+        """Return the state to rebuild the executor's registry from after a restart."""
+        rows = self._db.execute(
+            f"SELECT {_ORDER_COLUMNS} FROM intents WHERE {_OPEN_FILTER} ORDER BY rowid", _TERMINAL
+        ).fetchall()
+        exec_ids = {row[0] for row in self._db.execute("SELECT exec_id FROM fills")}
+        state = self._db.execute("SELECT state, reason FROM trading_state").fetchone()
+        return JournalState(
+            open_orders=[self._order_from_row(row) for row in rows],
+            exec_ids=exec_ids,
+            trading_state=None if state is None else TradingState(state[0]),
+            trading_state_reason="" if state is None else state[1],
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _check_version(self, path: Path) -> None:
+        with self._transaction() as db:
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise JournalVersionError(f"{path}: version {row[0]}, want {SCHEMA_VERSION}")
+
+    def _order_from_row(self, row: tuple[Any, ...]) -> JournaledOrder:
+        command = _command_decoder.decode(row[0])
+        fills = self._db.execute(
+            f"SELECT {_FILL_COLUMNS} FROM fills WHERE client_order_id = ? ORDER BY rowid",
+            (command.client_order_id,),
+        )
+        return JournaledOrder(
+            command=command,
+            status=OrderStatus(row[1]),
+            venue_order_id=None if row[2] is None else VenueOrderId(row[2]),
+            ts_request_sent_ns=row[3],
+            ts_ack_ns=row[4],
+            fills=tuple(_fill_from_row(fill) for fill in fills),
+        )
+
+
+def _append_event(db: sqlite3.Connection, event: _Event) -> None:
+    values = {
+        **event._asdict(),
+        "kind": str(event.kind),
+        "status": None if event.status is None else str(event.status),
+        "payload": _encoder.encode(event.payload or {}).decode(),
+        "sent": event.kind in (EventKind.SENT, EventKind.RESEND),
+        "acked": event.kind is EventKind.ACK,
+    }
+    db.execute(
+        "INSERT INTO events (client_order_id, kind, status, venue_order_id, payload, ts_ns)"
+        " VALUES (:client_order_id, :kind, :status, :venue_order_id, :payload, :ts_ns)",
+        values,
+    )
+    db.execute(
+        "UPDATE intents SET status = coalesce(:status, status),"
+        " venue_order_id = coalesce(:venue_order_id, venue_order_id),"
+        " ts_request_sent_ns = CASE WHEN :sent THEN :ts_ns ELSE ts_request_sent_ns END,"
+        " ts_ack_ns = CASE WHEN :acked AND ts_ack_ns = 0 THEN :ts_ns ELSE ts_ack_ns END"
+        " WHERE client_order_id = :client_order_id",
+        values,
+    )
+
+
+def _fill_from_row(row: tuple[Any, ...]) -> Fill:
+    return msgspec.convert(dict(zip(_FILL_FIELDS, row, strict=True)), Fill, strict=False)
