@@ -10,11 +10,11 @@ import msgspec
 
 from services.feed.session import FeedSession, Phase
 from services.feed.settings import FeedSettings
-from shared.bus import Publisher, Receiver, SnapshotTimeout
+from shared.bus import FrameError, Publisher, Receiver, SnapshotServer, SnapshotTimeout
 from shared.bybit import wire
 from shared.bybit.errors import BybitError
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
-from shared.runtime.bootstrap import ServiceContext, cancel_and_wait, start_metrics, upkeep
+from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.runtime.metrics import CounterCollector
 from shared.schema import BusMessage, UniverseChanged, topics
 
@@ -40,8 +40,10 @@ class FeedService:
         )
         self._publisher: Publisher | None = None
         self._universe: Receiver | None = None
+        self._snapshots: SnapshotServer | None = None
         self._stream: BybitStream | None = None
         self._switch_lock = asyncio.Lock()
+        self._snapshot_patience_ns = int(3 * settings.subscribe_timeout_s * 1e9)
         self._resync = asyncio.Event()
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
@@ -63,17 +65,21 @@ class FeedService:
             CounterCollector("feed_stream", "Venue stream events", self._stream_counts)
         )
         start_metrics(ctx, self._settings.metrics_port, resources)
-        beat = asyncio.create_task(
-            upkeep(self._publisher, snapshots, ctx.bus.heartbeat_interval_ms / 1000)
-        )
-        resources.push_async_callback(cancel_and_wait, beat)
+        self._snapshots = snapshots
 
     async def run(self) -> None:
+        assert self._publisher is not None
+        assert self._snapshots is not None
         await self._join_universe()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_venue(), name="feed.venue")
             tasks.create_task(self._follow_universe(), name="feed.universe")
             tasks.create_task(self._watch(), name="feed.watch")
+            # In the group: if heartbeats and snapshot answers stop, the service stops.
+            heartbeat_s = self._context.bus.heartbeat_interval_ms / 1000
+            tasks.create_task(
+                upkeep(self._publisher, self._snapshots, heartbeat_s), name="feed.upkeep"
+            )
 
     async def _join_universe(self) -> None:
         """Clone pattern: already subscribed; ask the scanner's snapshot for the current choice."""
@@ -83,8 +89,9 @@ class FeedService:
             reply = await client.fetch_async(
                 topics.UNIVERSE, self._context.bus.snapshot_timeout_ms / 1000
             )
-        except SnapshotTimeout:
-            log.warning("no universe snapshot yet: waiting for the scanner's first choice")
+        except (SnapshotTimeout, FrameError) as e:
+            self.session.counters["universe_snapshot_failures"] += 1
+            log.warning("no universe snapshot (%s): waiting for the scanner's next choice", e)
             return
         self._universe.apply_snapshot(reply.sender, reply.incarnation, reply.last_seq)
         for _, message in reply.messages:
@@ -114,8 +121,8 @@ class FeedService:
             log.info("switching symbol from=%s to=%s epoch=%d", old, change.symbol, change.epoch)
             session.begin_switch(change.symbol, change.epoch)  # old frames are dropped from now
             if old is not None:
-                publisher.forget(f"md.quote.{old}.".encode())
-                publisher.forget(f"md.book.{old}.".encode())
+                for kind in ("quote", "book", "trade", "status", "ready"):
+                    publisher.forget(f"md.{kind}.{old}.".encode())
                 await self._venue_call(stream.unsubscribe(session.topics(old)))
             # The book must exist before the subscribe request leaves: the venue sends the
             # snapshot right after its ack, and the reader may see it before we resume.
@@ -156,15 +163,21 @@ class FeedService:
         except msgspec.DecodeError as e:
             self.session.counters["bad_frames"] += 1
             log.error("dropped venue frame error=%s head=%r", e, data[:80])
+        except (ArithmeticError, ValueError) as e:  # e.g. a NaN price reached the book
+            self._publish(self.session.bad_book_frame(frame.ts_recv_ns))
+            log.error("book frame broke the book, resyncing error=%r head=%r", e, data[:80])
 
     async def _watch(self) -> None:
         """Resubscribe a gapped book; flag a silent one as stale."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._resync.wait(), _STALE_CHECK_S)
+            now_ns = self._clock.now_ns()
+            if self.session.snapshot_overdue(now_ns, self._snapshot_patience_ns):
+                self._resync.set()  # refused or lost subscription: ask again
             if self._resync.is_set():
                 await self._resubscribe()
-            self._publish(self.session.check_stale(self._clock.now_ns()))
+            self._publish(self.session.check_stale(now_ns))
 
     async def _resubscribe(self) -> None:
         session, stream = self.session, self._stream

@@ -58,6 +58,7 @@ class FeedSession:
     _ready_epoch: int = -1
     _state: FeedState | None = None
     _last_top: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
+    _awaiting_since_ns: int = 0
 
     def topics(self, symbol: str) -> list[str]:
         return [f"orderbook.{self.depth}.{symbol}", f"publicTrade.{symbol}"]
@@ -71,6 +72,7 @@ class FeedSession:
         """The venue acknowledged the subscription: wait for the first snapshot."""
         assert self.symbol is not None
         self.phase = Phase.AWAITING_SNAPSHOT
+        self._awaiting_since_ns = now_ns
         self.book = OrderBook(self.symbol, self.depth)
         self.resync_needed = False
         return self._status(FeedState.RESYNCING, "waiting for the first snapshot", now_ns)
@@ -119,6 +121,14 @@ class FeedSession:
             return self._status(FeedState.CROSSED, "best bid >= best ask", recv_ns)
         return []  # a duplicate
 
+    def bad_book_frame(self, now_ns: int) -> list[BusMessage]:
+        """A frame that decoded but could not be applied: the book is not trusted any more."""
+        self.counters["bad_frames"] += 1
+        if self.book is not None:
+            self.book.reset()
+            self.resync_needed = True
+        return self._status(FeedState.RESYNCING, "unusable book frame", now_ns)
+
     def on_trades(self, message: wire.PublicTradeMessage, recv_ns: int) -> list[Trade]:
         if self.phase not in (Phase.AWAITING_SNAPSHOT, Phase.LIVE):
             self.counters["wrong_symbol"] += len(message.data)
@@ -126,6 +136,16 @@ class FeedSession:
         trades = [to_trade(d, self.epoch, recv_ns) for d in message.data if d.s == self.symbol]
         self.counters["wrong_symbol"] += len(message.data) - len(trades)
         return trades
+
+    def snapshot_overdue(self, now_ns: int, patience_ns: int) -> bool:
+        """Return True once a book has waited `patience_ns` for its first snapshot."""
+        if self.phase is not Phase.AWAITING_SNAPSHOT or self.resync_needed:
+            return False
+        if now_ns - self._awaiting_since_ns < patience_ns:
+            return False
+        self.counters["snapshot_overdue"] += 1
+        self._awaiting_since_ns = now_ns  # ask once per patience period
+        return True
 
     def check_stale(self, now_ns: int) -> list[BusMessage]:
         """Flag a live book that has not moved for `stale_after_ns` (called on a timer)."""

@@ -37,6 +37,7 @@ AUTH_EXPIRES_MS: Final = 10_000  # Bybit's own trade-stream example uses now + 1
 CLOSE_TIMEOUT_S: Final = 1.0
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024  # a 1000-level book snapshot fits easily
 PROBE_BYTES: Final = 256  # every data frame seen names its "topic" within this prefix
+HEALTHY_AFTER_NS: Final = 30 * 1_000_000_000  # a connection this old counts as working
 
 _ENCODER: Final = msgspec.json.Encoder()
 _PROBE: Final = msgspec.json.Decoder(wire.TopicProbe)
@@ -212,15 +213,18 @@ class BybitStream:
                 if ws is None:
                     await self._pause(next(delays), attempt)
                     continue
-                delays = self._backoff()
                 yield self._connected(attempt)
                 attempt = 0
+                opened_ns = self._clock.now_ns()
+                proven = False  # a connection that dies at once must not reset the backoff
                 reason = "closed by client"
                 try:
                     while True:
                         data, ts_recv_ns = await self._receive(ws)
                         op = self._control_op(data)
                         if op is None:
+                            if not proven:
+                                proven, delays = True, self._backoff()
                             self.stats.frames += 1
                             yield StreamFrame(data=data, ts_recv_ns=ts_recv_ns)
                         elif op:
@@ -230,6 +234,8 @@ class BybitStream:
                 finally:
                     await self._drop(ws)
                 yield self._disconnected(reason)
+                if not proven and self._clock.now_ns() - opened_ns > HEALTHY_AFTER_NS:
+                    delays = self._backoff()  # it lived long enough (e.g. idle, no topics)
                 await self._pause(next(delays), 1)
         finally:
             await self._stop()

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -291,6 +292,25 @@ async def test_reconnect_after_the_server_drops_resubscribes_the_same_topics(
     kinds = [type(e) for e in consumer.events]
     assert kinds == [StreamConnected, StreamDisconnected, StreamConnected]
     assert consumer.stream.stats.disconnects == 1
+
+
+async def test_a_connection_that_dies_at_once_does_not_reset_the_backoff(
+    venue: FakeStreamVenue, streams: list[Consumer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+
+    async def record(self: BybitStream, delay_s: float, attempt: int) -> None:
+        pauses.append(delay_s)  # and no real wait: the sequence is what matters
+
+    monkeypatch.setattr(BybitStream, "_pause", record)
+    _start(venue, streams)
+    for dropped in range(1, 4):  # accept, then drop at once, three times
+        await eventually(lambda d=dropped: len(venue.conns) == d)
+        await venue.conns[-1].ws.close()
+        await eventually(lambda d=dropped: len(pauses) == d)
+
+    # Backoff doubles across the flapping connections (jitter is +/-10%) instead of resetting.
+    assert all(later > earlier * 1.5 for earlier, later in itertools.pairwise(pauses))
 
 
 async def test_unsubscribed_topics_are_not_resubscribed(

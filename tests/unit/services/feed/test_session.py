@@ -1,0 +1,83 @@
+"""FeedSession: what the feed publishes, decided without I/O."""
+
+from decimal import Decimal
+
+import msgspec
+
+from services.feed.session import FeedSession, Phase
+from shared.bybit import wire
+from shared.schema import FeedReady, FeedState, FeedStatus, Quote
+
+NOW = 1_700_000_000_000_000_000
+
+
+def _session() -> FeedSession:
+    return FeedSession(
+        depth=50, published_levels=5, max_venue_lag_ns=10**9, stale_after_ns=5 * 10**9
+    )
+
+
+def _book(
+    u: int, kind: str = "snapshot", bid: str = "100", ask: str = "101", symbol: str = "BTCUSDT"
+) -> wire.OrderBookMessage:
+    return wire.OrderBookMessage(
+        topic=f"orderbook.50.{symbol}",
+        type=kind,
+        ts=NOW // 1_000_000,
+        data=wire.OrderBookData(
+            s=symbol, b=[(Decimal(bid), Decimal(1))], a=[(Decimal(ask), Decimal(1))], u=u, seq=u
+        ),
+    )
+
+
+def test_feed_ready_comes_once_per_epoch_with_the_first_book() -> None:
+    session = _session()
+    session.begin_switch("BTCUSDT", 4)
+    session.subscribed(NOW)
+    first = session.on_book(_book(1), NOW)
+    second = session.on_book(_book(2, "delta", bid="100.5"), NOW)
+    assert [type(m) for m in first].count(FeedReady) == 1
+    assert not any(isinstance(m, FeedReady) for m in second)
+    assert session.phase is Phase.LIVE
+
+
+def test_frames_of_the_old_symbol_are_dropped_from_the_start_of_a_switch() -> None:
+    session = _session()
+    session.begin_switch("BTCUSDT", 1)
+    session.subscribed(NOW)
+    session.on_book(_book(1), NOW)
+    session.begin_switch("ETHUSDT", 2)
+    assert session.on_book(_book(2, "delta", bid="99"), NOW) == []
+    assert session.counters["wrong_symbol"] == 1
+
+
+def test_stale_frame_is_flagged_and_not_quoted() -> None:
+    session = _session()
+    session.begin_switch("BTCUSDT", 1)
+    session.subscribed(NOW)
+    out = session.on_book(_book(1), NOW + 5 * 10**9)  # arrived 5 s after its venue time
+    assert not any(isinstance(m, Quote) for m in out)
+    assert [m.state for m in out if isinstance(m, FeedStatus)] == [FeedState.STALE]
+
+
+def test_a_nan_level_resets_the_book_and_asks_for_a_resync() -> None:
+    session = _session()
+    session.begin_switch("BTCUSDT", 1)
+    session.subscribed(NOW)
+    session.on_book(_book(1), NOW)
+    frame = (
+        b'{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,'
+        b'"data":{"s":"BTCUSDT","b":[["NaN","1"]],"a":[],"u":2,"seq":2}}'
+    )
+    message = msgspec.json.decode(frame, type=wire.OrderBookMessage)
+    try:
+        session.on_book(message, NOW)
+    except (ArithmeticError, ValueError):
+        out = session.bad_book_frame(NOW)
+    else:
+        out = []
+    assert session.book is not None
+    assert not session.book.synced
+    assert session.resync_needed
+    assert session.counters["bad_frames"] == 1
+    assert [m.state for m in out if isinstance(m, FeedStatus)] == [FeedState.RESYNCING]
