@@ -86,6 +86,7 @@ class OrderBook:
         "last_ts_ms",
         "last_u",
         "restarts",
+        "stale_snapshots",
         "symbol",
     )
 
@@ -105,6 +106,7 @@ class OrderBook:
         self.last_ts_ms = 0
         self.last_recv_ns = 0
         self.restarts = 0  # snapshots whose u went backwards: the venue restarted its book
+        self.stale_snapshots = 0  # old snapshot copies (1 < u < last_u) ignored
 
     # ------------------------------------------------------------------ updates
 
@@ -137,12 +139,15 @@ class OrderBook:
             self.last_ts_ms = message.ts
             self.last_recv_ns = recv_ns
             return _DUPLICATE
+        if self._synced and 1 < u < previous_u:  # an old copy: rolling back would quote the past
+            self.stale_snapshots += 1
+            return _DUPLICATE
         bids, self._bid_sizes = _side(data.b)
         asks, self._ask_sizes = _side(data.a)
         self._bid_prices = bids
         self._ask_prices = asks
         self._synced = True
-        if u < previous_u:  # u == 1 after a venue restart, or a reconnect to a restarted venue
+        if u < previous_u:  # u == 1 (venue restart), or a fresh book after a reset or a gap
             self.restarts += 1
         self.last_u = u
         self.last_seq = data.seq

@@ -544,3 +544,26 @@ def test_book_without_snapshot_is_stale() -> None:
 def test_depth_below_1_is_refused() -> None:
     with pytest.raises(ValueError, match="depth"):
         OrderBook(SYMBOL, 0)
+
+
+def test_an_old_snapshot_copy_does_not_roll_a_synced_book_back() -> None:
+    book = OrderBook("BTCUSDT", 50)
+
+    def msg(kind: str, u: int, bid: str) -> wire.OrderBookMessage:
+        data = wire.OrderBookData(
+            s="BTCUSDT",
+            b=[(Decimal(bid), Decimal(1))],
+            a=[(Decimal("101"), Decimal(1))],
+            u=u,
+            seq=u,
+        )
+        return wire.OrderBookMessage(topic="orderbook.50.BTCUSDT", type=kind, ts=1, data=data)
+
+    book.apply(msg("snapshot", 10, "100"), 1)
+    book.apply(msg("delta", 11, "100.5"), 2)
+    assert book.apply(msg("snapshot", 10, "100"), 3) is BookUpdate.DUPLICATE
+    top = book.top()
+    assert top is not None
+    assert top[0] == Decimal("100.5")
+    assert book.stale_snapshots == 1
+    assert book.apply(msg("snapshot", 1, "99"), 4) is BookUpdate.APPLIED  # a venue restart
