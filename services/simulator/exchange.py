@@ -62,7 +62,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
 import numpy as np
@@ -171,6 +171,14 @@ _Trade = tuple[int, int, bool, int, int, int, str]
 
 def _exact(value: Decimal | float) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+FEE_QUANTUM: Final = Decimal("0.00000001")  # Bybit shows fees to 8 decimals
+
+
+def fee_of(value: Decimal, rate: Decimal) -> Decimal:
+    """Return the fee of a fill worth `value` at `rate`, rounded half-up to 8 decimals."""
+    return (value * rate).quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def _fail(msg: str) -> VenueError:
@@ -407,7 +415,7 @@ class Exchange:
         qty = fill.lots * spec.qty_step
         value = price * qty
         rate = self._maker_fee if is_maker else self._taker_fee
-        fee = value * rate
+        fee = fee_of(value, rate)
         pos = account.position(spec.symbol)
         was_long = pos.size > 0
         was_flat = pos.size == 0
@@ -477,7 +485,7 @@ class Exchange:
             "exec_time": str(self._ctx_now),
             "fee_currency": "USDT",
             "is_maker": is_maker,
-            "exec_fee": price * qty * rate,
+            "exec_fee": fee_of(price * qty, rate),
             "fee_rate": format(rate, "f"),
             "exec_id": self._uuid(_EXEC_IDS, self._exec_no),
             "mark_price": mark,

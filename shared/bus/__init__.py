@@ -16,6 +16,7 @@ from shared.bus.sequence import SequenceTracker, Verdict
 from shared.bus.signing import Signer
 from shared.bus.snapshot import (
     SnapshotClient,
+    SnapshotIncomplete,
     SnapshotProvider,
     SnapshotReply,
     SnapshotServer,
@@ -48,6 +49,7 @@ __all__ = [
     "SequenceTracker",
     "Signer",
     "SnapshotClient",
+    "SnapshotIncomplete",
     "SnapshotProvider",
     "SnapshotReply",
     "SnapshotServer",

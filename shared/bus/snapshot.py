@@ -28,6 +28,10 @@ class SnapshotTimeout(Exception):
     """No complete snapshot reply arrived in time."""
 
 
+class SnapshotIncomplete(SnapshotTimeout):
+    """A reply ended with fewer messages than its SnapshotEnd counts (the server dropped some)."""
+
+
 class SnapshotReply(msgspec.Struct, frozen=True):
     sender: str
     incarnation: int
@@ -176,5 +180,9 @@ class SnapshotClient:
                 return None
             topic, header, message = decode_frames(frames, self._signer)
             if isinstance(message, SnapshotEnd):
+                if message.count != len(collected):
+                    raise SnapshotIncomplete(
+                        f"{self._endpoint}: {len(collected)} of {message.count} messages"
+                    )
                 return SnapshotReply(header.sender, header.incarnation, message.last_seq, collected)
             collected.append((topic, message))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.simulator.exchange import Exchange, ExchangeConfig, VenueError
+from services.simulator.exchange import Exchange, ExchangeConfig, VenueError, fee_of
 from shared.bybit import wire
 
 D = Decimal
@@ -98,7 +98,7 @@ def test_a_market_order_walks_the_book_pays_taker_fees_and_moves_the_top() -> No
     for fill in fills:
         assert fill.is_maker is False
         assert fill.exec_value == fill.exec_price * fill.exec_qty
-        assert fill.exec_fee == fill.exec_value * TAKER
+        assert fill.exec_fee == fee_of(fill.exec_value, TAKER)
         assert fill.fee_rate == "0.00055"
         assert UUID.fullmatch(fill.exec_id)
     assert len({f.exec_id for f in fills}) == len(fills)
@@ -574,7 +574,7 @@ def test_a_resting_order_fills_as_maker_at_its_price_from_the_trade_flow() -> No
     assert sum(f.exec_qty for f in fills) == D("0.020")
     for fill in fills:
         assert (fill.is_maker, fill.exec_price, fill.fee_rate) == (True, bid, "0.0002")
-        assert fill.exec_fee == fill.exec_value * MAKER
+        assert fill.exec_fee == fee_of(fill.exec_value, MAKER)
     assert the_order(ex, ids).order_status == "Filled"
 
 
@@ -730,7 +730,7 @@ def test_fills_never_beat_the_limit_and_positions_add_up(
             else:
                 assert fill.exec_price >= placed.price
         rate = MAKER if fill.is_maker else TAKER
-        assert fill.exec_fee == fill.exec_value * rate
+        assert fill.exec_fee == fee_of(fill.exec_value, rate)
         assert fill.exec_value == fill.exec_price * fill.exec_qty
         signed += fill.exec_qty if fill.side == "Buy" else -fill.exec_qty
         by_order[fill.order_id] = by_order.get(fill.order_id, D(0)) + fill.exec_qty
@@ -749,3 +749,8 @@ def test_advancing_the_whole_universe_is_cheap() -> None:
         ex.advance(T0 + k * 100)
     spent = time.process_time() - started
     assert spent < 0.2, f"{spent * 100:.1f} ms of CPU per simulated second"
+
+
+def test_fee_is_rounded_half_up_to_eight_decimals_like_the_venue() -> None:
+    assert fee_of(Decimal("60"), Decimal("0.00055")) == Decimal("0.03300000")
+    assert fee_of(Decimal("97.25010"), Decimal("0.00055")) == Decimal("0.05348756")
