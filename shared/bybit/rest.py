@@ -54,6 +54,9 @@ _ENVELOPE: Final = msgspec.json.Decoder(wire.RawResponse)
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 
+_TICKER: Final = msgspec.json.Decoder(wire.Ticker)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently a retryable request is tried again."""
@@ -233,8 +236,15 @@ class BybitRest:
     async def tickers(self, symbol: str | None = None) -> list[wire.Ticker]:
         """GET /v5/market/tickers: one symbol, or all of the category."""
         params = _params(category=CATEGORY, symbol=symbol)
-        result = await self._get("/v5/market/tickers", wire.TickerList, params)
-        return result.list
+        result = await self._get("/v5/market/tickers", wire.RawTickerList, params)
+        tickers = []
+        for raw in result.list:  # one by one: a malformed ticker must not hide the others
+            try:
+                tickers.append(_TICKER.decode(raw))
+            except msgspec.DecodeError as e:
+                self.stats.errors["bad_ticker"] += 1
+                log.error("dropped malformed ticker error=%s head=%r", e, bytes(raw)[:120])
+        return tickers
 
     async def orderbook(self, symbol: str, limit: int = 25) -> wire.OrderBookResult:
         """GET /v5/market/orderbook: a snapshot of `limit` levels per side."""

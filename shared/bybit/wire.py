@@ -150,6 +150,13 @@ class TickerList(Wire, kw_only=True):
     list: list[Ticker]
 
 
+class RawTickerList(Wire, kw_only=True):
+    """Tickers left undecoded, so each can be decoded (or dropped) on its own."""
+
+    category: str
+    list: list[msgspec.Raw]
+
+
 PriceLevel = tuple[Decimal, Decimal]  # [price, size] as two strings on the wire
 
 

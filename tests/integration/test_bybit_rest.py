@@ -453,6 +453,21 @@ async def test_business_error_after_a_send_in_doubt_is_still_in_doubt(
     assert caught.value.outcome_unknown
 
 
+async def test_a_malformed_ticker_is_dropped_and_the_others_kept(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    good = json.loads((FIXTURES / "rest_market_tickers_linear.json").read_text())["result"]["list"][
+        :2
+    ]
+    bad = dict(good[0], symbol="BADUSDT", lastPrice="")
+    venue.on("/v5/market/tickers", ok({"category": "linear", "list": [good[0], bad, good[1]]}))
+
+    tickers = await rest.tickers()
+
+    assert [t.symbol for t in tickers] == [good[0]["symbol"], good[1]["symbol"]]
+    assert rest.stats.errors["bad_ticker"] == 1
+
+
 async def test_leverage_not_modified_is_success(venue: FakeVenue, rest: BybitRest) -> None:
     venue.on("/v5/position/set-leverage", envelope(110043, "Set leverage not modified"))
     request = wire.SetLeverageRequest(symbol="BTCUSDT", buy_leverage="5", sell_leverage="5")
