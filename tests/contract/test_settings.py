@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.executor.settings import ExecutorSettings
 from services.feed.settings import FeedSettings
 from services.scanner.settings import ScannerSettings
 from services.simulator.settings import Faults, SimulatorSettings
@@ -36,8 +37,8 @@ def test_deployed_settings_decode_for_every_section() -> None:
     assert load_section("system", SystemSettings).mode == "paper"
     bus = load_section("bus", BusSettings)
     assert bus.endpoints.market_data.startswith("ipc://")
-    for service in ("strategy", "executor"):
-        assert load_section(service, ServiceSettings).metrics_port > 0
+    assert load_section("strategy", ServiceSettings).metrics_port > 0
+    assert load_section("executor", ExecutorSettings).max_order_notional_usdt > 0
     assert load_section("scanner", ScannerSettings).hysteresis >= 1
     assert load_section("feed", FeedSettings).depth in (1, 50)
     assert load_section("bybit", BybitSettings).paper_rest_url.startswith("http://127.0.0.1")

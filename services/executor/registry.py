@@ -1,0 +1,216 @@
+"""OrderRegistry: the single owner of the executor's OrderRecords, positions and prices.
+
+Records are keyed by client_order_id and indexed by venue order id. The registry builds
+the risk Exposure and the ExecutionSnapshot, and turns venue reports into bus events
+(pure helpers below). It does no I/O: the service journals and publishes.
+"""
+
+from collections import deque
+from decimal import Decimal
+from typing import Final
+
+from services.executor.journal import Fill
+from services.executor.order_state import OrderRecord
+from services.executor.reconciliation import JournalView
+from services.executor.risk import Exposure, PositionExposure
+from shared.bybit import wire
+from shared.bybit.translate import decimal_or_none, ms_to_ns, to_position
+from shared.schema import (
+    BalanceChanged,
+    ClientOrderId,
+    ExecutionSnapshot,
+    OrderCanceled,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderType,
+    Position,
+    PositionChanged,
+    SubmitOrder,
+    Symbol,
+    TradingState,
+    VenueOrderId,
+)
+
+_RECENT_ORDERS: Final = 10_000
+NS_PER_S: Final = 1_000_000_000
+
+
+class OrderRegistry:
+    """Every order the executor knows, and its view of positions and last trade prices."""
+
+    def __init__(self) -> None:
+        self._orders: dict[ClientOrderId, OrderRecord] = {}
+        self._by_venue_id: dict[VenueOrderId, ClientOrderId] = {}
+        self.positions: dict[Symbol, Position] = {}
+        self.exec_ids: set[str] = set()  # every fill applied (journal and since)
+        self._prices: dict[str, tuple[Decimal, int]] = {}  # symbol -> (price, ts_ns)
+        self._recent_orders: deque[int] = deque(maxlen=_RECENT_ORDERS)
+
+    def add(self, record: OrderRecord) -> None:
+        self._orders[record.client_order_id] = record
+        self.index(record)
+
+    def index(self, record: OrderRecord) -> None:
+        """Remember the record's venue id (call after it learnt one)."""
+        if record.venue_order_id:
+            self._by_venue_id[record.venue_order_id] = record.client_order_id
+
+    def get(self, client_order_id: str) -> OrderRecord | None:
+        return self._orders.get(ClientOrderId(client_order_id))
+
+    def find(self, order_link_id: str, order_id: str) -> OrderRecord | None:
+        """Return the record of a venue report, by orderLinkId first, then orderId."""
+        record = self._orders.get(ClientOrderId(order_link_id)) if order_link_id else None
+        if record is None and order_id:
+            coid = self._by_venue_id.get(VenueOrderId(order_id))
+            record = None if coid is None else self._orders.get(coid)
+            if record is None:  # an adopted order with no orderLinkId is keyed by its id
+                record = self._orders.get(ClientOrderId(order_id))
+        return record
+
+    def open_records(self) -> list[OrderRecord]:
+        return [r for r in self._orders.values() if not r.is_terminal]
+
+    def note_order(self, ts_ns: int) -> None:
+        """Count an order that passed the risk check (orders per minute)."""
+        self._recent_orders.append(ts_ns)
+
+    def set_price(self, symbol: str, price: Decimal, ts_ns: int) -> None:
+        self._prices[symbol] = (price, ts_ns)
+
+    def price(self, symbol: str, now_ns: int, max_age_ns: int) -> Decimal | None:
+        """Return the last trade price if it is younger than `max_age_ns`."""
+        entry = self._prices.get(symbol)
+        if entry is None or now_ns - entry[1] > max_age_ns:
+            return None
+        return entry[0]
+
+    def position_qty(self, symbol: str) -> Decimal:
+        position = self.positions.get(Symbol(symbol))
+        return Decimal(0) if position is None else position.qty
+
+    def exposure(self, now_ns: int) -> Exposure:
+        recent = tuple(t for t in self._recent_orders if now_ns - t < 60 * NS_PER_S)
+        return Exposure(
+            positions={
+                s: PositionExposure(qty=p.qty, avg_price=p.avg_entry_price)
+                for s, p in self.positions.items()
+            },
+            open_orders=len(self.open_records()),
+            recent_order_ts_ns=recent,
+            last_trade_price={s: p for s, (p, _) in self._prices.items()},
+        )
+
+    def journal_view(self) -> JournalView:
+        return JournalView(
+            open_orders=self.open_records(),
+            exec_ids=set(self.exec_ids),
+            positions={s: p.qty for s, p in self.positions.items()},
+        )
+
+    def snapshot(self, state: TradingState, reconciled: bool, now_ns: int) -> ExecutionSnapshot:
+        return ExecutionSnapshot(
+            open_orders=tuple(r.to_open_order() for r in self.open_records()),
+            positions=tuple(p for p in self.positions.values() if p.qty != 0),
+            trading_state=state,
+            reconciled=reconciled,
+            ts_event_ns=now_ns,
+        )
+
+
+# ---------------------------------------------------------------- pure translations
+
+
+def create_request(command: SubmitOrder) -> wire.OrderCreateRequest:
+    """Return the venue request of an intent; its orderLinkId is the client_order_id."""
+    limit = command.order_type is OrderType.LIMIT
+    return wire.OrderCreateRequest(
+        symbol=command.symbol,
+        side=str(command.side),
+        order_type=str(command.order_type),
+        qty=_text(command.qty),
+        price=_text(command.limit_price) if limit and command.limit_price is not None else None,
+        time_in_force=str(command.time_in_force),
+        order_link_id=command.client_order_id,
+        reduce_only=True if command.reduce_only else None,
+    )
+
+
+def to_fill(record: OrderRecord, execution: wire.Execution) -> Fill:
+    return Fill(
+        exec_id=execution.exec_id,
+        client_order_id=record.client_order_id,
+        venue_order_id=VenueOrderId(execution.order_id),
+        qty=execution.exec_qty,
+        price=execution.exec_price,
+        fee=execution.exec_fee,
+        is_maker=execution.is_maker,
+        ts_event_ns=ms_to_ns(execution.exec_time),
+    )
+
+
+def fill_event(record: OrderRecord, fill: Fill) -> OrderFilled | OrderPartiallyFilled:
+    """Return the event of a fill already applied to `record`."""
+    done = record.cum_filled_qty >= record.qty
+    kind = OrderFilled if done else OrderPartiallyFilled
+    return kind(
+        client_order_id=record.client_order_id,
+        venue_order_id=fill.venue_order_id,
+        strategy_id=record.strategy_id,
+        symbol=record.symbol,
+        side=record.side,
+        exec_id=fill.exec_id,
+        fill_qty=fill.qty,
+        fill_price=fill.price,
+        cum_filled_qty=record.cum_filled_qty,
+        leaves_qty=max(record.qty - record.cum_filled_qty, Decimal(0)),
+        fee=fill.fee,
+        is_maker=fill.is_maker,
+        ts_event_ns=fill.ts_event_ns,
+        ts_trigger_recv_ns=record.ts_trigger_recv_ns,
+        ts_request_sent_ns=record.ts_request_sent_ns,
+        ts_ack_ns=record.ts_ack_ns,
+    )
+
+
+def canceled_event(record: OrderRecord, reason: str, ts_ns: int) -> OrderCanceled:
+    return OrderCanceled(
+        client_order_id=record.client_order_id,
+        venue_order_id=record.venue_order_id or VenueOrderId(""),
+        strategy_id=record.strategy_id,
+        symbol=record.symbol,
+        cum_filled_qty=record.cum_filled_qty,
+        reason=reason,
+        ts_event_ns=ts_ns,
+    )
+
+
+def position_changed(info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> PositionChanged:
+    position = to_position(info)
+    return PositionChanged(
+        symbol=position.symbol,
+        qty=position.qty,
+        avg_entry_price=position.avg_entry_price,
+        unrealised_pnl=position.unrealised_pnl,
+        realised_pnl=position.realised_pnl,
+        stop_loss_price=decimal_or_none(info.stop_loss) or None,
+        ts_event_ns=ts_ns,
+    )
+
+
+def balance_events(wallet: wire.Wallet, ts_ns: int) -> list[BalanceChanged]:
+    available = decimal_or_none(wallet.total_available_balance) or Decimal(0)
+    return [
+        BalanceChanged(
+            coin=coin.coin,
+            wallet_balance=coin.wallet_balance,
+            available_balance=decimal_or_none(coin.available_to_withdraw) or available,
+            equity=coin.equity,
+            ts_event_ns=ts_ns,
+        )
+        for coin in wallet.coin
+    ]
+
+
+def _text(value: Decimal) -> str:
+    return f"{value.normalize():f}"

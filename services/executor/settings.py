@@ -1,0 +1,47 @@
+"""The executor's section of deploy/settings.toml: risk limits and venue-call knobs."""
+
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from services.executor.risk import RiskLimits
+from shared.settings import ServiceSettings
+
+SymbolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,40}$")]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3_600)]
+
+
+class ExecutorSettings(ServiceSettings, frozen=True, kw_only=True):
+    """Last-line risk limits, and how patiently the venue is asked."""
+
+    allowed_symbols: tuple[SymbolName, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    max_order_notional_usdt: PositiveFloat = 1_000.0
+    max_position_notional_usdt: PositiveFloat = 5_000.0
+    max_open_orders: Annotated[int, msgspec.Meta(ge=1)] = 10
+    max_orders_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 60
+    price_band_bps: PositiveFloat = 100.0  # max distance of a limit price from the last trade
+    daily_loss_limit_usdt: PositiveFloat = 500.0  # not enforced yet (a later slice)
+    rest_timeout_s: Seconds = 5.0  # per REST call; an order create past it is in doubt
+    in_doubt_queries: Annotated[int, msgspec.Meta(ge=1, le=20)] = 3  # per resolution round
+    in_doubt_query_interval_s: Seconds = 0.3  # between two queries by orderLinkId
+    in_doubt_resends: Annotated[int, msgspec.Meta(ge=0, le=5)] = 1  # same orderLinkId
+    price_max_age_s: Seconds = 5.0  # an older last trade price is fetched again (tickers)
+    shutdown_timeout_s: Seconds = 4.0  # cancel working orders and confirm within this
+    ping_interval_s: Seconds = 20.0  # private websocket
+
+    def risk_limits(self) -> RiskLimits:
+        return RiskLimits(
+            max_order_notional_usdt=_dec(self.max_order_notional_usdt),
+            max_position_notional_usdt=_dec(self.max_position_notional_usdt),
+            max_open_orders=self.max_open_orders,
+            max_orders_per_minute=self.max_orders_per_minute,
+            price_band_bps=_dec(self.price_band_bps),
+            allowed_symbols=frozenset(self.allowed_symbols),
+            daily_loss_limit_usdt=_dec(self.daily_loss_limit_usdt),
+        )
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(str(value))
