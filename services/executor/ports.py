@@ -1,0 +1,99 @@
+"""What the executor's parts share: the outbox they publish through and the state they read."""
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Final
+
+from services.executor.journal import Journal
+from services.executor.registry import OrderRegistry
+from shared.bus import Publisher
+from shared.bybit.rest import BybitRest
+from shared.runtime.clock import Clock
+from shared.schema import (
+    Alert,
+    AlertSeverity,
+    BusMessage,
+    ClientOrderId,
+    OrderDenied,
+    TradingState,
+    TradingStateChanged,
+)
+
+log = logging.getLogger(__name__)
+SOURCE: Final = "executor"
+
+
+@dataclass
+class TradingStatus:
+    """The trading state and whether the registry agrees with the venue; owned by the service."""
+
+    state: TradingState = TradingState.REDUCING
+    reason: str = "starting: not reconciled with the venue yet"
+    reconciled: bool = False
+    halted_by_journal: bool = False
+
+
+class Outbox:
+    """Everything the executor publishes on exec.*: events, alerts, denials, state changes."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        clock: Clock,
+        counters: Counter[str],
+        status: TradingStatus,
+        journal: Journal,
+    ) -> None:
+        self._publisher = publisher
+        self._clock = clock
+        self._counters = counters
+        self._status = status
+        self._journal = journal
+
+    def publish(self, message: BusMessage) -> None:
+        self._publisher.send(message)
+
+    def alert(self, severity: AlertSeverity, code: str, detail: str) -> None:
+        self._counters[f"alert_{code}"] += 1
+        log.warning("alert code=%s %s", code, detail)
+        now = self._clock.now_ns()
+        self.publish(
+            Alert(source=SOURCE, severity=severity, code=code, detail=detail, ts_event_ns=now)
+        )
+
+    def set_state(self, state: TradingState, reason: str) -> None:
+        """Change the trading state: journaled (it survives a restart), then published."""
+        self._status.state, self._status.reason = state, reason
+        now = self._clock.now_ns()
+        self._journal.record_trading_state(state, reason, now)
+        self.publish(TradingStateChanged(state=state, reason=reason, ts_event_ns=now))
+
+    def deny(self, command: BusMessage, reason: str) -> None:
+        self._counters["denied"] += 1
+        log.info("denied kind=%s reason=%s", type(command).__name__, reason)
+        self.publish(
+            OrderDenied(
+                client_order_id=ClientOrderId(getattr(command, "client_order_id", "")),
+                strategy_id=getattr(command, "strategy_id", ""),
+                command_kind=type(command).__name__,
+                reason=reason,
+                ts_event_ns=self._clock.now_ns(),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The pieces of state the order flow, venue events and reconciliation share by reference."""
+
+    clock: Clock
+    registry: OrderRegistry
+    journal: Journal
+    rest: BybitRest
+    counters: Counter[str]
+    status: TradingStatus
+    outbox: Outbox
+    venue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reconcile_wanted: asyncio.Event = field(default_factory=asyncio.Event)

@@ -1,0 +1,142 @@
+"""Recovery and reconciliation: the journal at start, then the venue's view after every connect."""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+
+import msgspec
+
+from services.executor.journal import EventKind
+from services.executor.order_flow import OrderFlow
+from services.executor.ports import Parts
+from services.executor.reconciliation import ReconcileResult, VenueView, reconcile
+from services.executor.venue_events import VenueEvents
+from shared.bybit import wire
+from shared.bybit.errors import BybitError
+from shared.bybit.translate import order_status as venue_status
+from shared.schema import ClientOrderId, OrderStatus, Symbol, TradingState, VenueOrderId
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+
+
+class ReconcileRunner:
+    """Runs reconcile() under the venue lock whenever asked, and applies what it finds."""
+
+    def __init__(self, parts: Parts, flow: OrderFlow, events: VenueEvents) -> None:
+        self._parts = parts
+        self._flow = flow
+        self._events = events
+        self._clock = parts.clock
+        self._registry = parts.registry
+        self._journal = parts.journal
+        self._rest = parts.rest
+        self._status = parts.status
+        self._outbox = parts.outbox
+
+    def restore_from_journal(self) -> None:
+        """Start: the journal's open orders into the registry; a sent-or-not intent is in doubt."""
+        state = self._journal.load()
+        now = self._clock.now_ns()
+        self._registry.exec_ids.update(state.exec_ids)
+        for order in state.open_orders:
+            record = order.to_record()
+            if record.status is S.INTENDED:  # the request may have left before the crash
+                record.apply_status(S.IN_DOUBT)
+                self._journal.record_event(
+                    record.client_order_id, EventKind.IN_DOUBT, now, status=S.IN_DOUBT
+                )
+            self._registry.add(record)
+        if state.trading_state is TradingState.HALTED:
+            self._status.halted_by_journal = True
+            self._status.state = TradingState.HALTED
+            self._status.reason = state.trading_state_reason
+
+    async def run(self) -> None:
+        wanted = self._parts.reconcile_wanted
+        while True:
+            await wanted.wait()
+            wanted.clear()
+            try:
+                async with self._parts.venue_lock:
+                    await self._reconcile()
+            except BybitError as e:
+                log.warning("reconciliation failed, retrying error=%s", e)
+                await asyncio.sleep(1.0)
+                wanted.set()
+
+    async def _reconcile(self) -> None:
+        """The venue is the source of truth: apply its view, then allow new exposure."""
+        status = self._status
+        if status.reconciled and status.state is TradingState.ACTIVE:
+            self._outbox.set_state(TradingState.REDUCING, "reconciling with the venue")
+        status.reconciled = False
+        venue = VenueView(
+            open_orders=await self._rest.open_orders(),
+            executions=await self._rest.executions(),
+            positions=await self._rest.positions(),
+        )
+        now = self._clock.now_ns()
+        result = reconcile(self._registry.journal_view(), venue, now)
+        self._apply_result(result, venue, now)
+        for coid in result.to_query:
+            await self._settle_unlisted(coid)
+        self._parts.counters["reconciliations"] += 1
+        status.reconciled = True
+        if status.state is TradingState.REDUCING and not status.halted_by_journal:
+            self._outbox.set_state(TradingState.ACTIVE, "reconciled with the venue")
+
+    def _apply_result(self, result: ReconcileResult, venue: VenueView, now: int) -> None:
+        for record in result.adopted:
+            self._registry.add(record)
+        for execution in result.fills:
+            self._events.apply_execution(execution)
+        for correction in result.corrections:
+            corrected = self._registry.get(correction.client_order_id)
+            if corrected is not None:
+                corrected.correct(correction.venue)
+                self._registry.index(corrected)
+                self._journal.record_event(
+                    corrected.client_order_id,
+                    EventKind.CORRECTION,
+                    now,
+                    status=correction.venue.status,
+                    venue_order_id=correction.venue.venue_order_id,
+                )
+        self._apply_positions(venue.positions, result.positions, now)
+        for alert in result.alerts:
+            self._parts.counters[f"alert_{alert.code}"] += 1
+            self._outbox.publish(alert)
+
+    def _apply_positions(
+        self, infos: Sequence[wire.PositionInfo], venue_qty: dict[Symbol, Decimal], now: int
+    ) -> None:
+        for info in infos:
+            self._events.on_position(info, now)
+        for symbol, qty in venue_qty.items():
+            if qty == 0 and symbol in self._registry.positions:
+                self._registry.positions[symbol] = msgspec.structs.replace(
+                    self._registry.positions[symbol], qty=Decimal(0)
+                )
+
+    async def _settle_unlisted(self, coid: ClientOrderId) -> None:
+        """A journal-open order the venue does not list as open: ask for its final status."""
+        record = self._registry.get(coid)
+        if record is None:
+            return
+        found = await self._flow.query(record.symbol, coid)
+        if found is None:
+            if record.status in (S.IN_DOUBT, S.SUBMITTED):
+                self._flow.rejected(record, "unknown to the venue at reconciliation", 0)
+            return
+        state = venue_status(found.order_status, found.cum_exec_qty, found.qty)
+        if not record.venue_order_id:
+            self._flow.accepted(record, VenueOrderId(found.order_id), self._clock.now_ns())
+        for execution in await self._rest_executions_of(found):
+            self._events.apply_execution(execution)
+        self._events.apply_status(record, state, found.cancel_type)
+
+    async def _rest_executions_of(self, order: wire.Order) -> list[wire.Execution]:
+        executions = await self._rest.executions(symbol=order.symbol)
+        return [e for e in executions if e.order_id == order.order_id]

@@ -1,0 +1,153 @@
+"""The private stream's reports applied to the registry: orders, executions, positions, wallet."""
+
+import logging
+from typing import Final
+
+import msgspec
+
+from services.executor.journal import EventKind
+from services.executor.order_state import InvalidTransition, OrderRecord
+from services.executor.ports import Parts
+from services.executor.registry import (
+    balance_events,
+    canceled_event,
+    fill_event,
+    position_changed,
+    to_fill,
+)
+from shared.bybit import wire
+from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
+from shared.bybit.translate import is_trade_execution, to_position
+from shared.bybit.translate import order_status as venue_status
+from shared.schema import AlertSeverity, OrderRejected, OrderStatus, VenueOrderId
+
+log = logging.getLogger(__name__)
+
+PRIVATE_TOPICS: Final = ["order", "execution", "position", "wallet"]
+_PROBE: Final = msgspec.json.Decoder(wire.TopicProbe)
+_ORDERS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.OrderEvent])
+_EXECS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.ExecutionEvent])
+_POSITIONS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.PositionEvent])
+_WALLETS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.Wallet])
+S = OrderStatus
+
+
+class VenueEvents:
+    """Applies what the venue reports, exactly once, and publishes the resulting exec.* events."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+        self._clock = parts.clock
+        self._registry = parts.registry
+        self._journal = parts.journal
+        self._counters = parts.counters
+        self._outbox = parts.outbox
+
+    async def follow(self, stream: BybitStream) -> None:
+        """Read the private stream; ask for a reconciliation after every (re)connect."""
+        async for event in stream.run():
+            if isinstance(event, StreamFrame):
+                self.on_frame(event)
+            elif isinstance(event, StreamConnected):
+                self._counters["stream_connects"] += 1
+                self._parts.reconcile_wanted.set()  # after every (re)connect: reconcile
+            elif isinstance(event, StreamDisconnected):
+                self._counters["stream_disconnects"] += 1
+                log.warning("private stream down reason=%s", event.reason)
+
+    def on_frame(self, frame: StreamFrame) -> None:
+        try:
+            self._route(_PROBE.decode(frame.data).topic or "", frame)
+        except (msgspec.DecodeError, ValueError) as e:
+            self._counters["bad_frames"] += 1
+            log.error("dropped private frame error=%s head=%r", e, frame.data[:120])
+
+    def _route(self, topic: str, frame: StreamFrame) -> None:
+        data, ts = frame.data, frame.ts_recv_ns
+        if topic.startswith("order"):
+            for order in _ORDERS.decode(data).data:
+                self._on_order(order)
+        elif topic.startswith("execution"):
+            for execution in _EXECS.decode(data).data:
+                self.apply_execution(execution)
+        elif topic.startswith("position"):
+            for position in _POSITIONS.decode(data).data:
+                self.on_position(position, ts)
+        elif topic.startswith("wallet"):
+            messages = [m for w in _WALLETS.decode(data).data for m in balance_events(w, ts)]
+            for message in messages:
+                self._outbox.publish(message)
+        else:
+            self._counters["unknown_frames"] += 1
+
+    def _on_order(self, order: wire.Order) -> None:
+        record = self._registry.find(order.order_link_id, order.order_id)
+        if record is None:
+            self._counters["unknown_order_reports"] += 1
+            return
+        status = venue_status(order.order_status, order.cum_exec_qty, order.qty)
+        if status in (S.PARTIALLY_FILLED, S.FILLED):
+            return  # a fill's status is applied with its execution (exactly once)
+        if not record.venue_order_id:
+            record.record_ack(VenueOrderId(order.order_id), self._clock.now_ns())
+            self._registry.index(record)
+        reason = order.reject_reason if status is S.REJECTED else order.cancel_type
+        self.apply_status(record, status, reason)
+
+    def apply_status(self, record: OrderRecord, status: OrderStatus, reason: str) -> None:
+        try:
+            transition = record.apply_status(status)
+        except InvalidTransition as e:
+            self._outbox.alert(AlertSeverity.WARNING, "invalid_transition", str(e))
+            self._parts.reconcile_wanted.set()
+            return
+        if transition.value != "apply":
+            self._counters[f"{transition.value}_reports"] += 1
+            return
+        now = self._clock.now_ns()
+        self._journal.record_event(record.client_order_id, EventKind.STATUS, now, status=status)
+        if status is S.CANCELED:
+            self._outbox.publish(canceled_event(record, reason, now))
+        elif status is S.REJECTED:
+            self._outbox.publish(
+                OrderRejected(
+                    client_order_id=record.client_order_id,
+                    strategy_id=record.strategy_id,
+                    symbol=record.symbol,
+                    reason=reason,
+                    venue_code=0,
+                    ts_event_ns=now,
+                )
+            )
+
+    def apply_execution(self, execution: wire.Execution) -> None:
+        """A venue fill, from the stream or REST: journaled and published once per exec id."""
+        if not is_trade_execution(execution):
+            self._counters["non_trade_executions"] += 1
+            return
+        record = self._registry.find(execution.order_link_id, execution.order_id)
+        if record is None:
+            self._counters["unknown_fills"] += 1
+            return
+        if execution.exec_id in self._registry.exec_ids:
+            self._counters["duplicate_fills"] += 1
+            return
+        fill = to_fill(record, execution)
+        done = record.cum_filled_qty + fill.qty >= record.qty
+        status = record.status if record.is_terminal else (S.FILLED if done else S.PARTIALLY_FILLED)
+        if not self._journal.record_fill(fill, self._clock.now_ns(), status):
+            self._counters["duplicate_fills"] += 1
+            self._registry.exec_ids.add(fill.exec_id)
+            return
+        self._registry.exec_ids.add(fill.exec_id)
+        if not record.venue_order_id:
+            record.record_ack(fill.venue_order_id, self._clock.now_ns())
+            self._registry.index(record)
+        record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
+        self._counters["fills"] += 1
+        self._outbox.publish(fill_event(record, fill))
+
+    def on_position(self, info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> None:
+        position = to_position(info)
+        self._registry.positions[position.symbol] = position
+        self._outbox.publish(position_changed(info, ts_ns))
