@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import dataclasses
-import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -30,18 +29,13 @@ from shared.schema import (
 )
 from shared.settings import Secrets
 from tests.helpers.context import make_context
+from tests.helpers.net import free_port
 from tests.helpers.simulator import API_KEY, API_SECRET, Sim, running_simulator
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.integration
 MakeNode = Callable[..., BusNode]
 SECOND = 1_000_000_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -100,7 +94,7 @@ async def rig(make_node: MakeNode, ipc_dir: Path, **settings: Any) -> AsyncItera
         eps = strategy.settings.endpoints
         events = strategy.subscriber([eps.execution_events], ["exec.", "alert."])
         commands = strategy.command_sender(eps.order_commands)
-        config = ExecutorSettings(metrics_port=_free_port(), **settings)
+        config = ExecutorSettings(metrics_port=free_port(), **settings)
         context = make_context("executor", node, ipc_dir, sim.url)
         context = dataclasses.replace(
             context, secrets=Secrets(bybit_api_key=API_KEY, bybit_api_secret=API_SECRET)

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +23,12 @@ from shared.schema import (
     UniverseChanged,
 )
 from tests.helpers.context import make_context
+from tests.helpers.net import free_port
 from tests.helpers.simulator import Sim, running_simulator
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.integration
 MakeNode = Callable[..., BusNode]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -75,7 +69,7 @@ async def rig(make_node: MakeNode, ipc_dir: Path, depth: int = 1) -> AsyncIterat
         universe = scanner.publisher(eps.universe)
         snapshots = scanner.snapshot_server(eps.universe_snapshot, universe)
         market = strategy.subscriber([eps.market_data], ["md."])
-        settings = FeedSettings(metrics_port=_free_port(), depth=depth, ping_interval_s=1.0)
+        settings = FeedSettings(metrics_port=free_port(), depth=depth, ping_interval_s=1.0)
         feed = FeedService(settings, make_context("feed", feed_node, ipc_dir, sim.url))
         async with contextlib.AsyncExitStack() as stack:
             await feed.start(stack)

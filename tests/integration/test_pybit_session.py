@@ -1,11 +1,9 @@
 """The official SDK (pybit), pointed at the simulator and otherwise unchanged, trades on it."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 from pybit import unified_trading
 
 from shared.settings import REPO_ROOT
+from tests.helpers.net import answers, free_port
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.integration
@@ -22,23 +21,9 @@ API_KEY = "pybitkey0001"
 API_SECRET = "pybit-secret-not-real-0001"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     run_dir = tmp_path_factory.mktemp("run")
     env = {
         **os.environ,
@@ -67,7 +52,7 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"127.0.0.1:{port}"
     try:
         eventually_sync(
-            lambda: _answers(f"http://{url}/v5/market/time") or proc.poll() is not None,
+            lambda: answers(f"http://{url}/v5/market/time") or proc.poll() is not None,
             timeout_s=30,
         )
         assert proc.poll() is None, log.read_text()

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,15 +12,10 @@ from pathlib import Path
 import pytest
 
 from shared.settings import REPO_ROOT
+from tests.helpers.net import free_port
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -60,7 +54,7 @@ def spawn(env: dict[str, str], tmp_path: Path) -> Iterator[object]:
 
 
 def test_sigterm_stops_cleanly_with_exit_0(spawn) -> None:  # type: ignore[no-untyped-def]
-    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(_free_port()))
+    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(free_port()))
     eventually_sync(lambda: "running" in toy.read_err(), timeout_s=20)
     toy.popen.send_signal(signal.SIGTERM)
     assert toy.popen.wait(timeout=10) == 0
@@ -70,7 +64,7 @@ def test_sigterm_stops_cleanly_with_exit_0(spawn) -> None:  # type: ignore[no-un
 
 
 def test_crash_exits_non_zero_after_clean_up(spawn) -> None:  # type: ignore[no-untyped-def]
-    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(_free_port()), "--crash")
+    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(free_port()), "--crash")
     assert toy.popen.wait(timeout=20) != 0
     log = toy.read_err()
     assert "cleanup done" in log
@@ -78,14 +72,14 @@ def test_crash_exits_non_zero_after_clean_up(spawn) -> None:  # type: ignore[no-
 
 
 def test_log_lines_are_single_lines_tagged_with_the_service(spawn) -> None:  # type: ignore[no-untyped-def]
-    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(_free_port()), "--crash")
+    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(free_port()), "--crash")
     toy.popen.wait(timeout=20)
     lines = [line for line in toy.read_err().splitlines() if " service=toy " in line]
     assert any("RuntimeError: toy crash" in line and "Traceback" in line for line in lines)
 
 
 def test_metrics_are_served_on_loopback_with_bus_counters(spawn) -> None:  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(port))
     eventually_sync(lambda: "running" in toy.read_err(), timeout_s=20)
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -94,7 +88,7 @@ def test_metrics_are_served_on_loopback_with_bus_counters(spawn) -> None:  # typ
 
 
 def test_tap_prints_decoded_messages_as_json_lines(spawn, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(_free_port()))
+    toy = spawn("-m", "tests.helpers.toy_service", "--metrics-port", str(free_port()))
     eventually_sync(lambda: "running" in toy.read_err(), timeout_s=20)
     tap = subprocess.run(
         [

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -37,6 +36,7 @@ from shared.settings import (
     SystemSettings,
     load_section,
 )
+from tests.helpers.net import free_port
 from tests.helpers.simulator import Sim, running_simulator
 from tests.helpers.waiting import eventually
 
@@ -48,12 +48,6 @@ FAST: dict[str, Any] = {  # scan often, retry soon: the tests wait on conditions
     "retry_backoff_initial_s": 0.05,
     "retry_backoff_max_s": 0.2,
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -70,7 +64,7 @@ async def running_scanner(
     sim: Sim, node: BusNode, run_dir: Path, **overrides: Any
 ) -> AsyncIterator[Scanner]:
     """Start a ScannerService wired by hand (no settings file, no real run dir)."""
-    settings = ScannerSettings(metrics_port=_free_port(), **{**FAST, **overrides})
+    settings = ScannerSettings(metrics_port=free_port(), **{**FAST, **overrides})
     ws = f"{sim.ws_url}/v5"
     context = ServiceContext(
         name="scanner",
