@@ -153,10 +153,11 @@ class FeedService:
     def _on_frame(self, frame: StreamFrame) -> None:
         """The hot path: decode, apply, publish. No await, no task, no blocking send."""
         data = frame.data
+        head = data[:64]  # every data frame names its topic near the start
         try:
-            if b'"orderbook.' in data[:64]:
+            if b'"orderbook.' in head:
                 self._publish(self.session.on_book(_BOOK.decode(data), frame.ts_recv_ns))
-            elif b'"publicTrade.' in data[:64]:
+            elif b'"publicTrade.' in head:
                 self._publish(self.session.on_trades(_TRADES.decode(data), frame.ts_recv_ns))
             else:
                 self.session.counters["unknown_frames"] += 1
