@@ -22,12 +22,13 @@ from shared.settings import (
     resolve_run_dir,
 )
 
-_SUBSCRIBABLE = ("universe", "market-data", "execution-events")
+_SUBSCRIBABLE = ("universe", "market-data", "execution-events", "strategy-events")
 _EXAMPLES = """
 endpoints (keys of [bus.endpoints] in the settings file, or a raw address):
   universe           the scanner's UniverseChanged
   market-data        the feed's quotes, trades, books, feed status (md.<kind>.<SYMBOL>.)
   execution-events   the executor's order, fill, position and balance events (exec.)
+  strategy-events    the strategy's state, decisions and heartbeats (strategy., hb.)
   ipc://... tcp://...  any publisher's address
 
 examples:
@@ -72,9 +73,12 @@ def _resolve(
         )
     endpoints = bus.endpoints.resolved(resolve_run_dir(run_dir_settings))
     field = name.replace("-", "_")
-    snapshot_field = {"universe": "universe_snapshot", "market_data": "market_data_snapshot"}.get(
-        field, "execution_snapshot"
-    )
+    snapshot_field = {
+        "universe": "universe_snapshot",
+        "market_data": "market_data_snapshot",
+        "execution_events": "execution_snapshot",
+        "strategy_events": "strategy_snapshot",
+    }[field]
     return getattr(endpoints, field), getattr(endpoints, snapshot_field)
 
 

@@ -71,6 +71,8 @@ class Endpoints(Settings, frozen=True, kw_only=True):
     order_commands: str
     execution_events: str
     execution_snapshot: str
+    strategy_events: str
+    strategy_snapshot: str
 
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from services.executor.ids import client_order_id, parse_client_order_id
+from shared.order_ids import client_order_id, parse_client_order_id
 from services.executor.journal import EventKind
 from services.executor.order_flow import OrderFlow
 from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord

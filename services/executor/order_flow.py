@@ -4,7 +4,7 @@ import asyncio
 import logging
 from decimal import Decimal
 
-from services.executor.ids import parse_client_order_id
+from shared.order_ids import parse_client_order_id
 from services.executor.journal import EventKind
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts

@@ -48,6 +48,7 @@ from shared.schema.events import (
 )
 from shared.schema.market import BookLevel, BookLevels, FeedReady, FeedStatus, Quote, Trade
 from shared.schema.messages import BusMessage
+from shared.schema.strategy import StrategyStatus
 from shared.schema.topics import topic_for
 from shared.schema.universe import RankedSymbol, UniverseChanged
 
@@ -98,6 +99,7 @@ __all__ = [
     "SetTradingState",
     "SnapshotEnd",
     "SnapshotRequest",
+    "StrategyStatus",
     "SubmitOrder",
     "Symbol",
     "TimeInForce",

@@ -24,6 +24,7 @@ from shared.schema.events import (
     TradingStateChanged,
 )
 from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade
+from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
 
 # Append-only: a new kind goes at the end; a kind is never renamed or removed.
@@ -56,4 +57,5 @@ BusMessage = (
     | SnapshotRequest
     | SnapshotEnd
     | ServiceStatus
+    | StrategyStatus
 )

@@ -18,6 +18,7 @@ from shared.schema.events import (
     TradingStateChanged,
 )
 from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade
+from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
 
 MARKET_DATA: Final = "md."
@@ -28,6 +29,7 @@ STATUS: Final = "status."
 ALERT: Final = "alert."
 COMMAND: Final = "cmd."
 SNAPSHOT: Final = "snap."
+STRATEGY: Final = "strategy."
 
 _SYMBOL_TOPICS: Final[dict[type[Message], str]] = {
     Quote: "md.quote.",
@@ -43,6 +45,7 @@ _ORDER_TOPICS: Final[dict[type[Message], str]] = {
     OrderPartiallyFilled: "exec.fill.",
     OrderFilled: "exec.fill.",
     OrderCanceled: "exec.order.",
+    StrategyStatus: "strategy.status.",
 }
 _FIXED_TOPICS: Final[dict[type[Message], str]] = {
     UniverseChanged: "universe.",
@@ -64,6 +67,7 @@ def topic_for(message: Message, sender: str) -> bytes:
     """Return the topic a message is published under.
 
     Market data: `md.<kind>.<SYMBOL>.`; order events: `exec.<order|fill>.<strategy_id>.`;
+    a strategy's status: `strategy.status.<strategy_id>.`;
     heartbeats, status and alerts: `<hb|status|alert>.<sender>.`; commands: `cmd.<Kind>.`.
     """
     kind = type(message)

@@ -36,6 +36,7 @@ from shared.schema import (
     RequestSnapshot,
     ServiceState,
     ServiceStatus,
+    StrategyStatus,
     SetTradingState,
     SnapshotEnd,
     SnapshotRequest,
@@ -267,5 +268,16 @@ SAMPLES: dict[str, BusMessage] = {
     "SnapshotEnd": SnapshotEnd(last_seq=42, count=3, ts_event_ns=T),
     "ServiceStatus": ServiceStatus(
         service="feed", state=ServiceState.DEGRADED, detail="reconnecting", ts_event_ns=T
+    ),
+    "StrategyStatus": StrategyStatus(
+        strategy_id="mom1",
+        state="PositionOpen",
+        symbol=Symbol("BTCUSDT"),
+        epoch=3,
+        position_qty=Decimal("-0.002"),
+        entry_price=Decimal("64000.5"),
+        realised_pnl_usdt=Decimal("-1.25"),
+        reason="entry filled",
+        ts_event_ns=T,
     ),
 }

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.executor.ids import client_order_id
+from shared.order_ids import client_order_id
 from services.executor.service import ExecutorService
 from services.executor.settings import ExecutorSettings
 from shared.bus import BusNode, Delivery, Receiver, Sender

@@ -335,6 +335,8 @@ def _settings_file(directory: Path, rest_url: str) -> Path:
             "order-commands",
             "execution-events",
             "execution-snapshot",
+            "strategy-events",
+            "strategy-snapshot",
         )
     )
     path = directory / "settings.toml"

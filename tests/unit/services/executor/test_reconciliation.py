@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 import shared.settings
-from services.executor.ids import client_order_id
+from shared.order_ids import client_order_id
 from services.executor.order_state import OrderRecord
 from services.executor.reconciliation import (
     EXTERNAL_STRATEGY_ID,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.executor.ids import (
+from shared.order_ids import (
     MAX_EPOCH,
     MAX_SEQ,
     OrderIdParts,
