@@ -55,6 +55,8 @@ CREATE INDEX IF NOT EXISTS fills_by_order ON fills (client_order_id);
 CREATE TABLE IF NOT EXISTS trading_state (
     id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT NOT NULL,
     ts_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS day_start_equity (
+    day TEXT PRIMARY KEY, equity_usdt TEXT NOT NULL, ts_ns INTEGER NOT NULL);
 """
 _INTENDED: Final = str(OrderStatus.INTENDED)
 _TERMINAL: Final = tuple(sorted(str(s) for s in TERMINAL_STATUSES))
@@ -212,6 +214,19 @@ class Journal:
             "INSERT OR REPLACE INTO trading_state (id, state, reason, ts_ns) VALUES (1, ?, ?, ?)",
             (str(state), reason, ts_ns),
         )
+
+    def record_day_start(self, day: str, equity_usdt: Decimal, ts_ns: int) -> None:
+        """Remember the equity the daily loss of `day` (UTC) is measured from."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO day_start_equity (day, equity_usdt, ts_ns) VALUES (?, ?, ?)",
+            (day, str(equity_usdt), ts_ns),
+        )
+
+    def day_start(self, day: str) -> Decimal | None:
+        row = self._db.execute(
+            "SELECT equity_usdt FROM day_start_equity WHERE day = ?", (day,)
+        ).fetchone()
+        return None if row is None else Decimal(row[0])
 
     def open_intents(self) -> list[SubmitOrder]:
         """Return the intents whose latest status is not terminal (restart recovery)."""

@@ -4,7 +4,6 @@ import asyncio
 import logging
 from decimal import Decimal
 
-from shared.order_ids import parse_client_order_id
 from services.executor.journal import EventKind
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
@@ -16,6 +15,7 @@ from shared.bybit import wire
 from shared.bybit.errors import BybitError
 from shared.bybit.translate import InstrumentRules
 from shared.bybit.translate import order_status as venue_status
+from shared.order_ids import parse_client_order_id
 from shared.schema import (
     AlertSeverity,
     OrderAccepted,
@@ -74,7 +74,7 @@ class OrderFlow:
     async def _check_and_send(
         self, command: SubmitOrder, rules: InstrumentRules, ts_recv_ns: int, now: int
     ) -> None:
-        price = await self._last_price(command.symbol)
+        price = await self.last_price(command.symbol)
         quantized = quantize_order(command, rules, price)
         if isinstance(quantized, str):
             self._outbox.deny(command, quantized)
@@ -196,6 +196,25 @@ class OrderFlow:
         )
         await self._create(record, command, resends + 1)
 
+    async def resend_unknown(self, record: OrderRecord) -> None:
+        """An order the venue does not know (asked by orderLinkId): it never got there.
+
+        Sent again under the same orderLinkId while its command has not expired (a copy
+        that did arrive meanwhile is refused as a duplicate id, and then found); after
+        that it is rejected, so that every intent ends with an answer.
+        """
+        journaled = self._journal.find(record.client_order_id)
+        if journaled is None or self._clock.now_ns() > journaled.command.expires_at_ns:
+            self.rejected(record, "expired before the venue knew it: never placed", 0)
+            return
+        self._counters["in_doubt_resends"] += 1
+        record.apply_status(S.SUBMITTED)
+        record.ts_request_sent_ns = self._clock.now_ns()
+        self._journal.record_event(
+            record.client_order_id, EventKind.RESEND, record.ts_request_sent_ns, status=S.SUBMITTED
+        )
+        await self._create(record, journaled.command, self._settings.in_doubt_resends)
+
     async def _resolve_by_link_id(self, record: OrderRecord, symbol: str) -> bool:
         """Query the venue a few times; True once it knows the order (and it is adopted)."""
         coid = record.client_order_id
@@ -231,7 +250,7 @@ class OrderFlow:
         if status not in (S.PARTIALLY_FILLED, S.FILLED):  # those come with their executions
             self._events.apply_status(record, status, "venue")
 
-    async def _last_price(self, symbol: str) -> Decimal | None:
+    async def last_price(self, symbol: str) -> Decimal | None:
         now = self._clock.now_ns()
         max_age = int(self._settings.price_max_age_s * 1e9)
         price = self._registry.price(symbol, now, max_age)

@@ -17,6 +17,7 @@ from shared.schema import (
     BusMessage,
     ClientOrderId,
     OrderDenied,
+    Symbol,
     TradingState,
     TradingStateChanged,
 )
@@ -33,6 +34,8 @@ class TradingStatus:
     reason: str = "starting: not reconciled with the venue yet"
     reconciled: bool = False
     halted_by_journal: bool = False
+    stream_up: bool = False  # the private websocket; while down, REST polling takes over
+    rebase_daily_loss: bool = False  # an operator reset a halt: today's loss starts afresh
 
 
 class Outbox:
@@ -97,3 +100,4 @@ class Parts:
     outbox: Outbox
     venue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reconcile_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    unprotected: set[Symbol] = field(default_factory=set)  # positions without a venue stop

@@ -72,6 +72,18 @@ class ReconcileRunner:
         if status.reconciled and status.state is TradingState.ACTIVE:
             self._outbox.set_state(TradingState.REDUCING, "reconciling with the venue")
         status.reconciled = False
+        await self.poll()
+        self._parts.counters["reconciliations"] += 1
+        status.reconciled = True
+        if status.state is TradingState.REDUCING and not status.halted_by_journal:
+            self._outbox.set_state(TradingState.ACTIVE, "reconciled with the venue")
+
+    async def poll(self) -> None:
+        """Open orders, executions and positions over REST, applied; no trading state change.
+
+        Called by reconciliation, and every second while the private stream is down (REST
+        polling takes over); the caller holds the venue lock.
+        """
         venue = VenueView(
             open_orders=await self._rest.open_orders(),
             executions=await self._rest.executions(),
@@ -82,10 +94,12 @@ class ReconcileRunner:
         self._apply_result(result, venue, now)
         for coid in result.to_query:
             await self._settle_unlisted(coid)
-        self._parts.counters["reconciliations"] += 1
-        status.reconciled = True
-        if status.state is TradingState.REDUCING and not status.halted_by_journal:
-            self._outbox.set_state(TradingState.ACTIVE, "reconciled with the venue")
+
+    async def settle_in_doubt(self) -> None:
+        """Orders left in doubt (e.g. after a rate-limit storm): ask the venue again."""
+        for record in self._registry.open_records():
+            if record.status is S.IN_DOUBT:
+                await self._settle_unlisted(record.client_order_id)
 
     def _apply_result(self, result: ReconcileResult, venue: VenueView, now: int) -> None:
         for record in result.adopted:
@@ -128,7 +142,7 @@ class ReconcileRunner:
         found = await self._flow.query(record.symbol, coid)
         if found is None:
             if record.status in (S.IN_DOUBT, S.SUBMITTED):
-                self._flow.rejected(record, "unknown to the venue at reconciliation", 0)
+                await self._flow.resend_unknown(record)
             return
         state = venue_status(found.order_status, found.cum_exec_qty, found.qty)
         if not record.venue_order_id:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Protocol
 
-from shared.order_ids import parse_client_order_id
 from services.executor.order_state import TERMINAL_STATUSES, OrderRecord, VenueOrderState
 from shared.bybit import wire
 from shared.bybit.translate import is_trade_execution, order_status, to_position
+from shared.order_ids import parse_client_order_id
 from shared.schema import (
     Alert,
     AlertSeverity,

@@ -8,20 +8,19 @@ from dataclasses import dataclass
 
 from services.executor.journal import Journal
 from services.executor.order_control import OrderControl
-from services.executor.order_flow import OrderFlow
 from services.executor.ports import Outbox, Parts, TradingStatus
-from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.registry import OrderRegistry
 from services.executor.settings import ExecutorSettings
-from services.executor.venue_events import PRIVATE_TOPICS, VenueEvents
+from services.executor.venue_events import PRIVATE_TOPICS
+from services.executor.workers import Workers, venue_clients
 from shared.bus import CommandReceiver, Publisher, Receiver, RefusedCommand, SnapshotServer
 from shared.bybit.errors import BybitError
-from shared.bybit.rest import BybitRest
 from shared.bybit.stream import BybitStream
 from shared.bybit.translate import instrument_rules
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.runtime.metrics import CounterCollector
 from shared.schema import (
+    AmendOrder,
     BusMessage,
     CancelAllOrders,
     CancelOrder,
@@ -39,18 +38,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Wired:
-    """What start() builds: sockets, the venue stream, and the parts that share `Parts`."""
+    """What start() builds: sockets, the venue stream, and the workers that share `Parts`."""
 
     publisher: Publisher
     snapshots: SnapshotServer
     commands: CommandReceiver
     market: Receiver
+    strategy: Receiver
     stream: BybitStream
-    parts: Parts
-    events: VenueEvents
-    flow: OrderFlow
-    control: OrderControl
-    reconciler: ReconcileRunner
+    work: Workers
 
 
 class ExecutorService:
@@ -81,9 +77,12 @@ class ExecutorService:
         )
         commands = ctx.node.command_receiver(eps.order_commands)
         market = ctx.node.subscriber([eps.market_data], ["md.trade."])
+        strategy = ctx.node.subscriber(
+            [eps.strategy_events], ["strategy."], deliver_heartbeats=True
+        )
         self.journal = Journal(ctx.run_dir / "executor-journal.sqlite")
         resources.callback(self.journal.close)
-        rest, stream = self._venue_clients(resources)
+        rest, stream = venue_clients(ctx, self._settings, resources)
         ctx.registry.register(
             CounterCollector("executor_events", "Executor events by kind", lambda: self.counters)
         )
@@ -92,69 +91,48 @@ class ExecutorService:
         parts = Parts(
             self._clock, self.registry, self.journal, rest, self.counters, self.status, outbox
         )
-        events = VenueEvents(parts)
-        flow = OrderFlow(parts, self._settings, self._limits, events)
-        control, reconciler = OrderControl(parts, flow), ReconcileRunner(parts, flow, events)
-        self._wired = _Wired(
-            publisher, snapshots, commands, market, stream, parts, events, flow, control, reconciler
-        )
-
-    def _venue_clients(self, resources: contextlib.AsyncExitStack) -> tuple[BybitRest, BybitStream]:
-        ctx, secrets = self._context, self._context.secrets
-        key, secret = secrets.bybit_api_key, secrets.bybit_api_secret
-        rest = BybitRest(
-            ctx.venue.rest_url,
-            api_key=key,
-            api_secret=secret,
-            recv_window_ms=ctx.bybit.recv_window_ms,
-            timeout_s=self._settings.rest_timeout_s,
-            clock=self._clock,
-        )
-        resources.push_async_callback(rest.close)
-        stream = BybitStream(
-            ctx.venue.ws_private_url,
-            api_key=key,
-            api_secret=secret,
-            clock=self._clock,
-            ping_interval_s=self._settings.ping_interval_s,
-        )
-        resources.push_async_callback(stream.close)
-        return rest, stream
+        work = Workers.build(parts, self._settings, self._limits)
+        self._wired = _Wired(publisher, snapshots, commands, market, strategy, stream, work)
 
     async def run(self) -> None:
         assert self._wired is not None
         w = self._wired
-        w.reconciler.restore_from_journal()
-        rest, allowed = w.parts.rest, self._limits.allowed_symbols
+        w.work.reconciler.restore_from_journal()
+        rest, allowed = w.work.parts.rest, self._limits.allowed_symbols
         await rest.sync_time()
-        w.flow.rules = {
+        w.work.flow.rules = {
             i.symbol: instrument_rules(i) for i in await rest.instruments() if i.symbol in allowed
         }
-        w.parts.outbox.set_state(self.status.state, self.status.reason)
+        w.work.parts.outbox.set_state(self.status.state, self.status.reason)
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(w.events.follow(w.stream), name="executor.stream")
+                tasks.create_task(w.work.events.follow(w.stream), name="executor.stream")
                 tasks.create_task(w.stream.subscribe(PRIVATE_TOPICS), name="executor.sub")
-                tasks.create_task(w.reconciler.run(), name="executor.reconcile")
+                tasks.create_task(w.work.reconciler.run(), name="executor.reconcile")
                 tasks.create_task(self._take_commands(w), name="executor.commands")
                 tasks.create_task(self._follow_market(w.market), name="executor.market")
+                tasks.create_task(w.work.guard.run(w.strategy), name="executor.guard")
                 heartbeat_s = self._context.bus.heartbeat_interval_ms / 1000
                 tasks.create_task(
                     upkeep(w.publisher, w.snapshots, heartbeat_s), name="executor.upkeep"
                 )
         except asyncio.CancelledError:
-            await self._shutdown(w.control)
+            await self._shutdown(w.work.control)
             raise
 
     async def _shutdown(self, control: OrderControl) -> None:
-        """SIGTERM: no more commands; cancel the working orders and confirm over REST."""
+        """SIGTERM: no more commands; cancel working orders, confirm over REST, maybe flatten."""
         self.accepting = False
+        flatten = self._settings.flatten_on_shutdown
         try:
-            await asyncio.wait_for(control.cancel_everything(), self._settings.shutdown_timeout_s)
+            async with asyncio.timeout(self._settings.shutdown_timeout_s):
+                await control.cancel_everything()
+                if flatten:
+                    await control.flatten_all(None)
         except (TimeoutError, BybitError) as e:
             log.error("shutdown: working orders not confirmed cancelled error=%s", e)
             return
-        log.info("shutdown: no working orders at the venue")
+        log.info("shutdown: no working orders at the venue%s", ", flattened" if flatten else "")
 
     def _snapshot_provider(self, prefix: bytes) -> list[tuple[bytes, BusMessage]]:
         status = self.status
@@ -169,29 +147,31 @@ class ExecutorService:
                 await w.commands.receiver.wait(0.5)
                 continue
             if isinstance(item, RefusedCommand):
-                w.parts.outbox.deny(item.delivery.message, item.reason)
+                w.work.parts.outbox.deny(item.delivery.message, item.reason)
                 continue
             try:
-                async with w.parts.venue_lock:
+                async with w.work.parts.venue_lock:
                     await self._on_command(w, item.message, item.ts_recv_ns)
             except BybitError as e:
-                w.parts.outbox.deny(item.message, f"venue call failed: {e}")
+                w.work.parts.outbox.deny(item.message, f"venue call failed: {e}")
 
     async def _on_command(self, w: _Wired, command: BusMessage, ts_recv_ns: int) -> None:
         if isinstance(command, SubmitOrder):
-            await w.flow.submit(command, ts_recv_ns)
+            await w.work.flow.submit(command, ts_recv_ns)
         elif isinstance(command, CancelOrder):
-            await w.control.cancel(command)
+            await w.work.control.cancel(command)
+        elif isinstance(command, AmendOrder):
+            await w.work.control.amend(command)
         elif isinstance(command, CancelAllOrders):
-            await w.control.cancel_all(command)
+            await w.work.control.cancel_all(command)
         elif isinstance(command, ClosePosition):
-            await w.control.close_position(command.symbol, command.strategy_id, command)
+            await w.work.control.close_position(command.symbol, command.strategy_id, command)
         elif isinstance(command, SetTradingState):
-            await w.control.set_trading_state(command)
+            await w.work.control.set_trading_state(command)
         elif isinstance(command, RequestSnapshot):
-            w.parts.outbox.publish(self._snapshot_provider(b"")[0][1])
+            w.work.parts.outbox.publish(self._snapshot_provider(b"")[0][1])
         else:
-            w.parts.outbox.deny(command, f"{type(command).__name__} is not supported yet")
+            w.work.parts.outbox.deny(command, f"{type(command).__name__} is not supported yet")
 
     async def _follow_market(self, market: Receiver) -> None:
         while True:

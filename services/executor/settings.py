@@ -22,7 +22,7 @@ class ExecutorSettings(ServiceSettings, frozen=True, kw_only=True):
     max_open_orders: Annotated[int, msgspec.Meta(ge=1)] = 10
     max_orders_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 60
     price_band_bps: PositiveFloat = 100.0  # max distance of a limit price from the last trade
-    daily_loss_limit_usdt: PositiveFloat = 500.0  # not enforced yet (a later slice)
+    daily_loss_limit_usdt: PositiveFloat = 500.0  # equity down this much today: halt
     rest_timeout_s: Seconds = 5.0  # per REST call; an order create past it is in doubt
     in_doubt_queries: Annotated[int, msgspec.Meta(ge=1, le=20)] = 3  # per resolution round
     in_doubt_query_interval_s: Seconds = 0.3  # between two queries by orderLinkId
@@ -30,6 +30,11 @@ class ExecutorSettings(ServiceSettings, frozen=True, kw_only=True):
     price_max_age_s: Seconds = 5.0  # an older last trade price is fetched again (tickers)
     shutdown_timeout_s: Seconds = 4.0  # cancel working orders and confirm within this
     ping_interval_s: Seconds = 20.0  # private websocket
+    flatten_on_shutdown: bool = False  # on SIGTERM, also close every position
+    position_check_interval_s: Seconds = 5.0  # positions, stops, equity against the venue
+    stream_down_poll_s: Seconds = 1.0  # REST polling period while the private stream is down
+    venue_stop_loss_pct: Annotated[float, msgspec.Meta(gt=0, lt=100)] = 2.0  # from the entry
+    dead_man_after_s: Seconds = 3.0  # strategy silent this long: cancel its working orders
 
     def risk_limits(self) -> RiskLimits:
         return RiskLimits(

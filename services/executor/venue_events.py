@@ -17,7 +17,7 @@ from services.executor.registry import (
 )
 from shared.bybit import wire
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
-from shared.bybit.translate import is_trade_execution, to_position
+from shared.bybit.translate import decimal_or_none, is_trade_execution, to_position
 from shared.bybit.translate import order_status as venue_status
 from shared.schema import AlertSeverity, OrderRejected, OrderStatus, VenueOrderId
 
@@ -50,9 +50,11 @@ class VenueEvents:
                 self.on_frame(event)
             elif isinstance(event, StreamConnected):
                 self._counters["stream_connects"] += 1
+                self._parts.status.stream_up = True
                 self._parts.reconcile_wanted.set()  # after every (re)connect: reconcile
             elif isinstance(event, StreamDisconnected):
                 self._counters["stream_disconnects"] += 1
+                self._parts.status.stream_up = False
                 log.warning("private stream down reason=%s", event.reason)
 
     def on_frame(self, frame: StreamFrame) -> None:
@@ -150,4 +152,8 @@ class VenueEvents:
     def on_position(self, info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> None:
         position = to_position(info)
         self._registry.positions[position.symbol] = position
+        if position.qty != 0 and not decimal_or_none(info.stop_loss):
+            self._parts.unprotected.add(position.symbol)
+        else:
+            self._parts.unprotected.discard(position.symbol)
         self._outbox.publish(position_changed(info, ts_ns))

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from shared.order_ids import client_order_id
 from services.executor.service import ExecutorService
 from services.executor.settings import ExecutorSettings
 from shared.bus import BusNode, Delivery, Receiver, Sender
+from shared.order_ids import client_order_id
 from shared.schema import (
     OrderAccepted,
     OrderDenied,

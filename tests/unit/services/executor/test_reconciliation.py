@@ -8,7 +8,6 @@ import msgspec
 import pytest
 
 import shared.settings
-from shared.order_ids import client_order_id
 from services.executor.order_state import OrderRecord
 from services.executor.reconciliation import (
     EXTERNAL_STRATEGY_ID,
@@ -18,6 +17,7 @@ from services.executor.reconciliation import (
     reconcile,
 )
 from shared.bybit import wire
+from shared.order_ids import client_order_id
 from shared.schema import (
     AlertSeverity,
     OrderSide,

@@ -1,0 +1,189 @@
+"""The executor's watchman: positions, venue stops, equity and the strategy's pulse.
+
+Every tick (half a second) it looks at the strategy's heartbeats (dead-man's switch), polls
+the venue over REST while the private stream is down, asks again about orders left in
+doubt, and puts a venue-side stop-loss on every unprotected position. Every
+`position_check_interval_s` it verifies positions against the venue (the venue wins) and
+checks today's loss against the limit.
+"""
+
+import logging
+from decimal import Decimal
+from typing import Final
+
+import msgspec
+
+from services.executor.backstops import DailyLoss, DeadMansSwitch, utc_day, venue_stop_price
+from services.executor.order_control import OrderControl
+from services.executor.order_flow import OrderFlow
+from services.executor.order_state import CANCELABLE_STATUSES
+from services.executor.ports import SOURCE, Parts
+from services.executor.reconcile_runner import ReconcileRunner
+from services.executor.settings import ExecutorSettings
+from services.executor.venue_events import VenueEvents
+from shared.bus import Receiver
+from shared.bybit import wire
+from shared.bybit.errors import BybitError, VenueError
+from shared.bybit.translate import to_position
+from shared.schema import AlertSeverity, Symbol, TradingState
+
+log = logging.getLogger(__name__)
+TICK_S: Final = 0.5
+NS_PER_S: Final = 1_000_000_000
+
+
+class Guard:
+    """Runs the backstops; each REST round holds the venue lock, like every order call."""
+
+    def __init__(
+        self,
+        parts: Parts,
+        settings: ExecutorSettings,
+        flow: OrderFlow,
+        events: VenueEvents,
+        control: OrderControl,
+        reconciler: ReconcileRunner,
+    ) -> None:
+        self._parts = parts
+        self._settings = settings
+        self._flow = flow
+        self._events = events
+        self._control = control
+        self._reconciler = reconciler
+        self._clock = parts.clock
+        self._counters = parts.counters
+        self._outbox = parts.outbox
+        now = self._clock.now_ns()
+        self._dead_man = DeadMansSwitch(int(settings.dead_man_after_s * NS_PER_S), now)
+        self._daily = DailyLoss(Decimal(str(settings.daily_loss_limit_usdt)))
+        self._stop_pct = Decimal(str(settings.venue_stop_loss_pct))
+        self._next_check_ns = now
+        self._next_poll_ns = now
+        self.equity_usdt: Decimal | None = None
+
+    async def run(self, strategy: Receiver) -> None:
+        """Forever: listen for the strategy for one tick, then do what is due."""
+        while True:
+            await strategy.wait(TICK_S)
+            now = self._clock.now_ns()
+            if strategy.drain(10_000):
+                self._dead_man.heard(now)
+            try:
+                async with self._parts.venue_lock:
+                    await self._tick(now)
+            except BybitError as e:
+                self._counters["guard_failures"] += 1
+                log.warning("guard: venue call failed, trying again next tick error=%s", e)
+
+    async def _tick(self, now: int) -> None:
+        await self._dead_mans_switch(now)
+        status = self._parts.status
+        if status.reconciled and not status.stream_up and now >= self._next_poll_ns:
+            self._next_poll_ns = now + int(self._settings.stream_down_poll_s * NS_PER_S)
+            self._counters["rest_polls"] += 1
+            await self._reconciler.poll()  # REST polling takes over while the stream is down
+        elif status.reconciled:
+            await self._reconciler.settle_in_doubt()
+        for symbol in sorted(self._parts.unprotected):
+            await self._protect(symbol)
+        if now >= self._next_check_ns:
+            self._next_check_ns = now + int(self._settings.position_check_interval_s * NS_PER_S)
+            await self._verify_positions(now)
+            await self._check_daily_loss(now)
+
+    async def _dead_mans_switch(self, now: int) -> None:
+        working = [
+            r
+            for r in self._parts.registry.open_records()
+            if r.strategy_id != SOURCE and r.status in CANCELABLE_STATUSES
+        ]
+        if not self._dead_man.fires(now, len(working)):
+            return
+        silent_s = self._dead_man.silent_for_ns(now) / NS_PER_S
+        self._counters["dead_mans_switch"] += 1
+        self._outbox.alert(
+            AlertSeverity.CRITICAL,
+            "dead_mans_switch",
+            f"strategy silent for {silent_s:.1f} s with {len(working)} working orders:"
+            " cancelling them",
+        )
+        for record in working:
+            await self._control.cancel_record(record, None)
+
+    async def _protect(self, symbol: Symbol) -> None:
+        """Put the venue-side stop-loss on a position that has none."""
+        position = self._parts.registry.positions.get(symbol)
+        rules = self._flow.rules.get(symbol)
+        if position is None or position.qty == 0:
+            self._parts.unprotected.discard(symbol)
+            return
+        if rules is None or position.avg_entry_price <= 0:
+            return  # the next position report or check brings what is missing
+        stop = venue_stop_price(position, self._stop_pct, rules)
+        request = wire.TradingStopRequest(
+            symbol=symbol, stop_loss=f"{stop.normalize():f}", sl_trigger_by="LastPrice"
+        )
+        try:
+            await self._parts.rest.trading_stop(request, retry=True)
+        except VenueError as e:
+            self._outbox.alert(
+                AlertSeverity.CRITICAL,
+                "venue_stop_failed",
+                f"{symbol} qty={position.qty}: stop-loss {stop} refused: {e.ret_msg}",
+            )
+        else:
+            self._counters["venue_stops_set"] += 1
+            log.info("venue stop-loss set symbol=%s qty=%s stop=%s", symbol, position.qty, stop)
+        self._parts.unprotected.discard(symbol)  # the next position report says if it held
+
+    async def _verify_positions(self, now: int) -> None:
+        """Positions against the venue's; a mismatch is an alert and the venue's view wins."""
+        registry = self._parts.registry
+        before = dict(registry.positions)
+        infos = await self._parts.rest.positions()
+        self._counters["position_checks"] += 1
+        listed = set()
+        for info in infos:
+            venue = to_position(info)
+            listed.add(venue.symbol)
+            if registry.positions.get(venue.symbol) is not before.get(venue.symbol):
+                continue  # the stream reported it meanwhile: newer than this answer
+            ours = before.get(venue.symbol)
+            if (Decimal(0) if ours is None else ours.qty) != venue.qty:
+                self._mismatch(venue.symbol, ours.qty if ours else Decimal(0), venue.qty)
+            self._events.on_position(info, now)
+        for symbol, ours in before.items():
+            if symbol not in listed and ours.qty != 0 and registry.positions.get(symbol) is ours:
+                self._mismatch(symbol, ours.qty, Decimal(0))
+                registry.positions[symbol] = msgspec.structs.replace(ours, qty=Decimal(0))
+
+    def _mismatch(self, symbol: str, ours: Decimal, venue: Decimal) -> None:
+        self._outbox.alert(
+            AlertSeverity.WARNING,
+            "position_mismatch",
+            f"{symbol}: ours {ours}, venue {venue}; taking the venue's",
+        )
+
+    async def _check_daily_loss(self, now: int) -> None:
+        """Equity since the start of the UTC day; at the limit: cancel all, flatten, halt."""
+        wallet = await self._parts.rest.wallet_balance()
+        equity = Decimal(wallet.total_equity)
+        self.equity_usdt = equity
+        journal, status = self._parts.journal, self._parts.status
+        if status.rebase_daily_loss or self._daily.is_new_day(now):
+            day = utc_day(now)
+            start = None if status.rebase_daily_loss else journal.day_start(day)
+            if start is None:
+                start = equity
+                journal.record_day_start(day, equity, now)
+            self._daily.start_day(day, start)
+            status.rebase_daily_loss = False
+        if status.state is not TradingState.HALTED and self._daily.breached(equity):
+            pnl = self._daily.pnl_usdt(equity)
+            self._counters["daily_loss_halts"] += 1
+            reason = (
+                f"daily loss limit: today's PnL {pnl:.2f} USDT reached"
+                f" -{self._daily.limit_usdt} USDT; an operator must resume"
+            )
+            self._outbox.alert(AlertSeverity.CRITICAL, "daily_loss_limit", reason)
+            await self._control.halt(reason, None)

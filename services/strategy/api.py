@@ -1,0 +1,73 @@
+"""What every strategy offers its service (live or replay): messages in, outputs out.
+
+A strategy is a pure state machine: it never reads a clock or a socket. The service passes
+each bus message with the time it was received (`now_ns`), calls `on_timer` periodically,
+sends the commands it gets back, publishes the alerts, and logs the transitions.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias
+
+from shared.bybit.translate import InstrumentRules
+from shared.schema import (
+    Alert,
+    AlertSeverity,
+    BusMessage,
+    CancelAllOrders,
+    CancelOrder,
+    StrategyStatus,
+    SubmitOrder,
+)
+
+ALERT_SOURCE = "strategy"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One state change, for the log and the status: from, to, and why."""
+
+    from_state: str
+    to_state: str
+    reason: str
+    ts_ns: int
+
+
+Command: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders
+Output: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders | Alert | Transition
+
+
+class Strategy(Protocol):
+    """The interface the strategy service (and a replay harness) drives."""
+
+    @property
+    def counters(self) -> Counter[str]:
+        """Counted events that changed nothing: other-symbol data, duplicates, blocked entries."""
+        ...
+
+    def on_message(self, message: BusMessage, now_ns: int) -> list[Output]:
+        """Apply one bus message (market data, universe, execution event)."""
+        ...
+
+    def on_timer(self, now_ns: int) -> list[Output]:
+        """Act on time alone: order timeouts, holding time, exit retries."""
+        ...
+
+    def executor_silent(self, now_ns: int) -> list[Output]:
+        """The executor missed its heartbeats: stop sending, wait for a fresh snapshot."""
+        ...
+
+    def set_rules(self, rules: InstrumentRules) -> None:
+        """Give the instrument rules of a symbol (the service fetches them)."""
+        ...
+
+    def status(self, now_ns: int) -> StrategyStatus:
+        """Return the state, position and PnL for the status topic."""
+        ...
+
+
+def make_alert(code: str, detail: str, now_ns: int, *, critical: bool = False) -> Alert:
+    severity = AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING
+    return Alert(
+        source=ALERT_SOURCE, severity=severity, code=code, detail=detail, ts_event_ns=now_ns
+    )
