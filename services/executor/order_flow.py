@@ -22,6 +22,7 @@ from shared.schema import (
     OrderRejected,
     OrderStatus,
     SubmitOrder,
+    TradingState,
     VenueOrderId,
 )
 
@@ -206,6 +207,9 @@ class OrderFlow:
         journaled = self._journal.find(record.client_order_id)
         if journaled is None or self._clock.now_ns() > journaled.command.expires_at_ns:
             self.rejected(record, "expired before the venue knew it: never placed", 0)
+            return
+        if self._parts.status.state is TradingState.HALTED and not record.reduce_only:
+            self.rejected(record, "halted before the venue knew it: never placed", 0)
             return
         self._counters["in_doubt_resends"] += 1
         record.apply_status(S.SUBMITTED)

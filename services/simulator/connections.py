@@ -64,6 +64,8 @@ async def serve(
     request: web.Request, registry: "ConnectionRegistry", on_text: TextHandler
 ) -> web.WebSocketResponse:
     """Run one websocket connection until it closes: read requests, write the outbox."""
+    if registry.refusing():
+        raise web.HTTPServiceUnavailable(text="websocket refused (injected)")
     ws = web.WebSocketResponse(heartbeat=None, autoping=True)
     await ws.prepare(request)
     conn = registry.open(ws)
@@ -89,6 +91,13 @@ class ConnectionRegistry:
         self._faults = faults
         self.connections: set[Connection] = set()
         self.opened = 0
+
+    def refusing(self) -> bool:
+        """True (and counted) while the ws-refuse fault is on: no new connections."""
+        if not self._faults.faults.ws_refuse:
+            return False
+        self._faults.count("ws_refused")
+        return True
 
     def open(self, ws: web.WebSocketResponse) -> Connection:
         conn = Connection(ws, self._faults)

@@ -89,6 +89,8 @@ class RestApi:
         self._limiter = RateLimiter()
         self._enforce_rate_limits = enforce_rate_limits
         self.requests = 0
+        self.rate_limited = 0
+        self.ip_refusals = 0
 
     def routes(self) -> list[web.RouteDef]:
         public: dict[str, Handler] = {
@@ -137,6 +139,7 @@ class RestApi:
             await asyncio.sleep(faults.rest_latency_ms / 1000)  # injected venue latency
         now_ms = self._clock.now_ns() // 1_000_000
         if self._enforce_rate_limits and not self._limiter.check_ip(request.remote or "?", now_ms):
+            self.ip_refusals += 1
             return web.Response(status=403, text="access too frequent")
         if self._faults.hit("rest_5xx", faults.rest_5xx_rate):
             return web.Response(status=503, text="service unavailable (injected)")
@@ -175,6 +178,7 @@ class RestApi:
             return auth, {}  # no limits, so no limit headers for a client to pace itself by
         verdict = self._limiter.check(auth, path, now_ms)
         if not verdict.allowed:
+            self.rate_limited += 1
             return _rate_limited(now_ms, verdict.reset_at_ms, verdict.limit)
         headers = {
             "X-Bapi-Limit": str(verdict.limit),

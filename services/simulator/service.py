@@ -70,7 +70,10 @@ class SimulatorService:
         return app
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
-        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # Held answers (timeout-after-accept) must not hold up a stop: 1 s grace, then cancel.
+        runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await runner.setup()
         resources.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, self._settings.host, self._settings.port, reuse_address=True)
@@ -146,6 +149,8 @@ class SimulatorService:
         return web.json_response(
             {
                 "rest_requests": self.rest.requests,
+                "rate_limited": self.rest.rate_limited,  # answered 10006 (not the storm fault)
+                "ip_refusals": self.rest.ip_refusals,  # answered 403: Bybit bans the IP for this
                 "injected": self.faults.injected,
                 "public_connections": len(self.public.registry.connections),
                 "private_connections": len(self.private.registry.connections),

@@ -24,6 +24,7 @@ class Faults(Settings, frozen=True, kw_only=True):
     crossed_book_rate: Fraction = 0.0  # share of book deltas that cross the book
     stale_ms: NonNegative = 0.0  # subtracted from every websocket timestamp
     disconnect_every_s: NonNegative = 0.0  # close every websocket this often (0: never)
+    ws_refuse: bool = False  # refuse new websocket connections (HTTP 503); open ones stay
 
 
 class SimulatorSettings(ServiceSettings, frozen=True, kw_only=True):

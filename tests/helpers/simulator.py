@@ -53,6 +53,17 @@ class Sim:
         async with self.session.post(f"{self.url}/admin/faults", json=body) as response:
             assert response.status == 200, await response.text()
 
+    async def post_admin(self, path: str) -> Any:
+        async with self.session.post(f"{self.url}{path}") as response:
+            assert response.status == 200, await response.text()
+            return json.loads(await response.read())
+
+    async def stats(self) -> dict[str, Any]:
+        """The simulator's /admin/stats, with the time they were read (now_ns)."""
+        async with self.session.get(f"{self.url}/admin/stats") as response:
+            stats: dict[str, Any] = json.loads(await response.read())
+        return {**stats, "now_ns": time.time_ns()}
+
     async def private_ws(self, topics: list[str]) -> aiohttp.ClientWebSocketResponse:
         ws = await self.session.ws_connect(f"{self.ws_url}/v5/private")
         expires = int(time.time() * 1000) + 10_000
