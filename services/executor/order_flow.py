@@ -93,18 +93,17 @@ class OrderFlow:
 
     async def send_intent(self, command: SubmitOrder, ts_recv_ns: int) -> None:
         """Intent before send; then create; an unknown outcome is resolved by orderLinkId."""
-        coid = command.client_order_id
-        if not self._journal.record_intent(command, self._clock.now_ns()):
+        coid, now = command.client_order_id, self._clock.now_ns()
+        # One commit (one fsync) holds the intent and its "sent" mark: after a crash either
+        # way the order is in doubt and is looked up by orderLinkId before anything else.
+        if not self._journal.record_intent(command, now, sent_ns=now):
             self._outbox.deny(command, f"duplicate client_order_id {coid} (journal)")
             return
         record = OrderRecord.from_command(command)
         record.ts_trigger_recv_ns = command.ts_trigger_recv_ns or ts_recv_ns
         self._registry.add(record)
-        record.ts_request_sent_ns = self._clock.now_ns()
+        record.ts_request_sent_ns = now
         record.apply_status(S.SUBMITTED)
-        self._journal.record_event(
-            coid, EventKind.SENT, record.ts_request_sent_ns, status=S.SUBMITTED
-        )
         await self._create(record, command)
 
     async def _create(self, record: OrderRecord, command: SubmitOrder, resends: int = 0) -> None:

@@ -80,7 +80,9 @@ class ExecutorService:
         strategy = ctx.node.subscriber(
             [eps.strategy_events], ["strategy."], deliver_heartbeats=True
         )
-        self.journal = Journal(ctx.run_dir / "executor-journal.sqlite")
+        self.journal = Journal(
+            ctx.run_dir / "executor-journal.sqlite", self._settings.journal_synchronous
+        )
         resources.callback(self.journal.close)
         rest, stream = venue_clients(ctx, self._settings, resources)
         ctx.registry.register(

@@ -1,7 +1,7 @@
 """The executor's section of deploy/settings.toml: risk limits and venue-call knobs."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -30,6 +30,7 @@ class ExecutorSettings(ServiceSettings, frozen=True, kw_only=True):
     price_max_age_s: Seconds = 5.0  # an older last trade price is fetched again (tickers)
     shutdown_timeout_s: Seconds = 4.0  # cancel working orders and confirm within this
     ping_interval_s: Seconds = 20.0  # private websocket
+    journal_synchronous: Literal["FULL", "NORMAL"] = "FULL"  # NORMAL: not power-loss safe
     flatten_on_shutdown: bool = False  # on SIGTERM, also close every position
     position_check_interval_s: Seconds = 5.0  # positions, stops, equity against the venue
     stream_down_poll_s: Seconds = 1.0  # REST polling period while the private stream is down

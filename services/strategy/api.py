@@ -33,8 +33,19 @@ class Transition:
     ts_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class EntrySkipped:
+    """A signal that could not become an order (sizing, rules), for the service's log.
+
+    Emitted when the reason changes, not on every tick; every skip is also counted.
+    """
+
+    reason: str
+    ts_ns: int
+
+
 Command: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders
-Output: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders | Alert | Transition
+Output: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders | Alert | Transition | EntrySkipped
 
 
 class Strategy(Protocol):

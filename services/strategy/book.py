@@ -35,6 +35,7 @@ class WorkingOrder:
     placed_ns: int
     cum_filled: Decimal = ZERO
     cancel_sent: bool = False
+    next_cancel_ns: int = 0  # after a refused cancel: not again before this
 
     @classmethod
     def from_command(cls, command: SubmitOrder) -> "WorkingOrder":
@@ -100,8 +101,9 @@ class Book:
                 del self._closed[next(iter(self._closed))]
         return order
 
-    def apply_fill(self, order: WorkingOrder, cum_filled: Decimal, price: Decimal,
-                   fee: Decimal) -> bool:
+    def apply_fill(
+        self, order: WorkingOrder, cum_filled: Decimal, price: Decimal, fee: Decimal
+    ) -> bool:
         """Apply the part of a fill not yet known; return False for a duplicate."""
         delta = cum_filled - order.cum_filled
         if delta <= 0:

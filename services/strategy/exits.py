@@ -20,8 +20,13 @@ class ExitLevels:
     deadline_ns: int  # the position is closed at this time whatever the price
 
 
-def exit_levels(is_long: bool, entry_price: float, stop_loss_pct: float,
-                take_profit_pct: float, deadline_ns: int) -> ExitLevels:
+def exit_levels(
+    is_long: bool,
+    entry_price: float,
+    stop_loss_pct: float,
+    take_profit_pct: float,
+    deadline_ns: int,
+) -> ExitLevels:
     """Return the exit prices around `entry_price`: a long's stop below it, a short's above."""
     stop_move = entry_price * stop_loss_pct / 100.0
     take_move = entry_price * take_profit_pct / 100.0

@@ -76,22 +76,25 @@ def size_entry(notional_usdt: Decimal, mid: Decimal, rules: InstrumentRules) -> 
     return qty if reason is None else NoTrade(reason)
 
 
-def choose_route(top: TopOfBook, side: OrderSide, qty: float, max_spread_bps: float,
-                 liquidity_multiple: float) -> Route:
+def choose_route(
+    top: TopOfBook, side: OrderSide, qty: float, max_spread_bps: float, liquidity_multiple: float
+) -> Route:
     """Market IOC on a tight spread with `liquidity_multiple` x our qty on the side we take."""
     taken_qty = top.ask_qty if side is OrderSide.BUY else top.bid_qty
     tight = top.spread_bps <= max_spread_bps
     return Route.MARKET_IOC if tight and taken_qty >= liquidity_multiple * qty else Route.POST_ONLY
 
 
-def plan_entry(side: OrderSide, quote: Quote, top: TopOfBook, rules: InstrumentRules,
-               knobs: EntryKnobs) -> EntryPlan | NoTrade:
+def plan_entry(
+    side: OrderSide, quote: Quote, top: TopOfBook, rules: InstrumentRules, knobs: EntryKnobs
+) -> EntryPlan | NoTrade:
     """Size, route and price one entry from the current quote."""
     sized = size_entry(knobs.notional_usdt, (quote.bid_price + quote.ask_price) / TWO, rules)
     if isinstance(sized, NoTrade):
         return sized
-    route = choose_route(top, side, float(sized), knobs.market_max_spread_bps,
-                         knobs.liquidity_multiple)
+    route = choose_route(
+        top, side, float(sized), knobs.market_max_spread_bps, knobs.liquidity_multiple
+    )
     if route is Route.MARKET_IOC:
         return EntryPlan(side=side, qty=sized, route=route, limit_price=None)
     best = quote.bid_price if side is OrderSide.BUY else quote.ask_price
@@ -114,7 +117,9 @@ class OrderFactory:
         self.last_seq = max(self.last_seq + 1, now_ns)  # a restart starts above the old ids
         return client_order_id(self.strategy_id, epoch, self.last_seq)
 
-    def entry(self, plan: EntryPlan, listing: Listing, trigger: Trigger, now_ns: int) -> SubmitOrder:
+    def entry(
+        self, plan: EntryPlan, listing: Listing, trigger: Trigger, now_ns: int
+    ) -> SubmitOrder:
         market = plan.route is Route.MARKET_IOC
         return SubmitOrder(
             client_order_id=self._next_id(listing.epoch, now_ns),
@@ -132,8 +137,9 @@ class OrderFactory:
             ts_trigger_event_ns=trigger.event_ns,
         )
 
-    def exit(self, listing: Listing, side: OrderSide, qty: Decimal, trigger: Trigger,
-             now_ns: int) -> SubmitOrder:
+    def exit(
+        self, listing: Listing, side: OrderSide, qty: Decimal, trigger: Trigger, now_ns: int
+    ) -> SubmitOrder:
         """A reduce-only Market IOC that closes (up to) `qty` of the position."""
         return SubmitOrder(
             client_order_id=self._next_id(listing.epoch, now_ns),

@@ -20,7 +20,7 @@ def main() -> None:
     command = (
         make_submit() if len(sys.argv) < 3 else msgspec.json.decode(sys.argv[2], type=SubmitOrder)
     )
-    journal.record_intent(command, ts_ns=T)
+    journal.record_intent(command, ts_ns=T, sent_ns=T if len(sys.argv) >= 3 else 0)
     print("recorded", flush=True)
     sys.stdin.read()
 

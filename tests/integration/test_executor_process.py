@@ -101,7 +101,8 @@ async def settled(sim: Sim, run_dir: Path, coid: str) -> None:
 
 
 def crash_right_after_record_intent(path: Path, command: SubmitOrder) -> None:
-    """Leave what the executor leaves when killed after record_intent: the intent, unsent."""
+    """Leave what the executor leaves when killed after record_intent: the intent, marked
+    sent in the same commit, that never left."""
     argv = [sys.executable, "-m", "tests.helpers.journal_writer", str(path)]
     with subprocess.Popen(
         [*argv, msgspec.json.encode(command).decode()],
@@ -174,7 +175,7 @@ async def test_kill_between_journal_write_and_send_then_restart_one_order(ipc_di
         finally:
             node.close()
     assert len(on_venue) == 1
-    assert [k for (k,) in kinds][:2] == ["in_doubt", "resend"]
+    assert [k for (k,) in kinds][:2] == ["sent", "resend"]  # not at the venue: sent again
 
 
 async def _beat(publisher: Publisher) -> None:

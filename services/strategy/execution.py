@@ -1,0 +1,142 @@
+"""Execution events applied to the scalper: fills, cancels, rejects, denials, positions.
+
+Each event first moves the `Book` (fills by `cum_filled_qty`, so duplicates count once),
+then `_settle` moves the state. An event for an order this strategy does not know raises an
+Alert (a late duplicate of a finished order is only counted); another strategy's events are
+counted and ignored. PositionChanged is adopted (the venue wins) when no order of ours works;
+while one works, the fills drive the book. A reconciled ExecutionSnapshot, taken in
+Syncing only, rebuilds orders and position.
+"""
+
+from services.strategy.api import Output, make_alert
+from services.strategy.book import ZERO, WorkingOrder
+from services.strategy.core import ScalperCore, State
+from services.strategy.signals import NS_PER_S
+from shared.schema import (
+    ClientOrderId,
+    ExecutionSnapshot,
+    OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    PositionChanged,
+)
+
+S = State
+Fill = OrderPartiallyFilled | OrderFilled
+
+
+class ExecutionReactions(ScalperCore):
+    """How the scalper's book and state follow the executor's events."""
+
+    def _own(
+        self, order_id: ClientOrderId, strategy_id: str, kind: str, now_ns: int, out: list[Output]
+    ) -> WorkingOrder | None:
+        if strategy_id != self.settings.strategy_id:
+            self.counters["other_strategy_event"] += 1
+            return None
+        order = self.book.orders.get(order_id)
+        if order is None and self.book.was_closed(order_id):
+            self.counters["late_order_event"] += 1
+        elif order is None:
+            self.counters["unknown_order_event"] += 1
+            out.append(make_alert("unknown_order", f"{kind} for {order_id}", now_ns))
+        return order
+
+    def _done(self, order: WorkingOrder, what: str, now_ns: int, out: list[Output]) -> None:
+        self.book.close(order.client_order_id)
+        self._settle(f"{'exit' if order.reduce_only else 'entry'} {what}", now_ns, out)
+
+    def _on_accepted(self, event: OrderAccepted, now_ns: int, out: list[Output]) -> None:
+        self._own(event.client_order_id, event.strategy_id, "OrderAccepted", now_ns, out)
+
+    def _on_fill(self, fill: Fill, now_ns: int, out: list[Output]) -> None:
+        kind = type(fill).__name__
+        order = self._own(fill.client_order_id, fill.strategy_id, kind, now_ns, out)
+        if order is None:
+            return
+        if not self.book.apply_fill(order, fill.cum_filled_qty, fill.fill_price, fill.fee):
+            self.counters["duplicate_fill"] += 1
+        if isinstance(fill, OrderFilled) or order.cum_filled >= order.qty:
+            self._done(order, "filled", now_ns, out)
+        else:
+            self._settle("partial fill", now_ns, out)
+
+    def _on_canceled(self, event: OrderCanceled, now_ns: int, out: list[Output]) -> None:
+        order = self._own(event.client_order_id, event.strategy_id, "OrderCanceled", now_ns, out)
+        if order is None:
+            return
+        if event.cum_filled_qty > order.cum_filled:  # the venue's position will tell
+            self.counters["fills_missing_at_cancel"] += 1
+        self._done(order, f"canceled: {event.reason}", now_ns, out)
+
+    def _on_rejected(self, event: OrderRejected, now_ns: int, out: list[Output]) -> None:
+        order = self._own(event.client_order_id, event.strategy_id, "OrderRejected", now_ns, out)
+        if order is not None:
+            self.counters["order_rejected"] += 1
+            self._done(order, f"rejected: {event.reason}", now_ns, out)
+
+    def _on_denied(self, event: OrderDenied, now_ns: int, out: list[Output]) -> None:
+        order = self._own(event.client_order_id, event.strategy_id, "OrderDenied", now_ns, out)
+        if order is None:
+            return
+        if event.command_kind != "SubmitOrder":  # a refused cancel: the order still works
+            self.counters["cancel_denied"] += 1
+            order.cancel_sent = False
+            order.next_cancel_ns = now_ns + int(self.settings.exit_retry_s * NS_PER_S)
+            return
+        self.counters["order_denied"] += 1
+        self._done(order, f"denied: {event.reason}", now_ns, out)
+
+    def _on_position(self, event: PositionChanged, now_ns: int, out: list[Output]) -> None:
+        book, listing = self.book, self.listing
+        target = listing.symbol if listing is not None and book.empty else book.symbol
+        if event.symbol not in (book.symbol, target):
+            self.counters["other_symbol_position"] += 1
+            return
+        if book.orders:  # fills drive the book until the working orders are done
+            self.counters["position_while_working"] += 1
+            return
+        if event.qty != book.qty and self.state is not S.SYNCING:
+            self.counters["position_mismatch"] += 1
+            detail = f"{event.symbol} venue {event.qty} ours {book.qty}: the venue wins"
+            out.append(make_alert("position_mismatch", detail, now_ns))
+        book.symbol = event.symbol
+        book.adopt_position(event.qty, event.avg_entry_price)
+        if self.state is S.POSITION_OPEN and book.qty:
+            self._arm_levels(now_ns, keep_deadline=True)
+        self._settle("venue flat" if not event.qty else "venue position", now_ns, out)
+
+    def _on_snapshot(self, snapshot: ExecutionSnapshot, now_ns: int, out: list[Output]) -> None:
+        if self.state is not S.SYNCING:
+            self.counters["snapshot_ignored"] += 1
+            return
+        if not snapshot.reconciled:
+            self.counters["snapshot_unreconciled"] += 1
+            return
+        sid = self.settings.strategy_id
+        orders = [
+            WorkingOrder.from_open_order(o, now_ns)
+            for o in snapshot.open_orders
+            if o.strategy_id == sid
+        ]
+        positions = {p.symbol: p for p in snapshot.positions if p.qty != 0}
+        symbol = orders[0].symbol if orders else None
+        if symbol is None and self.listing is not None:
+            symbol = self.listing.symbol
+        if symbol is None and len(positions) == 1:
+            symbol = next(iter(positions))
+        position = positions.pop(symbol, None) if symbol is not None else None
+        self.book.rebuild(symbol, orders)
+        if position is None:
+            self.book.adopt_position(ZERO, ZERO)
+        else:
+            self.book.adopt_position(position.qty, position.avg_entry_price)
+        for other in positions.values():
+            detail = f"{other.symbol} {other.qty} is not this strategy's to manage"
+            out.append(make_alert("unmanaged_position", detail, now_ns))
+        self.trading_state = snapshot.trading_state
+        self.levels = None
+        self._enter_rest_state("reconciled snapshot", now_ns, out)

@@ -1,0 +1,257 @@
+"""Random interleavings against a simple executor model: never an entry outside Idle,
+never two working entry orders, and no transition outside the table (it would raise)."""
+
+from decimal import Decimal
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from services.strategy.api import Output
+from services.strategy.machine import MomentumScalper
+from shared.schema import (
+    BusMessage,
+    CancelOrder,
+    OrderSide,
+    SubmitOrder,
+    Symbol,
+    TradingState,
+)
+from tests.unit.services.strategy.support import (
+    BTC,
+    ETH,
+    MS,
+    T0,
+    accepted,
+    canceled,
+    denied,
+    feed_ready,
+    fill,
+    make_rules,
+    make_settings,
+    open_order,
+    position,
+    position_changed,
+    quote,
+    rejected,
+    snapshot,
+    trade,
+    trading_state,
+    universe,
+)
+
+D = Decimal
+STEP = D("0.001")
+ROLL = st.integers(0, 6)  # lifecycle rules act on 0 only, so trading gets most steps
+SETTINGS = make_settings(
+    momentum_threshold=0.0002,
+    vwap_trades=3,
+    cooldown_s=0.5,
+    max_entries_per_hour=10_000,
+    post_only_timeout_s=0.5,
+    max_hold_s=2.0,
+    exit_retry_s=0.2,
+)
+
+
+class ScalperAgainstExecutor(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = T0
+        self.symbol, self.epoch = BTC, 1
+        self.machine = self._new_machine(last_seq=0)
+        self.working: dict[str, SubmitOrder] = {}  # at the executor, not yet terminal
+        self.cum: dict[str, Decimal] = {}
+        self.venue_qty: dict[Symbol, Decimal] = {BTC: D(0), ETH: D(0)}
+        self.last_event: BusMessage | None = None
+        self.halted = False
+        self.sent: set[str] = set()
+        self._deliver_snapshot()
+
+    def _new_machine(self, last_seq: int) -> MomentumScalper:
+        machine = MomentumScalper(SETTINGS, last_seq=last_seq)
+        machine.set_rules(make_rules("BTCUSDT"))
+        machine.set_rules(make_rules("ETHUSDT"))
+        machine.on_message(universe(self.symbol, self.epoch), self.now)
+        machine.on_message(feed_ready(self.symbol, self.epoch), self.now)
+        return machine
+
+    def _deliver_snapshot(self) -> None:
+        positions = tuple(position(s, str(q), "50000") for s, q in self.venue_qty.items() if q != 0)
+        orders = tuple(open_order(c, str(self.cum[i])) for i, c in self.working.items())
+        state = TradingState.HALTED if self.halted else TradingState.ACTIVE
+        self._send(snapshot(positions, orders, state=state))
+
+    # -- driving the machine and checking every output --------------------------------------
+
+    def _check(self, state_before: str, outputs: list[Output]) -> None:
+        for output in outputs:
+            if isinstance(output, SubmitOrder):
+                if not output.reduce_only:
+                    assert state_before == "Idle", f"entry sent from {state_before}"
+                    entries = [c for c in self.working.values() if not c.reduce_only]
+                    assert entries == [], "a second working entry order"
+                self.working[output.client_order_id] = output
+                self.sent.add(output.client_order_id)
+                self.cum[output.client_order_id] = D(0)
+            elif isinstance(output, CancelOrder):
+                assert output.client_order_id in self.sent, "cancel of an order never sent"
+
+    def _send(self, message: BusMessage) -> None:
+        before = self.machine.state.value
+        self._check(before, self.machine.on_message(message, self.now))
+
+    def _tick(self, ms: int) -> None:
+        self.now += ms * MS
+
+    # -- market data ------------------------------------------------------------------------
+
+    @rule(price=st.integers(49_900, 50_100), ms=st.integers(0, 60), with_quote=st.booleans())
+    def market_trade(self, price: int, ms: int, with_quote: bool) -> None:
+        self._tick(ms)
+        if with_quote:
+            bid = str(price - 1)
+            self._send(quote(bid, str(price), self.now, symbol=self.symbol, epoch=self.epoch))
+        self._send(trade(str(price), self.now, symbol=self.symbol, epoch=self.epoch))
+
+    @rule(
+        bid=st.integers(49_900, 50_100),
+        spread=st.sampled_from([D("0.1"), D("30")]),
+        ms=st.integers(0, 60),
+        other_symbol=st.booleans(),
+    )
+    def market_quote(self, bid: int, spread: Decimal, ms: int, other_symbol: bool) -> None:
+        self._tick(ms)
+        symbol = ETH if other_symbol and self.symbol == BTC else self.symbol
+        q = quote(str(bid), str(bid + spread), self.now, symbol=symbol, epoch=self.epoch)
+        self._send(q)
+
+    @rule(ms=st.sampled_from([10, 300, 600, 2_500]))
+    def timer(self, ms: int) -> None:
+        self._tick(ms)
+        before = self.machine.state.value
+        self._check(before, self.machine.on_timer(self.now))
+
+    # -- the executor's answers -------------------------------------------------------------
+
+    def _pick(self, data: st.DataObject) -> SubmitOrder:
+        order_id = data.draw(st.sampled_from(sorted(self.working)))
+        return self.working[order_id]
+
+    def _venue_fill(self, command: SubmitOrder, qty: Decimal) -> Decimal:
+        held = self.venue_qty[command.symbol]
+        signed = qty if command.side is OrderSide.BUY else -qty
+        if command.reduce_only:
+            signed = max(signed, -held) if held > 0 else min(signed, -held) if held < 0 else D(0)
+            qty = abs(signed)
+        self.venue_qty[command.symbol] = held + signed
+        return qty
+
+    @precondition(lambda self: self.working)
+    @rule(data=st.data(), final=st.booleans())
+    def executor_fills(self, data: st.DataObject, final: bool) -> None:
+        command = self._pick(data)
+        order_id = command.client_order_id
+        left = command.qty - self.cum[order_id]
+        qty = left if final or left <= STEP else STEP
+        self._venue_fill(command, qty)
+        self.cum[order_id] += qty
+        done = self.cum[order_id] >= command.qty
+        event = fill(command, str(qty), "50000", cum=str(self.cum[order_id]), final=done)
+        if done:
+            del self.working[order_id]
+        self.last_event = event
+        self._send(event)
+
+    @precondition(lambda self: self.working)
+    @rule(
+        data=st.data(), how=st.sampled_from(["accept", "cancel", "reject", "deny", "deny_cancel"])
+    )
+    def executor_answers(self, data: st.DataObject, how: str) -> None:
+        command = self._pick(data)
+        order_id = command.client_order_id
+        unfilled = self.cum[order_id] == 0
+        terminal = how == "cancel" or (how in ("reject", "deny") and unfilled)
+        if how == "deny_cancel":
+            event: BusMessage = denied(command, kind="CancelOrder")
+        elif how == "cancel":
+            event = canceled(command, cum=str(self.cum[order_id]))
+        elif terminal:
+            event = rejected(command) if how == "reject" else denied(command)
+        else:  # accepted, or a partly filled order the venue cannot reject any more
+            event = accepted(command)
+        if terminal:
+            del self.working[order_id]
+        self.last_event = event
+        self._send(event)
+
+    @precondition(lambda self: self.last_event is not None)
+    @rule()
+    def duplicate_last_event(self) -> None:
+        assert self.last_event is not None
+        self._send(self.last_event)
+
+    @rule(symbol=st.sampled_from([BTC, ETH]))
+    def venue_position(self, symbol: Symbol) -> None:
+        self._send(position_changed(symbol, str(self.venue_qty[symbol]), "50000", self.now))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @rule(ready_first=st.booleans(), stale_ready=st.booleans(), roll=ROLL)
+    def universe_switch(self, ready_first: bool, stale_ready: bool, roll: int) -> None:
+        if roll:
+            return
+        self.symbol = ETH if self.symbol == BTC else BTC
+        self.epoch += 1
+        self._send(universe(self.symbol, self.epoch, self.now))
+        if stale_ready:
+            self._send(feed_ready(self.symbol, self.epoch - 1, self.now))
+        if ready_first:
+            self._send(feed_ready(self.symbol, self.epoch, self.now))
+
+    @rule()
+    def feed_becomes_ready(self) -> None:
+        self._send(feed_ready(self.symbol, self.epoch, self.now))
+
+    @rule(state=st.sampled_from(list(TradingState)), roll=ROLL)
+    def trading_state_changes(self, state: TradingState, roll: int) -> None:
+        if roll and state is not TradingState.ACTIVE:
+            return
+        self.halted = state is TradingState.HALTED
+        self._send(trading_state(state))
+
+    @rule(roll=ROLL)
+    def executor_silent_then_snapshot(self, roll: int) -> None:
+        if roll:
+            return
+        before = self.machine.state.value
+        self._check(before, self.machine.executor_silent(self.now))
+        self._tick(5)
+        self._deliver_snapshot()
+
+    @rule(roll=ROLL)
+    def restart_from_snapshot(self, roll: int) -> None:
+        if roll:
+            return
+        self._tick(5)
+        self.machine = self._new_machine(last_seq=self.machine.orders.last_seq)
+        self._deliver_snapshot()
+
+    # -- invariants -------------------------------------------------------------------------
+
+    @invariant()
+    def at_most_one_working_entry(self) -> None:
+        assert len([c for c in self.working.values() if not c.reduce_only]) <= 1
+        book_entries = [o for o in self.machine.book.orders.values() if not o.reduce_only]
+        assert len(book_entries) <= 1
+
+    @invariant()
+    def idle_has_no_working_entry(self) -> None:
+        if self.machine.state.value == "Idle":
+            assert self.machine.book.entry_order() is None
+
+
+ScalperAgainstExecutor.TestCase.settings = settings(
+    max_examples=200, stateful_step_count=80, deadline=None
+)
+TestScalperAgainstExecutor = ScalperAgainstExecutor.TestCase

@@ -1,0 +1,29 @@
+"""The [strategy] section decodes from kebab-case keys and refuses bad values."""
+
+import msgspec
+import pytest
+
+from services.strategy.settings import StrategySettings
+
+
+def test_defaults_decode_from_kebab_keys() -> None:
+    settings = msgspec.convert(
+        {"metrics-port": 9103, "vwap-trades": 30, "stale-after-ms": 50}, StrategySettings
+    )
+    assert (settings.strategy_id, settings.vwap_trades, settings.stale_after_ms) == ("mom1", 30, 50)
+    assert settings.momentum_threshold == 0.001
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"strategy-id": "mom-1"},  # "-" is the order id separator
+        {"vwap-trades": 1},
+        {"momentum-threshold": 0},
+        {"stop-loss-pct": -1},
+        {"unknown-key": 1},
+    ],
+)
+def test_bad_values_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"metrics-port": 9103, **bad}, StrategySettings)
