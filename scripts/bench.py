@@ -19,6 +19,7 @@ GROUPS: dict[str, str] = {
     "bus": "scripts.benchmarks.bus",
     "feed": "scripts.benchmarks.feed",
     "simulator": "scripts.benchmarks.simulator",
+    "executor": "scripts.benchmarks.executor",
 }
 
 

@@ -102,9 +102,9 @@ def _print_snapshot(
 ) -> None:
     """Print the publisher's current state, and skip the updates it already contains."""
     reply = node.snapshot_client(address).fetch(prefix, node.settings.snapshot_timeout_ms / 1000)
-    receiver.apply_snapshot(reply.sender, reply.incarnation, reply.last_seq)
-    header = Header(0, reply.sender, reply.incarnation, reply.last_seq, 0)
+    receiver.apply_snapshot(reply)
     for topic, message in reply.messages:
+        header = Header(0, reply.sender, reply.incarnation, reply.topic_seqs[topic], 0)
         out.write(_line(Delivery(topic, header, message, 0), snapshot=True))
     out.flush()
 

@@ -25,7 +25,7 @@ from shared.bybit.rest import BybitRest
 from shared.settings import REPO_ROOT
 
 Result = dict[str, Any]
-_KEY, _SECRET = "benchkey", "bench-secret-not-real"
+API_KEY, API_SECRET = "benchkey", "bench-secret-not-real"
 
 
 def _free_port() -> int:
@@ -35,13 +35,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _simulator(*extra: str) -> Iterator[str]:
+def simulator_process(*extra: str) -> Iterator[str]:
     port = _free_port()
     run_dir = tempfile.mkdtemp(prefix="bench-sim-")
     env = {
         **os.environ,
-        "BYBIT_API_KEY": _KEY,
-        "BYBIT_API_SECRET": _SECRET,
+        "BYBIT_API_KEY": API_KEY,
+        "BYBIT_API_SECRET": API_SECRET,
         "TRADING_RUN_DIR": run_dir,
     }
     proc = subprocess.Popen(
@@ -73,7 +73,7 @@ def _answers(url: str) -> bool:
 
 
 async def _order_roundtrips(url: str, count: int) -> list[int]:
-    rest = BybitRest(url, api_key=_KEY, api_secret=_SECRET)
+    rest = BybitRest(url, api_key=API_KEY, api_secret=API_SECRET)
     try:
         await rest.sync_time()
         bid = (await rest.orderbook("BTCUSDT", 1)).b[0][0]
@@ -129,7 +129,7 @@ async def _public_rate(url: str, clients: int, seconds: float) -> float:
 
 
 def run(quick: bool) -> Iterator[Result]:
-    with _simulator("--no-rate-limits", "--symbols", "BTCUSDT,ETHUSDT") as url:
+    with simulator_process("--no-rate-limits", "--symbols", "BTCUSDT,ETHUSDT") as url:
         samples = asyncio.run(_order_roundtrips(url, 200 if quick else 1000))
     p50 = statistics.median(samples) / 1000
     p99 = sorted(samples)[int(len(samples) * 0.99) - 1] / 1000
@@ -140,7 +140,7 @@ def run(quick: bool) -> Iterator[Result]:
         "samples": len(samples),
     }
     yield {"name": "simulator.order_roundtrip_p99_us", "value": round(p99, 1), "unit": "us"}
-    with _simulator("--step-ms", "10") as url:
+    with simulator_process("--step-ms", "10") as url:
         rate = asyncio.run(_public_rate(url, clients=16, seconds=2.0 if quick else 5.0))
     yield {
         "name": "simulator.md_msgs_per_s",

@@ -126,11 +126,15 @@ class Guard:
         try:
             await self._parts.rest.trading_stop(request, retry=True)
         except VenueError as e:
-            self._outbox.alert(
-                AlertSeverity.CRITICAL,
-                "venue_stop_failed",
-                f"{symbol} qty={position.qty}: stop-loss {stop} refused: {e.ret_msg}",
-            )
+            now_qty = self._parts.registry.position_qty(symbol)
+            if now_qty == 0 or now_qty * position.qty < 0:  # closed or flipped meanwhile
+                log.info("venue stop not needed any more symbol=%s error=%s", symbol, e.ret_msg)
+            else:
+                self._outbox.alert(
+                    AlertSeverity.CRITICAL,
+                    "venue_stop_failed",
+                    f"{symbol} qty={position.qty}: stop-loss {stop} refused: {e.ret_msg}",
+                )
         else:
             self._counters["venue_stops_set"] += 1
             log.info("venue stop-loss set symbol=%s qty=%s stop=%s", symbol, position.qty, stop)

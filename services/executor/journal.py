@@ -46,7 +46,6 @@ CREATE TABLE IF NOT EXISTS intents (
     command TEXT NOT NULL, ts_recorded_ns INTEGER NOT NULL, status TEXT NOT NULL,
     venue_order_id TEXT, ts_request_sent_ns INTEGER NOT NULL DEFAULT 0,
     ts_ack_ns INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS intents_by_status ON intents (status);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, kind TEXT NOT NULL,
     status TEXT, venue_order_id TEXT, payload TEXT NOT NULL, ts_ns INTEGER NOT NULL);
@@ -63,7 +62,7 @@ CREATE TABLE IF NOT EXISTS day_start_equity (
     day TEXT PRIMARY KEY, equity_usdt TEXT NOT NULL, ts_ns INTEGER NOT NULL);
 """
 _INTENDED: Final = str(OrderStatus.INTENDED)
-S_SUBMITTED: Final = OrderStatus.SUBMITTED
+_SUBMITTED: Final = str(OrderStatus.SUBMITTED)
 _TERMINAL: Final = tuple(sorted(str(s) for s in TERMINAL_STATUSES))
 _OPEN_FILTER: Final = f"status NOT IN ({', '.join('?' * len(_TERMINAL))})"
 _ORDER_COLUMNS: Final = "command, status, venue_order_id, ts_request_sent_ns, ts_ack_ns"
@@ -72,7 +71,7 @@ _command_decoder: Final = msgspec.json.Decoder(SubmitOrder)
 
 
 class EventKind(StrEnum):
-    SENT = "sent"  # the create request left; ts_ns is ts_request_sent_ns
+    SENT = "sent"  # the create request left (a first send is in the intents row instead)
     ACK = "ack"  # the venue's create response: venue_order_id (not a fill, not a status)
     STATUS = "status"  # a status change (a venue report or our own)
     FILL = "fill"  # written by record_fill together with the fill
@@ -173,23 +172,24 @@ class Journal:
     def record_intent(self, command: SubmitOrder, ts_ns: int, *, sent_ns: int = 0) -> bool:
         """Write an intent (as it will be sent), committed and fsynced; False if known.
 
-        With `sent_ns`, the same commit marks it sent (status Submitted) at that time.
+        With `sent_ns`, the same row says it was sent (status Submitted) at that time: one
+        statement, one commit (no "sent" event row; resends have theirs).
         """
-        row = (command.client_order_id, command.strategy_id, command.symbol)
-        with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO intents (client_order_id, strategy_id, symbol, command,"
-                " ts_recorded_ns, status) VALUES (?, ?, ?, ?, ?, ?)",
-                (*row, _encoder.encode(command).decode(), ts_ns, _INTENDED),
-            )
-            if cursor.rowcount != 1:
-                return False
-            if sent_ns:
-                sent = _Event(
-                    command.client_order_id, EventKind.SENT, sent_ns, S_SUBMITTED, None, None
-                )
-                _append_event(db, sent)
-            return True
+        status = _SUBMITTED if sent_ns else _INTENDED
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO intents (client_order_id, strategy_id, symbol, command,"
+            " ts_recorded_ns, status, ts_request_sent_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                command.client_order_id,
+                command.strategy_id,
+                command.symbol,
+                _encoder.encode(command).decode(),
+                ts_ns,
+                status,
+                sent_ns,
+            ),
+        )
+        return cursor.rowcount == 1
 
     def record_event(
         self,

@@ -56,9 +56,7 @@ class OrderFlow:
                 command, f"client_order_id {command.client_order_id} is not this strategy's id"
             )
             return
-        known = self._registry.get(command.client_order_id) or self._journal.find(
-            command.client_order_id
-        )
+        known = self._registry.get(command.client_order_id)  # older ones: record_intent refuses
         if known is not None:
             self._outbox.deny(
                 command, f"duplicate client_order_id {command.client_order_id} ({known.status})"

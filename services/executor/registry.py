@@ -32,14 +32,17 @@ from shared.schema import (
 )
 
 _RECENT_ORDERS: Final = 10_000
+_DONE_KEPT: Final = 10_000  # finished orders kept in memory (the journal keeps them all)
 NS_PER_S: Final = 1_000_000_000
+NS_PER_MINUTE: Final = 60 * NS_PER_S
 
 
 class OrderRegistry:
     """Every order the executor knows, and its view of positions and last trade prices."""
 
     def __init__(self) -> None:
-        self._orders: dict[ClientOrderId, OrderRecord] = {}
+        self._orders: dict[ClientOrderId, OrderRecord] = {}  # working, and just finished
+        self._done: dict[ClientOrderId, OrderRecord] = {}  # finished, oldest first, bounded
         self._by_venue_id: dict[VenueOrderId, ClientOrderId] = {}
         self.positions: dict[Symbol, Position] = {}
         self.exec_ids: set[str] = set()  # every fill applied (journal and since)
@@ -56,24 +59,40 @@ class OrderRegistry:
             self._by_venue_id[record.venue_order_id] = record.client_order_id
 
     def get(self, client_order_id: str) -> OrderRecord | None:
-        return self._orders.get(ClientOrderId(client_order_id))
+        coid = ClientOrderId(client_order_id)
+        return self._orders.get(coid) or self._done.get(coid)
 
     def find(self, order_link_id: str, order_id: str) -> OrderRecord | None:
         """Return the record of a venue report, by orderLinkId first, then orderId."""
-        record = self._orders.get(ClientOrderId(order_link_id)) if order_link_id else None
+        record = self.get(order_link_id) if order_link_id else None
         if record is None and order_id:
             coid = self._by_venue_id.get(VenueOrderId(order_id))
-            record = None if coid is None else self._orders.get(coid)
+            record = None if coid is None else self.get(coid)
             if record is None:  # an adopted order with no orderLinkId is keyed by its id
-                record = self._orders.get(ClientOrderId(order_id))
+                record = self.get(order_id)
         return record
 
     def open_records(self) -> list[OrderRecord]:
-        return [r for r in self._orders.values() if not r.is_terminal]
+        """The working orders; finished ones move to a bounded store on the way."""
+        open_now = [r for r in self._orders.values() if not r.is_terminal]
+        if len(open_now) < len(self._orders):
+            self._retire([r for r in self._orders.values() if r.is_terminal])
+        return open_now
+
+    def _retire(self, finished: list[OrderRecord]) -> None:
+        for record in finished:
+            del self._orders[record.client_order_id]
+            self._done[record.client_order_id] = record
+        while len(self._done) > _DONE_KEPT:
+            old = self._done.pop(next(iter(self._done)))
+            if old.venue_order_id:
+                self._by_venue_id.pop(old.venue_order_id, None)
 
     def note_order(self, ts_ns: int) -> None:
         """Count an order that passed the risk check (orders per minute)."""
         self._recent_orders.append(ts_ns)
+        while self._recent_orders and ts_ns - self._recent_orders[0] >= NS_PER_MINUTE:
+            self._recent_orders.popleft()
 
     def set_price(self, symbol: str, price: Decimal, ts_ns: int) -> None:
         self._prices[symbol] = (price, ts_ns)
@@ -90,7 +109,7 @@ class OrderRegistry:
         return Decimal(0) if position is None else position.qty
 
     def exposure(self, now_ns: int) -> Exposure:
-        recent = tuple(t for t in self._recent_orders if now_ns - t < 60 * NS_PER_S)
+        recent = tuple(self._recent_orders)  # ascending; older than a minute pruned on add
         return Exposure(
             positions={
                 s: PositionExposure(qty=p.qty, avg_price=p.avg_entry_price)

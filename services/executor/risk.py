@@ -15,6 +15,7 @@ puts an order on the instrument's tick and step and checks min/max qty and min n
 locally. Times are passed in as integer ns; nothing here reads a clock.
 """
 
+import bisect
 from decimal import Decimal
 from typing import Final
 
@@ -47,7 +48,7 @@ class Exposure(msgspec.Struct, frozen=True, kw_only=True):
 
     positions: dict[str, PositionExposure] = msgspec.field(default_factory=dict)
     open_orders: int = 0  # working orders of every strategy
-    recent_order_ts_ns: tuple[int, ...] = ()  # when recent orders passed the check
+    recent_order_ts_ns: tuple[int, ...] = ()  # when recent orders passed the check, ascending
     last_trade_price: dict[str, Decimal] = msgspec.field(default_factory=dict)
     pnl_today_usdt: Decimal = Decimal(0)  # realised + unrealised since the day began
 
@@ -101,8 +102,9 @@ def reduces_position(command: SubmitOrder, position_qty: Decimal) -> bool:
 
 
 def orders_in_last_minute(recent_order_ts_ns: tuple[int, ...], now_ns: int) -> int:
-    """Return how many of `recent_order_ts_ns` lie in the minute ending at `now_ns`."""
-    return sum(1 for ts in recent_order_ts_ns if now_ns - NS_PER_MINUTE < ts <= now_ns)
+    """Return how many of `recent_order_ts_ns` (ascending) lie in the minute ending at `now_ns`."""
+    first = bisect.bisect_right(recent_order_ts_ns, now_ns - NS_PER_MINUTE)
+    return bisect.bisect_right(recent_order_ts_ns, now_ns) - first
 
 
 def daily_loss_breached(limits: RiskLimits, pnl_today_usdt: Decimal) -> bool:

@@ -93,7 +93,7 @@ class FeedService:
             self.session.counters["universe_snapshot_failures"] += 1
             log.warning("no universe snapshot (%s): waiting for the scanner's next choice", e)
             return
-        self._universe.apply_snapshot(reply.sender, reply.incarnation, reply.last_seq)
+        self._universe.apply_snapshot(reply)
         for _, message in reply.messages:
             if isinstance(message, UniverseChanged):
                 await self._switch(message)

@@ -14,10 +14,12 @@ from shared.schema import SCHEMA_VERSION, BusMessage, decode_body, encode_body
 
 
 class Header(msgspec.Struct, frozen=True, array_like=True):
-    """Who sent a frame, its place in that sender's sequence, and when it left.
+    """Who sent a frame, its place in that sender's sequence on its topic, and when it left.
 
-    `incarnation` is the sender's start time in ns: a restarted sender starts a new
-    sequence, and receivers see it as a new incarnation rather than as a gap.
+    `seq` counts the frames the sender put on this exact topic (1, 2, ...), so that a
+    subscriber to a prefix sees no jumps for the topics it filtered out. `incarnation` is
+    the sender's start time in ns: a restarted sender starts every topic's sequence anew,
+    and receivers see it as a new incarnation rather than as a gap.
     """
 
     schema: int

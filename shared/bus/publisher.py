@@ -1,4 +1,9 @@
-"""Sending side of the bus: numbered frames, heartbeats when idle, last values for snapshots."""
+"""Sending side of the bus: numbered frames, heartbeats when idle, last values for snapshots.
+
+Frames are numbered per topic: `Header.seq` counts the frames one sender incarnation put
+on that exact topic. A subscriber to a topic prefix then sees consecutive numbers on every
+topic it receives, whatever else the socket carries, so a jump is always a real loss.
+"""
 
 import logging
 from typing import Final
@@ -17,11 +22,11 @@ _LAST: Final = int(zmq.NOBLOCK)
 
 
 class Sender:
-    """Number, sign and send messages on one socket without ever blocking.
+    """Number (per topic), sign and send messages on one socket without ever blocking.
 
     A send that the socket cannot take now (HWM reached, or no peer on a command socket)
     is dropped and counted under `drop_reason`; its seq is used all the same, so that
-    every receiver sees the loss as a gap.
+    every receiver of that topic sees the loss as a gap.
     """
 
     def __init__(
@@ -41,7 +46,7 @@ class Sender:
         self._heartbeat_interval_ns = heartbeat_interval_ns
         self._drop_reason = drop_reason
         self._incarnation = bus.clock.now_ns()
-        self._seq = 0
+        self._seqs: dict[bytes, int] = {}  # topic -> seq of the last frame numbered on it
         self._last_sent_ns = 0
         self._dropping = 0  # length of the current streak of dropped sends
 
@@ -54,9 +59,17 @@ class Sender:
         return self._incarnation
 
     @property
-    def seq(self) -> int:
-        """The seq of the last message numbered (sent or dropped)."""
-        return self._seq
+    def numbered(self) -> int:
+        """How many messages this incarnation numbered (sent or dropped), all topics together."""
+        return sum(self._seqs.values())
+
+    def seq_of(self, topic: bytes) -> int:
+        """Return the seq of the last message numbered on `topic` (0 if none yet)."""
+        return self._seqs.get(topic, 0)
+
+    def topic_seqs(self, topic_prefix: bytes) -> dict[bytes, int]:
+        """Return the seq of the last message numbered on every topic under a prefix."""
+        return {t: s for t, s in self._seqs.items() if t.startswith(topic_prefix)}
 
     def send(self, message: BusMessage) -> bool:
         """Send one message; return False if it was dropped (and counted)."""
@@ -64,8 +77,9 @@ class Sender:
 
     def send_on(self, topic: bytes, message: BusMessage) -> bool:
         now_ns = self._clock.now_ns()
-        self._seq += 1
-        header = Header(SCHEMA_VERSION, self._sender, self._incarnation, self._seq, now_ns)
+        seq = self._seqs.get(topic, 0) + 1
+        self._seqs[topic] = seq
+        header = Header(SCHEMA_VERSION, self._sender, self._incarnation, seq, now_ns)
         frames = encode_frames(topic, header, message, self._signer)
         self._last_sent_ns = now_ns
         try:
@@ -82,7 +96,7 @@ class Sender:
                 log.warning(
                     "send dropping sender=%s seq=%d topic=%r reason=%s",
                     self._sender,
-                    self._seq,
+                    seq,
                     topic,
                     self._drop_reason,
                 )
@@ -134,7 +148,10 @@ class Publisher(Sender):
         return super().send_on(topic, message)
 
     def forget(self, topic_prefix: bytes) -> None:
-        """Drop the kept values under a prefix (e.g. a symbol no longer served)."""
+        """Drop the kept values under a prefix (e.g. a symbol no longer served).
+
+        The topics keep their seqs: a topic that comes back continues its numbering.
+        """
         for topic in [t for t in self._last_values if t.startswith(topic_prefix)]:
             del self._last_values[topic]
 

@@ -9,6 +9,7 @@ from shared.bus.frames import Delivery, FrameError, decode_frames
 from shared.bus.liveness import PeerLiveness
 from shared.bus.readiness import AsyncReadiness
 from shared.bus.sequence import SequenceTracker, Verdict
+from shared.bus.snapshot import SnapshotReply
 from shared.bus.stats import DropReason
 from shared.schema import Heartbeat
 
@@ -19,10 +20,11 @@ class Receiver:
     """Read frames from a SUB or PULL socket without blocking, one verdict per frame.
 
     Bad frames (malformed, wrongly signed, undecodable, other schema) are logged, counted
-    and skipped. A gap or a restarted sender is counted and the sender is put on the list
-    that `take_resync_requests()` returns, so the owner can repair its view from a
-    snapshot. Every frame refreshes its sender's liveness; heartbeats are not delivered
-    unless `deliver_heartbeats` is set.
+    and skipped. Sequence numbers are checked per (sender, topic), so topics filtered out
+    by the subscription are not losses. A gap on any topic, a restarted sender, or a topic
+    joined mid-stream is put on the list (by sender) that `take_resync_requests()`
+    returns, so the owner can repair its view from a snapshot. Every frame refreshes its
+    sender's liveness; heartbeats are not delivered unless `deliver_heartbeats` is set.
     """
 
     def __init__(
@@ -106,10 +108,10 @@ class Receiver:
         senders, self._resync = self._resync, set()
         return senders
 
-    def apply_snapshot(self, sender: str, incarnation: int, last_seq: int) -> None:
-        """Record that a snapshot of `sender` up to `last_seq` was applied."""
-        self._tracker.apply_snapshot(sender, incarnation, last_seq)
-        self._resync.discard(sender)
+    def apply_snapshot(self, reply: SnapshotReply) -> None:
+        """Record that `reply` was applied: its topics' older frames still queued are dropped."""
+        self._tracker.apply_snapshot(reply.sender, reply.incarnation, reply.topic_seqs)
+        self._resync.discard(reply.sender)
 
     def close(self) -> None:
         if self._readiness is not None:
@@ -126,19 +128,26 @@ class Receiver:
             return None
         self._stats.received += 1
         self._liveness.heard(header.sender, now_ns)
-        verdict, missing = self._tracker.check(header)
-        if verdict is Verdict.SUPERSEDED:
+        verdict, missing = self._tracker.check(header, topic)
+        if verdict is Verdict.IN_ORDER:
+            pass
+        elif verdict is Verdict.SUPERSEDED:
             self._stats.drop(DropReason.SUPERSEDED)
             return None
-        if verdict is Verdict.GAP:
+        elif verdict is Verdict.GAP:
             self._stats.gaps[header.sender] += 1
             self._stats.lost[header.sender] += missing
             self._resync.add(header.sender)
             log.warning(
-                "sequence gap sender=%s missing=%d seq=%d", header.sender, missing, header.seq
+                "sequence gap sender=%s topic=%r missing=%d seq=%d",
+                header.sender,
+                topic,
+                missing,
+                header.seq,
             )
-        elif verdict is Verdict.FIRST and header.seq > 1:
-            # Joined mid-stream with no snapshot applied: the view lacks what came before.
+        elif verdict is Verdict.FIRST and header.seq > 1 and type(message) is not Heartbeat:
+            # Joined this topic mid-stream with no snapshot applied: the view lacks what
+            # came before. (Heartbeats carry no state to lack.)
             self._resync.add(header.sender)
         elif verdict is Verdict.RESTARTED:
             self._stats.restarts[header.sender] += 1

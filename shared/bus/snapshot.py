@@ -1,7 +1,18 @@
 """The Clone pattern: a publisher's state for late joiners, over ROUTER/DEALER.
 
 A joiner subscribes first, then requests a snapshot, then applies only updates newer
-than the snapshot's `last_seq` (the Receiver drops older ones as superseded).
+than the snapshot (the Receiver drops older ones as superseded).
+
+Frames are numbered per topic, so a snapshot reports where each topic stood: every
+frame of a reply carries, in its header, the seq of its topic when the snapshot was
+taken. The reply holds the provider's messages, then one Heartbeat frame for every
+other topic under the prefix that the sender has numbered (its state is in the
+provider's messages, or it has none: e.g. the executor's one ExecutionSnapshot covers
+all its exec.* topics, and a publisher forgets symbols it no longer serves). These set
+the floor of those topics too, so their older frames still queued are dropped as well.
+A topic the sender had not numbered yet starts fresh, at seq 1.
+`SnapshotEnd.count` counts every frame before it, Heartbeats included;
+`SnapshotEnd.last_seq` is how many messages the sender had numbered, all topics together.
 """
 
 import asyncio
@@ -17,11 +28,12 @@ from shared.bus.publisher import Sender
 from shared.bus.readiness import AsyncReadiness
 from shared.bus.sockets import open_snapshot_client
 from shared.bus.stats import DropReason
-from shared.schema import SCHEMA_VERSION, BusMessage, SnapshotEnd, SnapshotRequest
+from shared.schema import SCHEMA_VERSION, BusMessage, Heartbeat, SnapshotEnd, SnapshotRequest
 
 log = logging.getLogger(__name__)
 
 SnapshotProvider = Callable[[bytes], list[tuple[bytes, BusMessage]]]
+_Frame = tuple[bytes, int, BusMessage]  # topic, its seq, message: one frame of a reply
 
 
 class SnapshotTimeout(Exception):
@@ -33,16 +45,19 @@ class SnapshotIncomplete(SnapshotTimeout):
 
 
 class SnapshotReply(msgspec.Struct, frozen=True):
+    """A publisher's state under a prefix, and where each of its topics stood then."""
+
     sender: str
     incarnation: int
-    last_seq: int
+    last_seq: int  # messages the sender had numbered, all topics together (informative)
     messages: list[tuple[bytes, BusMessage]]
+    topic_seqs: dict[bytes, int]  # topic -> its seq: the floor Receiver.apply_snapshot sets
 
 
 class SnapshotServer:
-    """Answer snapshot requests with `provider(prefix)` stamped with the sender's current seq.
+    """Answer snapshot requests with `provider(prefix)`, each stamped with its topic's seq.
 
-    Runs in the publisher's own loop, so the state and the seq it reports agree.
+    Runs in the publisher's own loop, so the state and the seqs it reports agree.
     """
 
     def __init__(
@@ -95,17 +110,25 @@ class SnapshotServer:
 
     def _reply(self, identity: bytes, prefix: bytes) -> None:
         now_ns = self._clock.now_ns()
-        header = Header(
-            SCHEMA_VERSION, self._sender.name, self._sender.incarnation, self._sender.seq, now_ns
-        )
+        sender = self._sender
+        seqs = sender.topic_seqs(prefix)
         items = self._provider(prefix)
         for topic, message in items:
-            self._socket.send_multipart(
-                [identity, *encode_frames(topic, header, message, self._signer)]
-            )
-        end = SnapshotEnd(last_seq=self._sender.seq, count=len(items), ts_event_ns=now_ns)
+            self._send(identity, topic, sender.seq_of(topic), message, now_ns)
+            seqs.pop(topic, None)
+        for topic, seq in seqs.items():  # numbered topics with no message of their own
+            self._send(identity, topic, seq, Heartbeat(ts_event_ns=now_ns), now_ns)
+        numbered = sender.numbered
+        end = SnapshotEnd(last_seq=numbered, count=len(items) + len(seqs), ts_event_ns=now_ns)
+        self._send(identity, b"snap.end.", numbered, end, now_ns)
+
+    def _send(
+        self, identity: bytes, topic: bytes, seq: int, message: BusMessage, now_ns: int
+    ) -> None:
+        sender = self._sender
+        header = Header(SCHEMA_VERSION, sender.name, sender.incarnation, seq, now_ns)
         self._socket.send_multipart(
-            [identity, *encode_frames(b"snap.end.", header, end, self._signer)]
+            [identity, *encode_frames(topic, header, message, self._signer)]
         )
 
 
@@ -131,7 +154,7 @@ class SnapshotClient:
         socket = self._request(topic_prefix)
         try:
             deadline_ns = self._clock.now_ns() + int(timeout_s * 1e9)
-            collected: list[tuple[bytes, BusMessage]] = []
+            collected: list[_Frame] = []
             while True:
                 remaining_ms = max(0, (deadline_ns - self._clock.now_ns()) // 1_000_000)
                 if not socket.poll(remaining_ms, zmq.POLLIN):
@@ -146,7 +169,7 @@ class SnapshotClient:
         readiness = AsyncReadiness(socket)
         try:
             async with asyncio.timeout(timeout_s):
-                collected: list[tuple[bytes, BusMessage]] = []
+                collected: list[_Frame] = []
                 while True:
                     await readiness.wait()
                     if reply := self._read(socket, collected):
@@ -166,9 +189,7 @@ class SnapshotClient:
         socket.send_multipart(encode_frames(b"snap.request.", header, request, self._signer))
         return socket
 
-    def _read(
-        self, socket: zmq.Socket[bytes], collected: list[tuple[bytes, BusMessage]]
-    ) -> SnapshotReply | None:
+    def _read(self, socket: zmq.Socket[bytes], collected: list[_Frame]) -> SnapshotReply | None:
         """Read what is waiting; return the reply once its SnapshotEnd arrived.
 
         A bad frame in a reply raises FrameError: a partial snapshot must not be applied.
@@ -179,10 +200,17 @@ class SnapshotClient:
             except zmq.Again:
                 return None
             topic, header, message = decode_frames(frames, self._signer)
-            if isinstance(message, SnapshotEnd):
-                if message.count != len(collected):
-                    raise SnapshotIncomplete(
-                        f"{self._endpoint}: {len(collected)} of {message.count} messages"
-                    )
-                return SnapshotReply(header.sender, header.incarnation, message.last_seq, collected)
-            collected.append((topic, message))
+            if not isinstance(message, SnapshotEnd):
+                collected.append((topic, header.seq, message))
+                continue
+            if message.count != len(collected):
+                raise SnapshotIncomplete(
+                    f"{self._endpoint}: {len(collected)} of {message.count} messages"
+                )
+            return SnapshotReply(
+                header.sender,
+                header.incarnation,
+                message.last_seq,
+                messages=[(t, m) for t, _, m in collected if type(m) is not Heartbeat],
+                topic_seqs={t: seq for t, seq, _ in collected},
+            )

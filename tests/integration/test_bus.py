@@ -58,7 +58,7 @@ class QuoteView:
     def apply_snapshot(self, receiver: Receiver, reply: SnapshotReply) -> None:
         for _, message in reply.messages:
             self.apply(message)
-        receiver.apply_snapshot(reply.sender, reply.incarnation, reply.last_seq)
+        receiver.apply_snapshot(reply)
 
 
 async def _connected(publisher: Publisher, receiver: Receiver) -> None:
@@ -104,7 +104,8 @@ async def test_late_subscriber_catches_up_from_snapshot(make_node: MakeNode) -> 
         "ETHUSDT": Decimal("200"),
         "SOLUSDT": Decimal("300"),
     }
-    assert reply.last_seq >= 5
+    assert reply.last_seq >= 5  # every message numbered, heartbeats included
+    assert reply.topic_seqs[b"md.quote.BTCUSDT."] == 2
     assert strategy.stats.dropped["superseded"] >= 1
     assert strategy.stats.gaps == {}
 
@@ -124,7 +125,8 @@ async def test_hwm_overflow_is_counted_and_the_gap_is_repaired(make_node: MakeNo
         publisher.send(make_quote("BTCUSDT", bid=str(1000 + i)))
     publisher.send(make_quote("ETHUSDT", bid="5555"))
     await _drain_into(view, receiver)
-    publisher.send(make_quote("SOLUSDT", bid="7"))  # the next frame reveals the gap
+    publisher.send(make_quote("BTCUSDT", bid="1"))  # the topic's next frame reveals the gap
+    publisher.send(make_quote("SOLUSDT", bid="7"))
     await eventually(lambda: _apply_waiting(view, receiver) or strategy.stats.gaps["feed"] > 0)
     assert receiver.take_resync_requests() == {"feed"}
     assert "ETHUSDT" not in view.quotes
@@ -174,7 +176,7 @@ async def test_a_stuck_subscriber_does_not_starve_the_others(make_node: MakeNode
     )
 
     # Assert: the stuck pipe overflowed, yet the live subscriber lost nothing
-    assert stuck.drain(100_000)[-1].header.seq < publisher.seq
+    assert stuck.drain(100_000)[-1].header.seq < publisher.seq_of(b"md.quote.BTCUSDT.")
     assert live_node.stats.lost == {}
     assert received[-1].message.bid_price == Decimal(10_999)  # type: ignore[attr-defined]
 
@@ -186,6 +188,10 @@ async def test_late_subscriber_without_snapshot_is_told_to_resync(make_node: Mak
     publisher.send(make_quote("BTCUSDT", bid="100"))  # published before anyone listened
     receiver = strategy.subscriber([eps.market_data], ["md."])
     await _connected(publisher, receiver)
+    assert receiver.take_resync_requests() == set()  # heartbeats carry no state to lack
+
+    publisher.send(make_quote("BTCUSDT", bid="101"))  # seq 2: the topic joined mid-stream
+    await eventually(lambda: receiver.drain())
 
     assert receiver.take_resync_requests() == {"feed"}
 
@@ -206,6 +212,190 @@ async def test_restarted_publisher_is_seen_as_a_new_incarnation(make_node: MakeN
 
     assert strategy.stats.restarts["feed"] == 1
     assert strategy.stats.gaps == {}
+
+
+class _RefusingSocket:
+    """A publisher socket that refuses the messages of chosen topics, as a full HWM would."""
+
+    def __init__(self, socket: zmq.Socket[bytes], refuse: set[bytes]) -> None:
+        self._socket = socket
+        self.refuse = refuse
+
+    def send(self, frame: bytes, flags: int = 0) -> None:
+        # The topic is a message's first frame: refusing it refuses the whole message.
+        if flags & zmq.SNDMORE and frame in self.refuse:
+            raise zmq.Again
+        self._socket.send(frame, flags)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._socket, name)
+
+
+async def _receive(receiver: Receiver, into: list[Delivery], count: int) -> None:
+    await eventually(lambda: into.extend(receiver.drain()) or len(into) >= count)
+
+
+async def test_filtered_subscriber_sees_no_gap_when_other_topics_interleave(
+    make_node: MakeNode, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Arrange: one socket carries "a." and "b."; the subscriber takes "a." only
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.market_data)
+    receiver = strategy.subscriber([eps.market_data], ["a."])
+    await _connected(publisher, receiver)
+    receiver.take_resync_requests()  # (nothing: heartbeats alone ask for no snapshot)
+
+    # Act
+    for i in range(10):
+        publisher.send_on(b"a.", make_quote(bid=str(100 + i)))
+        publisher.send_on(b"b.", make_quote(bid=str(200 + i)))
+    got: list[Delivery] = []
+    await _receive(receiver, got, 10)
+
+    # Assert: every "a." frame, numbered 1..10, and no gap, loss, resync or warning
+    assert [(d.topic, d.header.seq) for d in got] == [(b"a.", seq) for seq in range(1, 11)]
+    assert strategy.stats.gaps == {}
+    assert strategy.stats.lost == {}
+    assert receiver.take_resync_requests() == set()
+    assert not [r for r in caplog.records if "sequence gap" in r.getMessage()]
+
+
+async def test_drop_on_one_topic_is_a_gap_on_that_topic_only(
+    make_node: MakeNode, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Arrange: the subscriber takes both topics; frames of "a." will be refused
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.market_data)
+    receiver = strategy.subscriber([eps.market_data], ["a.", "b."])
+    await _connected(publisher, receiver)
+    refusing = _RefusingSocket(publisher._socket, refuse=set())
+    publisher._socket = refusing  # type: ignore[assignment]
+
+    # Act: a.1, then a.2 and a.3 are lost, then a.4; b. flows throughout
+    for i in range(1, 5):
+        refusing.refuse = {b"a."} if i in (2, 3) else set()
+        publisher.send_on(b"a.", make_quote(bid=str(i)))
+        publisher.send_on(b"b.", make_quote(bid=str(i)))
+    got: list[Delivery] = []
+    await _receive(receiver, got, 6)
+
+    # Assert: the sender counted two drops, the receiver one gap of two, on "a." alone
+    assert feed.stats.dropped["hwm"] == 2
+    assert [d.header.seq for d in got if d.topic == b"a."] == [1, 4]
+    assert [d.header.seq for d in got if d.topic == b"b."] == [1, 2, 3, 4]
+    assert strategy.stats.gaps == {"feed": 1}
+    assert strategy.stats.lost == {"feed": 2}
+    assert receiver.take_resync_requests() == {"feed"}
+    gaps = [r.getMessage() for r in caplog.records if "sequence gap" in r.getMessage()]
+    assert len(gaps) == 1
+    assert "topic=b'a.'" in gaps[0]
+
+
+async def test_snapshot_sets_a_floor_per_topic(make_node: MakeNode) -> None:
+    # Arrange: BTC is at seq 3, ETH at 1, XRP at 1 but no longer served (forgotten)
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.market_data)
+    server = feed.snapshot_server(eps.market_data_snapshot, publisher)
+    receiver = strategy.subscriber([eps.market_data], ["md."])
+    await _connected(publisher, receiver)
+    publisher.send(make_quote("BTCUSDT", bid="1"))  # queued while the subscriber waits
+    publisher.send(make_quote("BTCUSDT", bid="2"))
+    publisher.send(make_quote("XRPUSDT", bid="9"))
+    publisher.forget(b"md.quote.XRPUSDT.")
+    publisher.send(make_quote("ETHUSDT", bid="10"))
+    publisher.send(make_quote("BTCUSDT", bid="3"))
+
+    # Act: snapshot, then newer updates on each topic and a topic never seen
+    async with serving(server):
+        reply = await strategy.snapshot_client(eps.market_data_snapshot).fetch_async("md.", 2)
+    receiver.apply_snapshot(reply)
+    publisher.send(make_quote("BTCUSDT", bid="4"))
+    publisher.send(make_quote("ETHUSDT", bid="11"))
+    publisher.send(make_quote("SOLUSDT", bid="20"))
+    got: list[Delivery] = []
+    await _receive(receiver, got, 3)
+
+    # Assert: the five queued older frames dropped as superseded, the newer delivered
+    assert reply.topic_seqs == {
+        b"md.quote.BTCUSDT.": 3,
+        b"md.quote.ETHUSDT.": 1,
+        b"md.quote.XRPUSDT.": 1,
+    }
+    assert [t for t, _ in reply.messages] == [b"md.quote.BTCUSDT.", b"md.quote.ETHUSDT."]
+    assert [(d.topic, d.header.seq) for d in got] == [
+        (b"md.quote.BTCUSDT.", 4),
+        (b"md.quote.ETHUSDT.", 2),
+        (b"md.quote.SOLUSDT.", 1),
+    ]
+    assert strategy.stats.dropped["superseded"] == 5
+    assert strategy.stats.gaps == {}
+    assert receiver.take_resync_requests() == set()
+
+
+async def test_snapshot_from_a_provider_covers_every_numbered_topic(make_node: MakeNode) -> None:
+    # Arrange: like the executor, one summary message stands for all the topics' state
+    feed, strategy = make_node("executor"), make_node("strategy")
+    eps = feed.settings.endpoints
+    publisher = feed.publisher(eps.execution_events)
+    summary = make_quote("SUMMARY", bid="1")
+    server = feed.snapshot_server(
+        eps.execution_snapshot, publisher, lambda _: [(b"exec.snapshot.", summary)]
+    )
+    receiver = strategy.subscriber([eps.execution_events], ["exec."])
+    await _connected(publisher, receiver)
+    publisher.send_on(b"exec.order.s1.", make_quote(bid="1"))  # in the summary already
+
+    # Act
+    async with serving(server):
+        reply = await strategy.snapshot_client(eps.execution_snapshot).fetch_async("exec.", 2)
+    receiver.apply_snapshot(reply)
+    publisher.send_on(b"exec.order.s1.", make_quote(bid="2"))
+    got: list[Delivery] = []
+    await _receive(receiver, got, 1)
+
+    # Assert: the order topic got a floor though the reply holds no message of it
+    assert reply.messages == [(b"exec.snapshot.", summary)]
+    assert reply.topic_seqs == {b"exec.snapshot.": 0, b"exec.order.s1.": 1}
+    assert [(d.topic, d.header.seq) for d in got] == [(b"exec.order.s1.", 2)]
+    assert strategy.stats.dropped["superseded"] == 1
+
+
+async def test_restarted_publisher_starts_every_topic_afresh(make_node: MakeNode) -> None:
+    # Arrange: the first incarnation got far on two topics
+    feed, strategy = make_node("feed"), make_node("strategy")
+    eps = feed.settings.endpoints
+    receiver = strategy.subscriber([eps.market_data], ["md."])
+    first = feed.publisher(eps.market_data)
+    await _connected(first, receiver)
+    for _ in range(5):
+        first.send(make_quote("BTCUSDT"))
+        first.send(make_quote("ETHUSDT"))
+    got: list[Delivery] = []
+    await _receive(receiver, got, 10)
+    first._socket.close(linger=0)  # the process "dies"
+
+    # Act: a new incarnation numbers both topics from 1 again
+    second = make_node("feed").publisher(eps.market_data)
+    await _connected(second, receiver)
+    for _ in range(2):
+        second.send(make_quote("BTCUSDT"))
+        second.send(make_quote("ETHUSDT"))
+    got.clear()
+    await _receive(receiver, got, 4)
+
+    # Assert: one restart; nothing superseded or counted as a gap on either topic
+    assert [(d.topic[9:12], d.header.seq) for d in got] == [
+        (b"BTC", 1),
+        (b"ETH", 1),
+        (b"BTC", 2),
+        (b"ETH", 2),
+    ]
+    assert strategy.stats.restarts["feed"] == 1
+    assert strategy.stats.gaps == {}
+    assert strategy.stats.dropped["superseded"] == 0
 
 
 async def test_silent_peer_is_declared_dead_within_three_heartbeat_intervals(

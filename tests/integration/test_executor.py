@@ -84,8 +84,7 @@ async def test_timeout_after_accept_is_resolved_by_order_link_id(
     assert r.executor.counters["in_doubt"] == 1
     assert r.executor.counters["in_doubt_resends"] == 0
     assert len(on_venue) == 1
-    assert "in_doubt" in kinds
-    assert kinds.index("sent") < kinds.index("in_doubt")
+    assert kinds.count("in_doubt") == 1
     # The fill may arrive on the private stream before the lookup by orderLinkId confirms the
     # order: then no acknowledgement is owed. Never more than one, and exactly one fill.
     assert [a.client_order_id for a in accepted] in ([], [command.client_order_id])
