@@ -126,6 +126,11 @@ class OrderFlow:
             record.client_order_id, EventKind.ACK, ts_ack_ns, venue_order_id=venue_order_id
         )
         self._counters["accepted"] += 1
+        sent, latency = record.ts_request_sent_ns, self._parts.latency
+        if 0 < record.ts_trigger_recv_ns <= sent:
+            latency.add("tick_to_order", sent - record.ts_trigger_recv_ns)  # feed recv -> sent
+        if 0 < sent <= ts_ack_ns:
+            latency.add("order_to_ack", ts_ack_ns - sent)
         self._outbox.publish(
             OrderAccepted(
                 client_order_id=record.client_order_id,

@@ -11,6 +11,7 @@ from services.executor.registry import OrderRegistry
 from shared.bus import Publisher
 from shared.bybit.rest import BybitRest
 from shared.runtime.clock import Clock
+from shared.runtime.metrics import LatencyWindow
 from shared.schema import (
     Alert,
     AlertSeverity,
@@ -101,3 +102,4 @@ class Parts:
     venue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reconcile_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     unprotected: set[Symbol] = field(default_factory=set)  # positions without a venue stop
+    latency: LatencyWindow = field(default_factory=LatencyWindow)

@@ -18,7 +18,7 @@ from shared.bybit.errors import BybitError
 from shared.bybit.stream import BybitStream
 from shared.bybit.translate import instrument_rules
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
-from shared.runtime.metrics import CounterCollector
+from shared.runtime.metrics import CounterCollector, LatencyCollector
 from shared.schema import (
     AmendOrder,
     BusMessage,
@@ -88,11 +88,12 @@ class ExecutorService:
         ctx.registry.register(
             CounterCollector("executor_events", "Executor events by kind", lambda: self.counters)
         )
-        start_metrics(ctx, self._settings.metrics_port, resources)
         outbox = Outbox(publisher, self._clock, self.counters, self.status, self.journal)
         parts = Parts(
             self._clock, self.registry, self.journal, rest, self.counters, self.status, outbox
         )
+        ctx.registry.register(LatencyCollector("executor", parts.latency))
+        start_metrics(ctx, self._settings.metrics_port, resources)
         work = Workers.build(parts, self._settings, self._limits)
         self._wired = _Wired(publisher, snapshots, commands, market, strategy, stream, work)
 

@@ -121,6 +121,7 @@ def main(argv: list[str]) -> int:
         maker_fee=settings.maker_fee_rate,
         taker_fee=settings.taker_fee_rate,
         starting_balance=settings.starting_balance_usdt,
+        volatility_scale=settings.volatility_scale,
     )
     try:
         exchange = Exchange(config, now_ms=clock.now_ns() // 1_000_000)

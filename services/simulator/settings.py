@@ -36,6 +36,7 @@ class SimulatorSettings(ServiceSettings, frozen=True, kw_only=True):
     starting_balance_usdt: NonNegative = 100_000.0
     maker_fee_rate: float = 0.0002
     taker_fee_rate: float = 0.00055
+    volatility_scale: Annotated[float, msgspec.Meta(ge=0, le=100)] = 1.0  # x every symbol's
     enforce_rate_limits: bool = True  # Bybit's per-endpoint limits (off only for benchmarks)
     replay_file: str = ""  # a file of recorded public frames to serve instead of the market
     faults: Faults = msgspec.field(default_factory=Faults)

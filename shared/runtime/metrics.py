@@ -1,12 +1,21 @@
 """Prometheus metrics of one service, served on 127.0.0.1 only."""
 
+import bisect
+import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Final
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from shared.bus.liveness import PeerLiveness
@@ -81,3 +90,68 @@ class CounterCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield _by_label(self._name, self._doc, "kind", self._counts())
+
+
+LATENCY_BUCKETS_US: Final = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 50_000)
+
+
+class LatencyWindow:
+    """Per-stage latencies: the last `size` samples (exact p50/p99) and all-time buckets."""
+
+    def __init__(self, size: int = 2_048) -> None:
+        self._size = size
+        self._recent: dict[str, deque[float]] = {}
+        self._buckets: dict[str, list[int]] = {}
+        self._sums: dict[str, float] = {}
+
+    def add(self, stage: str, latency_ns: int) -> None:
+        us = latency_ns / 1_000
+        recent = self._recent.get(stage)
+        if recent is None:
+            recent = self._recent[stage] = deque(maxlen=self._size)
+            self._buckets[stage] = [0] * (len(LATENCY_BUCKETS_US) + 1)
+            self._sums[stage] = 0.0
+        recent.append(us)
+        self._buckets[stage][bisect.bisect_left(LATENCY_BUCKETS_US, us)] += 1
+        self._sums[stage] += us
+
+    def percentiles(self, stage: str) -> tuple[float, float] | None:
+        """(p50, p99) in us over the recent samples of `stage`, or None without samples."""
+        samples = sorted(self._recent.get(stage, ()))
+        if not samples:
+            return None
+        return samples[len(samples) // 2], samples[max(0, int(len(samples) * 0.99) - 1)]
+
+    def stages(self) -> list[str]:
+        return sorted(self._recent)
+
+
+class LatencyCollector(Collector):
+    """A LatencyWindow as `<prefix>_latency_us` (histogram) and `..._recent_us` (p50, p99)."""
+
+    def __init__(self, prefix: str, window: LatencyWindow) -> None:
+        self._prefix = prefix
+        self._window = window
+
+    def collect(self) -> Iterator[Metric]:
+        window = self._window
+        recent = GaugeMetricFamily(
+            f"{self._prefix}_latency_recent_us",
+            "Latency percentiles over the recent samples, by stage",
+            labels=["stage", "quantile"],
+        )
+        histogram = HistogramMetricFamily(
+            f"{self._prefix}_latency_us", "Latency by stage (microseconds)", labels=["stage"]
+        )
+        for stage in window.stages():
+            found = window.percentiles(stage)
+            if found is not None:
+                recent.add_metric([stage, "0.5"], found[0])
+                recent.add_metric([stage, "0.99"], found[1])
+            counts = list(itertools.accumulate(window._buckets[stage]))
+            bounds = [str(b) for b in LATENCY_BUCKETS_US] + ["+Inf"]
+            histogram.add_metric(
+                [stage], list(zip(bounds, counts, strict=True)), sum_value=window._sums[stage]
+            )
+        yield recent
+        yield histogram

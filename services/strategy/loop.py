@@ -1,0 +1,185 @@
+"""The strategy's thread: one blocking loop that owns the machine and its sockets.
+
+Messages in (universe, market data, execution events) go through the machine in arrival
+order; its commands go out on PUSH at once. Between messages, and at least every
+`_UPKEEP_MS`, the loop runs the machine's timer, publishes heartbeats and status, answers
+snapshot requests, joins (or rejoins) each publisher's state with the Clone pattern, and
+watches the executor's heartbeats.
+"""
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Final
+
+from services.strategy.api import EntrySkipped, Output, Strategy, Transition
+from shared.bus import (
+    FrameError,
+    PeerLiveness,
+    Publisher,
+    Receiver,
+    Sender,
+    SnapshotClient,
+    SnapshotIncomplete,
+    SnapshotServer,
+    SnapshotTimeout,
+)
+from shared.runtime.clock import Clock
+from shared.schema import (
+    Alert,
+    BusMessage,
+    CancelAllOrders,
+    CancelOrder,
+    ClientOrderId,
+    OrderDenied,
+    StrategyStatus,
+    SubmitOrder,
+    topics,
+)
+
+log = logging.getLogger(__name__)
+_RECEIVE_MS: Final = 20
+_UPKEEP_NS: Final = 20_000_000
+_STATUS_NS: Final = 1_000_000_000
+_JOIN_RETRY_NS: Final = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A publisher the strategy follows: its sender name, snapshot client and topic prefix."""
+
+    sender: str
+    snapshots: SnapshotClient
+    prefix: str
+
+
+@dataclass
+class Sockets:
+    inbox: Receiver
+    commands: Sender
+    publisher: Publisher
+    snapshot_server: SnapshotServer
+    peers: tuple[Peer, ...]  # in join order: scanner, feed, executor
+
+
+class StrategyLoop:
+    """Drives one strategy from its own thread (see the module docstring)."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        strategy_id: str,
+        sockets: Sockets,
+        liveness: PeerLiveness,
+        clock: Clock,
+        snapshot_timeout_s: float,
+    ) -> None:
+        self.strategy = strategy
+        self._strategy_id = strategy_id
+        self._s = sockets
+        self._liveness = liveness
+        self._clock = clock
+        self._timeout_s = snapshot_timeout_s
+        self.counters: Counter[str] = Counter()
+        self._joined: set[str] = set()
+        self._next_join_ns = 0
+        self._executor_was_alive = False
+        self.last_status: StrategyStatus | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        inbox, clock = self._s.inbox, self._clock
+        next_upkeep = next_status = 0
+        while not stop.is_set():
+            delivery = inbox.receive(_RECEIVE_MS)
+            if delivery is not None:
+                self._act(self.strategy.on_message(delivery.message, delivery.ts_recv_ns))
+            now = clock.now_ns()
+            if now >= next_upkeep:
+                next_upkeep = now + _UPKEEP_NS
+                self._upkeep(now)
+            if now >= next_status:
+                next_status = now + _STATUS_NS
+                self._publish_status(now)
+
+    def _upkeep(self, now: int) -> None:
+        self._s.publisher.tick()
+        self._s.snapshot_server.serve_pending()
+        for sender in self._s.inbox.take_resync_requests():
+            self._joined.discard(sender)
+        if len(self._joined) < len(self._s.peers) and now >= self._next_join_ns:
+            self._next_join_ns = now + _JOIN_RETRY_NS
+            self._join(now)
+        self._watch_executor(now)
+        self._act(self.strategy.on_timer(now))
+
+    def _join(self, now: int) -> None:
+        """Clone pattern: each publisher's state, in order (no executor before the feed)."""
+        for peer in self._s.peers:
+            if peer.sender in self._joined:
+                continue
+            try:
+                reply = peer.snapshots.fetch(peer.prefix, self._timeout_s)
+            except (SnapshotTimeout, SnapshotIncomplete, FrameError) as e:
+                self.counters[f"snapshot_failures_{peer.sender}"] += 1
+                log.warning("no snapshot from %s yet (%s); retrying", peer.sender, e)
+                return
+            self._s.inbox.apply_snapshot(reply)
+            self._joined.add(peer.sender)
+            log.info("joined %s: %d messages", peer.sender, len(reply.messages))
+            for _, message in reply.messages:
+                self._act(self.strategy.on_message(message, self._clock.now_ns()))
+
+    def _watch_executor(self, now: int) -> None:
+        alive = self._liveness.is_alive("executor", now)
+        if self._executor_was_alive and not alive:
+            self.counters["executor_silent"] += 1
+            log.warning("executor silent: no orders until its next snapshot")
+            self._joined.discard("executor")
+            self._act(self.strategy.executor_silent(now))
+        self._executor_was_alive = alive
+
+    def _act(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
+                self._send(output)
+            elif isinstance(output, Alert):
+                self._s.publisher.send(output)
+            elif isinstance(output, Transition):
+                log.info(
+                    "transition %s -> %s reason=%s",
+                    output.from_state,
+                    output.to_state,
+                    output.reason,
+                )
+                self._publish_status(output.ts_ns)
+            elif isinstance(output, EntrySkipped):
+                log.info("entry skipped reason=%s", output.reason)
+
+    def _send(self, command: SubmitOrder | CancelOrder | CancelAllOrders) -> None:
+        self.counters[f"sent_{type(command).__name__}"] += 1
+        if self._s.commands.send(command):
+            return
+        # The executor's socket is away: the command is lost, so the machine hears a denial.
+        self.counters["commands_undeliverable"] += 1
+        now = self._clock.now_ns()
+        denial = OrderDenied(
+            client_order_id=getattr(command, "client_order_id", ClientOrderId("")),
+            strategy_id=self._strategy_id,
+            command_kind=type(command).__name__,
+            reason="executor unreachable: command not delivered",
+            ts_event_ns=now,
+        )
+        self._act(self.strategy.on_message(denial, now))
+
+    def _publish_status(self, now: int) -> None:
+        status = self.strategy.status(now)
+        self.last_status = status
+        self._s.publisher.send(status)
+
+    def snapshot(self, prefix: bytes) -> list[tuple[bytes, BusMessage]]:
+        """The strategy's snapshot: its last status (called on the loop's thread)."""
+        status = self.last_status
+        if status is None:
+            return []
+        return [(topics.topic_for(status, "strategy"), status)]
