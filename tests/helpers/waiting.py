@@ -25,10 +25,15 @@ async def eventually(condition: Callable[[], object], timeout_s: float = 5.0) ->
         await asyncio.sleep(0.05 if is_query else 0.002)
 
 
-def eventually_sync(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    """Blocking form of `eventually`, for code outside an event loop."""
+def eventually_sync(
+    condition: Callable[[], object], timeout_s: float = 5.0, interval_s: float = 0.002
+) -> None:
+    """Blocking form of `eventually`, for code outside an event loop.
+
+    A costly `condition` (a database or a venue query) should pass a longer `interval_s`.
+    """
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s} s: {condition}")
-        time.sleep(0.002)
+        time.sleep(interval_s)

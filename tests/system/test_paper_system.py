@@ -1,0 +1,78 @@
+"""The whole system in paper mode under supervisord, as `scripts/run` starts it.
+
+Boots every service, waits for the strategy's entries and exits on the simulator, then
+stops: every service exits 0, no order is left working, and the journal agrees with the
+venue about the position.
+"""
+
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from scripts.control import Supervisor
+from services.executor.order_state import TERMINAL_STATUSES
+from tests.helpers.system import System, running_system
+from tests.helpers.waiting import eventually_sync
+
+pytestmark = pytest.mark.system
+TERMINAL = tuple(str(s) for s in TERMINAL_STATUSES)
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """ipc paths are limited to 107 bytes: a short directory under /tmp."""
+    path = Path(tempfile.mkdtemp(prefix="sys-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def entries_and_exits(system: System) -> bool:
+    assert system.process.poll() is None, (system.run_dir.parent / "run.out").read_text()
+    rows = system.journal(
+        "SELECT json_extract(i.command, '$.reduce_only') FROM fills f"
+        " JOIN intents i USING (client_order_id)"
+    )
+    return any(reduce for (reduce,) in rows) and any(not reduce for (reduce,) in rows)
+
+
+def venue_net_qty(system: System, symbol: str) -> Decimal:
+    positions = system.venue("/v5/position/list", {"category": "linear", "symbol": symbol})
+    return sum(
+        (Decimal(p["size"]) * (1 if p["side"] == "Buy" else -1) for p in positions if p["side"]),
+        start=Decimal(0),
+    )
+
+
+def test_paper_system_trades_and_stops_cleanly(short_dir: Path) -> None:
+    with running_system(short_dir) as system:
+        eventually_sync(lambda: entries_and_exits(system), timeout_s=90, interval_s=0.5)
+        supervisor = Supervisor(system.run_dir)
+        for name in ("strategy", "executor"):  # the venue stays up: ask it afterwards
+            supervisor.rpc.stopProcess(name, True)
+        open_orders = system.venue(
+            "/v5/order/realtime", {"category": "linear", "settleCoin": "USDT"}
+        )
+        symbols = {s for (s,) in system.journal("SELECT DISTINCT symbol FROM intents")}
+        positions = {s: (venue_net_qty(system, s), system.journal_net_qty(s)) for s in symbols}
+        journal_open = system.journal(
+            f"SELECT client_order_id, status FROM intents WHERE status NOT IN"
+            f" ({', '.join('?' * len(TERMINAL))})",
+            *TERMINAL,
+        )
+        system.process.send_signal(signal.SIGTERM)
+        exit_code = system.process.wait(timeout=60)
+        run_out = (short_dir / "run.out").read_text()
+        executor_log = system.log("executor")
+    assert exit_code == 0, run_out
+    assert "stopped cleanly" in run_out
+    assert open_orders == []
+    assert journal_open == []
+    assert all(venue == ours for venue, ours in positions.values()), positions
+    assert "shutdown: no working orders at the venue" in executor_log
+    strategy_log = system.log("strategy")
+    assert "transition Idle -> EntryPending" in strategy_log
