@@ -20,6 +20,8 @@ GROUPS: dict[str, str] = {
     "feed": "scripts.benchmarks.feed",
     "simulator": "scripts.benchmarks.simulator",
     "executor": "scripts.benchmarks.executor",
+    "e2e": "scripts.benchmarks.e2e",
+    "strategy": "scripts.benchmarks.strategy",
 }
 
 

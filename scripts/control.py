@@ -1,6 +1,8 @@
 """The running system's control plane: supervisord over its unix socket, and the run dir."""
 
 import http.client
+import re
+import socket
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any, cast
 from supervisor.xmlrpc import SupervisorTransport  # type: ignore[import-untyped]
 
 from shared.settings import (
+    DEFAULT_SETTINGS_PATH,
     SettingsError,
     SystemSettings,
     ensure_run_dir,
@@ -17,6 +20,13 @@ from shared.settings import (
 )
 
 SERVICES = ("simulator", "scanner", "feed", "executor", "strategy")  # start order
+# A strategy that trades within seconds on the paper market (the defaults wait for 0.1 %).
+QUICK_STRATEGY = {
+    "momentum-threshold": "0.0003",
+    "cooldown-s": "1.0",
+    "max-hold-s": "4.0",
+    "max-entries-per-hour": "1000",
+}
 
 
 @dataclass(frozen=True)
@@ -82,4 +92,40 @@ def spawn_counts(run_dir: Path) -> dict[str, int]:
     return counts
 
 
-__all__ = ["SERVICES", "ProcessInfo", "SettingsError", "Supervisor", "run_dir_from_settings"]
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settings_text(venue_port: int, overrides: dict[str, dict[str, str]]) -> str:
+    """deploy/settings.toml on free ports, with `overrides` per section (raw TOML values)."""
+    text = DEFAULT_SETTINGS_PATH.read_text()
+    text = text.replace("127.0.0.1:8900", f"127.0.0.1:{venue_port}")
+    text = re.sub(r"(?m)^port = 8900", f"port = {venue_port}", text)
+    text = re.sub(r"(?m)^metrics-port = \d+", lambda _: f"metrics-port = {free_port()}", text)
+    for section, values in overrides.items():
+        header = f"[{section}]\n"
+        if header not in text:
+            raise ValueError(f"no section [{section}] in {DEFAULT_SETTINGS_PATH}")
+        lines = "".join(f"{key} = {value}\n" for key, value in values.items())
+        start = text.index(header)
+        end = text.find("\n[", start + len(header))
+        body = text[start + len(header) : len(text) if end < 0 else end + 1]
+        for key in values:  # the section's own line of that key goes; other sections keep theirs
+            body = re.sub(rf"(?m)^{re.escape(key)} = .*\n", "", body)
+        text = text[: start + len(header)] + body + text[len(text) if end < 0 else end + 1 :]
+        text = text.replace(header, header + lines, 1)
+    return text
+
+
+__all__ = [
+    "QUICK_STRATEGY",
+    "SERVICES",
+    "ProcessInfo",
+    "SettingsError",
+    "Supervisor",
+    "free_port",
+    "run_dir_from_settings",
+    "settings_text",
+]

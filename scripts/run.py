@@ -120,7 +120,10 @@ def _shutdown(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> int:
     """Stop every service in reverse start order, then supervisord; 0 if all were clean."""
     print("run: stopping (strategy, executor, feed, scanner, simulator) ...", file=sys.stderr)
     try:
-        supervisor.rpc.stopAllProcesses(True)
+        # One at a time, each waited for: supervisord's stop-all signals them all at once,
+        # and the executor must cancel its orders while the venue is still up.
+        for name in reversed(SERVICES):
+            _stop(supervisor, name)
         infos = {p.name: p for p in supervisor.processes()}
         supervisor.rpc.shutdown()
     except (OSError, http.client.HTTPException, xmlrpc.client.Error) as e:
@@ -140,6 +143,14 @@ def _shutdown(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> int:
         print(f"run:   {name:<10} {detail}", file=sys.stderr)
     print(f"run: {'stopped cleanly' if clean else 'stopped with errors'}", file=sys.stderr)
     return 0 if clean else 1
+
+
+def _stop(supervisor: Supervisor, name: str) -> None:
+    try:
+        supervisor.rpc.stopProcess(name, True)
+    except xmlrpc.client.Fault as e:
+        if "NOT_RUNNING" not in e.faultString:
+            raise
 
 
 def main(argv: list[str]) -> int:

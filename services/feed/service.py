@@ -101,11 +101,13 @@ class FeedService:
     async def _follow_universe(self) -> None:
         assert self._universe is not None
         while True:
-            await self._universe.wait()
+            await self._universe.wait(2.0)
             for delivery in self._universe.drain():
                 if isinstance(delivery.message, UniverseChanged):
                     await self._switch(delivery.message)
-            if self._universe.take_resync_requests():
+            # Ask again while there is no symbol: the scanner's first choice may have been
+            # published before this subscription connected.
+            if self._universe.take_resync_requests() or self.session.symbol is None:
                 await self._join_universe()
 
     async def _switch(self, change: UniverseChanged) -> None:

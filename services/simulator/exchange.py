@@ -264,7 +264,9 @@ class Exchange:
             for s in specs
         )
         self._process = PriceProcess(specs, models, seed=config.seed, step_ms=config.step_ms)
-        self._id_key = hashlib.blake2b(str(config.seed).encode(), digest_size=16).digest()
+        # Ids (orders, executions, trades) differ between two starts of the same seed: a
+        # journal kept across simulator restarts must never see an old execId again.
+        self._id_key = hashlib.blake2b(f"{config.seed}:{now_ms}".encode(), digest_size=16).digest()
         self._id_salt = int.from_bytes(self._id_key[:8], "big")
         history_rng = np.random.default_rng([config.seed, 0])
         bid0 = _initial_bids(specs, models)

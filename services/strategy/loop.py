@@ -32,6 +32,7 @@ from shared.schema import (
     CancelAllOrders,
     CancelOrder,
     ClientOrderId,
+    ExecutionSnapshot,
     OrderDenied,
     StrategyStatus,
     SubmitOrder,
@@ -125,6 +126,13 @@ class StrategyLoop:
                 log.warning("no snapshot from %s yet (%s); retrying", peer.sender, e)
                 return
             self._s.inbox.apply_snapshot(reply)
+            if not _has_state(reply.messages):
+                # Nothing chosen, served or reconciled yet: ask again until there is state
+                # (what it publishes next may leave before our subscription connects).
+                self.counters[f"snapshot_not_ready_{peer.sender}"] += 1
+                for _, message in reply.messages:
+                    self._act(self.strategy.on_message(message, self._clock.now_ns()))
+                return
             self._joined.add(peer.sender)
             log.info("joined %s: %d messages", peer.sender, len(reply.messages))
             for _, message in reply.messages:
@@ -183,3 +191,11 @@ class StrategyLoop:
         if status is None:
             return []
         return [(topics.topic_for(status, "strategy"), status)]
+
+
+def _has_state(messages: list[tuple[bytes, BusMessage]]) -> bool:
+    """True once a snapshot holds state to trade on (an executor's: reconciled)."""
+    snapshots = [m for _, m in messages if isinstance(m, ExecutionSnapshot)]
+    if snapshots:
+        return all(s.reconciled for s in snapshots)
+    return bool(messages)

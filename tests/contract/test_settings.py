@@ -10,6 +10,7 @@ from services.executor.settings import ExecutorSettings
 from services.feed.settings import FeedSettings
 from services.scanner.settings import ScannerSettings
 from services.simulator.settings import Faults, SimulatorSettings
+from services.strategy.settings import StrategySettings
 from shared.settings import (
     DEFAULT_SETTINGS_PATH,
     BusSettings,
@@ -37,7 +38,7 @@ def test_deployed_settings_decode_for_every_section() -> None:
     assert load_section("system", SystemSettings).mode == "paper"
     bus = load_section("bus", BusSettings)
     assert bus.endpoints.market_data.startswith("ipc://")
-    assert load_section("strategy", ServiceSettings).metrics_port > 0
+    assert load_section("strategy", StrategySettings).momentum_threshold == 0.001
     assert load_section("executor", ExecutorSettings).max_order_notional_usdt > 0
     assert load_section("scanner", ScannerSettings).hysteresis >= 1
     assert load_section("feed", FeedSettings).depth in (1, 50)

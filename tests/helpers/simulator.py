@@ -94,6 +94,8 @@ def make_service(
     symbols: tuple[str, ...] | None = None,
     faults: Faults | None = None,
     replay_file: str = "",
+    volatility_scale: float = 1.0,
+    trade_rate_scale: float = 1.0,
 ) -> SimulatorService:
     clock = LiveClock()
     settings = SimulatorSettings(
@@ -105,7 +107,13 @@ def make_service(
         replay_file=replay_file,
     )
     exchange = Exchange(
-        ExchangeConfig(seed=seed, symbols=symbols), now_ms=clock.now_ns() // 1_000_000
+        ExchangeConfig(
+            seed=seed,
+            symbols=symbols,
+            volatility_scale=volatility_scale,
+            trade_rate_scale=trade_rate_scale,
+        ),
+        now_ms=clock.now_ns() // 1_000_000,
     )
     return SimulatorService(settings, exchange, {API_KEY: API_SECRET}, clock)
 

@@ -3,7 +3,6 @@
 import contextlib
 import json
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -15,18 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scripts.control import QUICK_STRATEGY, free_port, settings_text
 from shared.bybit.auth import query_string, rest_signature
-from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT
-from tests.helpers.net import free_port
+from shared.settings import REPO_ROOT
 
 API_KEY, API_SECRET = "systemtest", "system-test-secret-not-real-0001"
-# A strategy that trades within seconds on the paper market (the defaults wait for 0.1 %).
-QUICK_STRATEGY = {
-    "momentum-threshold": "0.0003",
-    "cooldown-s": "1.0",
-    "max-hold-s": "4.0",
-    "max-entries-per-hour": "1000",
-}
 
 
 @dataclass
@@ -78,22 +70,6 @@ class System:
     def log(self, service: str) -> str:
         path = self.run_dir / "logs" / f"{service}.log"
         return path.read_text(errors="replace") if path.exists() else ""
-
-
-def settings_text(venue_port: int, overrides: dict[str, dict[str, str]]) -> str:
-    """deploy/settings.toml on free ports, with `overrides` per section (raw TOML values)."""
-    text = DEFAULT_SETTINGS_PATH.read_text()
-    text = text.replace("127.0.0.1:8900", f"127.0.0.1:{venue_port}")
-    text = re.sub(r"(?m)^port = 8900", f"port = {venue_port}", text)
-    text = re.sub(r"(?m)^metrics-port = \d+", lambda _: f"metrics-port = {free_port()}", text)
-    for section, values in overrides.items():
-        header = f"[{section}]\n"
-        assert header in text, section
-        lines = "".join(f"{key} = {value}\n" for key, value in values.items())
-        for key in values:
-            text = re.sub(rf"(?m)^{re.escape(key)} = .*\n", "", text)
-        text = text.replace(header, header + lines, 1)
-    return text
 
 
 @contextlib.contextmanager
