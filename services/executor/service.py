@@ -12,13 +12,12 @@ from services.executor.ports import Outbox, Parts, TradingStatus
 from services.executor.registry import OrderRegistry
 from services.executor.settings import ExecutorSettings
 from services.executor.venue_events import PRIVATE_TOPICS
-from services.executor.workers import Workers, venue_clients
+from services.executor.workers import Workers, register_metrics, venue_clients
 from shared.bus import CommandReceiver, Publisher, Receiver, RefusedCommand, SnapshotServer
 from shared.bybit.errors import BybitError
 from shared.bybit.stream import BybitStream
 from shared.bybit.translate import instrument_rules
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
-from shared.runtime.metrics import CounterCollector, LatencyCollector
 from shared.schema import (
     AmendOrder,
     BusMessage,
@@ -85,14 +84,11 @@ class ExecutorService:
         )
         resources.callback(self.journal.close)
         rest, stream = venue_clients(ctx, self._settings, resources)
-        ctx.registry.register(
-            CounterCollector("executor_events", "Executor events by kind", lambda: self.counters)
-        )
         outbox = Outbox(publisher, self._clock, self.counters, self.status, self.journal)
         parts = Parts(
             self._clock, self.registry, self.journal, rest, self.counters, self.status, outbox
         )
-        ctx.registry.register(LatencyCollector("executor", parts.latency))
+        register_metrics(ctx.registry, parts)
         start_metrics(ctx, self._settings.metrics_port, resources)
         work = Workers.build(parts, self._settings, self._limits)
         self._wired = _Wired(publisher, snapshots, commands, market, strategy, stream, work)

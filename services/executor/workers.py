@@ -1,7 +1,11 @@
-"""How the executor's workers are put together: venue clients, and the parts that share state."""
+"""How the executor's workers are put together: venue clients, the parts that share state,
+and the metrics they export."""
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
 
 from services.executor.guard import Guard
 from services.executor.order_control import OrderControl
@@ -14,6 +18,7 @@ from services.executor.venue_events import VenueEvents
 from shared.bybit.rest import BybitRest
 from shared.bybit.stream import BybitStream
 from shared.runtime.bootstrap import ServiceContext
+from shared.runtime.metrics import CounterCollector, GaugeCollector, LatencyCollector
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,36 @@ def venue_clients(
     )
     resources.push_async_callback(stream.close)
     return rest, stream
+
+
+def register_metrics(registry: CollectorRegistry, parts: Parts) -> None:
+    """Event counters, per-stage latency, and the venue's rate-limit use per path."""
+    registry.register(
+        CounterCollector("executor_events", "Executor events by kind", lambda: parts.counters)
+    )
+    registry.register(LatencyCollector("executor", parts.latency))
+    registry.register(
+        GaugeCollector(
+            "bybit_rate_limit_remaining",
+            "Venue requests left in the current window, per path (X-Bapi-Limit-Status)",
+            "path",
+            _rate_limit(parts.rest, "remaining"),
+        )
+    )
+    registry.register(
+        GaugeCollector(
+            "bybit_rate_limit_limit",
+            "Venue requests allowed per window, per path (X-Bapi-Limit)",
+            "path",
+            _rate_limit(parts.rest, "limit"),
+        )
+    )
+
+
+def _rate_limit(rest: BybitRest, field: str) -> Callable[[], dict[str, float]]:
+    """The rate budget's `field` ("remaining" or "limit") per venue path, read at scrape time."""
+
+    def values() -> dict[str, float]:
+        return {path: float(v[field]) for path, v in rest.budget.snapshot().items()}
+
+    return values

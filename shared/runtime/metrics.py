@@ -155,3 +155,21 @@ class LatencyCollector(Collector):
             )
         yield recent
         yield histogram
+
+
+class GaugeCollector(Collector):
+    """Expose `values()` (label value -> number, read at scrape time) as one labelled gauge."""
+
+    def __init__(
+        self, name: str, doc: str, label: str, values: Callable[[], dict[str, float]]
+    ) -> None:
+        self._name = name
+        self._doc = doc
+        self._label = label
+        self._values = values
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(self._name, self._doc, labels=[self._label])
+        for key, value in sorted(self._values().items()):
+            family.add_metric([key], value)
+        yield family

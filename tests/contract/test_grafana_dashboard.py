@@ -18,6 +18,7 @@ from shared.runtime.clock import FakeClock
 from shared.runtime.metrics import (
     BusCollector,
     CounterCollector,
+    GaugeCollector,
     LatencyCollector,
     LatencyWindow,
 )
@@ -53,14 +54,14 @@ def metric_names(expr: str) -> set[str]:
 
 
 def _collector_calls() -> list[tuple[str, str]]:
-    """(class, first argument) of every CounterCollector/LatencyCollector in services/."""
+    """(class, first argument) of every Counter/Latency/GaugeCollector in services/."""
     calls = []
     for path in sorted((ROOT / "services").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id in ("CounterCollector", "LatencyCollector")
+                and node.func.id in ("CounterCollector", "LatencyCollector", "GaugeCollector")
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):
@@ -82,6 +83,8 @@ def _sample_collectors() -> list[Collector]:
     for kind, name in _collector_calls():
         if kind == "CounterCollector":
             collectors.append(CounterCollector(name, "sample", lambda: Counter(sample=1)))
+        elif kind == "GaugeCollector":
+            collectors.append(GaugeCollector(name, "sample", "label", lambda: {"sample": 1.0}))
         else:
             collectors.append(LatencyCollector(name, window))
     return collectors
