@@ -61,6 +61,7 @@ class JournalFill:
     exec_id: str
     client_order_id: str
     qty: Decimal
+    external: tuple[str, str] | None = None  # (symbol, side) of an order we did not send
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,10 @@ def fill_mismatches(
             for exec_id, fill in journal_by_id.items()
             if exec_id in venue_by_id
             and (
-                venue_by_id[exec_id].order_link_id != fill.client_order_id
+                (
+                    (fill.external is None)
+                    and venue_by_id[exec_id].order_link_id != fill.client_order_id
+                )
                 or venue_by_id[exec_id].qty != fill.qty
             )
         ),
@@ -206,8 +210,11 @@ def journal_positions(
     net: dict[str, Decimal] = defaultdict(Decimal)
     for fill in fills:
         intent = by_id.get(fill.client_order_id)
-        if intent is not None:
-            net[intent.symbol] += fill.qty if intent.side == "Buy" else -fill.qty
+        symbol, side = (
+            (intent.symbol, intent.side) if intent is not None else fill.external or ("", "")
+        )
+        if symbol:
+            net[symbol] += fill.qty if side == "Buy" else -fill.qty
     return dict(net)
 
 

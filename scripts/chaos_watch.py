@@ -125,8 +125,16 @@ def journal_intents(system: System) -> list[Intent]:
 
 
 def journal_fills(system: System) -> list[JournalFill]:
-    rows = system.journal("SELECT exec_id, client_order_id, qty FROM fills")
-    return [JournalFill(exec_id, coid, Decimal(qty)) for exec_id, coid, qty in rows]
+    rows = system.journal(
+        "SELECT f.exec_id, f.client_order_id, f.qty, json_extract(e.payload, '$.symbol'),"
+        " json_extract(e.payload, '$.side') FROM fills f LEFT JOIN events e"
+        " ON e.kind = 'fill' AND json_extract(e.payload, '$.exec_id') = f.exec_id"
+        " AND json_extract(e.payload, '$.external') = '1'"
+    )
+    return [
+        JournalFill(exec_id, coid, Decimal(qty), (symbol, side) if symbol else None)
+        for exec_id, coid, qty, symbol, side in rows
+    ]
 
 
 def venue_executions(system: System) -> list[VenueExecution]:

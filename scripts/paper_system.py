@@ -118,6 +118,14 @@ class System:
         for qty, command in rows:
             side = json.loads(command)["side"]
             net += Decimal(qty) if side == "Buy" else -Decimal(qty)
+        external = self.journal(  # fills of orders we did not send (a venue-side stop-loss)
+            "SELECT json_extract(payload, '$.qty'), json_extract(payload, '$.side') FROM events"
+            " WHERE kind = 'fill' AND json_extract(payload, '$.external') = '1'"
+            " AND json_extract(payload, '$.symbol') = ?",
+            symbol,
+        )
+        for qty, side in external:
+            net += Decimal(qty) if side == "Buy" else -Decimal(qty)
         return net
 
     def log(self, service: str) -> str:

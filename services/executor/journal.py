@@ -205,11 +205,18 @@ class Journal:
         with self._transaction() as db:
             _append_event(db, _Event(client_order_id, kind, ts_ns, status, venue_order_id, payload))
 
-    def record_fill(self, fill: Fill, ts_ns: int, status: OrderStatus | None = None) -> bool:
+    def record_fill(
+        self,
+        fill: Fill,
+        ts_ns: int,
+        status: OrderStatus | None = None,
+        detail: Mapping[str, str] | None = None,
+    ) -> bool:
         """Store a fill once; return False (and write nothing) for a known exec_id.
 
         A new fill is written with its "fill" event (carrying `status`, the order's status
-        after the fill) in one transaction.
+        after the fill, and `detail`, e.g. the symbol and side of an order we did not send)
+        in one transaction.
         """
         with self._transaction() as db:
             values = msgspec.to_builtins(fill) | {"ts_recorded_ns": ts_ns}
@@ -220,7 +227,8 @@ class Journal:
             )
             if cursor.rowcount != 1:
                 return False
-            coid, payload = fill.client_order_id, {"exec_id": fill.exec_id, "qty": fill.qty}
+            coid = fill.client_order_id
+            payload = {"exec_id": fill.exec_id, "qty": fill.qty, **(detail or {})}
             _append_event(
                 db, _Event(coid, EventKind.FILL, ts_ns, status, fill.venue_order_id, payload)
             )

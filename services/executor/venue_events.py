@@ -5,7 +5,7 @@ from typing import Final
 
 import msgspec
 
-from services.executor.journal import EventKind
+from services.executor.journal import EventKind, Fill
 from services.executor.order_state import InvalidTransition, OrderRecord
 from services.executor.ports import Parts
 from services.executor.registry import (
@@ -17,9 +17,9 @@ from services.executor.registry import (
 )
 from shared.bybit import wire
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
-from shared.bybit.translate import decimal_or_none, is_trade_execution, to_position
+from shared.bybit.translate import decimal_or_none, is_trade_execution, ms_to_ns, to_position
 from shared.bybit.translate import order_status as venue_status
-from shared.schema import AlertSeverity, OrderRejected, OrderStatus, VenueOrderId
+from shared.schema import AlertSeverity, ClientOrderId, OrderRejected, OrderStatus, VenueOrderId
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class VenueEvents:
             return
         record = self._registry.find(execution.order_link_id, execution.order_id)
         if record is None:
-            self._counters["unknown_fills"] += 1
+            self._external_fill(execution)
             return
         if execution.exec_id in self._registry.exec_ids:
             self._counters["duplicate_fills"] += 1
@@ -148,6 +148,37 @@ class VenueEvents:
         record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
         self._counters["fills"] += 1
         self._outbox.publish(fill_event(record, fill))
+
+    def _external_fill(self, execution: wire.Execution) -> None:
+        """A fill of an order we never sent (a venue-side stop-loss, a manual trade):
+        journaled once by execId like ours, with an alert; positions follow from the venue.
+        """
+        if execution.exec_id in self._registry.exec_ids:
+            self._counters["duplicate_fills"] += 1
+            return
+        fill = Fill(
+            exec_id=execution.exec_id,
+            client_order_id=ClientOrderId(execution.order_link_id or f"venue-{execution.order_id}"),
+            venue_order_id=VenueOrderId(execution.order_id),
+            qty=execution.exec_qty,
+            price=execution.exec_price,
+            fee=execution.exec_fee,
+            is_maker=execution.is_maker,
+            ts_event_ns=ms_to_ns(execution.exec_time),
+        )
+        self._registry.exec_ids.add(fill.exec_id)
+        detail = {"external": "1", "symbol": execution.symbol, "side": execution.side}
+        if not self._journal.record_fill(fill, self._clock.now_ns(), detail=detail):
+            self._counters["duplicate_fills"] += 1
+            return
+        self._counters["external_fills"] += 1
+        self._outbox.alert(
+            AlertSeverity.WARNING,
+            "external_fill",
+            f"{execution.symbol} {execution.side} {execution.exec_qty} @ {execution.exec_price}"
+            f" order_id={execution.order_id} stop_order_type={execution.stop_order_type}:"
+            " an order we did not send (e.g. the venue-side stop-loss); journaled",
+        )
 
     def on_position(self, info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> None:
         position = to_position(info)

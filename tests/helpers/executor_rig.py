@@ -109,8 +109,12 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def rig(make_node: MakeNode, ipc_dir: Path, **settings: Any) -> AsyncIterator[Rig]:
-    async with running_simulator(symbols=("BTCUSDT", "ETHUSDT")) as sim:
+async def rig(
+    make_node: MakeNode, ipc_dir: Path, volatility_scale: float = 1.0, **settings: Any
+) -> AsyncIterator[Rig]:
+    async with running_simulator(
+        symbols=("BTCUSDT", "ETHUSDT"), volatility_scale=volatility_scale
+    ) as sim:
         strategy = make_node("strategy", heartbeat_interval_ms=100)
         node = make_node("executor", heartbeat_interval_ms=100)
         eps = strategy.settings.endpoints

@@ -44,6 +44,34 @@ async def test_a_new_position_gets_a_venue_stop_loss(make_node: MakeNode, ipc_di
     assert r.executor.counters["venue_stops_set"] == 1
 
 
+async def test_a_triggered_venue_stop_is_journaled_once_as_an_external_fill(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    # A stop 0.01 % away on a lively market triggers within seconds.
+    async with rig(make_node, ipc_dir, volatility_scale=20.0, venue_stop_loss_pct=0.01) as r:
+        command = r.order()
+        await r.send(command)
+        await eventually(lambda: r.messages(OrderFilled), timeout_s=10)
+
+        async def flat_at_venue() -> bool:
+            return Decimal((await r.venue_position())["size"] or 0) == 0
+
+        await eventually(flat_at_venue, timeout_s=30)
+        await eventually(lambda: r.executor.counters["external_fills"] >= 1, timeout_s=10)
+        fills = r.journal_rows("SELECT exec_id, client_order_id FROM fills")
+        sides = r.journal_rows(
+            "SELECT json_extract(payload, '$.side') FROM events"
+            " WHERE kind = 'fill' AND json_extract(payload, '$.external') = '1'"
+        )
+    ours = [coid for _, coid in fills if coid == command.client_order_id]
+    external = [coid for _, coid in fills if coid != command.client_order_id]
+    assert len(ours) == 1
+    assert len(external) == r.executor.counters["external_fills"] >= 1
+    assert len({exec_id for exec_id, _ in fills}) == len(fills)
+    assert alerts(r, "external_fill") == len(external)
+    assert {side for (side,) in sides} == {"Sell"}  # the stop closed our long
+
+
 async def test_a_position_the_stream_missed_is_found_and_the_venue_wins(
     make_node: MakeNode, ipc_dir: Path
 ) -> None:

@@ -14,6 +14,7 @@ from scripts.chaos_report import (
     build_report,
     double_entries,
     fill_mismatches,
+    journal_positions,
     late_restarts,
     orphan_orders,
     trades_before_feed_ready,
@@ -125,6 +126,16 @@ def test_fill_booked_to_the_wrong_order_or_qty_detected() -> None:
     )
 
     assert result["wrong_order"] == ["a", "b"]
+
+
+def test_a_venue_stop_fill_journaled_as_external_matches_and_counts_in_the_position() -> None:
+    stop = JournalFill("s", "venue-123", Decimal("0.01"), ("BTCUSDT", "Sell"))
+    entry = intent("e1", 10, 11)
+
+    result = fill_mismatches([execution("a", "e1"), execution("s", "")], [fill("a", "e1"), stop])
+
+    assert result == {"missing": [], "extra": [], "duplicated": [], "wrong_order": []}
+    assert journal_positions([entry], [fill("a", "e1"), stop]) == {"BTCUSDT": Decimal(0)}
 
 
 def test_orphan_detected_when_the_venue_has_an_order_the_journal_lacks() -> None:
