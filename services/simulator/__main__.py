@@ -128,7 +128,8 @@ def main(argv: list[str]) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    service = SimulatorService(settings, exchange, _credentials(run_dir), clock)
+    credentials = _credentials(run_dir)
+    service = SimulatorService(settings, exchange, credentials, clock, settings.metrics_port)
     return run_main(service)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from services.simulator.exchange import Exchange
 from services.simulator.faults import FaultInjector
@@ -16,6 +17,7 @@ from services.simulator.replay import ReplayStream
 from services.simulator.rest import RestApi
 from services.simulator.settings import Faults, SimulatorSettings
 from shared.runtime.clock import Clock
+from shared.runtime.metrics import CounterCollector, serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,10 @@ class SimulatorService:
         exchange: Exchange,
         secrets: dict[str, str],
         clock: Clock,
+        metrics_port: int | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics_port = metrics_port  # None: no metrics endpoint (tests)
         self._exchange = exchange
         self._clock = clock
         self.faults = FaultInjector(settings.faults)
@@ -81,6 +85,8 @@ class SimulatorService:
         server = site._server
         if server is not None and server.sockets:  # type: ignore[attr-defined]
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        if self._metrics_port is not None:
+            self._serve_metrics(self._metrics_port, resources)
         log.info(
             "simulator listening url=http://%s:%d symbols=%d seed=%d",
             self._settings.host,
@@ -88,6 +94,25 @@ class SimulatorService:
             len(self._exchange.instruments()),
             self._settings.seed,
         )
+
+    def _serve_metrics(self, port: int, resources: contextlib.AsyncExitStack) -> None:
+        """Requests, refusals and injected faults; a busy port is logged, not fatal (a venue)."""
+        registry = CollectorRegistry()
+        registry.register(CounterCollector("simulator_events", "Simulator events", self._counts))
+        try:
+            resources.callback(serve_metrics(port, registry))
+        except OSError as e:
+            log.error("metrics not served port=%d error=%s", port, e)
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "rest_requests": self.rest.requests,
+            "rate_limited": self.rest.rate_limited,
+            "ip_refusals": self.rest.ip_refusals,
+            "public_connections_opened": self.public.registry.opened,
+            "private_connections_opened": self.private.registry.opened,
+            **{f"injected_{name}": n for name, n in self.faults.injected.items()},
+        }
 
     async def run(self) -> None:
         await asyncio.gather(self._market_loop(), self._disconnect_loop())
