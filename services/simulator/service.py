@@ -179,6 +179,9 @@ class SimulatorService:
                 "injected": self.faults.injected,
                 "public_connections": len(self.public.registry.connections),
                 "private_connections": len(self.private.registry.connections),
+                "private_subscriptions": sum(
+                    len(c.topics) for c in self.private.registry.connections
+                ),
             }
         )
 

@@ -1,9 +1,11 @@
 """The official SDK (pybit), pointed at the simulator and otherwise unchanged, trades on it."""
 
+import json
 import os
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,12 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def admin_stats(endpoint: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{endpoint}/admin/stats", timeout=5) as response:
+        stats: dict[str, Any] = json.loads(response.read())
+    return stats
 
 
 @pytest.fixture
@@ -150,6 +158,12 @@ def test_pybit_receives_public_and_private_websocket_messages(
         private.position_stream(collect)
         private.wallet_stream(collect)
         eventually_sync(lambda: "orderbook" in received and "publicTrade" in received, timeout_s=15)
+        # pybit subscribes after its auth answer: wait until the venue has all four topics.
+        eventually_sync(
+            lambda: admin_stats(http.endpoint)["private_subscriptions"] >= 4,
+            timeout_s=15,
+            interval_s=0.05,
+        )
         http.place_order(
             category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.01"
         )
