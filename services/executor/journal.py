@@ -68,6 +68,7 @@ _OPEN_FILTER: Final = f"status NOT IN ({', '.join('?' * len(_TERMINAL))})"
 _ORDER_COLUMNS: Final = "command, status, venue_order_id, ts_request_sent_ns, ts_ack_ns"
 _encoder: Final = msgspec.json.Encoder()
 _command_decoder: Final = msgspec.json.Decoder(SubmitOrder)
+_payload_decoder: Final = msgspec.json.Decoder(dict[str, str])
 
 
 class EventKind(StrEnum):
@@ -298,7 +299,7 @@ class Journal:
                 raise JournalVersionError(f"{path}: version {row[0]}, want {SCHEMA_VERSION}")
 
     def _order_from_row(self, row: tuple[Any, ...]) -> JournaledOrder:
-        command = _command_decoder.decode(row[0])
+        command = self._amended(_command_decoder.decode(row[0]))
         fills = self._db.execute(
             f"SELECT {_FILL_COLUMNS} FROM fills WHERE client_order_id = ? ORDER BY rowid",
             (command.client_order_id,),
@@ -310,6 +311,23 @@ class Journal:
             ts_request_sent_ns=row[3],
             ts_ack_ns=row[4],
             fills=tuple(_fill_from_row(fill) for fill in fills),
+        )
+
+    def _amended(self, command: SubmitOrder) -> SubmitOrder:
+        """The intent with the qty and price of its last accepted amend, if any."""
+        row = self._db.execute(
+            "SELECT payload FROM events WHERE client_order_id = ? AND kind = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (command.client_order_id, str(EventKind.AMEND)),
+        ).fetchone()
+        if row is None:
+            return command
+        change = _payload_decoder.decode(row[0])
+        qty, price = change.get("qty"), change.get("limit_price")
+        return msgspec.structs.replace(
+            command,
+            qty=Decimal(qty) if qty else command.qty,
+            limit_price=Decimal(price) if price and price != "None" else command.limit_price,
         )
 
 

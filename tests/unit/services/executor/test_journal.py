@@ -117,6 +117,23 @@ def test_load_rebuilds_the_order_after_a_restart(path: Path) -> None:
     )
 
 
+def test_load_applies_the_last_amend_to_the_intent(path: Path) -> None:
+    journal = Journal(path)
+    journal.record_intent(make_submit(), ts_ns=T, sent_ns=T)
+    journal.record_event(COID, EventKind.ACK, T + 1, venue_order_id=VOID)
+    for n, (qty, price) in enumerate((("0.003", "64000"), ("0.004", "63990.5"))):
+        payload = {"qty": qty, "limit_price": price}
+        journal.record_event(COID, EventKind.AMEND, T + 2 + n, payload=payload)
+    journal.close()
+
+    reopened = Journal(path)
+    (order,) = reopened.load().open_orders
+    reopened.close()
+
+    assert (order.command.qty, order.command.limit_price) == (D("0.004"), D("63990.5"))
+    assert (order.to_record().qty, order.to_record().limit_price) == (D("0.004"), D("63990.5"))
+
+
 def test_events_are_appended_with_their_payload(journal: Journal, path: Path) -> None:
     journal.record_intent(make_submit(), ts_ns=T)
     journal.record_event(COID, EventKind.IN_DOUBT, T + 1, status=OrderStatus.IN_DOUBT)
