@@ -249,6 +249,11 @@ class Journal:
             (day, str(equity_usdt), ts_ns),
         )
 
+    def first_intent_ns(self) -> int | None:
+        """When the journal's first intent was recorded (None for an empty journal)."""
+        row = self._db.execute("SELECT min(ts_recorded_ns) FROM intents").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def day_start(self, day: str) -> Decimal | None:
         row = self._db.execute(
             "SELECT equity_usdt FROM day_start_equity WHERE day = ?", (day,)

@@ -42,6 +42,9 @@ class VenueEvents:
         self._journal = parts.journal
         self._counters = parts.counters
         self._outbox = parts.outbox
+        # Fills of orders we did not send count from the journal's first intent (or from now):
+        # older account history is not ours to book.
+        self._external_since_ns = parts.journal.first_intent_ns() or parts.clock.now_ns()
 
     async def follow(self, stream: BybitStream) -> None:
         """Read the private stream; ask for a reconciliation after every (re)connect."""
@@ -155,6 +158,9 @@ class VenueEvents:
         """
         if execution.exec_id in self._registry.exec_ids:
             self._counters["duplicate_fills"] += 1
+            return
+        if ms_to_ns(execution.exec_time) < self._external_since_ns:
+            self._counters["unknown_fills_before_journal"] += 1
             return
         fill = Fill(
             exec_id=execution.exec_id,

@@ -134,6 +134,13 @@ def test_load_applies_the_last_amend_to_the_intent(path: Path) -> None:
     assert (order.to_record().qty, order.to_record().limit_price) == (D("0.004"), D("63990.5"))
 
 
+def test_first_intent_time_is_none_until_an_intent(journal: Journal) -> None:
+    assert journal.first_intent_ns() is None
+    journal.record_intent(make_submit(), ts_ns=T + 5)
+    journal.record_intent(msgspec.structs.replace(make_submit(), client_order_id=COID + "x"), T + 9)
+    assert journal.first_intent_ns() == T + 5
+
+
 def test_events_are_appended_with_their_payload(journal: Journal, path: Path) -> None:
     journal.record_intent(make_submit(), ts_ns=T)
     journal.record_event(COID, EventKind.IN_DOUBT, T + 1, status=OrderStatus.IN_DOUBT)
