@@ -1,6 +1,6 @@
 """The whole system under supervisord (scripts/run) on private ports and a private run dir.
 
-Used by the system tests (tests/helpers/system.py re-exports it) and by scripts/chaos.
+Used by the system tests (tests/system/) and by scripts/chaos.
 """
 
 import contextlib

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from scripts.control import Supervisor
+from scripts.paper_system import System, running_system
 from services.executor.order_state import TERMINAL_STATUSES
-from tests.helpers.system import System, running_system
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.system
