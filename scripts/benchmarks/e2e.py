@@ -1,7 +1,7 @@
 """End-to-end benchmark: tick-to-order in the running system, next to the bare pyzmq floor.
 
 The whole system runs under supervisord as scripts/run starts it (paper mode, private run
-dir and ports, a strategy tuned to trade often). tick_to_order of an order = the moment
+dir and ports, a strategy tuned to trade often). tick_to_order of an entry order = the moment
 the executor hands the create request to its HTTP client (journal: ts_request_sent_ns)
 minus the feed's receive time of the market data that triggered it (the command's
 ts_trigger_recv_ns). Three hops: feed -> strategy (PUB/SUB), strategy -> executor
@@ -94,12 +94,15 @@ def _floor(count: int) -> list[int]:
 
 
 def _tick_to_order(run_dir: Path) -> list[int]:
+    """Entries only: each is decided on a market-data message. An exit may be decided by the
+    strategy's timer (maximum holding time), long after the last message it carries."""
     with sqlite3.connect(run_dir / "executor-journal.sqlite") as db:
         rows = db.execute("SELECT command, ts_request_sent_ns FROM intents").fetchall()
     samples = []
-    for command, sent_ns in rows:
-        trigger = json.loads(command)["ts_trigger_recv_ns"]
-        if trigger and sent_ns:
+    for text, sent_ns in rows:
+        command = json.loads(text)
+        trigger = command["ts_trigger_recv_ns"]
+        if trigger and sent_ns and not command["reduce_only"]:
             samples.append(sent_ns - trigger)
     return samples
 
