@@ -3,6 +3,7 @@
 import http.client
 import re
 import socket
+import urllib.request
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,9 +94,19 @@ def spawn_counts(run_dir: Path) -> dict[str, int]:
 
 
 def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def answers(url: str) -> bool:
+    """Return True if `url` answers HTTP 200 (a server finished starting)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def settings_text(venue_port: int, overrides: dict[str, dict[str, str]]) -> str:
@@ -125,6 +136,7 @@ __all__ = [
     "ProcessInfo",
     "SettingsError",
     "Supervisor",
+    "answers",
     "free_port",
     "run_dir_from_settings",
     "settings_text",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.control import QUICK_STRATEGY, free_port, settings_text
-from shared.bybit.auth import query_string, rest_signature
+from shared.bybit.auth import query_string, signed_headers
 from shared.settings import REPO_ROOT
 
 API_KEY, API_SECRET = "systemtest", "system-test-secret-not-real-0001"
@@ -74,12 +74,7 @@ class System:
     def _venue_get(self, path: str, params: dict[str, str]) -> Any:
         query = query_string(params)
         timestamp = str(int(time.time() * 1000))
-        headers = {
-            "X-BAPI-API-KEY": API_KEY,
-            "X-BAPI-TIMESTAMP": timestamp,
-            "X-BAPI-RECV-WINDOW": "5000",
-            "X-BAPI-SIGN": rest_signature(API_SECRET, timestamp, API_KEY, "5000", query),
-        }
+        headers = signed_headers(API_KEY, API_SECRET, timestamp, "5000", query)
         url = f"http://127.0.0.1:{self.venue_port}{path}?{query}"
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
             return json.loads(r.read())

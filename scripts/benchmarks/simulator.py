@@ -7,19 +7,18 @@ port, as in paper mode; the client runs here.
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
 
+from scripts.control import answers, free_port
 from shared.bybit import wire
 from shared.bybit.rest import BybitRest
 from shared.settings import REPO_ROOT
@@ -28,15 +27,9 @@ Result = dict[str, Any]
 API_KEY, API_SECRET = "benchkey", "bench-secret-not-real"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def simulator_process(*extra: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     run_dir = tempfile.mkdtemp(prefix="bench-sim-")
     env = {
         **os.environ,
@@ -54,7 +47,7 @@ def simulator_process(*extra: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while not _answers(f"{url}/v5/market/time"):
+        while not answers(f"{url}/v5/market/time"):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the simulator did not start")
             time.sleep(0.05)  # polling a child process's start-up
@@ -62,14 +55,6 @@ def simulator_process(*extra: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 async def _order_roundtrips(url: str, count: int) -> list[int]:

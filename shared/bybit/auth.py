@@ -21,6 +21,19 @@ def rest_signature(
     return sign(secret, timestamp_ms + api_key + recv_window_ms + payload)
 
 
+def signed_headers(
+    api_key: str, secret: str, timestamp_ms: str, recv_window_ms: str, payload: str
+) -> dict[str, str]:
+    """Return the X-BAPI-* headers of one signed REST request (signature type 2, HMAC)."""
+    return {
+        "X-BAPI-API-KEY": api_key,
+        "X-BAPI-TIMESTAMP": timestamp_ms,
+        "X-BAPI-SIGN": rest_signature(secret, timestamp_ms, api_key, recv_window_ms, payload),
+        "X-BAPI-RECV-WINDOW": recv_window_ms,
+        "X-BAPI-SIGN-TYPE": "2",
+    }
+
+
 def ws_auth_signature(secret: str, expires_ms: int) -> str:
     """Return the signature of a private-websocket auth request expiring at `expires_ms`."""
     return sign(secret, f"GET/realtime{expires_ms}")

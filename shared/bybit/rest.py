@@ -22,7 +22,7 @@ import msgspec
 from yarl import URL
 
 from shared.bybit import wire
-from shared.bybit.auth import query_string, rest_signature
+from shared.bybit.auth import query_string, signed_headers
 from shared.bybit.errors import (
     RATE_LIMITED_CODE,
     BadResponse,
@@ -526,13 +526,9 @@ class BybitRest:
         assert self._api_secret is not None
         payload = request.body.decode() if request.body is not None else request.query
         timestamp = str(self.venue_now_ms())
-        headers["X-BAPI-API-KEY"] = self._api_key
-        headers["X-BAPI-TIMESTAMP"] = timestamp
-        headers["X-BAPI-SIGN"] = rest_signature(
-            self._api_secret, timestamp, self._api_key, self._recv_window, payload
+        headers.update(
+            signed_headers(self._api_key, self._api_secret, timestamp, self._recv_window, payload)
         )
-        headers["X-BAPI-RECV-WINDOW"] = self._recv_window
-        headers["X-BAPI-SIGN-TYPE"] = "2"
         return headers
 
     def _decode(

@@ -8,10 +8,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from scripts.control import free_port
 from shared.bus import BusNode, Signer
 from shared.runtime.clock import LiveClock
 from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, BusSettings, load_section
-from tests.helpers.net import free_port
 from tests.helpers.simulator import API_KEY, API_SECRET
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scripts.control import free_port
 from services.executor.service import ExecutorService
 from services.executor.settings import ExecutorSettings
 from shared.bus import BusNode, Delivery, Publisher, Receiver, Sender
@@ -25,7 +26,6 @@ from shared.schema import (
 )
 from shared.settings import Secrets
 from tests.helpers.context import make_context
-from tests.helpers.net import free_port
 from tests.helpers.simulator import API_KEY, API_SECRET, Sim, running_simulator
 from tests.helpers.waiting import eventually
 
@@ -140,7 +140,7 @@ async def rig(
                 )
             )
             the_rig = Rig(sim, executor, commands, events, ipc_dir)
-            heart = asyncio.create_task(_beat(the_rig, pulse))
+            heart = asyncio.create_task(heartbeats(pulse, lambda: the_rig.beating))
             try:
                 yield the_rig
             finally:
@@ -150,9 +150,9 @@ async def rig(
                         await running
 
 
-async def _beat(rig: Rig, pulse: Publisher) -> None:
-    """The fake strategy's heartbeat while `rig.beating` (a periodic driver, not a wait)."""
+async def heartbeats(pulse: Publisher, beating: Callable[[], bool] = lambda: True) -> None:
+    """A fake strategy's heartbeats while `beating()` (a periodic driver, not a wait)."""
     while True:
-        if rig.beating:
+        if beating():
             pulse.tick()
         await asyncio.sleep(0.05)

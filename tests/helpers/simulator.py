@@ -13,7 +13,7 @@ import aiohttp
 from services.simulator.exchange import Exchange, ExchangeConfig
 from services.simulator.service import SimulatorService
 from services.simulator.settings import Faults, SimulatorSettings
-from shared.bybit.auth import query_string, rest_signature, ws_auth_signature
+from shared.bybit.auth import query_string, signed_headers, ws_auth_signature
 from shared.runtime import LiveClock
 
 API_KEY = "testkey0001"
@@ -78,14 +78,8 @@ class Sim:
 
 def _headers(payload: str) -> dict[str, str]:
     timestamp = str(int(time.time() * 1000))
-    return {
-        "X-BAPI-API-KEY": API_KEY,
-        "X-BAPI-TIMESTAMP": timestamp,
-        "X-BAPI-RECV-WINDOW": "5000",
-        "X-BAPI-SIGN": rest_signature(API_SECRET, timestamp, API_KEY, "5000", payload),
-        "X-BAPI-SIGN-TYPE": "2",
-        "Content-Type": "application/json",
-    }
+    headers = signed_headers(API_KEY, API_SECRET, timestamp, "5000", payload)
+    return {**headers, "Content-Type": "application/json"}
 
 
 def make_service(

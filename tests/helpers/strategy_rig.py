@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from scripts.control import free_port
 from services.executor.order_state import TERMINAL_STATUSES
 from services.executor.service import ExecutorService
 from services.executor.settings import ExecutorSettings
@@ -29,7 +30,6 @@ from shared.runtime.bootstrap import upkeep
 from shared.schema import SubmitOrder, Symbol, TradingState, UniverseChanged
 from shared.settings import Secrets
 from tests.helpers.context import make_context
-from tests.helpers.net import free_port
 from tests.helpers.simulator import API_KEY, API_SECRET, Sim, running_simulator
 from tests.helpers.waiting import eventually
 

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from shared.bus import BusNode, Publisher
+from shared.bus import BusNode
 from shared.order_ids import client_order_id
 from shared.schema import (
     ExecutionSnapshot,
@@ -32,6 +32,7 @@ from shared.schema import (
 )
 from shared.settings import REPO_ROOT
 from tests.helpers.executor_process import bus_node, executor_process, settings_file
+from tests.helpers.executor_rig import heartbeats
 from tests.helpers.simulator import Sim, running_simulator
 from tests.helpers.waiting import eventually
 
@@ -177,18 +178,13 @@ async def test_kill_between_journal_write_and_send_then_restart_one_order(ipc_di
     assert kinds[0] == ("resend",)  # not at the venue: sent again, same id
 
 
-async def _beat(publisher: Publisher) -> None:
-    """The strategy's heartbeats (a periodic driver; the dead-man's switch listens)."""
-    while True:
-        publisher.tick()
-        await asyncio.sleep(0.1)
-
-
 async def test_sigterm_cancels_working_orders_and_exits_0(ipc_dir: Path) -> None:
     async with running_simulator(symbols=("BTCUSDT",)) as sim:
         settings = settings_file(ipc_dir, sim.service.port)
         node = bus_node("strategy", settings, ipc_dir)
-        heart = asyncio.create_task(_beat(node.publisher(node.settings.endpoints.strategy_events)))
+        heart = asyncio.create_task(
+            heartbeats(node.publisher(node.settings.endpoints.strategy_events))
+        )
         commands = node.command_sender(node.settings.endpoints.order_commands)
         ticker = await sim.get("/v5/market/tickers", {"category": "linear", "symbol": "BTCUSDT"})
         price = Decimal(ticker["result"]["list"][0]["lastPrice"]) * Decimal("0.995")

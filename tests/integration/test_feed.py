@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scripts.control import free_port
 from services.feed.service import FeedService
 from services.feed.settings import FeedSettings
 from shared.bus import BusNode, Delivery, Publisher, Receiver
@@ -23,7 +24,6 @@ from shared.schema import (
     UniverseChanged,
 )
 from tests.helpers.context import make_context
-from tests.helpers.net import free_port
 from tests.helpers.simulator import Sim, running_simulator
 from tests.helpers.waiting import eventually
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pybit import unified_trading
 
+from scripts.control import answers, free_port
 from shared.settings import REPO_ROOT
-from tests.helpers.net import answers, free_port
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.integration

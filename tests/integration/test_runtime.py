@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.control import free_port
 from shared.settings import REPO_ROOT
-from tests.helpers.net import free_port
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.integration

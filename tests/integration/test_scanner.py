@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from scripts.control import free_port
 from services.scanner.service import STATE_FILE, ScannerService, load_state, save_state
 from services.scanner.settings import ScannerSettings
 from shared.bus import BusNode, Receiver
@@ -36,7 +37,6 @@ from shared.settings import (
     SystemSettings,
     load_section,
 )
-from tests.helpers.net import free_port
 from tests.helpers.simulator import Sim, running_simulator
 from tests.helpers.waiting import eventually
 
