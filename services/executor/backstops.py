@@ -3,15 +3,19 @@
 The I/O around them (REST calls every few seconds, cancels, the halt) is in guard.py.
 """
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final
 
+from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
 from shared.bybit.translate import InstrumentRules
-from shared.schema import OrderSide, Position
+from shared.schema import ClientOrderId, OrderSide, OrderStatus, Position
 
 NS_PER_S: Final = 1_000_000_000
+_AT_VENUE: Final = CANCELABLE_STATUSES | {OrderStatus.PENDING_CANCEL}  # acknowledged, working
 _PERCENT: Final = Decimal(100)
 
 
@@ -31,7 +35,7 @@ def venue_stop_price(position: Position, stop_pct: Decimal, rules: InstrumentRul
 
 def utc_day(ts_ns: int) -> str:
     """Return the UTC calendar day of a timestamp, e.g. "2026-11-21" (the daily loss resets)."""
-    return datetime.fromtimestamp(ts_ns / NS_PER_S, tz=UTC).date().isoformat()
+    return datetime.fromtimestamp(ts_ns // NS_PER_S, tz=UTC).date().isoformat()
 
 
 @dataclass
@@ -71,3 +75,26 @@ class DeadMansSwitch:
 
     def fires(self, now_ns: int, working_orders: int) -> bool:
         return working_orders > 0 and self.silent_for_ns(now_ns) >= self.after_ns
+
+
+def unlisted_working_orders(
+    records: Iterable[OrderRecord],
+    venue_open_ids: AbstractSet[str],
+    now_ns: int,
+    min_age_ns: int,
+) -> list[ClientOrderId]:
+    """Return the orders we think rest at the venue that its open-order list does not show.
+
+    `venue_open_ids` holds the orderLinkIds and orderIds the venue lists as open.
+    Only acknowledged orders older than `min_age_ns` count: a younger one may have filled a
+    moment ago with its report still on the way. Each one found means reports were lost
+    (frames dropped without a reconnect) and the journal must be reconciled.
+    """
+    return [
+        record.client_order_id
+        for record in records
+        if record.status in _AT_VENUE
+        and record.client_order_id not in venue_open_ids
+        and record.venue_order_id not in venue_open_ids
+        and now_ns - record.ts_ack_ns >= min_age_ns
+    ]

@@ -3,8 +3,10 @@
 Every tick (half a second) it looks at the strategy's heartbeats (dead-man's switch), polls
 the venue over REST while the private stream is down, asks again about orders left in
 doubt, and puts a venue-side stop-loss on every unprotected position. Every
-`position_check_interval_s` it verifies positions against the venue (the venue wins) and
-checks today's loss against the limit.
+`position_check_interval_s` it verifies positions and working orders against the venue
+and checks today's loss against the limit. A difference means reports were lost (frames
+dropped without a reconnect): the venue's position is taken at once and a reconciliation
+books what was missed (fills, final statuses) with an alert for each.
 """
 
 import logging
@@ -13,7 +15,13 @@ from typing import Final
 
 import msgspec
 
-from services.executor.backstops import DailyLoss, DeadMansSwitch, utc_day, venue_stop_price
+from services.executor.backstops import (
+    DailyLoss,
+    DeadMansSwitch,
+    unlisted_working_orders,
+    utc_day,
+    venue_stop_price,
+)
 from services.executor.order_control import OrderControl
 from services.executor.order_flow import OrderFlow
 from services.executor.order_state import CANCELABLE_STATUSES
@@ -30,6 +38,7 @@ from shared.schema import AlertSeverity, Symbol, TradingState
 log = logging.getLogger(__name__)
 TICK_S: Final = 0.5
 NS_PER_S: Final = 1_000_000_000
+REPORT_GRACE_NS: Final = NS_PER_S  # an order's reports may trail its ack by this much
 
 
 class Guard:
@@ -88,7 +97,10 @@ class Guard:
             await self._protect(symbol)
         if now >= self._next_check_ns:
             self._next_check_ns = now + int(self._settings.position_check_interval_s * NS_PER_S)
-            await self._verify_positions(now)
+            positions_drifted = await self._verify_positions(now)
+            if await self._verify_orders(now) or positions_drifted:
+                self._counters["drift_reconciliations"] += 1
+                self._parts.reconcile_wanted.set()
             await self._check_daily_loss(now)
 
     async def _dead_mans_switch(self, now: int) -> None:
@@ -140,13 +152,25 @@ class Guard:
             log.info("venue stop-loss set symbol=%s qty=%s stop=%s", symbol, position.qty, stop)
         self._parts.unprotected.discard(symbol)  # the next position report says if it held
 
-    async def _verify_positions(self, now: int) -> None:
-        """Positions against the venue's; a mismatch is an alert and the venue's view wins."""
+    async def _verify_orders(self, now: int) -> bool:
+        """Return True if an order we think works is not among the venue's open orders."""
+        registry = self._parts.registry
+        if not registry.open_records():
+            return False
+        listed = await self._parts.rest.open_orders()
+        venue_ids = {o.order_link_id for o in listed} | {o.order_id for o in listed}
+        missing = unlisted_working_orders(registry.open_records(), venue_ids, now, REPORT_GRACE_NS)
+        if missing:
+            log.warning("working orders the venue does not list: %s", ", ".join(missing))
+        return bool(missing)
+
+    async def _verify_positions(self, now: int) -> bool:
+        """Positions against the venue's; a mismatch is an alert, the venue's view wins: True."""
         registry = self._parts.registry
         before = dict(registry.positions)
         infos = await self._parts.rest.positions()
         self._counters["position_checks"] += 1
-        listed = set()
+        listed, mismatched = set(), False
         for info in infos:
             venue = to_position(info)
             listed.add(venue.symbol)
@@ -155,11 +179,14 @@ class Guard:
             ours = before.get(venue.symbol)
             if (Decimal(0) if ours is None else ours.qty) != venue.qty:
                 self._mismatch(venue.symbol, ours.qty if ours else Decimal(0), venue.qty)
+                mismatched = True
             self._events.on_position(info, now)
         for symbol, ours in before.items():
             if symbol not in listed and ours.qty != 0 and registry.positions.get(symbol) is ours:
                 self._mismatch(symbol, ours.qty, Decimal(0))
                 registry.positions[symbol] = msgspec.structs.replace(ours, qty=Decimal(0))
+                mismatched = True
+        return mismatched
 
     def _mismatch(self, symbol: str, ours: Decimal, venue: Decimal) -> None:
         self._outbox.alert(

@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from services.executor.journal import Journal
-from services.executor.order_control import OrderControl
 from services.executor.ports import Outbox, Parts, TradingStatus
 from services.executor.registry import OrderRegistry
 from services.executor.settings import ExecutorSettings
@@ -116,18 +115,24 @@ class ExecutorService:
                     upkeep(w.publisher, w.snapshots, heartbeat_s), name="executor.upkeep"
                 )
         except asyncio.CancelledError:
-            await self._shutdown(w.work.control)
+            await self._shutdown(w.work)
             raise
 
-    async def _shutdown(self, control: OrderControl) -> None:
-        """SIGTERM: no more commands; cancel working orders, confirm over REST, maybe flatten."""
+    async def _shutdown(self, work: Workers) -> None:
+        """SIGTERM: no more commands; cancel working orders, confirm over REST, maybe flatten.
+
+        The private stream has stopped with the other tasks: a last REST reconciliation books
+        what happened meanwhile (a fill that beat the cancel, the flattening fills).
+        """
         self.accepting = False
         flatten = self._settings.flatten_on_shutdown
         try:
             async with asyncio.timeout(self._settings.shutdown_timeout_s):
-                await control.cancel_everything()
-                if flatten:
-                    await control.flatten_all(None)
+                async with work.parts.venue_lock:
+                    await work.control.cancel_everything()
+                    if flatten:
+                        await work.control.flatten_all(None)
+                    await work.reconciler.poll()
         except (TimeoutError, BybitError) as e:
             log.error("shutdown: working orders not confirmed cancelled error=%s", e)
             return

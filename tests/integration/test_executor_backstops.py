@@ -132,6 +132,42 @@ async def test_fills_lost_with_the_stream_are_recovered_by_reconciliation(
     assert alerts(r, "missed_fill") == 1
 
 
+async def test_fills_lost_without_a_reconnect_are_booked_by_the_periodic_check(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    async with rig(make_node, ipc_dir, position_check_interval_s=0.5) as r:
+        await r.sim.set_faults(ws_drop_rate=1.0)  # every report of the fill is lost
+        command = r.order()
+        await r.send(command)
+        await eventually(lambda: r.messages(OrderFilled), timeout_s=10)
+        filled = r.messages(OrderFilled)
+        fills = r.journal_rows("SELECT exec_id FROM fills")
+        open_records = r.executor.registry.open_records()
+    assert [f.client_order_id for f in filled] == [command.client_order_id]
+    assert len(fills) == 1
+    assert open_records == []
+    assert alerts(r, "missed_fill") == 1
+    assert r.executor.counters["drift_reconciliations"] >= 1
+
+
+async def test_a_fill_that_beats_the_shutdown_is_booked_before_the_executor_exits(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    async with rig(make_node, ipc_dir, position_check_interval_s=60.0) as r:
+        await r.sim.set_faults(ws_drop_rate=1.0)  # the fill's reports do not come before the end
+        command = r.order()
+        await r.send(command)
+        await eventually(lambda: r.messages(OrderAccepted), timeout_s=10)
+        assert r.journal_rows("SELECT exec_id FROM fills") == []
+    # the rig stopped the executor: its shutdown asked the venue what happened
+    fills = r.journal_rows("SELECT client_order_id FROM fills")
+    statuses = r.journal_rows(
+        "SELECT status FROM intents WHERE client_order_id = ?", command.client_order_id
+    )
+    assert fills == [(command.client_order_id,)]
+    assert statuses == [("Filled",)]
+
+
 async def test_dead_mans_switch_cancels_working_orders_when_the_strategy_goes_silent(
     make_node: MakeNode, ipc_dir: Path
 ) -> None:
