@@ -9,8 +9,9 @@ import msgspec
 
 from services.executor.journal import EventKind
 from services.executor.order_flow import OrderFlow
+from services.executor.order_state import TERMINAL_STATUSES
 from services.executor.ports import Parts
-from services.executor.reconciliation import ReconcileResult, VenueView, reconcile
+from services.executor.reconciliation import ReconcileResult, VenueView, adopt, reconcile
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.bybit.errors import BybitError
@@ -90,10 +91,12 @@ class ReconcileRunner:
             positions=await self._rest.positions(),
         )
         now = self._clock.now_ns()
-        result = reconcile(self._registry.journal_view(), venue, now)
+        result = reconcile(self._registry.journal_view(venue.open_orders), venue, now)
         self._apply_result(result, venue, now)
         for coid in result.to_query:
             await self._settle_unlisted(coid)
+        for order in result.to_recheck:
+            await self._recheck(order)
 
     async def settle_in_doubt(self) -> None:
         """Orders left in doubt (e.g. after a rate-limit storm): ask the venue again."""
@@ -133,6 +136,21 @@ class ReconcileRunner:
                 self._registry.positions[symbol] = msgspec.structs.replace(
                     self._registry.positions[symbol], qty=Decimal(0)
                 )
+
+    async def _recheck(self, order: wire.Order) -> None:
+        """Listed open by the venue, finished for us: adopt it only if it is still open."""
+        self._parts.counters["reconcile_rechecks"] += 1
+        found: wire.Order | None = order  # an order without orderLinkId cannot be asked for
+        if order.order_link_id:
+            found = await self._flow.query(order.symbol, order.order_link_id)
+        if found is None or self._is_finished(found):
+            return  # the venue's list was older than what the stream had told us
+        now = self._clock.now_ns()
+        self._apply_result(adopt(found, now), VenueView([], [], []), now)
+
+    @staticmethod
+    def _is_finished(order: wire.Order) -> bool:
+        return venue_status(order.order_status, order.cum_exec_qty, order.qty) in TERMINAL_STATUSES
 
     async def _settle_unlisted(self, coid: ClientOrderId) -> None:
         """A journal-open order the venue does not list as open: ask for its final status."""

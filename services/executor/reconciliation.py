@@ -8,6 +8,11 @@ wins. The caller applies a ReconcileResult in this order: `adopted` (new records
 (OrderRecord.correct), then `positions`; and asks the venue, by orderLinkId, for the
 final status of every order in `to_query`. After a restart, mark INTENDED records
 IN_DOUBT first: their request may have left, and a fill on an INTENDED record raises.
+
+The journal's view may be newer than the venue's: the private stream keeps reporting while
+the REST answers travel. An order the venue lists as open that the journal saw end (pass
+finished records in `JournalView.open_orders` too) is in `to_recheck`: ask the venue again
+and adopt it with `adopt()` only if it is still open.
 """
 
 from collections import defaultdict
@@ -85,6 +90,7 @@ class ReconcileResult:
     ts_event_ns: int  # when the reconciliation ran: the time of its alerts
     adopted: list[OrderRecord] = field(default_factory=list)  # on the venue, not in the journal
     to_query: list[ClientOrderId] = field(default_factory=list)  # journal-open, venue-unlisted
+    to_recheck: list[wire.Order] = field(default_factory=list)  # venue-open, journal-finished
     corrections: list[OrderCorrection] = field(default_factory=list)
     fills: list[wire.Execution] = field(default_factory=list)  # of orders open or adopted
     other_fills: list[wire.Execution] = field(default_factory=list)  # of any other order
@@ -106,6 +112,13 @@ def reconcile(journal: JournalView, venue: VenueView, now_ns: int) -> ReconcileR
     _collect_fills(journal, venue, result)
     _reconcile_orders(journal, venue, result)
     _reconcile_positions(journal, venue, result)
+    return result
+
+
+def adopt(order: wire.Order, now_ns: int) -> ReconcileResult:
+    """Return the adoption of one venue order found open on a second look (see to_recheck)."""
+    result = ReconcileResult(ts_event_ns=now_ns)
+    _adopt(order, {}, result)
     return result
 
 
@@ -142,6 +155,9 @@ def _reconcile_orders(journal: JournalView, venue: VenueView, result: ReconcileR
         view = _find(journal.open_orders, order)
         if view is None:
             _adopt(order, pending, result)
+            continue
+        if view.status in TERMINAL_STATUSES:
+            result.to_recheck.append(order)  # most likely the venue's answer is the older
             continue
         listed.add(view.client_order_id)
         _compare(view, order, pending, result)
@@ -272,12 +288,16 @@ def _open(views: Iterable[OrderView]) -> list[OrderView]:
 
 
 def _find(views: Sequence[OrderView], order: wire.Order) -> OrderView | None:
-    for view in _open(views):
-        if order.order_link_id and view.client_order_id == order.order_link_id:
-            return view
-        if view.venue_order_id and view.venue_order_id == order.order_id:
-            return view
-    return None
+    """Return the view of a venue order: an open one first, else a finished one."""
+    found = None
+    for view in views:
+        if (order.order_link_id and view.client_order_id == order.order_link_id) or (
+            view.venue_order_id and view.venue_order_id == order.order_id
+        ):
+            if view.status not in TERMINAL_STATUSES:
+                return view
+            found = view
+    return found
 
 
 def _pending_by_order(fills: Iterable[wire.Execution]) -> dict[str, list[wire.Execution]]:

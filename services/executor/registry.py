@@ -6,6 +6,7 @@ the risk Exposure and the ExecutionSnapshot, and turns venue reports into bus ev
 """
 
 from collections import deque
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -120,9 +121,17 @@ class OrderRegistry:
             last_trade_price={s: p for s, (p, _) in self._prices.items()},
         )
 
-    def journal_view(self) -> JournalView:
+    def journal_view(self, venue_open: Sequence[wire.Order] = ()) -> JournalView:
+        """Our side for reconcile(): the working orders, and the finished ones among
+        `venue_open` (the venue's open-order list may be older than the stream's reports)."""
+        finished = [
+            record
+            for order in venue_open
+            if (record := self.find(order.order_link_id, order.order_id)) is not None
+            and record.is_terminal
+        ]
         return JournalView(
-            open_orders=self.open_records(),
+            open_orders=self.open_records() + finished,
             exec_ids=set(self.exec_ids),
             positions={s: p.qty for s, p in self.positions.items()},
         )

@@ -14,6 +14,7 @@ from services.executor.reconciliation import (
     JournalView,
     ReconcileResult,
     VenueView,
+    adopt,
     reconcile,
 )
 from shared.bybit import wire
@@ -170,6 +171,29 @@ def test_order_placed_outside_the_system_is_keyed_by_its_order_id() -> None:
     result = run([], [venue_order("")])
     (adopted,) = result.adopted
     assert (adopted.client_order_id, adopted.strategy_id) == (VOID_A, EXTERNAL_STRATEGY_ID)
+
+
+def test_an_order_the_journal_saw_end_is_rechecked_not_adopted_when_the_venue_lists_it() -> None:
+    # The stream reported the fill while the open-order list was on its way.
+    result = run([record(status=OrderStatus.FILLED)], [venue_order()])
+
+    assert (result.adopted, result.corrections, result.to_query, result.alerts) == ([], [], [], [])
+    assert [o.order_link_id for o in result.to_recheck] == [A]
+
+
+def test_an_open_view_is_matched_before_a_finished_one_of_the_same_venue_order() -> None:
+    finished, working = record(B, OrderStatus.CANCELED), record(A)
+
+    result = run([finished, working], [venue_order(A)])
+
+    assert (result.to_recheck, result.adopted, result.alerts) == ([], [], [])
+
+
+def test_a_rechecked_order_still_open_is_adopted_with_an_alert() -> None:
+    result = adopt(venue_order(B, order_id=VOID_B), NOW)
+
+    assert [(r.client_order_id, r.status) for r in result.adopted] == [(B, OrderStatus.ACCEPTED)]
+    assert codes(result) == ["orphan_order"]
 
 
 def test_closed_order_unknown_to_the_journal_is_not_adopted() -> None:
