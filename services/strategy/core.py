@@ -118,6 +118,10 @@ class ScalperCore:
             if book.qty:
                 self.next_exit_ns = now_ns + self._retry_ns
                 self._go(S.POSITION_OPEN, reason, now_ns, out)
+            elif (entry := book.entry_order()) is not None:
+                # Flat, but an entry still works (e.g. one cancelled at a halt): not Idle
+                # until it is gone, or it could fill beside a new entry.
+                self._cancel(entry, now_ns, out)
             else:
                 self._closed(reason, now_ns, out)
         elif state is S.POSITION_OPEN and book.empty:

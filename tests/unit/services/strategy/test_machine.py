@@ -472,6 +472,26 @@ def test_halt_cancels_a_working_entry() -> None:
     assert [c.client_order_id for c in cancels(out)] == [entry.client_order_id]
 
 
+def test_flat_after_a_halt_while_the_entry_cancel_is_outstanding_is_not_idle() -> None:
+    # Found by the stateful test: a partly filled entry, a halt (entry cancel + exit), Active
+    # again (ExitPending), the exit fills: flat, but the entry could still fill.
+    machine = ready_machine()
+    (entry,) = submits(feed_signal(machine, T0))
+    machine.on_message(fill(entry, "0.001", "50100", final=False), T0)
+    halted = machine.on_message(trading_state(TradingState.HALTED), T0 + MS)
+    (exit_,) = submits(halted)
+    machine.on_message(trading_state(TradingState.ACTIVE), T0 + 2 * MS)
+
+    flat = machine.on_message(fill(exit_, "0.001", "50000"), T0 + 3 * MS)
+    assert machine.state == "ExitPending"
+    assert submits(feed_signal(machine, T0 + 10 * S_NS)) == []
+    gone = machine.on_message(canceled(entry, cum="0.001"), T0 + 10 * S_NS)
+
+    assert [c.client_order_id for c in cancels(halted)] == [entry.client_order_id]
+    assert transitions(flat) == []
+    assert transitions(gone) == [("ExitPending", "Idle")]
+
+
 def test_other_strategies_events_are_counted_and_ignored() -> None:
     machine = ready_machine()
     (entry,) = submits(feed_signal(machine, T0))
