@@ -32,6 +32,8 @@ from shared.runtime.bootstrap import ServiceContext, Venue
 from shared.runtime.clock import LiveClock
 from shared.schema import (
     OrderAccepted,
+    OrderDenied,
+    OrderRejected,
     OrderSide,
     OrderType,
     SubmitOrder,
@@ -120,13 +122,20 @@ def _order(seq: int) -> SubmitOrder:
     )
 
 
-async def _accepted(events: Receiver, count: int) -> list[OrderAccepted]:
+async def _accepted(events: Receiver, count: int, timeout_s: float = 30.0) -> list[OrderAccepted]:
+    """Wait for `count` OrderAccepted; a denial, a rejection or silence ends the bench."""
     accepted: list[OrderAccepted] = []
+    deadline = time.monotonic() + timeout_s
     while len(accepted) < count:
-        await events.wait(5.0)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(accepted)} of {count} orders accepted in {timeout_s} s")
+        await events.wait(1.0)
         for delivery in events.drain(10_000):
-            if isinstance(delivery.message, OrderAccepted):
-                accepted.append(delivery.message)
+            message = delivery.message
+            if isinstance(message, OrderAccepted):
+                accepted.append(message)
+            elif isinstance(message, OrderDenied | OrderRejected):
+                raise RuntimeError(f"an order was not accepted: {message}")
     return accepted
 
 

@@ -47,6 +47,7 @@ class OrderFlow:
         self._counters = parts.counters
         self._outbox = parts.outbox
         self.rules: dict[str, InstrumentRules] = {}
+        self._price_max_age_ns = int(settings.price_max_age_s * 1e9)
 
     async def submit(self, command: SubmitOrder, ts_recv_ns: int) -> None:
         now = self._clock.now_ns()
@@ -257,9 +258,7 @@ class OrderFlow:
             self._events.apply_status(record, status, "venue")
 
     async def last_price(self, symbol: str) -> Decimal | None:
-        now = self._clock.now_ns()
-        max_age = int(self._settings.price_max_age_s * 1e9)
-        price = self._registry.price(symbol, now, max_age)
+        price = self._registry.price(symbol, self._clock.now_ns(), self._price_max_age_ns)
         if price is None:
             for ticker in await self._rest.tickers(symbol):
                 if ticker.symbol == symbol:

@@ -25,13 +25,29 @@ def signed_headers(
     api_key: str, secret: str, timestamp_ms: str, recv_window_ms: str, payload: str
 ) -> dict[str, str]:
     """Return the X-BAPI-* headers of one signed REST request (signature type 2, HMAC)."""
-    return {
-        "X-BAPI-API-KEY": api_key,
-        "X-BAPI-TIMESTAMP": timestamp_ms,
-        "X-BAPI-SIGN": rest_signature(secret, timestamp_ms, api_key, recv_window_ms, payload),
-        "X-BAPI-RECV-WINDOW": recv_window_ms,
-        "X-BAPI-SIGN-TYPE": "2",
-    }
+    return RestSigner(api_key, secret, recv_window_ms).headers(timestamp_ms, payload.encode())
+
+
+class RestSigner:
+    """Sign REST requests of one key pair; the HMAC key schedule is computed once."""
+
+    def __init__(self, api_key: str, secret: str, recv_window_ms: str) -> None:
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        self._api_key = api_key
+        self._recv_window = recv_window_ms
+        self._key_and_window = (api_key + recv_window_ms).encode()
+
+    def headers(self, timestamp_ms: str, payload: bytes) -> dict[str, str]:
+        """Return the X-BAPI-* headers (signature type 2, HMAC) of a request sending `payload`."""
+        mac = self._keyed.copy()
+        mac.update(timestamp_ms.encode() + self._key_and_window + payload)
+        return {
+            "X-BAPI-API-KEY": self._api_key,
+            "X-BAPI-TIMESTAMP": timestamp_ms,
+            "X-BAPI-SIGN": mac.hexdigest(),
+            "X-BAPI-RECV-WINDOW": self._recv_window,
+            "X-BAPI-SIGN-TYPE": "2",
+        }
 
 
 def ws_auth_signature(secret: str, expires_ms: int) -> str:

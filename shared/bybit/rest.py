@@ -13,16 +13,16 @@ duplicate is answered 110072 instead of creating a second order).
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 import aiohttp
 import msgspec
 from yarl import URL
 
 from shared.bybit import wire
-from shared.bybit.auth import query_string, signed_headers
+from shared.bybit.auth import RestSigner, query_string
 from shared.bybit.errors import (
     RATE_LIMITED_CODE,
     BadResponse,
@@ -94,8 +94,7 @@ class RestStats:
     errors: Counter[str] = field(default_factory=Counter)  # failed attempts by BybitError.kind
 
 
-@dataclass(frozen=True)
-class _Request:
+class _Request(NamedTuple):  # a NamedTuple: immutable and cheap to build per request
     method: str
     path: str
     query: str = ""  # exactly what goes after '?', and what a GET signs
@@ -159,9 +158,12 @@ class BybitRest:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._api_secret = api_secret
         self._recv_window = str(recv_window_ms)
+        self._signer = (
+            None
+            if api_key is None or api_secret is None
+            else RestSigner(api_key, api_secret, self._recv_window)
+        )
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
@@ -172,6 +174,7 @@ class BybitRest:
         self._offset_ns = 0
         self.stats = RestStats()
         self.last_timing: Timing | None = None
+        self._urls: dict[str, URL] = {}  # per path, for requests without a query
 
     @property
     def budget(self) -> RateBudget:
@@ -429,7 +432,7 @@ class BybitRest:
         raise BadResponse(f"path={path} more than {MAX_PAGES} pages", path=path)
 
     async def _call(self, request: _Request, result_type: type[T], *, retry: bool) -> T:
-        if request.signed and (self._api_key is None or self._api_secret is None):
+        if request.signed and self._signer is None:
             self.stats.errors[CredentialsMissing.kind] += 1
             raise CredentialsMissing(
                 f"path={request.path} is a signed endpoint: give BybitRest api_key and api_secret",
@@ -437,9 +440,7 @@ class BybitRest:
             )
         policy = self._retry
         max_attempts = policy.max_attempts if retry else 1
-        delays = backoff_delays(
-            policy.initial_backoff_s, policy.max_backoff_s, jitter=policy.jitter
-        )
+        delays: Iterator[float] | None = None  # made on the first retry only
         attempt = 0
         in_doubt = False  # an earlier attempt may have been applied by the venue
         while True:
@@ -455,6 +456,10 @@ class BybitRest:
                 if attempt >= max_attempts or not _is_transient(e):
                     self._log_failure(request, e, attempt)
                     raise
+                if delays is None:
+                    delays = backoff_delays(
+                        policy.initial_backoff_s, policy.max_backoff_s, jitter=policy.jitter
+                    )
                 delay = self._retry_delay(next(delays), e)
                 self.stats.retries += 1
                 log.warning(
@@ -482,9 +487,7 @@ class BybitRest:
         """Send `request` once; return the decoded result, send time and receive time."""
         await self._budget.acquire(request.path)
         headers = self._headers(request)
-        target = self._base_url + request.path + (f"?{request.query}" if request.query else "")
-        # encoded=True: the query goes out byte for byte as signed (cursors are pre-encoded).
-        url = URL(target, encoded=True)
+        url = self._url(request)
         session = self._session_now()
         self.stats.requests += 1
         sent_ns = self._clock.now_ns()
@@ -515,20 +518,23 @@ class BybitRest:
             received_ns,
         )
 
+    def _url(self, request: _Request) -> URL:
+        # encoded=True: the query goes out byte for byte as signed (cursors are pre-encoded).
+        if request.query:
+            return URL(f"{self._base_url}{request.path}?{request.query}", encoded=True)
+        url = self._urls.get(request.path)
+        if url is None:
+            url = self._urls[request.path] = URL(self._base_url + request.path, encoded=True)
+        return url
+
     def _headers(self, request: _Request) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if request.body is not None:
-            headers["Content-Type"] = "application/json"
+        body = request.body
+        headers: dict[str, str] = {} if body is None else {"Content-Type": "application/json"}
         if not request.signed:
             return headers
-        # Both checked in _call before any attempt.
-        assert self._api_key is not None
-        assert self._api_secret is not None
-        payload = request.body.decode() if request.body is not None else request.query
-        timestamp = str(self.venue_now_ms())
-        headers.update(
-            signed_headers(self._api_key, self._api_secret, timestamp, self._recv_window, payload)
-        )
+        assert self._signer is not None  # checked in _call before any attempt
+        payload = request.query.encode() if body is None else body
+        headers.update(self._signer.headers(str(self.venue_now_ms()), payload))
         return headers
 
     def _decode(
