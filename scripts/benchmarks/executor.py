@@ -12,6 +12,7 @@ per journal durability setting; the one named in deploy/settings.toml is FULL.
 import asyncio
 import contextlib
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -167,6 +168,32 @@ async def _measure(url: str, synchronous: str, count: int) -> tuple[list[int], f
     return samples, rate
 
 
+def _commit_us(synchronous: str, count: int) -> list[float]:
+    """One-row commits to a SQLite WAL file in /tmp, as the journal commits an intent.
+
+    The floor under cmd_to_send for each durability setting: with FULL, the fsync of the
+    disk this runs on.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="bench-commit-", dir="/tmp"))
+    try:
+        with contextlib.closing(sqlite3.connect(directory / "commit.sqlite")) as db:
+            db.isolation_level = None  # explicit BEGIN/COMMIT, as the journal does
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={synchronous}")
+            db.execute("CREATE TABLE intents (id INTEGER PRIMARY KEY, command TEXT NOT NULL)")
+            row = "x" * 400  # about an encoded SubmitOrder
+            took = []
+            for _ in range(count):
+                started = time.perf_counter_ns()
+                db.execute("BEGIN")
+                db.execute("INSERT INTO intents (command) VALUES (?)", (row,))
+                db.execute("COMMIT")
+                took.append((time.perf_counter_ns() - started) / 1000)
+        return took
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run(quick: bool) -> Iterator[Result]:
     count = 200 if quick else 1_000
     with simulator_process("--no-rate-limits", "--symbols", "BTCUSDT") as url:
@@ -194,4 +221,12 @@ def run(quick: bool) -> Iterator[Result]:
                 "value": round(rate),
                 "unit": "orders/s",
                 "note": f"{note}; market IOC, each accepted (ack) before the next is sent",
+            }
+            commits = _commit_us(synchronous, 200 if quick else 1_000)
+            yield {
+                "name": f"executor.journal_commit_p50_us{suffix}",
+                "value": round(statistics.median(commits), 1),
+                "unit": "us",
+                "samples": len(commits),
+                "note": f"{note}; one-row SQLite WAL commit, the floor under cmd_to_send",
             }
