@@ -11,6 +11,7 @@ per journal durability setting; the one named in deploy/settings.toml is FULL.
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sqlite3
 import statistics
@@ -194,6 +195,23 @@ def _commit_us(synchronous: str, count: int) -> list[float]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def _durable_write_us(count: int) -> list[float]:
+    """512-byte O_DSYNC writes in /tmp: the cheapest power-loss-safe write of this disk."""
+    directory = Path(tempfile.mkdtemp(prefix="bench-dsync-", dir="/tmp"))
+    fd = os.open(directory / "dsync.bin", os.O_WRONLY | os.O_CREAT | os.O_DSYNC, 0o600)
+    try:
+        os.pwrite(fd, bytes(4096 * count), 0)  # allocated first: no metadata in the writes
+        took = []
+        for i in range(count):
+            started = time.perf_counter_ns()
+            os.pwrite(fd, b"i" * 512, i * 4096)
+            took.append((time.perf_counter_ns() - started) / 1000)
+        return took
+    finally:
+        os.close(fd)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run(quick: bool) -> Iterator[Result]:
     count = 200 if quick else 1_000
     with simulator_process("--no-rate-limits", "--symbols", "BTCUSDT") as url:
@@ -230,3 +248,11 @@ def run(quick: bool) -> Iterator[Result]:
                 "samples": len(commits),
                 "note": f"{note}; one-row SQLite WAL commit, the floor under cmd_to_send",
             }
+    writes = _durable_write_us(200 if quick else 1_000)
+    yield {
+        "name": "executor.durable_write_p50_us",
+        "value": round(statistics.median(writes), 1),
+        "unit": "us",
+        "samples": len(writes),
+        "note": "512-byte O_DSYNC write: what any power-loss-safe intent costs on this disk",
+    }
