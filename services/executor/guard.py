@@ -9,6 +9,7 @@ dropped without a reconnect): the venue's position is taken at once and a reconc
 books what was missed (fills, final statuses) with an alert for each.
 """
 
+import asyncio
 import logging
 from decimal import Decimal
 from typing import Final
@@ -71,9 +72,10 @@ class Guard:
         self.equity_usdt: Decimal | None = None
 
     async def run(self, strategy: Receiver) -> None:
-        """Forever: listen for the strategy for one tick, then do what is due."""
+        """Forever, every tick (the first at once): what the strategy said meanwhile, then
+        what is due. A tick, not a wake-up per strategy message: the strategy publishes its
+        status right after an order, and the command should find the executor free."""
         while True:
-            await strategy.wait(TICK_S)
             now = self._clock.now_ns()
             if strategy.drain(10_000):
                 self._dead_man.heard(now)
@@ -83,6 +85,7 @@ class Guard:
             except BybitError as e:
                 self._counters["guard_failures"] += 1
                 log.warning("guard: venue call failed, trying again next tick error=%s", e)
+            await asyncio.sleep(TICK_S)  # pacing, not waiting for anything
 
     async def _tick(self, now: int) -> None:
         await self._dead_mans_switch(now)

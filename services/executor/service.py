@@ -32,6 +32,7 @@ from shared.schema import (
 )
 
 log = logging.getLogger(__name__)
+MARKET_READ_INTERVAL_S = 0.1  # how often the last trade prices are read (risk's price band)
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,11 @@ class ExecutorService:
             w.work.parts.outbox.deny(command, f"{type(command).__name__} is not supported yet")
 
     async def _follow_market(self, market: Receiver) -> None:
+        """Last trade prices (risk's price band), read in batches: no wake-up per trade, so
+        the moment a trade triggers an order the executor is free to take the command."""
         while True:
-            await market.wait(1.0)
+            await asyncio.sleep(MARKET_READ_INTERVAL_S)  # pacing, not waiting for anything
             for delivery in market.drain():
                 if isinstance(delivery.message, Trade):
                     trade = delivery.message
-                    self.registry.set_price(trade.symbol, trade.price, delivery.ts_recv_ns)
+                    self.registry.set_price(trade.symbol, trade.price, trade.ts_recv_ns)

@@ -148,10 +148,11 @@ class StrategyLoop:
         self._executor_was_alive = alive
 
     def _act(self, outputs: list[Output]) -> None:
-        for output in outputs:
+        for output in outputs:  # commands first: logging and status can wait, orders not
             if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
                 self._send(output)
-            elif isinstance(output, Alert):
+        for output in outputs:
+            if isinstance(output, Alert):
                 self._s.publisher.send(output)
             elif isinstance(output, Transition):
                 log.info(
