@@ -157,12 +157,12 @@ class Guard:
 
     async def _verify_orders(self, now: int) -> bool:
         """Return True if an order we think works is not among the venue's open orders."""
-        registry = self._parts.registry
-        if not registry.open_records():
+        working = self._parts.registry.open_records()
+        if not working:
             return False
         listed = await self._parts.rest.open_orders()
         venue_ids = {o.order_link_id for o in listed} | {o.order_id for o in listed}
-        missing = unlisted_working_orders(registry.open_records(), venue_ids, now, REPORT_GRACE_NS)
+        missing = unlisted_working_orders(working, venue_ids, now, REPORT_GRACE_NS)
         if missing:
             log.warning("working orders the venue does not list: %s", ", ".join(missing))
         return bool(missing)

@@ -164,10 +164,11 @@ def create_request(command: SubmitOrder) -> wire.OrderCreateRequest:
     )
 
 
-def to_fill(record: OrderRecord, execution: wire.Execution) -> Fill:
+def to_fill(client_order_id: ClientOrderId, execution: wire.Execution) -> Fill:
+    """Return the journal's fill of a venue execution of the order `client_order_id`."""
     return Fill(
         exec_id=execution.exec_id,
-        client_order_id=record.client_order_id,
+        client_order_id=client_order_id,
         venue_order_id=VenueOrderId(execution.order_id),
         qty=execution.exec_qty,
         price=execution.exec_price,

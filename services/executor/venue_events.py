@@ -5,7 +5,7 @@ from typing import Final
 
 import msgspec
 
-from services.executor.journal import EventKind, Fill
+from services.executor.journal import EventKind
 from services.executor.order_state import InvalidTransition, OrderRecord
 from services.executor.ports import Parts
 from services.executor.registry import (
@@ -137,7 +137,7 @@ class VenueEvents:
         if execution.exec_id in self._registry.exec_ids:
             self._counters["duplicate_fills"] += 1
             return
-        fill = to_fill(record, execution)
+        fill = to_fill(record.client_order_id, execution)
         done = record.cum_filled_qty + fill.qty >= record.qty
         status = record.status if record.is_terminal else (S.FILLED if done else S.PARTIALLY_FILLED)
         if not self._journal.record_fill(fill, self._clock.now_ns(), status):
@@ -162,16 +162,8 @@ class VenueEvents:
         if ms_to_ns(execution.exec_time) < self._external_since_ns:
             self._counters["unknown_fills_before_journal"] += 1
             return
-        fill = Fill(
-            exec_id=execution.exec_id,
-            client_order_id=ClientOrderId(execution.order_link_id or f"venue-{execution.order_id}"),
-            venue_order_id=VenueOrderId(execution.order_id),
-            qty=execution.exec_qty,
-            price=execution.exec_price,
-            fee=execution.exec_fee,
-            is_maker=execution.is_maker,
-            ts_event_ns=ms_to_ns(execution.exec_time),
-        )
+        owner = ClientOrderId(execution.order_link_id or f"venue-{execution.order_id}")
+        fill = to_fill(owner, execution)
         self._registry.exec_ids.add(fill.exec_id)
         detail = {"external": "1", "symbol": execution.symbol, "side": execution.side}
         if not self._journal.record_fill(fill, self._clock.now_ns(), detail=detail):

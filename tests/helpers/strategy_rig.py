@@ -27,10 +27,11 @@ from services.strategy.service import StrategyService
 from services.strategy.settings import StrategySettings
 from shared.bus import BusNode, Delivery, Publisher, Receiver
 from shared.runtime.bootstrap import upkeep
-from shared.schema import SubmitOrder, Symbol, TradingState, UniverseChanged
+from shared.schema import SubmitOrder, TradingState
 from shared.settings import Secrets
 from tests.helpers.context import make_context
 from tests.helpers.simulator import API_KEY, API_SECRET, Sim, running_simulator
+from tests.helpers.universe_tap import UniverseTap
 from tests.helpers.waiting import eventually
 
 MakeNode = Callable[..., BusNode]
@@ -72,7 +73,7 @@ class Intent:
 
 
 @dataclass
-class Rig:
+class Rig(UniverseTap):
     sim: Sim
     feed: FeedService
     executor: ExecutorService
@@ -81,20 +82,6 @@ class Rig:
     tap: Receiver
     run_dir: Path
     seen: list[Delivery] = field(default_factory=list)
-
-    def announce(self, symbol: str, epoch: int) -> None:
-        self.universe.send(
-            UniverseChanged(
-                symbol=Symbol(symbol), epoch=epoch, ranking=(), reason="test", ts_event_ns=0
-            )
-        )
-
-    def collect(self) -> list[Delivery]:
-        self.seen.extend(self.tap.drain(10_000))
-        return self.seen
-
-    def messages(self, kind: type) -> list[Any]:
-        return [d.message for d in self.collect() if isinstance(d.message, kind)]
 
     def intents(self) -> list[Intent]:
         """Every journaled intent of the strategy, in the order the executor recorded them."""

@@ -5,7 +5,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,12 +18,11 @@ from shared.schema import (
     FeedState,
     FeedStatus,
     Quote,
-    Symbol,
     Trade,
-    UniverseChanged,
 )
 from tests.helpers.context import make_context
 from tests.helpers.simulator import Sim, running_simulator
+from tests.helpers.universe_tap import UniverseTap
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -32,26 +30,12 @@ MakeNode = Callable[..., BusNode]
 
 
 @dataclass
-class Rig:
+class Rig(UniverseTap):
     sim: Sim
     feed: FeedService
     universe: Publisher
-    market: Receiver
+    tap: Receiver
     seen: list[Delivery] = field(default_factory=list)
-
-    def announce(self, symbol: str, epoch: int) -> None:
-        self.universe.send(
-            UniverseChanged(
-                symbol=Symbol(symbol), epoch=epoch, ranking=(), reason="test", ts_event_ns=0
-            )
-        )
-
-    def collect(self) -> list[Delivery]:
-        self.seen.extend(self.market.drain(10_000))
-        return self.seen
-
-    def messages(self, kind: type) -> list[Any]:
-        return [d.message for d in self.collect() if isinstance(d.message, kind)]
 
     def ready(self, symbol: str, epoch: int) -> bool:
         return any(m.symbol == symbol and m.epoch == epoch for m in self.messages(FeedReady))
