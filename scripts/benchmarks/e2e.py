@@ -2,10 +2,11 @@
 
 The whole system runs under supervisord as scripts/run starts it (paper mode, private run
 dir and ports, a strategy tuned to trade often). tick_to_order of an entry order = the moment
-the executor hands the create request to its HTTP client (journal: ts_request_sent_ns)
-minus the feed's receive time of the market data that triggered it (the command's
-ts_trigger_recv_ns). Three hops: feed -> strategy (PUB/SUB), strategy -> executor
-(PUSH/PULL), the executor's checks, journal commit and signing.
+the create request's last bytes are written to the venue connection (journal:
+ts_request_sent_ns, as the ACK records it) minus the feed's receive time of the market data
+that triggered it (the command's ts_trigger_recv_ns): feed -> strategy (PUB/SUB), strategy ->
+executor (PUSH/PULL), the executor's checks, journal commit, signing and HTTP write. Its
+stages are printed too (e2e.<stage>_p50_us, see `_Stages`).
 The floor: the same two ZeroMQ hops with bare pyzmq between three processes (a publisher,
 a relay that forwards each message on PUSH, a sink), messages of the same size, one every
 20 ms (the paper market's pace: between two messages every process sleeps, and waking a
@@ -28,7 +29,7 @@ import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import zmq
 
@@ -37,13 +38,6 @@ from shared.settings import REPO_ROOT
 
 Result = dict[str, Any]
 _PAYLOAD = b"x" * 300  # about a Quote frame set
-
-
-def _settings(directory: Path) -> Path:
-    """deploy/settings.toml on free ports, with the system test's quick strategy."""
-    path = directory / "settings.toml"
-    path.write_text(settings_text(free_port(), {"strategy": QUICK_STRATEGY}))
-    return path
 
 
 def _relay(directory: str, count: int) -> None:
@@ -93,18 +87,34 @@ def _floor(count: int) -> list[int]:
     return samples
 
 
-def _tick_to_order(run_dir: Path) -> list[int]:
-    """Entries only: each is decided on a market-data message. An exit may be decided by the
-    strategy's timer (maximum holding time), long after the last message it carries."""
+class _Stages(NamedTuple):
+    """One entry order's path in ns: the whole, and the three stages it is made of."""
+
+    tick_to_order: int
+    feed_to_strategy: int  # the feed's work, hop 1, the strategy's receive (ts_created_ns)
+    strategy_to_checked: int  # the decision, hop 2, the executor's checks (ts_recorded_ns)
+    checked_to_sent: int  # the journal commit, signing, the HTTP write (ts_request_sent_ns)
+
+
+def _entries(run_dir: Path) -> list[_Stages]:
+    """Acknowledged entries only: their sent time is when the request's bytes left (written
+    with the ACK). An exit may be decided by the strategy's timer (maximum holding time),
+    long after the last message it carries."""
     with sqlite3.connect(run_dir / "executor-journal.sqlite") as db:
-        rows = db.execute("SELECT command, ts_request_sent_ns FROM intents").fetchall()
-    samples = []
-    for text, sent_ns in rows:
+        rows = db.execute(
+            "SELECT command, ts_recorded_ns, ts_request_sent_ns FROM intents WHERE ts_ack_ns > 0"
+        ).fetchall()
+    entries = []
+    for text, checked_ns, sent_ns in rows:
         command = json.loads(text)
-        trigger = command["ts_trigger_recv_ns"]
-        if trigger and sent_ns and not command["reduce_only"]:
-            samples.append(sent_ns - trigger)
-    return samples
+        trigger, created = command["ts_trigger_recv_ns"], command["ts_created_ns"]
+        if trigger and not command["reduce_only"]:
+            entries.append(
+                _Stages(
+                    sent_ns - trigger, created - trigger, checked_ns - created, sent_ns - checked_ns
+                )
+            )
+    return entries
 
 
 def _pct(samples: list[int], q: float) -> float:
@@ -113,14 +123,32 @@ def _pct(samples: list[int], q: float) -> float:
 
 
 def run(quick: bool) -> Iterator[Result]:
+    """The system as deployed (journal synchronous=FULL), then with synchronous=NORMAL."""
     seconds = 40 if quick else 120
+    for synchronous, suffix in (("FULL", ""), ("NORMAL", "_normal")):
+        entries, floor = _system_run(seconds, synchronous, 500 if quick else 2_000)
+        yield from _report(entries, floor, suffix, f"journal synchronous={synchronous}")
+
+
+def _system_run(
+    seconds: int, synchronous: str, floor_count: int
+) -> tuple[list[_Stages], list[int]]:
+    """Entries of one system run of `seconds`, and the floor measured meanwhile."""
     directory = Path(tempfile.mkdtemp(prefix="e2e-sys-", dir="/tmp"))
+    settings = directory / "settings.toml"
+    overrides = {
+        "strategy": QUICK_STRATEGY,
+        "executor": {"journal-synchronous": f'"{synchronous}"'},
+    }
+    settings.write_text(settings_text(free_port(), overrides))
     env = {
         **os.environ,
-        "TRADING_SETTINGS": str(_settings(directory)),
+        "TRADING_SETTINGS": str(settings),
         "TRADING_RUN_DIR": str(directory / "run"),
     }
-    print(f"bench: e2e: the system runs for {seconds} s ...", file=sys.stderr)
+    print(
+        f"bench: e2e: the system runs for {seconds} s, journal {synchronous} ...", file=sys.stderr
+    )
     system = subprocess.Popen(
         [str(REPO_ROOT / "scripts" / "run"), "--quiet", "--duration", str(seconds)],
         cwd=REPO_ROOT,
@@ -131,27 +159,36 @@ def run(quick: bool) -> Iterator[Result]:
     )
     try:
         time.sleep(seconds / 2)  # the system trades meanwhile; the floor runs under that load
-        floor = _floor(500 if quick else 2_000)
+        floor = _floor(floor_count)
         if system.wait(seconds + 60) != 0:
             raise RuntimeError(f"the system did not stop cleanly: logs in {directory}")
     finally:
         if system.poll() is None:
             os.killpg(system.pid, signal.SIGTERM)
             system.wait(60)
-    samples = _tick_to_order(directory / "run")
-    if not samples:
+    entries = _entries(directory / "run")
+    if not entries:
         raise RuntimeError(f"no orders in {seconds} s: logs in {directory}/run/logs")
     shutil.rmtree(directory, ignore_errors=True)
+    return entries, floor
+
+
+def _report(entries: list[_Stages], floor: list[int], suffix: str, note: str) -> Iterator[Result]:
+    samples = [e.tick_to_order for e in entries]
     p50, floor_p50 = statistics.median(samples) / 1000, statistics.median(floor) / 1000
-    note = "journal synchronous=FULL (deploy/settings.toml)"
     yield {
-        "name": "e2e.tick_to_order_p50_us",
+        "name": f"e2e.tick_to_order_p50_us{suffix}",
         "value": round(p50, 1),
         "unit": "us",
         "samples": len(samples),
         "note": note,
     }
-    yield {"name": "e2e.tick_to_order_p99_us", "value": round(_pct(samples, 0.99), 1), "unit": "us"}
-    yield {"name": "e2e.floor_p50_us", "value": round(floor_p50, 1), "unit": "us"}
-    yield {"name": "e2e.floor_p99_us", "value": round(_pct(floor, 0.99), 1), "unit": "us"}
-    yield {"name": "e2e.ratio_p50", "value": round(p50 / floor_p50, 2), "unit": "x"}
+    p99 = round(_pct(samples, 0.99), 1)
+    yield {"name": f"e2e.tick_to_order_p99_us{suffix}", "value": p99, "unit": "us"}
+    yield {"name": f"e2e.floor_p50_us{suffix}", "value": round(floor_p50, 1), "unit": "us"}
+    floor_p99 = round(_pct(floor, 0.99), 1)
+    yield {"name": f"e2e.floor_p99_us{suffix}", "value": floor_p99, "unit": "us"}
+    yield {"name": f"e2e.ratio_p50{suffix}", "value": round(p50 / floor_p50, 2), "unit": "x"}
+    for stage in _Stages._fields[1:]:
+        median = statistics.median(getattr(e, stage) for e in entries) / 1000
+        yield {"name": f"e2e.{stage}_p50_us{suffix}", "value": round(median, 1), "unit": "us"}

@@ -147,6 +147,7 @@ class _Event(NamedTuple):
     status: OrderStatus | None
     venue_order_id: str | None
     payload: Mapping[str, Any] | None
+    sent_ns: int = 0  # when the create request left, if this event tells
 
 
 class Journal:
@@ -205,6 +206,15 @@ class Journal:
         """Append one event; `status` is the order's status after it, if it changed."""
         with self._transaction() as db:
             _append_event(db, _Event(client_order_id, kind, ts_ns, status, venue_order_id, payload))
+
+    def record_ack(
+        self, client_order_id: ClientOrderId, ts_ns: int, venue_order_id: VenueOrderId, sent_ns: int
+    ) -> None:
+        """The venue's create response; `sent_ns`, when the request's last bytes left, replaces
+        the intent's "sent" mark (written before the send)."""
+        event = _Event(client_order_id, EventKind.ACK, ts_ns, None, venue_order_id, None, sent_ns)
+        with self._transaction() as db:
+            _append_event(db, event)
 
     def record_fill(
         self,
@@ -342,7 +352,9 @@ def _append_event(db: sqlite3.Connection, event: _Event) -> None:
         "kind": str(event.kind),
         "status": None if event.status is None else str(event.status),
         "payload": _encoder.encode(event.payload or {}).decode(),
-        "sent": event.kind in (EventKind.SENT, EventKind.RESEND),
+        "sent_ns": event.ts_ns
+        if event.kind in (EventKind.SENT, EventKind.RESEND)
+        else event.sent_ns,
         "acked": event.kind is EventKind.ACK,
     }
     db.execute(
@@ -353,7 +365,7 @@ def _append_event(db: sqlite3.Connection, event: _Event) -> None:
     db.execute(
         "UPDATE intents SET status = coalesce(:status, status),"
         " venue_order_id = coalesce(:venue_order_id, venue_order_id),"
-        " ts_request_sent_ns = CASE WHEN :sent THEN :ts_ns ELSE ts_request_sent_ns END,"
+        " ts_request_sent_ns = CASE WHEN :sent_ns THEN :sent_ns ELSE ts_request_sent_ns END,"
         " ts_ack_ns = CASE WHEN :acked AND ts_ack_ns = 0 THEN :ts_ns ELSE ts_ack_ns END"
         " WHERE client_order_id = :client_order_id",
         values,

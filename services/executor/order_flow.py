@@ -123,8 +123,8 @@ class OrderFlow:
         ts_ack_ns = ts_ack_ns or self._clock.now_ns()
         record.record_ack(venue_order_id, ts_ack_ns)
         self._registry.index(record)
-        self._journal.record_event(
-            record.client_order_id, EventKind.ACK, ts_ack_ns, venue_order_id=venue_order_id
+        self._journal.record_ack(
+            record.client_order_id, ts_ack_ns, venue_order_id, record.ts_request_sent_ns
         )
         self._counters["accepted"] += 1
         sent, latency = record.ts_request_sent_ns, self._parts.latency

@@ -109,7 +109,7 @@ class BadResponse(BybitError):
 
 
 class NetworkError(BybitError):
-    """The connection failed or broke (reset, disconnected, aiohttp ClientError).
+    """The connection failed or broke (reset, closed mid-answer, a malformed HTTP answer).
 
     Outcome unknown: the request may have reached the venue before the failure.
     """

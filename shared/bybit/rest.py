@@ -17,9 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
-import aiohttp
 import msgspec
-from yarl import URL
 
 from shared.bybit import wire
 from shared.bybit.auth import RestSigner, query_string
@@ -35,6 +33,7 @@ from shared.bybit.errors import (
     RequestTimeout,
     VenueError,
 )
+from shared.bybit.http1 import ConnectError, Http1Client, HttpError
 from shared.bybit.ratelimit import RESET_HEADER, RateBudget
 from shared.runtime.backoff import backoff_delays
 from shared.runtime.clock import Clock, LiveClock
@@ -73,7 +72,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Timing:
-    """When the successful attempt left and when its answer arrived (Clock ns)."""
+    """When the successful attempt's last bytes left and when its answer arrived (Clock ns)."""
 
     path: str
     sent_ns: int
@@ -142,7 +141,7 @@ def _reset_at_ms(headers: Mapping[str, str]) -> int | None:
 
 
 class BybitRest:
-    """An aiohttp client of the Bybit V5 REST API for USDT perpetuals."""
+    """A client of the Bybit V5 REST API for USDT perpetuals (over shared.bybit.http1)."""
 
     def __init__(  # noqa: PLR0913 -- the knobs of one venue connection, all keyword-only
         self,
@@ -155,7 +154,6 @@ class BybitRest:
         retry: RetryPolicy | None = None,
         budget: RateBudget | None = None,
         clock: Clock | None = None,
-        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._recv_window = str(recv_window_ms)
@@ -164,17 +162,14 @@ class BybitRest:
             if api_key is None or api_secret is None
             else RestSigner(api_key, api_secret, self._recv_window)
         )
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
         self._clock: Clock = clock or LiveClock()
         self._budget = budget or RateBudget(self._clock)
-        self._session = session
-        self._owns_session = session is None
+        self._http = Http1Client(self._base_url, self._clock)
         self._offset_ns = 0
         self.stats = RestStats()
         self.last_timing: Timing | None = None
-        self._urls: dict[str, URL] = {}  # per path, for requests without a query
 
     @property
     def budget(self) -> RateBudget:
@@ -194,10 +189,8 @@ class BybitRest:
         return (self._clock.now_ns() + self._offset_ns) // NS_PER_MS
 
     async def close(self) -> None:
-        """Close the HTTP session if this client created it."""
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the idle connections (the client stays usable: it opens new ones)."""
+        self._http.close()
 
     # ------------------------------------------------------------ market (public)
 
@@ -487,45 +480,30 @@ class BybitRest:
         """Send `request` once; return the decoded result, send time and receive time."""
         await self._budget.acquire(request.path)
         headers = self._headers(request)
-        url = self._url(request)
-        session = self._session_now()
+        target = f"{request.path}?{request.query}" if request.query else request.path
         self.stats.requests += 1
-        sent_ns = self._clock.now_ns()
         try:
-            async with session.request(
-                request.method, url, data=request.body, headers=headers, timeout=self._timeout
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                response_headers = response.headers
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._http.request(request.method, target, headers, request.body)
         except TimeoutError as e:
             raise RequestTimeout(
                 f"path={request.path} no answer within {self._timeout_s} s", path=request.path
             ) from e
-        except aiohttp.ClientConnectorError as e:
+        except ConnectError as e:
             raise ConnectFailed(
                 f"path={request.path} connect failed: {e}", path=request.path
             ) from e
-        except aiohttp.ClientError as e:
+        except HttpError as e:
             raise NetworkError(
                 f"path={request.path} {type(e).__name__}: {e}", path=request.path
             ) from e
         received_ns = self._clock.now_ns()
-        self._budget.update(request.path, response_headers, received_ns // NS_PER_MS)
+        self._budget.update(request.path, response.headers, received_ns // NS_PER_MS)
         return (
-            self._decode(request, status, response_headers, raw, result_type),
-            sent_ns,
+            self._decode(request, response.status, response.headers, response.body, result_type),
+            response.sent_ns,
             received_ns,
         )
-
-    def _url(self, request: _Request) -> URL:
-        # encoded=True: the query goes out byte for byte as signed (cursors are pre-encoded).
-        if request.query:
-            return URL(f"{self._base_url}{request.path}?{request.query}", encoded=True)
-        url = self._urls.get(request.path)
-        if url is None:
-            url = self._urls[request.path] = URL(self._base_url + request.path, encoded=True)
-        return url
 
     def _headers(self, request: _Request) -> dict[str, str]:
         body = request.body
@@ -564,12 +542,6 @@ class BybitRest:
             raise BadResponse(
                 f"path={path} result does not fit {result_type.__name__}: {e}", path=path
             ) from None
-
-    def _session_now(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-            self._owns_session = True
-        return self._session
 
     def _log_failure(self, request: _Request, e: BybitError, attempts: int) -> None:
         if isinstance(e, VenueError) and not e.outcome_unknown:

@@ -576,6 +576,19 @@ async def test_rate_headers_reach_the_budget(venue: FakeVenue, rest: BybitRest) 
     assert 0 < rest.last_timing.latency_ns < 2_000_000_000
 
 
+async def test_the_sent_time_is_after_the_call_and_before_the_venue_saw_the_request(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/create", ok(ORDER_IDS))
+    called_ms = _now_ms()
+
+    await rest.create_order(_create_request())
+
+    assert rest.last_timing is not None
+    sent_ms, received_ms = rest.last_timing.sent_ns / 1e6, rest.last_timing.received_ns / 1e6
+    assert called_ms <= sent_ms <= venue.seen[-1].arrived_ms + 1 <= received_ms + 1
+
+
 def _instruments_page(base: str, cursor: str) -> dict[str, Any]:
     document = json.loads((FIXTURES / "rest_market_instruments_info_linear.json").read_bytes())
     instrument = document["result"]["list"][0] | {"symbol": f"{base}USDT"}

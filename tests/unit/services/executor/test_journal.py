@@ -117,6 +117,22 @@ def test_load_rebuilds_the_order_after_a_restart(path: Path) -> None:
     )
 
 
+def test_an_ack_with_the_real_send_time_replaces_the_mark_written_before_the_send(
+    path: Path,
+) -> None:
+    journal = Journal(path)
+    journal.record_intent(make_submit(), ts_ns=T, sent_ns=T)
+    journal.record_ack(COID, T + 9, VOID, sent_ns=T + 4)
+    journal.record_event(COID, EventKind.STATUS, T + 10, status=OrderStatus.ACCEPTED)
+    journal.close()
+
+    reopened = Journal(path)
+    (order,) = reopened.load().open_orders
+    reopened.close()
+
+    assert (order.ts_request_sent_ns, order.ts_ack_ns) == (T + 4, T + 9)
+
+
 def test_load_applies_the_last_amend_to_the_intent(path: Path) -> None:
     journal = Journal(path)
     journal.record_intent(make_submit(), ts_ns=T, sent_ns=T)
