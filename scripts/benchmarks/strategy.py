@@ -9,7 +9,9 @@ settings except pacing: no hourly cap and a short cooldown and holding time, so 
 entering and exiting. Every command it emits is answered, untimed, as the executor would:
 OrderAccepted + OrderFilled for a SubmitOrder (at the touch), OrderCanceled for a
 CancelOrder; its timer runs every 20 ms of stream time, also untimed. Only the market-data
-calls are measured.
+calls are measured. decide_after_idle: the first messages again, with the process idle
+for 5 ms before each, as between the messages of a live market: what a decision costs
+when the caches are cold.
 """
 
 import random
@@ -226,8 +228,13 @@ def _canceled(order_id: ClientOrderId, venue_id: VenueOrderId, now_ns: int) -> O
     )
 
 
-def _round(stream: list[Quote | Trade]) -> tuple[list[int], list[int], Counter[str]]:
-    """Feed the stream once through a fresh machine; return ns per quote, per trade, counts."""
+def _round(
+    stream: list[Quote | Trade], idle_s: float = 0.0
+) -> tuple[list[int], list[int], Counter[str]]:
+    """Feed the stream once through a fresh machine; return ns per quote, per trade, counts.
+
+    With `idle_s`, the process sleeps that long before each message, as between two
+    messages of a live market (pacing, not waiting for anything)."""
     machine = _ready_machine()
     executor = _Executor(machine)
     on_message, clock = machine.on_message, time.perf_counter_ns
@@ -241,6 +248,8 @@ def _round(stream: list[Quote | Trade]) -> tuple[list[int], list[int], Counter[s
         if now >= next_timer:
             next_timer = now + _TIMER_NS
             executor.answer(machine.on_timer(now), last, now)
+        if idle_s:
+            time.sleep(idle_s)
         started = clock()
         out = on_message(message, now)
         spent = clock() - started
@@ -299,6 +308,15 @@ def run(quick: bool) -> Iterator[Result]:
         "name": "strategy.decide_p99_us",
         "value": round(statistics.median(p99s), 2),
         "unit": "us",
+    }
+    idle_s, idle_count = 0.005, 200 if quick else 1_000
+    quote_ns, trade_ns, _ = _round(stream[:idle_count], idle_s)
+    yield {
+        "name": "strategy.decide_after_idle_p50_us",
+        "value": round(statistics.median(quote_ns + trade_ns) / 1000, 2),
+        "unit": "us",
+        "samples": idle_count,
+        "note": f"the same calls, {idle_s * 1000:.0f} ms idle before each (cold caches)",
     }
     yield {
         "name": "strategy.command_share",
