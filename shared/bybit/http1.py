@@ -140,7 +140,8 @@ class _Connection(asyncio.Protocol):
 class Http1Client:
     """Requests to one origin (`base_url`: scheme, host and port) over kept-alive connections."""
 
-    def __init__(self, base_url: str, clock: Clock) -> None:
+    def __init__(self, base_url: str, clock: Clock, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: for https, the context that verifies the venue (default: the system's CAs)."""
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"base_url must be http(s)://host[:port], not {base_url!r}")
@@ -148,7 +149,8 @@ class Http1Client:
         self._port = url.port or (443 if url.scheme == "https" else 80)
         self._host_line = f"Host: {url.netloc}\r\n"
         self._path_prefix = url.path.rstrip("/")
-        self._tls = ssl.create_default_context() if url.scheme == "https" else None
+        https = url.scheme == "https"
+        self._tls = (tls or ssl.create_default_context()) if https else None
         self._clock = clock
         self._idle: list[_Connection] = []
 

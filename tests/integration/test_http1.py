@@ -3,10 +3,12 @@ and every way an answer can go wrong."""
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
+import trustme
 
 from shared.bybit.http1 import ConnectError, ConnectionBroken, Http1Client
 from shared.runtime import LiveClock
@@ -49,8 +51,11 @@ class RawServer:
         writer.close()
 
 
+Serve = Callable[..., Awaitable[RawServer]]
+
+
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., "asyncio.Future[RawServer]"]]:
+async def serve() -> AsyncIterator[Serve]:
     servers: list[asyncio.Server] = []
 
     async def start(*script: tuple[bytes, bool]) -> RawServer:
@@ -60,7 +65,7 @@ async def serve() -> AsyncIterator[Callable[..., "asyncio.Future[RawServer]"]]:
         servers.append(server)
         return raw
 
-    yield start  # type: ignore[misc]
+    yield start
     for server in servers:
         server.close()
 
@@ -69,7 +74,7 @@ def client(raw: RawServer, prefix: str = "") -> Http1Client:
     return Http1Client(f"http://127.0.0.1:{raw.port}{prefix}", LiveClock())
 
 
-async def test_the_request_goes_out_whole_and_the_connection_is_kept_alive(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_the_request_goes_out_whole_and_the_connection_is_kept_alive(serve: Serve) -> None:
     raw = await serve((OK_JSON, False))
     http = client(raw, "/base/")
 
@@ -93,7 +98,7 @@ async def test_the_request_goes_out_whole_and_the_connection_is_kept_alive(serve
     assert b"Content-Length" not in raw.requests[1]
 
 
-async def test_a_chunked_body_is_joined_and_the_connection_reused(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_chunked_body_is_joined_and_the_connection_reused(serve: Serve) -> None:
     chunked = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b'4;ext=1\r\n{"a"\r\n5\r\n: 10}\r\n0\r\nX-Trailer: t\r\n\r\n'
@@ -108,7 +113,7 @@ async def test_a_chunked_body_is_joined_and_the_connection_reused(serve) -> None
     assert raw.connections == 1
 
 
-async def test_an_answer_without_length_is_read_to_the_close_and_not_reused(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_an_answer_without_length_is_read_to_the_close_and_not_reused(serve: Serve) -> None:
     raw = await serve((b"HTTP/1.1 200 OK\r\n\r\nall of it", True))
     http = client(raw)
 
@@ -119,7 +124,7 @@ async def test_an_answer_without_length_is_read_to_the_close_and_not_reused(serv
     assert raw.connections == 2
 
 
-async def test_connection_close_is_honoured(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_connection_close_is_honoured(serve: Serve) -> None:
     closing = b"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbusy"
     raw = await serve((closing, False), (OK_JSON, False))
     http = client(raw)
@@ -132,7 +137,7 @@ async def test_connection_close_is_honoured(serve) -> None:  # type: ignore[no-u
     assert raw.connections == 2
 
 
-async def test_a_connection_the_server_closed_while_idle_is_not_reused(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Serve) -> None:
     raw = await serve((OK_JSON, True))  # closes after each answer, without saying so
     http = client(raw)
 
@@ -157,7 +162,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(serve) ->
     ],
 )
 async def test_a_broken_answer_raises_connection_broken_and_the_connection_is_dropped(
-    serve,  # type: ignore[no-untyped-def]
+    serve: Serve,
     answer: bytes,
     detail: str,
 ) -> None:
@@ -183,7 +188,7 @@ async def test_a_refused_connection_raises_connect_error() -> None:
         await http.request("GET", "/p", {}, None)
 
 
-async def test_a_request_cancelled_while_waiting_drops_its_connection(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_request_cancelled_while_waiting_drops_its_connection(serve: Serve) -> None:
     raw = await serve((b"", False), (OK_JSON, False))  # the first answer never comes
     http = client(raw)
 
@@ -200,3 +205,26 @@ async def test_a_request_cancelled_while_waiting_drops_its_connection(serve) -> 
 def test_a_base_url_that_is_not_http_is_refused() -> None:
     with pytest.raises(ValueError, match="base_url must be http"):
         Http1Client("ws://127.0.0.1:1", LiveClock())
+
+
+async def test_https_verifies_the_venue_and_keeps_the_connection_alive() -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_tls)
+    trusted = ssl.create_default_context()
+    ca.configure_trust(trusted)
+    raw = RawServer([(OK_JSON, False)])
+    server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    http = Http1Client(f"https://localhost:{port}", LiveClock(), tls=trusted)
+    stranger = Http1Client(f"https://localhost:{port}", LiveClock())  # the system's CAs only
+
+    answers = [await http.request("GET", "/p", {}, None) for _ in range(2)]
+    with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        await stranger.request("GET", "/p", {}, None)
+    http.close()
+    server.close()
+
+    assert [a.body for a in answers] == [b'{"ok": true}'] * 2
+    assert raw.requests[0].startswith(b"GET /p HTTP/1.1\r\nHost: localhost:%d\r\n" % port)
+    assert raw.connections == 1  # kept alive (the refused handshake never got a handler)
