@@ -142,7 +142,16 @@ class Secrets:
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> "Secrets":
+        """Raises SettingsError (naming the variable, never its value) for a key with
+        whitespace or control characters: it would end up inside the request headers."""
         env = os.environ if environ is None else environ
+        for name in ("BYBIT_API_KEY", "BYBIT_API_SECRET"):
+            value = env.get(name) or ""
+            if any(c.isspace() or not c.isprintable() for c in value):
+                raise SettingsError(
+                    f"{name}: contains whitespace or a control character (a stray newline or"
+                    " CR from a file?); set it to the key alone"
+                )
         bus_key = env.get("BUS_HMAC_KEY") or None
         return cls(
             bybit_api_key=env.get("BYBIT_API_KEY") or None,

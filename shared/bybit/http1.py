@@ -10,6 +10,7 @@ compression (no Accept-Encoding is sent), TLS for https.
 """
 
 import asyncio
+import re
 import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from shared.runtime.clock import Clock
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 32 * 1024 * 1024
 IDLE_TIMEOUT_S: Final = 15.0  # an idle connection older than this is not reused
+_DIGITS: Final = re.compile(r"[0-9]+")
+_HEX: Final = re.compile(r"[0-9A-Fa-f]+")
+_UNSAFE: Final = re.compile(r"[\r\n\0]")
 
 
 class HttpError(Exception):
@@ -36,10 +40,19 @@ class ConnectionBroken(HttpError):
 
 
 class Headers(Mapping[str, str]):
-    """Response headers, looked up without regard to case (a repeated name: the last wins)."""
+    """Response headers, looked up without regard to case; a repeated name's values are
+    joined with ", " (RFC 9110 5.3)."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self._values = {name.strip().lower(): value.strip() for name, value in pairs}
+        self._values: dict[str, str] = {}
+        for name, value in pairs:
+            key, value = name.strip().lower(), value.strip()
+            known = self._values.get(key)
+            self._values[key] = value if known is None else f"{known}, {value}"
+
+    def tokens(self, name: str) -> list[str]:
+        """The comma-separated values of `name`, lower case (e.g. Connection, Transfer-Encoding)."""
+        return [t.strip().lower() for t in self.get(name, "").split(",") if t.strip()]
 
     def __getitem__(self, name: str) -> str:
         return self._values[name.lower()]
@@ -66,7 +79,9 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.closed = False
+        self.broken: Exception | None = None  # why the connection was lost, if not a clean end
         self.idle_since_ns = 0
+        self.generation = 0
         self._waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -84,6 +99,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.broken = exc
         self._wake()
 
     def close(self) -> None:
@@ -132,6 +148,8 @@ class _Connection(asyncio.Protocol):
             if len(self.buffer) > limit:
                 raise ConnectionBroken(f"body longer than {limit} bytes")
             await self._wait()
+        if self.broken is not None:
+            raise ConnectionBroken(f"connection lost before the end of the body: {self.broken}")
         data = bytes(self.buffer)
         self.buffer.clear()
         return data
@@ -153,29 +171,43 @@ class Http1Client:
         self._tls = (tls or ssl.create_default_context()) if https else None
         self._clock = clock
         self._idle: list[_Connection] = []
+        self._generation = 0  # close() starts a new one
 
     async def request(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
     ) -> Response:
-        """Send one request (`target`: path and query, as sent) and return its answer."""
+        """Send one request (`target`: path and query, as sent) and return its answer.
+
+        Raises ValueError, before connecting, for a CR, LF or NUL in the target or a header
+        (it would end the request head early and send the rest as another request).
+        """
+        if _UNSAFE.search(" ".join((target, *headers.keys(), *headers.values()))):
+            raise ValueError(f"CR, LF or NUL in the request target or a header: {target!r}")
         lines = [f"{method} {self._path_prefix}{target} HTTP/1.1\r\n", self._host_line]
         lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
         if body is not None:
             lines.append(f"Content-Length: {len(body)}\r\n")
         lines.append("\r\n")
-        data = "".join(lines).encode("latin-1") + (body or b"")
+        data = "".join(lines).encode() + (body or b"")
         connection = await self._connection()
+        if connection.closed or connection.transport is None:
+            raise ConnectError(f"{self._host}:{self._port}: closed before the request was written")
         try:
-            assert connection.transport is not None
             connection.transport.write(data)
             sent_ns = self._clock.now_ns()
             status, response_headers, response_body, reusable = await _read_response(
                 connection, method
             )
-        except BaseException:
+        except HttpError:
             connection.close()  # the answer's state is unknown: never reuse the connection
             raise
-        if reusable and not connection.closed:
+        except Exception as e:  # a parser bug must still read as "outcome unknown"
+            connection.close()
+            raise ConnectionBroken(f"unreadable answer: {type(e).__name__}: {e}") from e
+        except BaseException:  # cancelled (a timeout): the answer may still come, unread
+            connection.close()
+            raise
+        if reusable and self._may_reuse(connection):
             connection.idle_since_ns = self._clock.now_ns()
             self._idle.append(connection)
         else:
@@ -188,16 +220,25 @@ class Http1Client:
         return sum(not connection.closed for connection in self._idle)
 
     def close(self) -> None:
-        """Close the idle connections (a request in flight closes its own when it ends)."""
+        """Close the idle connections; one in flight is closed when its request ends."""
+        self._generation += 1
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+
+    def _may_reuse(self, connection: _Connection) -> bool:
+        """Open, opened since the last close(), and nothing unasked-for waiting in it."""
+        return (
+            not connection.closed
+            and not connection.buffer
+            and connection.generation == self._generation
+        )
 
     async def _connection(self) -> _Connection:
         oldest_ns = self._clock.now_ns() - int(IDLE_TIMEOUT_S * 1e9)
         while self._idle:
             connection = self._idle.pop()
-            if not connection.closed and connection.idle_since_ns >= oldest_ns:
+            if self._may_reuse(connection) and connection.idle_since_ns >= oldest_ns:
                 return connection
             connection.close()
         loop = asyncio.get_running_loop()
@@ -211,6 +252,7 @@ class Http1Client:
             )
         except OSError as e:
             raise ConnectError(f"{self._host}:{self._port}: {e}") from e
+        connection.generation = self._generation
         return connection
 
 
@@ -221,23 +263,28 @@ async def _read_response(connection: _Connection, method: str) -> tuple[int, Hea
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
         version, _, rest = status_line.partition(" ")
         code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit():
+        if not version.startswith("HTTP/1.") or not _DIGITS.fullmatch(code):
             raise ConnectionBroken(f"malformed status line {status_line[:100]!r}")
         if int(code) >= 200:  # 1xx (we send no Expect) are skipped
             break
     fields = (line.partition(":") for line in header_lines)
     headers = Headers((name, value) for name, colon, value in fields if colon)
-    reusable = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    reusable = version == "HTTP/1.1" and "close" not in headers.tokens("connection")
     status = int(code)
     if method == "HEAD" or status in (204, 304):
         return status, headers, b"", reusable
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return status, headers, await _read_chunked(connection), reusable
-    length = headers.get("content-length")
-    if length is None:
+    codings = headers.tokens("transfer-encoding")
+    if codings:
+        if codings[-1] != "chunked":  # RFC 9112 6.3: the body ends when the connection does
+            return status, headers, await connection.read_to_eof(MAX_BODY_BYTES), False
+        body = await _read_chunked(connection)
+        return status, headers, body, reusable and "content-length" not in headers
+    lengths = set(headers.tokens("content-length"))
+    if not lengths:
         return status, headers, await connection.read_to_eof(MAX_BODY_BYTES), False
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-        raise ConnectionBroken(f"bad Content-Length {length[:40]!r}")
+    length = lengths.pop()
+    if lengths or not _DIGITS.fullmatch(length) or int(length) > MAX_BODY_BYTES:
+        raise ConnectionBroken(f"bad Content-Length {headers['content-length'][:40]!r}")
     return status, headers, await connection.read_exactly(int(length), "the body"), reusable
 
 
@@ -246,10 +293,10 @@ async def _read_chunked(connection: _Connection) -> bytes:
     total = 0
     while True:
         size_line = await connection.read_until(b"\r\n", 1024, "a chunk size")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError as e:
-            raise ConnectionBroken(f"bad chunk size {size_line[:40]!r}") from e
+        size_text = size_line.split(b";", 1)[0].strip().decode("latin-1")
+        if not _HEX.fullmatch(size_text):
+            raise ConnectionBroken(f"bad chunk size {size_line[:40]!r}")
+        size = int(size_text, 16)
         if size == 0:
             while await connection.read_until(b"\r\n", MAX_HEAD_BYTES, "the trailers"):
                 pass  # trailers: nothing we use

@@ -107,6 +107,18 @@ def test_secrets_come_from_the_environment_and_never_print() -> None:
     assert "k" * 18 not in repr(secrets)
 
 
+@pytest.mark.parametrize("name", ["BYBIT_API_KEY", "BYBIT_API_SECRET"])
+def test_a_key_with_a_stray_line_end_refuses_to_start_and_is_not_printed(name: str) -> None:
+    environ = {"BYBIT_API_KEY": "k" * 18, "BYBIT_API_SECRET": "s" * 36}
+    environ[name] += "\r\n"
+
+    with pytest.raises(SettingsError, match=f"{name}: contains whitespace") as refused:
+        Secrets.from_environment(environ)
+
+    assert "k" * 18 not in str(refused.value)
+    assert "s" * 36 not in str(refused.value)
+
+
 def test_off_host_tcp_endpoint_needs_a_signing_key() -> None:
     endpoints = load_section("bus", BusSettings).endpoints
     remote = Endpoints(

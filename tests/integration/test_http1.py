@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 import trustme
 
-from shared.bybit.http1 import ConnectError, ConnectionBroken, Http1Client
+from shared.bybit.http1 import ConnectError, ConnectionBroken, Http1Client, _Connection
 from shared.runtime import LiveClock
 from tests.helpers.waiting import eventually
 
@@ -30,6 +30,7 @@ class RawServer:
     requests: list[bytes] = field(default_factory=list)
     connections: int = 0
     port: int = 0
+    hold: asyncio.Event | None = None  # answers wait for it, if given
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -42,6 +43,8 @@ class RawServer:
                         length = int(line.split(b":")[1])
                 self.requests.append(head + await reader.readexactly(length))
                 answer, close = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+                if self.hold is not None:
+                    await self.hold.wait()
                 writer.write(answer)
                 await writer.drain()
                 if close:
@@ -159,6 +162,11 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Se
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
         (b"HTTP/1.1 200 OK\r\nContent-Le", "middle of the response head"),
         (b"", "middle of the response head"),
+        (b"HTTP/1.1 2\xb20 OK\r\nContent-Length: 0\r\n\r\n", "malformed status line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n", "bad Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\n", "Content-Len"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x1\r\n", "bad chunk size"),
     ],
 )
 async def test_a_broken_answer_raises_connection_broken_and_the_connection_is_dropped(
@@ -176,6 +184,93 @@ async def test_a_broken_answer_raises_connection_broken_and_the_connection_is_dr
 
     assert after.status == 200
     assert raw.connections == 2
+
+
+async def test_bytes_left_after_an_answer_are_never_read_as_the_next_answer(
+    serve: Serve,
+) -> None:
+    stale = OK_JSON.replace(b'{"ok": true}', b'{"no": 1}!').replace(b"12", b"10")
+    raw = await serve((OK_JSON + stale, False), (OK_JSON, False))
+    http = client(raw)
+
+    first = await http.request("POST", "/v5/order/create", {}, b"{}")
+    second = await http.request("POST", "/v5/order/create", {}, b"{}")
+    http.close()
+
+    assert first.body == second.body == b'{"ok": true}'
+    assert raw.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "headers"),
+    [
+        ("/p", {"X-BAPI-API-KEY": "key\r\n"}),
+        ("/p", {"X-A\nB": "1"}),
+        ("/p?symbol=BTC\r\nX: 1", {}),
+        ("/p", {"X-A": "a\0b"}),
+    ],
+)
+async def test_a_line_end_in_the_head_is_refused_before_connecting(
+    serve: Serve, target: str, headers: dict[str, str]
+) -> None:
+    raw = await serve((OK_JSON, False))
+    http = client(raw)
+
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        await http.request("POST", target, headers, b"{}")
+
+    assert raw.connections == 0
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 12\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\n",
+    ],
+)
+async def test_an_answer_that_may_not_leave_the_connection_clean_closes_it(
+    serve: Serve, head: bytes
+) -> None:
+    chunked = b"chunked" in head
+    answer = head + b'{"ok": true}' + (b"\r\n0\r\n\r\n" if chunked else b"")
+    raw = await serve((answer, False))
+    http = client(raw)
+
+    answers = [await http.request("GET", "/p", {}, None) for _ in range(2)]
+    http.close()
+
+    assert [a.body for a in answers] == [b'{"ok": true}'] * 2
+    assert raw.connections == 2
+
+
+async def test_a_body_without_length_ends_cleanly_only_on_a_clean_close() -> None:
+    clean, reset = _Connection(), _Connection()
+    for connection in (clean, reset):
+        connection.data_received(b"part of it")
+    clean.connection_lost(None)
+    reset.connection_lost(ConnectionResetError(104, "Connection reset by peer"))
+
+    assert await clean.read_to_eof(1000) == b"part of it"
+    with pytest.raises(ConnectionBroken, match="lost before the end of the body"):
+        await reset.read_to_eof(1000)
+
+
+async def test_a_connection_in_flight_at_close_is_not_kept(serve: Serve) -> None:
+    raw = await serve((OK_JSON, False))
+    raw.hold = asyncio.Event()
+    http = client(raw)
+
+    async def close_meanwhile() -> None:
+        await eventually(lambda: raw.requests)  # the request is in flight, its answer held
+        http.close()
+        raw.hold.set()
+
+    answer, _ = await asyncio.gather(http.request("GET", "/p", {}, None), close_meanwhile())
+
+    assert answer.status == 200
+    assert http.idle_connections == 0
 
 
 async def test_a_refused_connection_raises_connect_error() -> None:
