@@ -82,6 +82,7 @@ class ScalperCore:
         self.rules: dict[str, InstrumentRules] = {}
         self.listing: Listing | None = None  # what the universe says to trade
         self.feed_ready = False  # FeedReady seen for `listing`
+        self.early_feed_ready: tuple[str, int] | None = None  # (symbol, epoch) not announced yet
         self.feed_live = True  # the feed's last FeedStatus for `listing` was not bad
         self.trading_state = TradingState.ACTIVE
         self.quote: Quote | None = None

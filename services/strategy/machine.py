@@ -227,7 +227,10 @@ class MomentumScalper(ExecutionReactions):
             self.counters["stale_universe"] += 1
             return
         self.listing = Listing(event.symbol, event.epoch)
-        self.feed_ready = False
+        early = self.early_feed_ready
+        self.feed_ready = early == (event.symbol, event.epoch)
+        if early is not None and early[1] <= event.epoch:
+            self.early_feed_ready = None
         self.feed_live = True
         self.window.reset()
         self.quote = None
@@ -243,7 +246,13 @@ class MomentumScalper(ExecutionReactions):
 
     def _on_feed_ready(self, event: FeedReady, now_ns: int, out: list[Output]) -> None:
         listing = self.listing
-        if listing is None or (event.symbol, event.epoch) != (listing.symbol, listing.epoch):
+        if listing is None or event.epoch > listing.epoch:
+            # The feed was quicker than the scanner's UniverseChanged reached us: two
+            # publishers, no order between them. Kept until that epoch is announced.
+            self.counters["early_feed_ready"] += 1
+            self.early_feed_ready = (event.symbol, event.epoch)
+            return
+        if (event.symbol, event.epoch) != (listing.symbol, listing.epoch):
             self.counters["stale_feed_ready"] += 1
             detail = f"FeedReady {event.symbol} epoch {event.epoch}, trading {listing}"
             out.append(make_alert("stale_feed_ready", detail, now_ns))

@@ -5,7 +5,7 @@ from decimal import Decimal
 from services.strategy.api import Strategy
 from services.strategy.core import ALLOWED, InvalidTransition, State, check_transition
 from services.strategy.machine import MomentumScalper
-from shared.schema import OrderSide, OrderType, TimeInForce, TradingState
+from shared.schema import OrderSide, OrderType, Symbol, TimeInForce, TradingState
 from tests.unit.services.strategy.support import (
     BTC,
     ETH,
@@ -423,6 +423,40 @@ def test_switch_with_a_position_exits_first_and_enters_the_new_symbol_only_after
     assert transitions(ready) == [("Switching", "Idle")]
     (entry,) = submits(after)
     assert (entry.symbol, entry.epoch) == (ETH, 2)
+
+
+def test_a_feed_ready_ahead_of_its_universe_change_is_kept_for_it() -> None:
+    # The feed and the scanner publish on their own sockets: the feed's FeedReady for the
+    # new epoch may reach the strategy before the scanner's UniverseChanged does.
+    machine = ready_machine()
+    enter_long(machine)
+
+    early = machine.on_message(feed_ready(ETH, 2), T0 + S_NS)
+    out = machine.on_message(universe(ETH, 2), T0 + S_NS)
+    (exit_,) = submits(out)
+    done = machine.on_message(fill(exit_, "0.002", "50000"), T0 + S_NS)
+    after = feed_signal(machine, T0 + 10 * S_NS, symbol=ETH, epoch=2)
+
+    assert early == []  # no alert: not stale, only early
+    assert machine.counters["early_feed_ready"] == 1
+    assert transitions(out) == [("PositionOpen", "Switching")]
+    assert transitions(done) == [("Switching", "Idle")]
+    (entry,) = submits(after)
+    assert (entry.symbol, entry.epoch) == (ETH, 2)
+
+
+def test_an_early_feed_ready_of_another_epoch_does_not_make_a_later_one_ready() -> None:
+    machine = ready_machine()
+    enter_long(machine)
+
+    machine.on_message(feed_ready(ETH, 2), T0)
+    out = machine.on_message(universe(Symbol("SOLUSDT"), 3), T0)  # epoch 2 never announced
+    (exit_,) = submits(out)
+    done = machine.on_message(fill(exit_, "0.002", "50000"), T0)
+
+    assert transitions(done) == []
+    assert machine.state == "Switching"  # waits for FeedReady(SOL, 3)
+    assert machine.early_feed_ready is None
 
 
 def test_switch_during_entry_pending_cancels_the_entry() -> None:
