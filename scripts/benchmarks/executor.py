@@ -5,8 +5,8 @@ simulator as its own process on loopback, without Bybit's per-endpoint rate limi
 cap creates at 10/s). A fake strategy pushes market IOC orders of 0.001 BTC, alternating
 buy and sell, and waits for each OrderAccepted. cmd_to_send is OrderAccepted's
 ts_request_sent_ns (after risk checks, journal commit and signing: when the request's last
-bytes are written to the connection) minus the command's receive time at the executor. Measured once
-per journal durability setting; the one named in deploy/settings.toml is FULL.
+bytes are written to the connection) minus the command's receive time at the executor.
+Measured once per journal durability setting; the one named in deploy/settings.toml is FULL.
 """
 
 import asyncio

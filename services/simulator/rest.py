@@ -91,6 +91,7 @@ class RestApi:
         self.requests = 0
         self.rate_limited = 0
         self.ip_refusals = 0
+        self.clients_gone = 0  # the client left before its body was read: not carried out
 
     def routes(self) -> list[web.RouteDef]:
         public: dict[str, Handler] = {
@@ -143,7 +144,12 @@ class RestApi:
             return web.Response(status=403, text="access too frequent")
         if self._faults.hit("rest_5xx", faults.rest_5xx_rate):
             return web.Response(status=503, text="service unavailable (injected)")
-        body = await request.read() if request.method == "POST" else b""
+        try:
+            body = await request.read() if request.method == "POST" else b""
+        except ConnectionResetError:  # gone during the injected latency: as a venue would
+            self.clients_gone += 1
+            log.info("client gone before its request was read path=%s", path)
+            return web.Response(status=499, text="client closed the request")
         account, headers = "", dict[str, str]()
         if signed:
             admitted = self._admit(request, path, body, now_ms)

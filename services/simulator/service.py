@@ -109,6 +109,7 @@ class SimulatorService:
             "rest_requests": self.rest.requests,
             "rate_limited": self.rest.rate_limited,
             "ip_refusals": self.rest.ip_refusals,
+            "clients_gone": self.rest.clients_gone,
             "public_connections_opened": self.public.registry.opened,
             "private_connections_opened": self.private.registry.opened,
             **{f"injected_{name}": n for name, n in self.faults.injected.items()},
@@ -176,6 +177,7 @@ class SimulatorService:
                 "rest_requests": self.rest.requests,
                 "rate_limited": self.rest.rate_limited,  # answered 10006 (not the storm fault)
                 "ip_refusals": self.rest.ip_refusals,  # answered 403: Bybit bans the IP for this
+                "clients_gone": self.rest.clients_gone,  # left before their body was read
                 "injected": self.faults.injected,
                 "public_connections": len(self.public.registry.connections),
                 "private_connections": len(self.private.registry.connections),

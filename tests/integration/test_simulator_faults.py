@@ -73,6 +73,31 @@ async def test_timeout_after_accept_leaves_the_order_at_the_venue(sim: Sim) -> N
     assert [o["orderLinkId"] for o in found["result"]["list"]] == ["doubt-1"]
 
 
+async def test_a_client_gone_during_the_latency_is_counted_and_its_order_not_placed(
+    sim: Sim,
+) -> None:
+    await sim.set_faults(rest_latency_ms=500)
+    body = {
+        "category": "linear",
+        "symbol": "BTCUSDT",
+        "side": "Buy",
+        "orderType": "Limit",
+        "qty": "0.01",
+        "price": "1000",
+        "orderLinkId": "gone-1",
+    }
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):  # gives up and closes its connection
+            await sim.post("/v5/order/create", body)
+    await eventually(lambda: sim.service.rest.clients_gone == 1)
+    await sim.set_faults(rest_latency_ms=0)
+    found = await sim.get(
+        "/v5/order/realtime", {"category": "linear", "orderLinkId": "gone-1"}, signed=True
+    )
+    assert found["result"]["list"] == []
+    assert (await sim.stats())["clients_gone"] == 1
+
+
 async def test_rate_limit_storm_answers_10006_with_reset_header(sim: Sim) -> None:
     await sim.set_faults(rate_limit_storm=True)
     answer = await sim.get(
