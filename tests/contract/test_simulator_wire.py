@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from shared.settings import REPO_ROOT
-from tests.helpers.simulator import Sim, running_simulator
+from tests.helpers.simulator import Sim, resting_buy, running_simulator
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "bybit"
 pytestmark = pytest.mark.integration
@@ -80,15 +80,7 @@ async def test_trading_responses_match_captures(sim: Sim) -> None:
     assert create["retCode"] == 0, create
     limit = await sim.post(
         "/v5/order/create",
-        {
-            "category": "linear",
-            "symbol": "BTCUSDT",
-            "side": "Buy",
-            "orderType": "Limit",
-            "qty": "0.01",
-            "price": "1000",
-            "orderLinkId": "contract-2",
-        },
+        resting_buy("contract-2"),
     )
     checks = {
         "rest_order_create_response_docexample.json": limit,
@@ -113,14 +105,7 @@ async def test_trading_responses_match_captures(sim: Sim) -> None:
 async def test_error_envelope_matches_capture(sim: Sim) -> None:
     tiny = await sim.post(
         "/v5/order/create",
-        {
-            "category": "linear",
-            "symbol": "BTCUSDT",
-            "side": "Buy",
-            "orderType": "Limit",
-            "qty": "0.001",
-            "price": "1000",
-        },
+        resting_buy(qty="0.001"),
     )
     captured = fixture("rest_error_110094_order_value_below_min.json")
     assert tiny["retCode"] == 110094

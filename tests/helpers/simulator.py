@@ -76,6 +76,19 @@ class Sim:
         return ws
 
 
+def resting_buy(order_link_id: str = "", qty: str = "0.01") -> dict[str, Any]:
+    """A create body: a BTCUSDT limit buy at 1000, far below the market, so it rests."""
+    body = {
+        "category": "linear",
+        "symbol": "BTCUSDT",
+        "side": "Buy",
+        "orderType": "Limit",
+        "qty": qty,
+        "price": "1000",
+    }
+    return body | {"orderLinkId": order_link_id} if order_link_id else body
+
+
 def _headers(payload: str) -> dict[str, str]:
     timestamp = str(int(time.time() * 1000))
     headers = signed_headers(API_KEY, API_SECRET, timestamp, "5000", payload)

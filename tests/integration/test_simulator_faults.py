@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.helpers.simulator import Sim, running_simulator
+from tests.helpers.simulator import Sim, resting_buy, running_simulator
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -54,15 +54,7 @@ async def test_5xx_answers_refuse_the_request(sim: Sim) -> None:
 
 async def test_timeout_after_accept_leaves_the_order_at_the_venue(sim: Sim) -> None:
     await sim.set_faults(timeout_after_accept_rate=1.0, timeout_after_accept_s=5.0)
-    body = {
-        "category": "linear",
-        "symbol": "BTCUSDT",
-        "side": "Buy",
-        "orderType": "Limit",
-        "qty": "0.01",
-        "price": "1000",
-        "orderLinkId": "doubt-1",
-    }
+    body = resting_buy("doubt-1")
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.3):
             await sim.post("/v5/order/create", body)
@@ -77,15 +69,7 @@ async def test_a_client_gone_during_the_latency_is_counted_and_its_order_not_pla
     sim: Sim,
 ) -> None:
     await sim.set_faults(rest_latency_ms=500)
-    body = {
-        "category": "linear",
-        "symbol": "BTCUSDT",
-        "side": "Buy",
-        "orderType": "Limit",
-        "qty": "0.01",
-        "price": "1000",
-        "orderLinkId": "gone-1",
-    }
+    body = resting_buy("gone-1")
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.1):  # gives up and closes its connection
             await sim.post("/v5/order/create", body)
@@ -107,14 +91,7 @@ async def test_rate_limit_storm_answers_10006_with_reset_header(sim: Sim) -> Non
 
 
 async def test_real_rate_limit_answers_10006_after_ten_creates(sim: Sim) -> None:
-    body = {
-        "category": "linear",
-        "symbol": "BTCUSDT",
-        "side": "Buy",
-        "orderType": "Limit",
-        "qty": "0.01",
-        "price": "1000",
-    }
+    body = resting_buy()
     codes = [(await sim.post("/v5/order/create", body))["retCode"] for _ in range(11)]
     assert codes[:10] == [0] * 10
     assert codes[10] == 10006
