@@ -87,8 +87,16 @@ class Chaos:
             if self.system.process.poll() is not None:
                 raise RuntimeError(f"scripts/run exited while waiting for {what}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{what}: not within {timeout_s} s")
+                raise RuntimeError(f"{what}: not within {timeout_s} s\n{self.log_tails()}")
             time.sleep(0.05)  # polling the system's state
+
+    def log_tails(self, lines: int = 12) -> str:
+        """The last lines of each service's log: what a timed-out wait needs to be explained."""
+        tails = []
+        for name in ("simulator", *KILLABLE):
+            tail = self.system.log(name).splitlines()[-lines:]
+            tails.append(f"--- {name}.log (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(tails)
 
     def states(self) -> dict[str, tuple[str, int]]:
         try:
@@ -105,8 +113,19 @@ class Chaos:
             timeout_s,
         )
         self.wait("all heard", lambda: all(self.watch.incarnation(n) for n in KILLABLE), timeout_s)
-        self.wait("a FeedReady", self.watch.feed_ready, timeout_s)
+        self.wait("a FeedReady", self._feed_ready_known, timeout_s)
         self.wait("a reconciled executor", self._reconciled, timeout_s)
+
+    def _feed_ready_known(self) -> bool:
+        """Heard on the bus, or else kept in the feed's snapshot: the watch's subscription
+        may have joined after the feed published it (a slow joiner misses it for good)."""
+        if self.watch.feed_ready():
+            return True
+        self.watch.fetch_feed_ready()
+        if self.watch.feed_ready():
+            self.say("FeedReady read from the feed's snapshot (not yet heard on the bus)")
+            return True
+        return False
 
     def _reconciled(self) -> bool:
         snapshot = self.watch.executor_snapshot()
