@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import pytest
 import trustme
 
-from shared.bybit.http1 import ConnectError, ConnectionBroken, Http1Client, _Connection
+from shared.bybit.http1 import ConnectError, ConnectionBroken, Http1Client
+from shared.bybit.http1_read import Connection
 from shared.runtime import LiveClock
 from tests.helpers.waiting import eventually
 
@@ -246,7 +247,7 @@ async def test_an_answer_that_may_not_leave_the_connection_clean_closes_it(
 
 
 async def test_a_body_without_length_ends_cleanly_only_on_a_clean_close() -> None:
-    clean, reset = _Connection(), _Connection()
+    clean, reset = Connection(), Connection()
     for connection in (clean, reset):
         connection.data_received(b"part of it")
     clean.connection_lost(None)
