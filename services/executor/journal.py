@@ -2,65 +2,45 @@
 
 Durability: `PRAGMA synchronous=FULL` by default (`journal-synchronous` in [executor]):
 every commit fsyncs the write-ahead log before it returns, so an intent that
-`record_intent` returned survives a kill -9 and also a power
-loss or kernel crash. NORMAL syncs the WAL only at checkpoints: it survives kill -9 (the
-data is in the OS page cache) but may lose the last commits on a power loss, the very
-window "intent before send" must close. The cost is one fsync per write. Measured on this
-machine (2 vCPU AMD EPYC VM, ext4 on a virtio disk) with a stand-alone loop, not a test:
-2,000 autocommit INSERTs of a ~200-byte row into a WAL database, each timed with
-time.perf_counter_ns: FULL p50 0.15-0.33 ms, p99 0.35-0.5 ms (one run of four: 4 ms);
-NORMAL p50 14-24 us, p99 42-76 us. So an order waits about 0.2-0.3 ms before it is sent
-(the intent and its "sent" mark are one commit), and each later event or fill costs one
-more fsync. The calls block the caller's thread. With NORMAL, a power loss may lose the
-newest intents; the venue's view then wins at reconciliation (an unknown order there is
-adopted with an alert), so nothing is doubled, but the journal is no longer complete.
+`record_intent` returned survives a kill -9 and also a power loss or kernel crash. NORMAL
+syncs the WAL only at checkpoints: it survives kill -9 (the data is in the OS page cache)
+but may lose the newest commits on a power loss, the very window "intent before send" must
+close; the venue's view then wins at reconciliation (an unknown order there is adopted with
+an alert), so nothing is doubled, but the journal is no longer complete. The cost is one
+fsync per commit, in the caller's thread: `scripts/bench executor` prints it
+(`executor.journal_commit_p50_us`, FULL and `_normal`). The intent and its "sent" mark are
+one commit; each later event or fill is one more.
 
 Tables: `intents` (one row per SubmitOrder, keyed by client_order_id: the command as
 msgspec JSON, so it evolves with the schema; plus the latest status, venue id, send and
 ack times, updated in the transaction of the event that changes them), `events`
 (append-only: sent, ack, status, fill, in_doubt, resend, cancel ...), `fills` (keyed by
 exec_id: a fill is stored once), `trading_state` (a daily-loss HALT outlives a restart)
-and `schema_version`.
+and `schema_version`; their DDL and the records read back are in journal_records.py.
 """
 
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from services.executor.order_state import TERMINAL_STATUSES, OrderRecord
+from services.executor.journal_records import (
+    FILL_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    EventKind,
+    Fill,
+    JournaledOrder,
+    JournalState,
+    fill_from_row,
+)
+from services.executor.order_state import TERMINAL_STATUSES
 from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
 
-SCHEMA_VERSION: Final = 1
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS intents (
-    client_order_id TEXT PRIMARY KEY, strategy_id TEXT NOT NULL, symbol TEXT NOT NULL,
-    command TEXT NOT NULL, ts_recorded_ns INTEGER NOT NULL, status TEXT NOT NULL,
-    venue_order_id TEXT, ts_request_sent_ns INTEGER NOT NULL DEFAULT 0,
-    ts_ack_ns INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, kind TEXT NOT NULL,
-    status TEXT, venue_order_id TEXT, payload TEXT NOT NULL, ts_ns INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS events_by_order ON events (client_order_id, id);
-CREATE TABLE IF NOT EXISTS fills (
-    exec_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
-    qty TEXT NOT NULL, price TEXT NOT NULL, fee TEXT NOT NULL, is_maker INTEGER NOT NULL,
-    ts_event_ns INTEGER NOT NULL, ts_recorded_ns INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS fills_by_order ON fills (client_order_id);
-CREATE TABLE IF NOT EXISTS trading_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT NOT NULL,
-    ts_ns INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS day_start_equity (
-    day TEXT PRIMARY KEY, equity_usdt TEXT NOT NULL, ts_ns INTEGER NOT NULL);
-"""
 _INTENDED: Final = str(OrderStatus.INTENDED)
 _SUBMITTED: Final = str(OrderStatus.SUBMITTED)
 _TERMINAL: Final = tuple(sorted(str(s) for s in TERMINAL_STATUSES))
@@ -71,73 +51,8 @@ _command_decoder: Final = msgspec.json.Decoder(SubmitOrder)
 _payload_decoder: Final = msgspec.json.Decoder(dict[str, str])
 
 
-class EventKind(StrEnum):
-    SENT = "sent"  # the create request left (a first send is in the intents row instead)
-    ACK = "ack"  # the venue's create response: venue_order_id (not a fill, not a status)
-    STATUS = "status"  # a status change (a venue report or our own)
-    FILL = "fill"  # written by record_fill together with the fill
-    IN_DOUBT = "in_doubt"  # timeout, network error, 5xx, rate limit after the send
-    RESEND = "resend"  # the venue did not know the orderLinkId: sent again with it
-    CANCEL = "cancel"  # cancel requested
-    AMEND = "amend"  # amend requested
-    CORRECTION = "correction"  # reconciliation: the venue's view replaced ours
-    DENIED = "denied"  # refused before the venue saw it
-
-
 class JournalVersionError(Exception):
     """The database was written by another schema version."""
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    exec_id: str
-    client_order_id: ClientOrderId
-    venue_order_id: VenueOrderId
-    qty: Decimal
-    price: Decimal
-    fee: Decimal
-    is_maker: bool
-    ts_event_ns: int  # the venue's execTime
-
-
-_FILL_FIELDS: Final = tuple(field.name for field in fields(Fill))
-_FILL_COLUMNS: Final = ", ".join(_FILL_FIELDS)
-
-
-@dataclass(frozen=True, slots=True)
-class JournaledOrder:
-    """One intent with what the journal knows of it since."""
-
-    command: SubmitOrder
-    status: OrderStatus
-    venue_order_id: VenueOrderId | None
-    ts_request_sent_ns: int
-    ts_ack_ns: int
-    fills: tuple[Fill, ...]
-
-    def to_record(self) -> OrderRecord:
-        """Return the registry record: the journaled status, then the fills replayed.
-
-        Raises InvalidFill for fills on an order the journal never saw sent.
-        """
-        record = OrderRecord.from_command(self.command)
-        record.status = self.status
-        record.venue_order_id = self.venue_order_id
-        record.ts_request_sent_ns = self.ts_request_sent_ns
-        record.ts_ack_ns = self.ts_ack_ns
-        for fill in self.fills:
-            record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
-        return record
-
-
-@dataclass(frozen=True, slots=True)
-class JournalState:
-    """What a restart rebuilds from: open orders, every known exec id, the trading state."""
-
-    open_orders: list[JournaledOrder]
-    exec_ids: set[str]
-    trading_state: TradingState | None  # None: never recorded
-    trading_state_reason: str
 
 
 class _Event(NamedTuple):
@@ -162,7 +77,7 @@ class Journal:
             if mode != "wal":
                 raise RuntimeError(f"journal {path}: journal_mode is {mode}, not wal")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
             self._check_version(path)
         except BaseException:
             self._db.close()
@@ -232,7 +147,7 @@ class Journal:
         with self._transaction() as db:
             values = msgspec.to_builtins(fill) | {"ts_recorded_ns": ts_ns}
             cursor = db.execute(
-                f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}, ts_recorded_ns)"
+                f"INSERT OR IGNORE INTO fills ({FILL_COLUMNS}, ts_recorded_ns)"
                 f" VALUES ({', '.join(f':{name}' for name in values)})",
                 values,
             )
@@ -316,7 +231,7 @@ class Journal:
     def _order_from_row(self, row: tuple[Any, ...]) -> JournaledOrder:
         command = self._amended(_command_decoder.decode(row[0]))
         fills = self._db.execute(
-            f"SELECT {_FILL_COLUMNS} FROM fills WHERE client_order_id = ? ORDER BY rowid",
+            f"SELECT {FILL_COLUMNS} FROM fills WHERE client_order_id = ? ORDER BY rowid",
             (command.client_order_id,),
         )
         return JournaledOrder(
@@ -325,7 +240,7 @@ class Journal:
             venue_order_id=None if row[2] is None else VenueOrderId(row[2]),
             ts_request_sent_ns=row[3],
             ts_ack_ns=row[4],
-            fills=tuple(_fill_from_row(fill) for fill in fills),
+            fills=tuple(fill_from_row(fill) for fill in fills),
         )
 
     def _amended(self, command: SubmitOrder) -> SubmitOrder:
@@ -370,7 +285,3 @@ def _append_event(db: sqlite3.Connection, event: _Event) -> None:
         " WHERE client_order_id = :client_order_id",
         values,
     )
-
-
-def _fill_from_row(row: tuple[Any, ...]) -> Fill:
-    return msgspec.convert(dict(zip(_FILL_FIELDS, row, strict=True)), Fill, strict=False)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import msgspec
 
-from services.executor.journal import EventKind
+from services.executor.journal_records import EventKind
 from services.executor.order_flow import OrderFlow
 from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
 from services.executor.ports import Parts

@@ -4,7 +4,7 @@ import asyncio
 import logging
 from decimal import Decimal
 
-from services.executor.journal import EventKind
+from services.executor.journal_records import EventKind
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
 from services.executor.registry import create_request

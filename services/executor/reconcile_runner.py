@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import msgspec
 
-from services.executor.journal import EventKind
+from services.executor.journal_records import EventKind
 from services.executor.order_flow import OrderFlow
 from services.executor.order_state import TERMINAL_STATUSES
 from services.executor.ports import Parts

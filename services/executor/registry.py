@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Final
 
-from services.executor.journal import Fill
+from services.executor.journal_records import Fill
 from services.executor.order_state import OrderRecord
 from services.executor.reconciliation import JournalView
 from services.executor.risk import Exposure, PositionExposure

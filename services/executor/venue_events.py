@@ -5,7 +5,7 @@ from typing import Final
 
 import msgspec
 
-from services.executor.journal import EventKind
+from services.executor.journal_records import EventKind
 from services.executor.order_state import InvalidTransition, OrderRecord
 from services.executor.ports import Parts
 from services.executor.registry import (

@@ -14,7 +14,8 @@ import msgspec
 import pytest
 
 import shared.settings
-from services.executor.journal import EventKind, Fill, Journal, JournalVersionError
+from services.executor.journal import Journal, JournalVersionError
+from services.executor.journal_records import EventKind, Fill
 from shared.schema import ClientOrderId, OrderStatus, TradingState, VenueOrderId
 from tests.helpers.samples import COID, T, make_submit
 

@@ -1,0 +1,110 @@
+"""What the order journal stores: its tables, and the records it gives back (event kinds,
+fills, journaled orders).
+
+No I/O here: services/executor/journal.py writes and reads them.
+"""
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+import msgspec
+
+from services.executor.order_state import OrderRecord
+from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
+
+SCHEMA_VERSION: Final = 1
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS intents (
+    client_order_id TEXT PRIMARY KEY, strategy_id TEXT NOT NULL, symbol TEXT NOT NULL,
+    command TEXT NOT NULL, ts_recorded_ns INTEGER NOT NULL, status TEXT NOT NULL,
+    venue_order_id TEXT, ts_request_sent_ns INTEGER NOT NULL DEFAULT 0,
+    ts_ack_ns INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, kind TEXT NOT NULL,
+    status TEXT, venue_order_id TEXT, payload TEXT NOT NULL, ts_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_order ON events (client_order_id, id);
+CREATE TABLE IF NOT EXISTS fills (
+    exec_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, venue_order_id TEXT NOT NULL,
+    qty TEXT NOT NULL, price TEXT NOT NULL, fee TEXT NOT NULL, is_maker INTEGER NOT NULL,
+    ts_event_ns INTEGER NOT NULL, ts_recorded_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS fills_by_order ON fills (client_order_id);
+CREATE TABLE IF NOT EXISTS trading_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT NOT NULL,
+    ts_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS day_start_equity (
+    day TEXT PRIMARY KEY, equity_usdt TEXT NOT NULL, ts_ns INTEGER NOT NULL);
+"""
+
+
+class EventKind(StrEnum):
+    SENT = "sent"  # the create request left (a first send is in the intents row instead)
+    ACK = "ack"  # the venue's create response: venue_order_id (not a fill, not a status)
+    STATUS = "status"  # a status change (a venue report or our own)
+    FILL = "fill"  # written by record_fill together with the fill
+    IN_DOUBT = "in_doubt"  # timeout, network error, 5xx, rate limit after the send
+    RESEND = "resend"  # the venue did not know the orderLinkId: sent again with it
+    CANCEL = "cancel"  # cancel requested
+    AMEND = "amend"  # amend requested
+    CORRECTION = "correction"  # reconciliation: the venue's view replaced ours
+    DENIED = "denied"  # refused before the venue saw it
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    exec_id: str
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    is_maker: bool
+    ts_event_ns: int  # the venue's execTime
+
+
+FILL_FIELDS: Final = tuple(field.name for field in fields(Fill))
+FILL_COLUMNS: Final = ", ".join(FILL_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class JournaledOrder:
+    """One intent with what the journal knows of it since."""
+
+    command: SubmitOrder
+    status: OrderStatus
+    venue_order_id: VenueOrderId | None
+    ts_request_sent_ns: int
+    ts_ack_ns: int
+    fills: tuple[Fill, ...]
+
+    def to_record(self) -> OrderRecord:
+        """Return the registry record: the journaled status, then the fills replayed.
+
+        Raises InvalidFill for fills on an order the journal never saw sent.
+        """
+        record = OrderRecord.from_command(self.command)
+        record.status = self.status
+        record.venue_order_id = self.venue_order_id
+        record.ts_request_sent_ns = self.ts_request_sent_ns
+        record.ts_ack_ns = self.ts_ack_ns
+        for fill in self.fills:
+            record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class JournalState:
+    """What a restart rebuilds from: open orders, every known exec id, the trading state."""
+
+    open_orders: list[JournaledOrder]
+    exec_ids: set[str]
+    trading_state: TradingState | None  # None: never recorded
+    trading_state_reason: str
+
+
+def fill_from_row(row: tuple[Any, ...]) -> Fill:
+    """A Fill from a `fills` row selected in FILL_FIELDS order."""
+    return msgspec.convert(dict(zip(FILL_FIELDS, row, strict=True)), Fill, strict=False)
