@@ -44,8 +44,21 @@ class EntrySkipped:
     ts_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Ask these publishers' snapshots again (the Clone pattern's join): what the strategy
+    waits for may have been lost on the bus, and a lost message is no gap until the next
+    one on its topic arrives. Peers: "scanner", "feed", "executor"."""
+
+    peers: tuple[str, ...]
+    reason: str
+    ts_ns: int
+
+
 Command: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders
-Output: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders | Alert | Transition | EntrySkipped
+Output: TypeAlias = (
+    SubmitOrder | CancelOrder | CancelAllOrders | Alert | Transition | EntrySkipped | Resync
+)
 
 
 class Strategy(Protocol):

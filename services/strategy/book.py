@@ -36,6 +36,8 @@ class WorkingOrder:
     cum_filled: Decimal = ZERO
     cancel_sent: bool = False
     next_cancel_ns: int = 0  # after a refused cancel: not again before this
+    heard_ns: int = 0  # when we last heard of it (or sent a cancel): see Book.quiet_order
+    done_at_qty: Decimal | None = None  # canceled at the venue with this much filled
 
     @classmethod
     def from_command(cls, command: SubmitOrder) -> "WorkingOrder":
@@ -47,6 +49,7 @@ class WorkingOrder:
             reduce_only=command.reduce_only,
             post_only=command.time_in_force is TimeInForce.POST_ONLY,
             placed_ns=command.ts_created_ns,
+            heard_ns=command.ts_created_ns,
         )
 
     @classmethod
@@ -59,6 +62,7 @@ class WorkingOrder:
             reduce_only=order.reduce_only,
             post_only=order.time_in_force is TimeInForce.POST_ONLY,
             placed_ns=now_ns,  # its age is unknown: the timeout starts now
+            heard_ns=now_ns,
             cum_filled=order.cum_filled_qty,
             cancel_sent=order.status is OrderStatus.PENDING_CANCEL,
         )
@@ -84,6 +88,10 @@ class Book:
 
     def exit_order(self) -> WorkingOrder | None:
         return next((o for o in self.orders.values() if o.reduce_only), None)
+
+    def quiet_order(self, now_ns: int, quiet_ns: int) -> WorkingOrder | None:
+        """A working order not heard of for `quiet_ns`: its outcome may have been lost."""
+        return next((o for o in self.orders.values() if now_ns - o.heard_ns >= quiet_ns), None)
 
     def add(self, command: SubmitOrder) -> None:
         self.symbol = command.symbol

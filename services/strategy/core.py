@@ -1,8 +1,11 @@
 """The scalper's states, the one table of allowed transitions, and the shared moves.
 
-Syncing is the start state and the state after the executor fell silent: the strategy's
-view of its orders and position is unknown, so it sends nothing until a reconciled
-ExecutionSnapshot rebuilds that view. An entry is only ever sent from Idle.
+Syncing is the start state, the state after the executor fell silent, and the state when
+our view came into doubt (an order unheard of for `order-quiet-s`: its outcome may be lost
+on the bus; an exit the venue rejected): the view of orders and position is unknown, so it
+sends nothing until a reconciled ExecutionSnapshot rebuilds it (a Resync output asks the
+service for one). An entry is only ever sent from Idle. The wait for the feed and the
+universe to agree on a symbol is bounded the same way (`feed-patience-s`).
 
 `ScalperCore` owns the state, the book and the market view. `_settle` derives the next
 state from the book's facts after every execution event, so Idle is entered only on a
@@ -15,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from services.strategy.api import Output, Transition, make_alert
+from services.strategy.api import Output, Resync, Transition, make_alert
 from services.strategy.book import Book, WorkingOrder
 from services.strategy.exits import ExitLevels, exit_levels
 from services.strategy.orders import EntryKnobs, Listing, OrderFactory, Trigger
@@ -90,8 +93,11 @@ class ScalperCore:
         self.trigger = Trigger(0, 0)  # the market data behind the next command
         self.levels: ExitLevels | None = None
         self.next_exit_ns = 0  # a failed exit is retried no sooner
+        self.feed_wait_since_ns = 0  # waiting for a FeedReady or UniverseChanged since (0: not)
         self._retry_ns = int(settings.exit_retry_s * NS_PER_S)
         self._hold_ns = int(settings.max_hold_s * NS_PER_S)
+        self._quiet_ns = int(settings.order_quiet_s * NS_PER_S)
+        self._patience_ns = int(settings.feed_patience_s * NS_PER_S)
 
     # -- transitions --------------------------------------------------------------------
 
@@ -103,8 +109,9 @@ class ScalperCore:
         out.append(Transition(from_state.value, to_state.value, reason, now_ns))
         self.state = to_state
         self.reason = reason
-        if to_state is S.POSITION_OPEN:  # a retried exit keeps the original holding deadline
-            self._arm_levels(now_ns, keep_deadline=from_state is S.EXIT_PENDING)
+        if to_state is S.POSITION_OPEN:  # a retried exit or a resync keeps the holding deadline
+            keep = from_state in (S.EXIT_PENDING, S.SYNCING)
+            self._arm_levels(now_ns, keep_deadline=keep)
 
     def _settle(self, reason: str, now_ns: int, out: list[Output]) -> None:
         """Move to the state the book's facts call for after an execution event."""
@@ -135,6 +142,42 @@ class ScalperCore:
         self.gate.start_cooldown(now_ns)
         self.levels = None
         self._go(S.IDLE, reason, now_ns, out)
+
+    def _resync_executor(self, reason: str, now_ns: int, out: list[Output]) -> None:
+        """Our view of an order or the position is in doubt: stop, rebuild from the executor's
+        reconciled snapshot (Syncing takes it)."""
+        self.counters["resync_executor"] += 1
+        detail = f"{reason}: rebuilding from the executor's snapshot"
+        out.append(make_alert("execution_view_in_doubt", detail, now_ns))
+        self._go(S.SYNCING, reason, now_ns, out)
+        out.append(Resync(("executor",), reason, now_ns))
+
+    def _check_quiet(self, now_ns: int, out: list[Output]) -> bool:
+        """Resync when a working order's outcome (or the FeedReady we wait for) is overdue."""
+        if self.state is not S.SYNCING:
+            order = self.book.quiet_order(now_ns, self._quiet_ns)
+            if order is not None:
+                quiet_s = self.settings.order_quiet_s
+                self._resync_executor(
+                    f"{order.client_order_id} unheard of for {quiet_s} s", now_ns, out
+                )
+                return True
+        since = self.feed_wait_since_ns
+        if since and now_ns - since >= self._patience_ns:
+            self.counters["resync_feed"] += 1
+            self.feed_wait_since_ns = now_ns  # ask again after another wait
+            patience_s = self.settings.feed_patience_s
+            reason = f"feed and universe not agreed on {self.listing} for {patience_s} s"
+            out.append(Resync(("scanner", "feed"), reason, now_ns))
+        return False
+
+    def _note_feed_wait(self, now_ns: int, *, newer_epoch_seen: bool = False) -> None:
+        """Start (or end) the wait for the feed and the universe to agree on the listing."""
+        waiting = newer_epoch_seen or not self.feed_ready or self.early_feed_ready is not None
+        if not waiting:
+            self.feed_wait_since_ns = 0
+        elif not self.feed_wait_since_ns:
+            self.feed_wait_since_ns = now_ns
 
     def _rest_state(self) -> State:
         """Where a freshly rebuilt view belongs (after a snapshot or the end of a halt)."""
@@ -200,6 +243,7 @@ class ScalperCore:
         if order.cancel_sent or now_ns < order.next_cancel_ns:
             return
         order.cancel_sent = True
+        order.heard_ns = now_ns
         out.append(self.orders.cancel(order.symbol, order.client_order_id, now_ns))
 
     def _flatten(self, now_ns: int, out: list[Output]) -> None:

@@ -4,8 +4,10 @@ Each event first moves the `Book` (fills by `cum_filled_qty`, so duplicates coun
 then `_settle` moves the state. An event for an order this strategy does not know raises an
 Alert (a late duplicate of a finished order is only counted); another strategy's events are
 counted and ignored. PositionChanged is adopted (the venue wins) when no order of ours works;
-while one works, the fills drive the book. A reconciled ExecutionSnapshot, taken in
-Syncing only, rebuilds orders and position.
+while one works, the fills drive the book. A cancel that reports fills we have not seen
+keeps its order until they arrive (the venue's order report can overtake its execution
+report). A rejected exit puts the position in doubt: Syncing. A reconciled
+ExecutionSnapshot, taken in Syncing only, rebuilds orders and position.
 """
 
 from services.strategy.api import Output, make_alert
@@ -43,10 +45,14 @@ class ExecutionReactions(ScalperCore):
         elif order is None:
             self.counters["unknown_order_event"] += 1
             out.append(make_alert("unknown_order", f"{kind} for {order_id}", now_ns))
+        else:
+            order.heard_ns = now_ns
         return order
 
     def _done(self, order: WorkingOrder, what: str, now_ns: int, out: list[Output]) -> None:
         self.book.close(order.client_order_id)
+        if order.reduce_only and order.cum_filled < order.qty:  # not again at once, anywhere
+            self.next_exit_ns = now_ns + int(self.settings.exit_retry_s * NS_PER_S)
         self._settle(f"{'exit' if order.reduce_only else 'entry'} {what}", now_ns, out)
 
     def _on_accepted(self, event: OrderAccepted, now_ns: int, out: list[Output]) -> None:
@@ -61,6 +67,8 @@ class ExecutionReactions(ScalperCore):
             self.counters["duplicate_fill"] += 1
         if isinstance(fill, OrderFilled) or order.cum_filled >= order.qty:
             self._done(order, "filled", now_ns, out)
+        elif order.done_at_qty is not None and order.cum_filled >= order.done_at_qty:
+            self._done(order, "canceled, its fills in", now_ns, out)
         else:
             self._settle("partial fill", now_ns, out)
 
@@ -68,15 +76,29 @@ class ExecutionReactions(ScalperCore):
         order = self._own(event.client_order_id, event.strategy_id, "OrderCanceled", now_ns, out)
         if order is None:
             return
-        if event.cum_filled_qty > order.cum_filled:  # the venue's position will tell
+        if event.cum_filled_qty > order.cum_filled:
+            # The venue's order report overtook its execution report: wait for the fills
+            # (or, if they never come, for the quiet timeout's snapshot), else the position
+            # would be unknown in Idle and a second entry could go out beside it.
             self.counters["fills_missing_at_cancel"] += 1
+            order.done_at_qty = event.cum_filled_qty
+            order.cancel_sent = True
+            return
         self._done(order, f"canceled: {event.reason}", now_ns, out)
 
     def _on_rejected(self, event: OrderRejected, now_ns: int, out: list[Output]) -> None:
         order = self._own(event.client_order_id, event.strategy_id, "OrderRejected", now_ns, out)
-        if order is not None:
-            self.counters["order_rejected"] += 1
+        if order is None:
+            return
+        self.counters["order_rejected"] += 1
+        if not order.reduce_only:
             self._done(order, f"rejected: {event.reason}", now_ns, out)
+            return
+        # A venue that refuses to reduce our position may hold none (its stop took it while
+        # our exit was on the way): the position is in doubt, not ours to guess.
+        self.book.close(order.client_order_id)
+        self.next_exit_ns = now_ns + int(self.settings.exit_retry_s * NS_PER_S)
+        self._resync_executor(f"exit rejected: {event.reason}", now_ns, out)
 
     def _on_denied(self, event: OrderDenied, now_ns: int, out: list[Output]) -> None:
         order = self._own(event.client_order_id, event.strategy_id, "OrderDenied", now_ns, out)
@@ -123,12 +145,16 @@ class ExecutionReactions(ScalperCore):
             if o.strategy_id == sid
         ]
         positions = {p.symbol: p for p in snapshot.positions if p.qty != 0}
-        symbol = orders[0].symbol if orders else None
-        if symbol is None and self.listing is not None:
-            symbol = self.listing.symbol
+        listed = self.listing.symbol if self.listing is not None else None
+        # Ours, most certain first: where our orders work, where our book held a position
+        # (an older symbol's leftovers are flattened), what the universe lists, and after a
+        # restart with no universe yet a single position. Any other position is an alert.
+        held = [s for s in (self.book.symbol, listed) if s is not None and s in positions]
+        symbol = orders[0].symbol if orders else held[0] if held else listed
         if symbol is None and len(positions) == 1:
             symbol = next(iter(positions))
         position = positions.pop(symbol, None) if symbol is not None else None
+        held_before = (self.book.symbol, self.book.qty > 0) if self.book.qty else None
         self.book.rebuild(symbol, orders)
         if position is None:
             self.book.adopt_position(ZERO, ZERO)
@@ -138,5 +164,6 @@ class ExecutionReactions(ScalperCore):
             detail = f"{other.symbol} {other.qty} is not this strategy's to manage"
             out.append(make_alert("unmanaged_position", detail, now_ns))
         self.trading_state = snapshot.trading_state
-        self.levels = None
+        if held_before != ((symbol, self.book.qty > 0) if self.book.qty else None):
+            self.levels = None  # another position: its holding time starts now
         self._enter_rest_state("reconciled snapshot", now_ns, out)

@@ -9,11 +9,11 @@ watches the executor's heartbeats.
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Final
 
-from services.strategy.api import EntrySkipped, Output, Strategy, Transition
+from services.strategy.api import EntrySkipped, Output, Resync, Strategy, Transition
 from shared.bus import (
     FrameError,
     PeerLiveness,
@@ -148,38 +148,46 @@ class StrategyLoop:
         self._executor_was_alive = alive
 
     def _act(self, outputs: list[Output]) -> None:
-        for output in outputs:  # commands first: logging and status can wait, orders not
-            if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
-                self._send(output)
-        for output in outputs:
-            if isinstance(output, Alert):
-                self._s.publisher.send(output)
-            elif isinstance(output, Transition):
-                log.info(
-                    "transition %s -> %s reason=%s",
-                    output.from_state,
-                    output.to_state,
-                    output.reason,
-                )
-                self._publish_status(output.ts_ns)
-            elif isinstance(output, EntrySkipped):
-                log.info("entry skipped reason=%s", output.reason)
+        batches = deque([outputs])  # a denied command's reactions come after, not nested
+        while batches:
+            batch = batches.popleft()
+            for output in batch:  # commands first: logging and status can wait, orders not
+                if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
+                    denial = self._send(output)
+                    if denial is not None:
+                        batches.append(self.strategy.on_message(denial, denial.ts_event_ns))
+            for output in batch:
+                self._note(output)
 
-    def _send(self, command: SubmitOrder | CancelOrder | CancelAllOrders) -> None:
+    def _note(self, output: Output) -> None:
+        if isinstance(output, Alert):
+            self._s.publisher.send(output)
+        elif isinstance(output, Transition):
+            log.info(
+                "transition %s -> %s reason=%s", output.from_state, output.to_state, output.reason
+            )
+            self._publish_status(output.ts_ns)
+        elif isinstance(output, EntrySkipped):
+            log.info("entry skipped reason=%s", output.reason)
+        elif isinstance(output, Resync):
+            self.counters["resyncs"] += 1
+            log.warning("resync peers=%s reason=%s", ",".join(output.peers), output.reason)
+            self._joined.difference_update(output.peers)
+            self._next_join_ns = 0  # at the next upkeep
+
+    def _send(self, command: SubmitOrder | CancelOrder | CancelAllOrders) -> OrderDenied | None:
+        """Send `command`; if the executor's socket is away, the denial the machine must hear."""
         self.counters[f"sent_{type(command).__name__}"] += 1
         if self._s.commands.send(command):
-            return
-        # The executor's socket is away: the command is lost, so the machine hears a denial.
+            return None
         self.counters["commands_undeliverable"] += 1
-        now = self._clock.now_ns()
-        denial = OrderDenied(
+        return OrderDenied(
             client_order_id=getattr(command, "client_order_id", ClientOrderId("")),
             strategy_id=self._strategy_id,
             command_kind=type(command).__name__,
             reason="executor unreachable: command not delivered",
-            ts_event_ns=now,
+            ts_event_ns=self._clock.now_ns(),
         )
-        self._act(self.strategy.on_message(denial, now))
 
     def _publish_status(self, now: int) -> None:
         status = self.strategy.status(now)

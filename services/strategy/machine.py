@@ -81,6 +81,8 @@ class MomentumScalper(ExecutionReactions):
 
     def on_timer(self, now_ns: int) -> list[Output]:
         out: list[Output] = []
+        if self._check_quiet(now_ns, out):
+            return out
         state = self.state
         if state is S.ENTRY_PENDING:
             self._check_entry_timeout(now_ns, out)
@@ -114,18 +116,20 @@ class MomentumScalper(ExecutionReactions):
 
     # -- market data (the hot path) -------------------------------------------------------
 
-    def _current(self, symbol: str, epoch: int) -> bool:
+    def _current(self, symbol: str, epoch: int, now_ns: int) -> bool:
         listing = self.listing
+        if listing is not None and symbol == listing.symbol and epoch == listing.epoch:
+            return True
         if listing is None or symbol != listing.symbol:
             self.counters["other_symbol_md"] += 1
-            return False
-        if epoch != listing.epoch:
+        else:
             self.counters["other_epoch_md"] += 1
-            return False
-        return True
+        if listing is not None and epoch > listing.epoch:  # its announcement is not here yet
+            self._note_feed_wait(now_ns, newer_epoch_seen=True)
+        return False
 
     def _on_quote(self, quote: Quote, now_ns: int, out: list[Output]) -> None:
-        if not self._current(quote.symbol, quote.epoch):
+        if not self._current(quote.symbol, quote.epoch, now_ns):
             return
         self.quote = quote
         self.top = TopOfBook(
@@ -145,7 +149,7 @@ class MomentumScalper(ExecutionReactions):
             self._check_entry_timeout(now_ns, out)
 
     def _on_trade(self, trade: Trade, now_ns: int, out: list[Output]) -> None:
-        if not self._current(trade.symbol, trade.epoch):
+        if not self._current(trade.symbol, trade.epoch, now_ns):
             return
         self.window.push(float(trade.price), float(trade.qty), trade.ts_recv_ns)
         if self.state is S.IDLE:
@@ -232,6 +236,7 @@ class MomentumScalper(ExecutionReactions):
         if early is not None and early[1] <= event.epoch:
             self.early_feed_ready = None
         self.feed_live = True
+        self._note_feed_wait(now_ns)
         self.window.reset()
         self.quote = None
         self.top = None
@@ -251,6 +256,7 @@ class MomentumScalper(ExecutionReactions):
             # publishers, no order between them. Kept until that epoch is announced.
             self.counters["early_feed_ready"] += 1
             self.early_feed_ready = (event.symbol, event.epoch)
+            self._note_feed_wait(now_ns)
             return
         if (event.symbol, event.epoch) != (listing.symbol, listing.epoch):
             self.counters["stale_feed_ready"] += 1
@@ -259,6 +265,7 @@ class MomentumScalper(ExecutionReactions):
             return
         self.feed_ready = True
         self.feed_live = True
+        self._note_feed_wait(now_ns)
         self._leave_switching_if_done(now_ns, out)
 
     def _on_feed_status(self, event: FeedStatus, now_ns: int, out: list[Output]) -> None:

@@ -35,3 +35,12 @@ class StrategySettings(ServiceSettings, frozen=True, kw_only=True):
     max_hold_s: Seconds = 60.0
     command_ttl_ms: Millis = 1_000  # expires_at_ns = created + this
     exit_retry_s: Seconds = 1.0  # a failed exit is retried no faster than this
+    order_quiet_s: Seconds = 15.0  # a working order unheard of this long: executor snapshot
+    feed_patience_s: Seconds = 10.0  # no FeedReady this long: feed and scanner snapshots
+
+    def __post_init__(self) -> None:
+        if self.order_quiet_s <= self.post_only_timeout_s:
+            raise ValueError(
+                f"order-quiet-s ({self.order_quiet_s}) must be > post-only-timeout-s"
+                f" ({self.post_only_timeout_s}): a resting entry is quiet until its timeout"
+            )

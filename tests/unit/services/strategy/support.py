@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from services.strategy.api import Output, Transition
+from services.strategy.api import Output, Resync, Transition
 from services.strategy.machine import MomentumScalper
 from services.strategy.settings import StrategySettings
 from shared.bybit.translate import InstrumentRules
@@ -277,6 +277,10 @@ def cancels(outputs: list[Output]) -> list[CancelOrder]:
 
 def alerts(outputs: list[Output]) -> list[Alert]:
     return [o for o in outputs if isinstance(o, Alert)]
+
+
+def resyncs(outputs: list[Output]) -> list[tuple[str, ...]]:
+    return [o.peers for o in outputs if isinstance(o, Resync)]
 
 
 def transitions(outputs: list[Output]) -> list[tuple[str, str]]:

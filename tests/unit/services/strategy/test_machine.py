@@ -29,6 +29,7 @@ from tests.unit.services.strategy.support import (
     quote,
     ready_machine,
     rejected,
+    resyncs,
     snapshot,
     submits,
     trading_state,
@@ -364,18 +365,38 @@ def test_exit_fill_goes_idle_and_books_pnl_with_fees() -> None:
     assert machine.gate.cooldown_until_ns > T0 + MS
 
 
-def test_rejected_exit_returns_to_position_open_and_retries_after_the_interval() -> None:
+def test_a_rejected_exit_rebuilds_from_the_executor_and_retries_after_the_interval() -> None:
     machine = ready_machine(exit_retry_s=1.0, max_hold_s=10.0)
     enter_long(machine)
     (exit_,) = submits(machine.on_timer(T0 + 11 * S_NS))
 
     out = machine.on_message(rejected(exit_), T0 + 11 * S_NS)
+    held = snapshot((position(BTC, "0.002", "50100"),))
+    rebuilt = machine.on_message(held, T0 + 11 * S_NS + MS)
     soon = machine.on_timer(T0 + 11 * S_NS + 500 * MS)
     later = machine.on_timer(T0 + 12 * S_NS + MS)
 
-    assert transitions(out) == [("ExitPending", "PositionOpen")]
+    assert transitions(out) == [("ExitPending", "Syncing")]
+    assert resyncs(out) == [("executor",)]
+    assert [a.code for a in alerts(out)] == ["execution_view_in_doubt"]
+    assert transitions(rebuilt) == [("Syncing", "PositionOpen")]
     assert submits(soon) == []
-    assert len(submits(later)) == 1
+    assert len(submits(later)) == 1  # the holding deadline survived the rebuild
+
+
+def test_an_exit_rejected_because_the_venue_stop_already_closed_ends_idle() -> None:
+    machine = ready_machine(stop_loss_pct=0.2)
+    enter_long(machine)
+    (exit_,) = submits(machine.on_message(quote("49900", "49900.1", T0 + MS), T0 + MS))
+    machine.on_message(position_changed(BTC, "0", "0"), T0 + 2 * MS)  # the venue's stop
+
+    machine.on_message(rejected(exit_), T0 + 3 * MS)
+    out = machine.on_message(snapshot(), T0 + 4 * MS)
+    later = machine.on_timer(T0 + 10 * S_NS)
+
+    assert transitions(out) == [("Syncing", "Idle")]
+    assert machine.book.qty == 0
+    assert submits(later) == []
 
 
 def test_venue_flat_while_open_goes_idle_and_a_mismatch_alerts() -> None:

@@ -1,5 +1,7 @@
 """Random interleavings against a simple executor model: never an entry outside Idle,
-never two working entry orders, and no transition outside the table (it would raise)."""
+never two working entry orders, never an entry beside a venue position in its symbol, no
+transition outside the table (it would raise), and after a lost event the strategy's view
+comes back to the executor's (a Resync is answered with a snapshot, as the service does)."""
 
 from decimal import Decimal
 
@@ -7,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from services.strategy.api import Output
+from services.strategy.api import Output, Resync
 from services.strategy.machine import MomentumScalper
 from shared.schema import (
     BusMessage,
@@ -51,6 +53,8 @@ SETTINGS = make_settings(
     post_only_timeout_s=0.5,
     max_hold_s=2.0,
     exit_retry_s=0.2,
+    order_quiet_s=3.0,
+    feed_patience_s=2.0,
 )
 
 
@@ -85,17 +89,26 @@ class ScalperAgainstExecutor(RuleBasedStateMachine):
     # -- driving the machine and checking every output --------------------------------------
 
     def _check(self, state_before: str, outputs: list[Output]) -> None:
+        peers: set[str] = set()
         for output in outputs:
             if isinstance(output, SubmitOrder):
                 if not output.reduce_only:
                     assert state_before == "Idle", f"entry sent from {state_before}"
                     entries = [c for c in self.working.values() if not c.reduce_only]
                     assert entries == [], "a second working entry order"
+                    held = self.venue_qty[output.symbol]
+                    assert held == 0, f"an entry beside a venue position of {held}"
                 self.working[output.client_order_id] = output
                 self.sent.add(output.client_order_id)
                 self.cum[output.client_order_id] = D(0)
             elif isinstance(output, CancelOrder):
                 assert output.client_order_id in self.sent, "cancel of an order never sent"
+            elif isinstance(output, Resync):
+                peers.update(output.peers)
+        if "scanner" in peers:  # what the scanner's snapshot holds
+            self._send(universe(self.symbol, self.epoch, self.now))
+        if "executor" in peers:
+            self._deliver_snapshot()
 
     def _send(self, message: BusMessage) -> None:
         before = self.machine.state.value
@@ -184,6 +197,33 @@ class ScalperAgainstExecutor(RuleBasedStateMachine):
             del self.working[order_id]
         self.last_event = event
         self._send(event)
+
+    @precondition(lambda self: self.working)
+    @rule(data=st.data(), cancel_first=st.booleans(), fill_arrives=st.booleans())
+    def executor_event_lost(
+        self, data: st.DataObject, cancel_first: bool, fill_arrives: bool
+    ) -> None:
+        """The order ends at the venue, but its report is lost on the bus or overtaken:
+        a cancel reported ahead of the fill it carries, whose report comes late or never."""
+        command = self._pick(data)
+        order_id = command.client_order_id
+        qty = self._venue_fill(command, STEP)
+        self.cum[order_id] += qty
+        del self.working[order_id]
+        late = fill(command, str(qty), "50000", cum=str(self.cum[order_id]), final=False)
+        if cancel_first:
+            self._send(canceled(command, cum=str(self.cum[order_id])))
+        if fill_arrives:
+            self._send(late)
+
+    @rule()
+    def long_quiet(self) -> None:
+        """Nothing arrives for longer than order-quiet-s: every working order in doubt."""
+        self._tick(int(SETTINGS.order_quiet_s * 1000) + 10)
+        before = self.machine.state.value
+        self._check(before, self.machine.on_timer(self.now))
+        if self.machine.state.value != "Syncing":
+            assert set(self.machine.book.orders) == set(self.working), "views apart"
 
     @precondition(lambda self: self.last_event is not None)
     @rule()

@@ -22,8 +22,14 @@ def test_defaults_decode_from_kebab_keys() -> None:
         {"momentum-threshold": 0},
         {"stop-loss-pct": -1},
         {"unknown-key": 1},
+        {"order-quiet-s": 2.0, "post-only-timeout-s": 2.0},  # quiet while it rests
     ],
 )
 def test_bad_values_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"metrics-port": 9103, **bad}, StrategySettings)
+
+
+def test_a_quiet_time_not_above_the_post_only_timeout_names_both_keys() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"order-quiet-s .* post-only-timeout-s"):
+        msgspec.convert({"metrics-port": 9103, "order-quiet-s": 1.0}, StrategySettings)

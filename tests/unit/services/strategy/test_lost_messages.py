@@ -1,0 +1,217 @@
+"""Messages lost on the bus or overtaken by others: the strategy never waits for good.
+
+PUB/SUB may drop a message, and a lost one is no gap until the next on its topic arrives;
+three publishers (scanner, feed, executor) have no order between them. Each case ends with
+the strategy asking for a snapshot (a Resync output) or waiting for what is still due.
+"""
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from services.strategy.api import Resync
+from services.strategy.loop import StrategyLoop
+from shared.schema import OrderDenied, SubmitOrder
+from tests.unit.services.strategy.support import (
+    BTC,
+    ETH,
+    MS,
+    S_NS,
+    T0,
+    alerts,
+    canceled,
+    denied,
+    enter_long,
+    feed_ready,
+    feed_signal,
+    fill,
+    position,
+    quote,
+    ready_machine,
+    resyncs,
+    snapshot,
+    submits,
+    transitions,
+    universe,
+)
+
+D = Decimal
+
+
+def test_an_entry_whose_fill_is_lost_is_rebuilt_from_the_executor_after_the_quiet_time() -> None:
+    machine = ready_machine(order_quiet_s=15.0)
+    (entry,) = submits(feed_signal(machine, T0))  # a Market IOC: no entry timeout of its own
+
+    early = machine.on_timer(T0 + 14 * S_NS)
+    out = machine.on_timer(T0 + 15 * S_NS)
+    rebuilt = machine.on_message(snapshot((position(BTC, "0.002", "50100"),)), T0 + 15 * S_NS)
+
+    assert (early, machine.counters["resync_executor"]) == ([], 1)
+    assert transitions(out) == [("EntryPending", "Syncing")]
+    assert resyncs(out) == [("executor",)]
+    assert transitions(rebuilt) == [("Syncing", "PositionOpen")]
+    assert machine.book.qty == entry.qty
+
+
+def test_an_exit_whose_fill_is_lost_ends_idle_once_the_snapshot_says_flat() -> None:
+    machine = ready_machine(order_quiet_s=15.0, stop_loss_pct=0.2)
+    enter_long(machine)
+    submits(machine.on_message(quote("49900", "49900.1", T0 + S_NS), T0 + S_NS))
+
+    out = machine.on_timer(T0 + 16 * S_NS)
+    rebuilt = machine.on_message(snapshot(), T0 + 16 * S_NS)
+
+    assert transitions(out) == [("ExitPending", "Syncing")]
+    assert transitions(rebuilt) == [("Syncing", "Idle")]
+
+
+def test_news_of_an_order_restarts_its_quiet_time() -> None:
+    machine = ready_machine(order_quiet_s=15.0)
+    (entry,) = submits(feed_signal(machine, T0))
+
+    machine.on_message(fill(entry, "0.001", "50100", final=False), T0 + 10 * S_NS)
+    out = machine.on_timer(T0 + 20 * S_NS)
+
+    assert resyncs(out) == []
+    assert machine.state == "EntryPending"
+
+
+def test_a_cancel_that_overtakes_its_fill_waits_for_the_fill_and_never_enters_beside_it() -> None:
+    machine = ready_machine(post_only_timeout_s=2.0)
+    (entry,) = submits(feed_signal(machine, T0, bid="50070", ask="50100"))  # PostOnly
+    machine.on_timer(T0 + 2 * S_NS)  # the timeout's cancel
+
+    out = machine.on_message(canceled(entry, cum="0.001"), T0 + 2 * S_NS + MS)
+    signal = feed_signal(machine, T0 + 3 * S_NS, bid="50070", ask="50100")
+    late = machine.on_message(fill(entry, "0.001", "50070", final=False), T0 + 3 * S_NS)
+
+    assert transitions(out) == []
+    assert machine.counters["fills_missing_at_cancel"] == 1
+    assert submits(signal) == []
+    assert transitions(late) == [("EntryPending", "PositionOpen")]
+    assert machine.book.qty == D("0.001")
+
+
+def test_a_cancel_whose_fill_never_comes_is_rebuilt_after_the_quiet_time() -> None:
+    machine = ready_machine(post_only_timeout_s=2.0, order_quiet_s=15.0)
+    (entry,) = submits(feed_signal(machine, T0, bid="50070", ask="50100"))
+    machine.on_timer(T0 + 2 * S_NS)
+    machine.on_message(canceled(entry, cum="0.001"), T0 + 3 * S_NS)
+
+    out = machine.on_timer(T0 + 18 * S_NS)
+    rebuilt = machine.on_message(snapshot((position(BTC, "0.001", "50070"),)), T0 + 18 * S_NS)
+
+    assert resyncs(out) == [("executor",)]
+    assert transitions(rebuilt) == [("Syncing", "PositionOpen")]
+
+
+def test_a_rebuild_mid_switch_flattens_the_older_symbols_position() -> None:
+    machine = ready_machine()
+    enter_long(machine)
+    machine.on_message(universe(ETH, 2), T0 + S_NS)  # Switching, a BTC exit on the way
+    machine.executor_silent(T0 + 2 * S_NS)
+
+    out = machine.on_message(snapshot((position(BTC, "0.002", "50100"),)), T0 + 3 * S_NS)
+
+    assert transitions(out) == [("Syncing", "Switching")]
+    assert alerts(out) == []
+    assert machine.book.qty == D("0.002")
+    assert machine.book.symbol == BTC
+
+
+def test_a_lost_feed_ready_is_asked_for_again_after_the_patience() -> None:
+    machine = ready_machine(feed_patience_s=10.0)
+    machine.on_message(universe(ETH, 2), T0)  # Switching; its FeedReady is lost
+
+    early = machine.on_timer(T0 + 9 * S_NS)
+    out = machine.on_timer(T0 + 10 * S_NS)
+    again = machine.on_timer(T0 + 20 * S_NS)
+    ready = machine.on_message(feed_ready(ETH, 2), T0 + 20 * S_NS)  # from the feed's snapshot
+    after = machine.on_timer(T0 + 40 * S_NS)
+
+    assert resyncs(early) == []
+    assert resyncs(out) == [("scanner", "feed")]
+    assert resyncs(again) == [("scanner", "feed")]
+    assert transitions(ready) == [("Switching", "Idle")]
+    assert resyncs(after) == []
+
+
+def test_a_lost_universe_change_is_asked_for_when_the_feed_serves_a_newer_epoch() -> None:
+    machine = ready_machine(feed_patience_s=10.0)
+
+    machine.on_message(quote("3000", "3000.1", T0, symbol=ETH, epoch=2), T0)
+    out = machine.on_timer(T0 + 10 * S_NS)
+    machine.on_message(universe(ETH, 2), T0 + 10 * S_NS)
+    machine.on_message(feed_ready(ETH, 2), T0 + 10 * S_NS)
+    after = machine.on_timer(T0 + 30 * S_NS)
+
+    assert resyncs(out) == [("scanner", "feed")]
+    assert machine.state == "Idle"
+    assert resyncs(after) == []
+
+
+def test_a_denied_exit_while_switching_waits_for_the_retry_interval() -> None:
+    machine = ready_machine(exit_retry_s=1.0)
+    enter_long(machine)
+    (exit_,) = submits(machine.on_message(universe(ETH, 2), T0 + S_NS))
+
+    out = machine.on_message(denied(exit_), T0 + S_NS)
+    soon = machine.on_timer(T0 + S_NS + 500 * MS)
+    later = machine.on_timer(T0 + 2 * S_NS + MS)
+
+    assert submits(out) == []
+    assert submits(soon) == []
+    assert len(submits(later)) == 1
+
+
+class _Away:
+    """The executor's command socket with no peer: every send fails."""
+
+    def __init__(self) -> None:
+        self.sends = 0
+
+    def send(self, command: Any) -> bool:
+        self.sends += 1
+        return False
+
+
+class _Publisher:
+    def send(self, message: Any) -> None:
+        pass  # alerts and status: not what this test is about
+
+
+class _DenyForever:
+    """A strategy that answers every denial with the order again: the loop must not nest."""
+
+    def __init__(self, order: SubmitOrder, times: int) -> None:
+        self.order, self.times, self.denials = order, times, 0
+
+    def on_message(self, message: Any, now_ns: int) -> list[Any]:
+        assert isinstance(message, OrderDenied)
+        self.denials += 1
+        return [] if self.denials >= self.times else [self.order]
+
+
+def test_commands_the_executor_cannot_take_are_denied_without_nesting() -> None:
+    (order,) = submits(feed_signal(ready_machine(), T0))
+    commands, strategy = _Away(), _DenyForever(order, times=2_000)
+    sockets = SimpleNamespace(commands=commands, publisher=_Publisher())
+    clock = SimpleNamespace(now_ns=lambda: T0)
+    loop = StrategyLoop(strategy, "mom1", sockets, None, clock, 1.0)  # type: ignore[arg-type]
+
+    loop._act([order])  # 2,000 denials deep: a RecursionError if each were handled nested
+
+    assert (commands.sends, strategy.denials) == (2_000, 2_000)
+    assert loop.counters["commands_undeliverable"] == 2_000
+
+
+def test_a_resync_makes_the_loop_join_those_publishers_again_at_the_next_upkeep() -> None:
+    loop = StrategyLoop(None, "mom1", None, None, None, 1.0)  # type: ignore[arg-type]
+    loop._joined = {"scanner", "feed", "executor"}
+    loop._next_join_ns = T0 + S_NS
+
+    loop._act([Resync(("scanner", "feed"), "test", T0)])
+
+    assert loop._joined == {"executor"}
+    assert loop._next_join_ns == 0
+    assert loop.counters["resyncs"] == 1
