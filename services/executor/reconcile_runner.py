@@ -85,6 +85,7 @@ class ReconcileRunner:
         Called by reconciliation, and every second while the private stream is down (REST
         polling takes over); the caller holds the venue lock.
         """
+        asked_ns = self._clock.now_ns()
         venue = VenueView(
             open_orders=await self._rest.open_orders(),
             executions=await self._rest.executions(),
@@ -92,7 +93,7 @@ class ReconcileRunner:
         )
         now = self._clock.now_ns()
         result = reconcile(self._registry.journal_view(venue.open_orders), venue, now)
-        self._apply_result(result, venue, now)
+        self._apply_result(result, venue, now, asked_ns)
         for coid in result.to_query:
             await self._settle_unlisted(coid)
         for order in result.to_recheck:
@@ -104,7 +105,9 @@ class ReconcileRunner:
             if record.status is S.IN_DOUBT:
                 await self._settle_unlisted(record.client_order_id)
 
-    def _apply_result(self, result: ReconcileResult, venue: VenueView, now: int) -> None:
+    def _apply_result(
+        self, result: ReconcileResult, venue: VenueView, now: int, asked_ns: int
+    ) -> None:
         for record in result.adopted:
             self._registry.add(record)
         for execution in result.fills:
@@ -121,21 +124,30 @@ class ReconcileRunner:
                     status=correction.venue.status,
                     venue_order_id=correction.venue.venue_order_id,
                 )
-        self._apply_positions(venue.positions, result.positions, now)
+        self._apply_positions(venue.positions, result.positions, now, asked_ns)
         for alert in result.alerts:
             self._parts.counters[f"alert_{alert.code}"] += 1
             self._outbox.publish(alert)
 
     def _apply_positions(
-        self, infos: Sequence[wire.PositionInfo], venue_qty: dict[Symbol, Decimal], now: int
+        self,
+        infos: Sequence[wire.PositionInfo],
+        venue_qty: dict[Symbol, Decimal],
+        now: int,
+        asked_ns: int,
     ) -> None:
         for info in infos:
-            self._events.on_position(info, now)
+            self._events.on_position(info, now)  # it drops an answer older than the stream
+        streamed = self._registry.position_streamed_ns
         for symbol, qty in venue_qty.items():
-            if qty == 0 and symbol in self._registry.positions:
-                self._registry.positions[symbol] = msgspec.structs.replace(
-                    self._registry.positions[symbol], qty=Decimal(0)
-                )
+            if qty != 0 or symbol not in self._registry.positions:
+                continue
+            if streamed.get(symbol, 0) > asked_ns:  # the stream told us since we asked
+                self._parts.counters["stale_positions"] += 1
+                continue
+            self._registry.positions[symbol] = msgspec.structs.replace(
+                self._registry.positions[symbol], qty=Decimal(0)
+            )
 
     async def _recheck(self, order: wire.Order) -> None:
         """Listed open by the venue, finished for us: adopt it only if it is still open."""
@@ -146,7 +158,7 @@ class ReconcileRunner:
         if found is None or self._is_finished(found):
             return  # the venue's list was older than what the stream had told us
         now = self._clock.now_ns()
-        self._apply_result(adopt(found, now), VenueView([], [], []), now)
+        self._apply_result(adopt(found, now), VenueView([], [], []), now, now)
 
     @staticmethod
     def _is_finished(order: wire.Order) -> bool:

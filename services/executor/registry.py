@@ -46,6 +46,8 @@ class OrderRegistry:
         self._done: dict[ClientOrderId, OrderRecord] = {}  # finished, oldest first, bounded
         self._by_venue_id: dict[VenueOrderId, ClientOrderId] = {}
         self.positions: dict[Symbol, Position] = {}
+        self.position_seq: dict[Symbol, int] = {}  # the venue's cross seq of each position
+        self.position_streamed_ns: dict[Symbol, int] = {}  # last told by the private stream
         self.exec_ids: set[str] = set()  # every fill applied (journal and since)
         self._prices: dict[str, tuple[Decimal, int]] = {}  # symbol -> (price, ts_ns)
         self._recent_orders: deque[int] = deque(maxlen=_RECENT_ORDERS)

@@ -180,6 +180,15 @@ class VenueEvents:
 
     def on_position(self, info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> None:
         position = to_position(info)
+        seen = self._registry.position_seq.get(position.symbol, -1)
+        if isinstance(info, wire.PositionInfo) and 0 <= info.seq < seen:
+            # A REST answer read before a fill the stream has reported since: publishing it
+            # would tell the strategy a position it no longer holds (e.g. flat while long).
+            self._counters["stale_positions"] += 1
+            return
+        self._registry.position_seq[position.symbol] = info.seq
+        if isinstance(info, wire.PositionEvent):
+            self._registry.position_streamed_ns[position.symbol] = self._clock.now_ns()
         self._registry.positions[position.symbol] = position
         if position.qty != 0 and not decimal_or_none(info.stop_loss):
             self._parts.unprotected.add(position.symbol)
