@@ -138,9 +138,10 @@ class ReconcileRunner:
     ) -> None:
         for info in infos:
             self._events.on_position(info, now)  # it drops an answer older than the stream
+        listed = {info.symbol for info in infos}
         streamed = self._registry.position_streamed_ns
-        for symbol, qty in venue_qty.items():
-            if qty != 0 or symbol not in self._registry.positions:
+        for symbol, qty in venue_qty.items():  # left out of the list: flat, unless streamed
+            if qty != 0 or symbol in listed or symbol not in self._registry.positions:
                 continue
             if streamed.get(symbol, 0) > asked_ns:  # the stream told us since we asked
                 self._parts.counters["stale_positions"] += 1

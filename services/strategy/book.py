@@ -36,7 +36,7 @@ class WorkingOrder:
     cum_filled: Decimal = ZERO
     cancel_sent: bool = False
     next_cancel_ns: int = 0  # after a refused cancel: not again before this
-    heard_ns: int = 0  # when we last heard of it (or sent a cancel): see Book.quiet_order
+    heard_ns: int = 0  # sent, or last news of it from the venue: see Book.quiet_order
     done_at_qty: Decimal | None = None  # canceled at the venue with this much filled
 
     @classmethod

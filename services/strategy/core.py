@@ -112,6 +112,8 @@ class ScalperCore:
         if to_state is S.POSITION_OPEN:  # a retried exit or a resync keeps the holding deadline
             keep = from_state in (S.EXIT_PENDING, S.SYNCING)
             self._arm_levels(now_ns, keep_deadline=keep)
+        elif to_state is S.IDLE:  # flat: the next position's holding time is its own
+            self.levels = None
 
     def _settle(self, reason: str, now_ns: int, out: list[Output]) -> None:
         """Move to the state the book's facts call for after an execution event."""
@@ -243,7 +245,6 @@ class ScalperCore:
         if order.cancel_sent or now_ns < order.next_cancel_ns:
             return
         order.cancel_sent = True
-        order.heard_ns = now_ns
         out.append(self.orders.cancel(order.symbol, order.client_order_id, now_ns))
 
     def _flatten(self, now_ns: int, out: list[Output]) -> None:

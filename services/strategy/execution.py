@@ -45,8 +45,6 @@ class ExecutionReactions(ScalperCore):
         elif order is None:
             self.counters["unknown_order_event"] += 1
             out.append(make_alert("unknown_order", f"{kind} for {order_id}", now_ns))
-        else:
-            order.heard_ns = now_ns
         return order
 
     def _done(self, order: WorkingOrder, what: str, now_ns: int, out: list[Output]) -> None:
@@ -56,13 +54,16 @@ class ExecutionReactions(ScalperCore):
         self._settle(f"{'exit' if order.reduce_only else 'entry'} {what}", now_ns, out)
 
     def _on_accepted(self, event: OrderAccepted, now_ns: int, out: list[Output]) -> None:
-        self._own(event.client_order_id, event.strategy_id, "OrderAccepted", now_ns, out)
+        order = self._own(event.client_order_id, event.strategy_id, "OrderAccepted", now_ns, out)
+        if order is not None:
+            order.heard_ns = now_ns  # news from the venue (a denied cancel is none)
 
     def _on_fill(self, fill: Fill, now_ns: int, out: list[Output]) -> None:
         kind = type(fill).__name__
         order = self._own(fill.client_order_id, fill.strategy_id, kind, now_ns, out)
         if order is None:
             return
+        order.heard_ns = now_ns
         if not self.book.apply_fill(order, fill.cum_filled_qty, fill.fill_price, fill.fee):
             self.counters["duplicate_fill"] += 1
         if isinstance(fill, OrderFilled) or order.cum_filled >= order.qty:
@@ -83,6 +84,7 @@ class ExecutionReactions(ScalperCore):
             self.counters["fills_missing_at_cancel"] += 1
             order.done_at_qty = event.cum_filled_qty
             order.cancel_sent = True
+            order.heard_ns = now_ns
             return
         self._done(order, f"canceled: {event.reason}", now_ns, out)
 
@@ -149,7 +151,8 @@ class ExecutionReactions(ScalperCore):
         # Ours, most certain first: where our orders work, where our book held a position
         # (an older symbol's leftovers are flattened), what the universe lists, and after a
         # restart with no universe yet a single position. Any other position is an alert.
-        held = [s for s in (self.book.symbol, listed) if s is not None and s in positions]
+        mine = self.book.symbol if not self.book.empty else None
+        held = [s for s in (mine, listed) if s is not None and s in positions]
         symbol = orders[0].symbol if orders else held[0] if held else listed
         if symbol is None and len(positions) == 1:
             symbol = next(iter(positions))

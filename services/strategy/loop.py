@@ -84,6 +84,8 @@ class StrategyLoop:
         self._timeout_s = snapshot_timeout_s
         self.counters: Counter[str] = Counter()
         self._joined: set[str] = set()
+        self._ever_joined: set[str] = set()
+        self._refresh: set[str] = set()  # peers to fetch once (a strategy's Resync)
         self._next_join_ns = 0
         self._executor_was_alive = False
         self.last_status: StrategyStatus | None = None
@@ -110,33 +112,54 @@ class StrategyLoop:
             self._joined.discard(sender)
         if len(self._joined) < len(self._s.peers) and now >= self._next_join_ns:
             self._next_join_ns = now + _JOIN_RETRY_NS
-            self._join(now)
+            self._join()
+        if self._refresh:
+            self._refresh_once()
         self._watch_executor(now)
         self._act(self.strategy.on_timer(now))
 
-    def _join(self, now: int) -> None:
-        """Clone pattern: each publisher's state, in order (no executor before the feed)."""
+    def _join(self) -> None:
+        """Clone pattern: each publisher's state, in order (no executor before the feed's
+        first join); a peer joined before that does not answer now holds no later one up."""
         for peer in self._s.peers:
             if peer.sender in self._joined:
                 continue
-            try:
-                reply = peer.snapshots.fetch(peer.prefix, self._timeout_s)
-            except (SnapshotTimeout, SnapshotIncomplete, FrameError) as e:
-                self.counters[f"snapshot_failures_{peer.sender}"] += 1
-                log.warning("no snapshot from %s yet (%s); retrying", peer.sender, e)
-                return
-            self._s.inbox.apply_snapshot(reply)
-            if not _has_state(reply.messages):
-                # Nothing chosen, served or reconciled yet: ask again until there is state
-                # (what it publishes next may leave before our subscription connects).
-                self.counters[f"snapshot_not_ready_{peer.sender}"] += 1
-                for _, message in reply.messages:
-                    self._act(self.strategy.on_message(message, self._clock.now_ns()))
+            if not self._fetch(peer, require_state=True):
+                if peer.sender in self._ever_joined:
+                    continue
                 return
             self._joined.add(peer.sender)
-            log.info("joined %s: %d messages", peer.sender, len(reply.messages))
-            for _, message in reply.messages:
-                self._act(self.strategy.on_message(message, self._clock.now_ns()))
+            self._ever_joined.add(peer.sender)
+            log.info("joined %s", peer.sender)
+
+    def _refresh_once(self) -> None:
+        """A strategy's Resync of the scanner or the feed: one fetch each, failures counted
+        (the strategy asks again after its patience); the joins stay as they are."""
+        for peer in self._s.peers:
+            if peer.sender in self._refresh:
+                self._fetch(peer, require_state=False)
+        self._refresh.clear()
+
+    def _fetch(self, peer: Peer, *, require_state: bool) -> bool:
+        """Fetch `peer`'s snapshot and hand its messages to the strategy; False if it did not
+        answer, or (with `require_state`) had nothing chosen, served or reconciled yet."""
+        try:
+            reply = peer.snapshots.fetch(peer.prefix, self._timeout_s)
+        except (SnapshotTimeout, SnapshotIncomplete, FrameError) as e:
+            self.counters[f"snapshot_failures_{peer.sender}"] += 1
+            log.warning("no snapshot from %s (%s); retrying", peer.sender, e)
+            return False
+        self._s.inbox.apply_snapshot(reply)
+        ready = _has_state(reply.messages)
+        if ready:
+            log.info("snapshot of %s: %d messages", peer.sender, len(reply.messages))
+        else:
+            # Ask again until there is state (what it publishes next may leave before our
+            # subscription connects).
+            self.counters[f"snapshot_not_ready_{peer.sender}"] += 1
+        for _, message in reply.messages:
+            self._act(self.strategy.on_message(message, self._clock.now_ns()))
+        return ready or not require_state
 
     def _watch_executor(self, now: int) -> None:
         alive = self._liveness.is_alive("executor", now)
@@ -172,8 +195,10 @@ class StrategyLoop:
         elif isinstance(output, Resync):
             self.counters["resyncs"] += 1
             log.warning("resync peers=%s reason=%s", ",".join(output.peers), output.reason)
-            self._joined.difference_update(output.peers)
-            self._next_join_ns = 0  # at the next upkeep
+            if "executor" in output.peers:  # Syncing: joined again, retried until it answers
+                self._joined.discard("executor")
+                self._next_join_ns = 0  # at the next upkeep
+            self._refresh.update(p for p in output.peers if p != "executor")
 
     def _send(self, command: SubmitOrder | CancelOrder | CancelAllOrders) -> OrderDenied | None:
         """Send `command`; if the executor's socket is away, the denial the machine must hear."""

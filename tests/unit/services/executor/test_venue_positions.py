@@ -96,10 +96,11 @@ def test_the_stream_is_followed_even_if_its_seq_goes_down(tmp_path: Path) -> Non
 
 
 class _Rest:
-    """Answers the reconciliation's reads: no orders, no executions, no positions listed."""
+    """Answers the reconciliation's reads: no orders, no executions, `listed` positions."""
 
     def __init__(self) -> None:
         self.meanwhile: Any = lambda: None  # what the stream delivers while it is asked
+        self.listed: list[wire.PositionInfo] = []
 
     async def open_orders(self) -> list[wire.Order]:
         return []
@@ -109,7 +110,7 @@ class _Rest:
 
     async def positions(self) -> list[wire.PositionInfo]:
         self.meanwhile()
-        return []
+        return self.listed
 
 
 def _runner(tmp_path: Path) -> tuple[Parts, VenueEvents, _Rest, _Clock]:
@@ -145,3 +146,15 @@ def test_a_rest_list_without_the_symbol_zeroes_a_position_the_stream_told_earlie
     asyncio.run(ReconcileRunner(parts, None, events).poll())  # type: ignore[arg-type]
 
     assert parts.registry.positions[BTC].qty == 0
+
+
+def test_a_listed_position_judged_stale_is_not_zeroed_afterwards(tmp_path: Path) -> None:
+    parts, events, rest, clock = _runner(tmp_path)
+    events.on_position(_streamed("0.002", seq=101), clock.ns)
+    clock.ns += 1_000
+    rest.listed = [_listed("0", seq=100)]  # asked after the stream's report, read before it
+
+    asyncio.run(ReconcileRunner(parts, None, events).poll())  # type: ignore[arg-type]
+
+    assert parts.registry.positions[BTC].qty == Decimal("0.002")
+    assert parts.counters["stale_positions"] == 1

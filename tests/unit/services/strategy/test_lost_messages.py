@@ -11,6 +11,7 @@ from typing import Any
 
 from services.strategy.api import Resync
 from services.strategy.loop import StrategyLoop
+from shared.bus import SnapshotTimeout
 from shared.schema import OrderDenied, SubmitOrder
 from tests.unit.services.strategy.support import (
     BTC,
@@ -205,13 +206,107 @@ def test_commands_the_executor_cannot_take_are_denied_without_nesting() -> None:
     assert loop.counters["commands_undeliverable"] == 2_000
 
 
-def test_a_resync_makes_the_loop_join_those_publishers_again_at_the_next_upkeep() -> None:
-    loop = StrategyLoop(None, "mom1", None, None, None, 1.0)  # type: ignore[arg-type]
+def test_a_denied_cancel_is_no_news_so_a_lost_final_report_still_resyncs() -> None:
+    # The entry filled (or the venue cancelled it) and that report was lost: our timeout's
+    # cancel is denied ("not working") again and again; that must not keep it "heard of".
+    machine = ready_machine(post_only_timeout_s=2.0, order_quiet_s=15.0, exit_retry_s=1.0)
+    (entry,) = submits(feed_signal(machine, T0, bid="50070", ask="50100"))
+    outs = []
+    for second in range(2, 16):
+        now = T0 + second * S_NS
+        outs += machine.on_timer(now)
+        machine.on_message(denied(entry, kind="CancelOrder"), now + MS)
+
+    assert resyncs(outs) == [("executor",)]
+    assert machine.state == "Syncing"
+
+
+def test_a_new_position_after_a_switch_gets_its_own_holding_time() -> None:
+    machine = ready_machine(max_hold_s=60.0)
+    enter_long(machine)
+    (exit_,) = submits(machine.on_message(universe(ETH, 2), T0 + S_NS))
+    machine.on_message(fill(exit_, "0.002", "50000"), T0 + S_NS)
+    machine.on_message(feed_ready(ETH, 2), T0 + S_NS)  # Idle on ETH
+    later = T0 + 300 * S_NS
+    (entry,) = submits(feed_signal(machine, later, symbol=ETH, epoch=2))
+    machine.on_message(fill(entry, "0.001", "50100", final=False), later)
+    machine.executor_silent(later + S_NS)
+
+    machine.on_message(snapshot((position(ETH, "0.001", "50100"),)), later + 2 * S_NS)
+    out = machine.on_timer(later + 3 * S_NS)
+
+    assert machine.state == "PositionOpen"
+    assert submits(out) == []  # not an exit for a deadline of the old position
+
+
+class _Peer:
+    def __init__(self, sender: str, answers: bool) -> None:
+        self.sender, self.prefix, self.answers, self.fetches = sender, b"", answers, 0
+        self.snapshots = self
+
+    def fetch(self, prefix: bytes, timeout_s: float) -> Any:
+        self.fetches += 1
+        if not self.answers:
+            raise SnapshotTimeout("away")
+        return SimpleNamespace(messages=[(b"exec.snapshot.", snapshot())])
+
+
+class _Inbox:
+    def apply_snapshot(self, reply: Any) -> None:
+        pass  # the sequence baseline: not what these tests are about
+
+
+class _Machine:
+    def __init__(self) -> None:
+        self.heard: list[Any] = []
+
+    def on_message(self, message: Any, now_ns: int) -> list[Any]:
+        self.heard.append(message)
+        return []
+
+
+def _loop(*peers: _Peer) -> tuple[StrategyLoop, _Machine]:
+    machine = _Machine()
+    sockets = SimpleNamespace(peers=peers, inbox=_Inbox(), publisher=_Publisher())
+    clock = SimpleNamespace(now_ns=lambda: T0)
+    loop = StrategyLoop(machine, "mom1", sockets, None, clock, 1.0)  # type: ignore[arg-type]
+    return loop, machine
+
+
+def test_a_resync_of_the_executor_joins_it_again_past_a_feed_that_does_not_answer() -> None:
+    scanner, feed, executor = _Peer("scanner", True), _Peer("feed", False), _Peer("executor", True)
+    loop, machine = _loop(scanner, feed, executor)
+    loop._joined = loop._ever_joined = {"scanner", "feed", "executor"}
+    loop._joined = set(loop._joined) - {"feed"}  # a gap on the feed's topics, and it died
+
+    loop._act([Resync(("executor",), "test", T0)])
+    loop._join()
+
+    assert (feed.fetches, executor.fetches) == (1, 1)
+    assert loop._joined == {"scanner", "executor"}
+    assert len(machine.heard) == 1
+    assert loop.counters["resyncs"] == 1
+
+
+def test_a_first_join_waits_for_the_feed_before_the_executor() -> None:
+    scanner, feed, executor = _Peer("scanner", True), _Peer("feed", False), _Peer("executor", True)
+    loop, _ = _loop(scanner, feed, executor)
+
+    loop._join()
+
+    assert (scanner.fetches, feed.fetches, executor.fetches) == (1, 1, 0)
+    assert loop._joined == {"scanner"}
+
+
+def test_a_resync_of_the_scanner_and_feed_fetches_each_once_and_keeps_them_joined() -> None:
+    scanner, feed, executor = _Peer("scanner", True), _Peer("feed", False), _Peer("executor", True)
+    loop, _ = _loop(scanner, feed, executor)
     loop._joined = {"scanner", "feed", "executor"}
-    loop._next_join_ns = T0 + S_NS
 
     loop._act([Resync(("scanner", "feed"), "test", T0)])
+    loop._refresh_once()
+    loop._refresh_once()
 
-    assert loop._joined == {"executor"}
-    assert loop._next_join_ns == 0
-    assert loop.counters["resyncs"] == 1
+    assert (scanner.fetches, feed.fetches, executor.fetches) == (1, 1, 0)
+    assert loop._joined == {"scanner", "feed", "executor"}
+    assert loop.counters["snapshot_failures_feed"] == 1
