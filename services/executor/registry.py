@@ -204,13 +204,17 @@ def fill_event(record: OrderRecord, fill: Fill) -> OrderFilled | OrderPartiallyF
     )
 
 
-def canceled_event(record: OrderRecord, reason: str, ts_ns: int) -> OrderCanceled:
+def canceled_event(
+    record: OrderRecord, reason: str, ts_ns: int, venue_cum_qty: Decimal = Decimal(0)
+) -> OrderCanceled:
+    """`venue_cum_qty`: what the venue's order report says was filled, which may be more than
+    the fills applied so far (its execution reports can come after it): the larger is told."""
     return OrderCanceled(
         client_order_id=record.client_order_id,
         venue_order_id=record.venue_order_id or VenueOrderId(""),
         strategy_id=record.strategy_id,
         symbol=record.symbol,
-        cum_filled_qty=record.cum_filled_qty,
+        cum_filled_qty=max(record.cum_filled_qty, venue_cum_qty),
         reason=reason,
         ts_event_ns=ts_ns,
     )

@@ -1,6 +1,7 @@
 """The private stream's reports applied to the registry: orders, executions, positions, wallet."""
 
 import logging
+from decimal import Decimal
 from typing import Final
 
 import msgspec
@@ -97,9 +98,18 @@ class VenueEvents:
             record.record_ack(VenueOrderId(order.order_id), self._clock.now_ns())
             self._registry.index(record)
         reason = order.reject_reason if status is S.REJECTED else order.cancel_type
-        self.apply_status(record, status, reason)
+        if order.cum_exec_qty > record.cum_filled_qty:
+            self._counters["order_report_before_fills"] += 1
+        self.apply_status(record, status, reason, order.cum_exec_qty)
 
-    def apply_status(self, record: OrderRecord, status: OrderStatus, reason: str) -> None:
+    def apply_status(
+        self,
+        record: OrderRecord,
+        status: OrderStatus,
+        reason: str,
+        venue_cum_qty: Decimal = Decimal(0),
+    ) -> None:
+        """`venue_cum_qty`: the filled qty the venue reports with `status` (see canceled_event)."""
         try:
             transition = record.apply_status(status)
         except InvalidTransition as e:
@@ -112,7 +122,7 @@ class VenueEvents:
         now = self._clock.now_ns()
         self._journal.record_event(record.client_order_id, EventKind.STATUS, now, status=status)
         if status is S.CANCELED:
-            self._outbox.publish(canceled_event(record, reason, now))
+            self._outbox.publish(canceled_event(record, reason, now, venue_cum_qty))
         elif status is S.REJECTED:
             self._outbox.publish(
                 OrderRejected(

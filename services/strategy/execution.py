@@ -146,6 +146,16 @@ class ExecutionReactions(ScalperCore):
             for o in snapshot.open_orders
             if o.strategy_id == sid
         ]
+        # A command sent within its time to live may still be on its way into the executor
+        # (not in its snapshot yet): kept, or a second one could follow it. Its events, or
+        # the executor's denial of it as expired, or else the quiet time, settle it.
+        known = {o.client_order_id for o in orders}
+        ttl_ns = self.settings.command_ttl_ms * 1_000_000
+        orders += [
+            o
+            for o in self.book.orders.values()
+            if o.client_order_id not in known and now_ns - o.placed_ns < ttl_ns
+        ]
         positions = {p.symbol: p for p in snapshot.positions if p.qty != 0}
         listed = self.listing.symbol if self.listing is not None else None
         # Ours, most certain first: where our orders work, where our book held a position

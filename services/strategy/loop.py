@@ -111,32 +111,32 @@ class StrategyLoop:
         for sender in self._s.inbox.take_resync_requests():
             self._joined.discard(sender)
         if len(self._joined) < len(self._s.peers) and now >= self._next_join_ns:
-            self._next_join_ns = now + _JOIN_RETRY_NS
             self._join()
+            self._next_join_ns = self._clock.now_ns() + _JOIN_RETRY_NS  # after its wait
         if self._refresh:
             self._refresh_once()
         self._watch_executor(now)
         self._act(self.strategy.on_timer(now))
 
     def _join(self) -> None:
-        """Clone pattern: each publisher's state, in order (no executor before the feed's
-        first join); a peer joined before that does not answer now holds no later one up."""
-        for peer in self._s.peers:
-            if peer.sender in self._joined:
-                continue
+        """Clone pattern: each publisher's state. A first join goes in order (no executor
+        before the feed); joins again go first, the executor's first of all (Syncing waits
+        for it). A round ends at the first peer that does not answer: one timeout at most."""
+        waiting = [p for p in self._s.peers if p.sender not in self._joined]
+        again = [p for p in waiting if p.sender in self._ever_joined]
+        again.sort(key=lambda p: p.sender != "executor")
+        for peer in again + [p for p in waiting if p.sender not in self._ever_joined]:
             if not self._fetch(peer, require_state=True):
-                if peer.sender in self._ever_joined:
-                    continue
                 return
             self._joined.add(peer.sender)
             self._ever_joined.add(peer.sender)
             log.info("joined %s", peer.sender)
 
     def _refresh_once(self) -> None:
-        """A strategy's Resync of the scanner or the feed: one fetch each, failures counted
-        (the strategy asks again after its patience); the joins stay as they are."""
+        """A strategy's Resync of the scanner or the feed: one fetch each of those joined,
+        failures counted (the strategy asks again after its patience)."""
         for peer in self._s.peers:
-            if peer.sender in self._refresh:
+            if peer.sender in self._refresh and peer.sender in self._joined:  # else: joining
                 self._fetch(peer, require_state=False)
         self._refresh.clear()
 

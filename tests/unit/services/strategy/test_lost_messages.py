@@ -239,6 +239,29 @@ def test_a_new_position_after_a_switch_gets_its_own_holding_time() -> None:
     assert submits(out) == []  # not an exit for a deadline of the old position
 
 
+def test_an_entry_still_on_its_way_into_the_executor_survives_a_rebuild_without_it() -> None:
+    machine = ready_machine(command_ttl_ms=1_000)
+    (entry,) = submits(feed_signal(machine, T0))
+    machine.executor_silent(T0 + 100 * MS)
+
+    out = machine.on_message(snapshot(), T0 + 200 * MS)  # taken before it registered the entry
+    again = feed_signal(machine, T0 + 300 * MS)
+
+    assert transitions(out) == [("Syncing", "EntryPending")]
+    assert list(machine.book.orders) == [entry.client_order_id]
+    assert submits(again) == []
+
+
+def test_an_order_older_than_its_time_to_live_and_not_in_the_snapshot_is_dropped() -> None:
+    machine = ready_machine(command_ttl_ms=1_000)
+    submits(feed_signal(machine, T0))
+    machine.executor_silent(T0 + S_NS)
+
+    out = machine.on_message(snapshot(), T0 + 2 * S_NS)
+
+    assert transitions(out) == [("Syncing", "Idle")]
+
+
 class _Peer:
     def __init__(self, sender: str, answers: bool) -> None:
         self.sender, self.prefix, self.answers, self.fetches = sender, b"", answers, 0
@@ -286,6 +309,17 @@ def test_a_resync_of_the_executor_joins_it_again_past_a_feed_that_does_not_answe
     assert loop._joined == {"scanner", "executor"}
     assert len(machine.heard) == 1
     assert loop.counters["resyncs"] == 1
+
+
+def test_a_join_round_ends_at_the_first_peer_that_does_not_answer() -> None:
+    scanner, feed, executor = _Peer("scanner", True), _Peer("feed", True), _Peer("executor", False)
+    loop, _ = _loop(scanner, feed, executor)
+    loop._ever_joined = {"scanner", "feed", "executor"}
+    loop._joined = {"scanner"}
+
+    loop._join()
+
+    assert (feed.fetches, executor.fetches) == (0, 1)  # one timeout per round, at most
 
 
 def test_a_first_join_waits_for_the_feed_before_the_executor() -> None:

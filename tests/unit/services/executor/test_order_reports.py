@@ -1,0 +1,82 @@
+"""The venue's order report can come before its execution reports: a cancel tells what the
+venue says was filled, so the strategy waits for those fills instead of going flat."""
+
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+import shared.settings
+from services.executor.journal import Journal
+from services.executor.order_state import OrderRecord
+from services.executor.ports import Outbox, Parts, TradingStatus
+from services.executor.registry import OrderRegistry
+from services.executor.venue_events import VenueEvents
+from shared.bybit import wire
+from shared.schema import OrderCanceled, OrderStatus
+from tests.helpers.samples import COID, make_submit
+
+FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
+
+
+class _Clock:
+    def now_ns(self) -> int:
+        return 1_000
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+
+def _events(tmp_path: Path) -> tuple[VenueEvents, Parts, _Publisher]:
+    clock, publisher, counters, status = _Clock(), _Publisher(), Counter[str](), TradingStatus()
+    journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+    outbox = Outbox(publisher, clock, counters, status, journal)  # type: ignore[arg-type]
+    parts = Parts(clock, OrderRegistry(), journal, None, counters, status, outbox)  # type: ignore[arg-type]
+    command = make_submit()
+    journal.record_intent(command, 1, sent_ns=1)
+    record = OrderRecord.from_command(command)
+    record.apply_status(OrderStatus.SUBMITTED)
+    parts.registry.add(record)
+    return VenueEvents(parts), parts, publisher
+
+
+def _report(status: str, cum: str) -> wire.Order:
+    raw = (FIXTURES / "rest_order_realtime_response_docexample.json").read_bytes()
+    result = msgspec.json.decode(raw, type=wire.RawResponse).result
+    order = msgspec.json.decode(result, type=wire.OrderList).list[0]
+    return msgspec.structs.replace(
+        order,
+        order_link_id=COID,
+        order_id="v1",
+        symbol=make_submit().symbol,
+        order_status=status,
+        qty=Decimal("0.002"),
+        cum_exec_qty=Decimal(cum),
+        cancel_type="UNKNOWN",
+    )
+
+
+def test_a_cancel_reported_before_its_fill_tells_the_venues_filled_qty(tmp_path: Path) -> None:
+    events, parts, publisher = _events(tmp_path)
+
+    events._on_order(_report("Cancelled", "0.001"))  # 0.001 filled, then cancelled
+
+    (canceled,) = [m for m in publisher.sent if isinstance(m, OrderCanceled)]
+    assert canceled.cum_filled_qty == Decimal("0.001")
+    assert parts.counters["order_report_before_fills"] == 1
+
+
+def test_a_cancel_after_its_fills_tells_what_was_applied(tmp_path: Path) -> None:
+    events, _, publisher = _events(tmp_path)
+
+    events._on_order(_report("Cancelled", "0"))
+
+    (canceled,) = [m for m in publisher.sent if isinstance(m, OrderCanceled)]
+    assert canceled.cum_filled_qty == 0
