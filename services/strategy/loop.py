@@ -171,6 +171,8 @@ class StrategyLoop:
         self._executor_was_alive = alive
 
     def _act(self, outputs: list[Output]) -> None:
+        if not outputs:  # most messages
+            return
         batches = deque([outputs])  # a denied command's reactions come after, not nested
         while batches:
             batch = batches.popleft()
