@@ -142,7 +142,6 @@ class ScalperCore:
 
     def _closed(self, reason: str, now_ns: int, out: list[Output]) -> None:
         self.gate.start_cooldown(now_ns)
-        self.levels = None
         self._go(S.IDLE, reason, now_ns, out)
 
     def _resync_executor(self, reason: str, now_ns: int, out: list[Output]) -> None:
