@@ -13,7 +13,6 @@ ExecutionSnapshot, taken in Syncing only, rebuilds orders and position.
 from services.strategy.api import Output, make_alert
 from services.strategy.book import ZERO, WorkingOrder
 from services.strategy.core import ScalperCore, State
-from services.strategy.signals import NS_PER_S
 from shared.schema import (
     ClientOrderId,
     ExecutionSnapshot,
@@ -50,7 +49,7 @@ class ExecutionReactions(ScalperCore):
     def _done(self, order: WorkingOrder, what: str, now_ns: int, out: list[Output]) -> None:
         self.book.close(order.client_order_id)
         if order.reduce_only and order.cum_filled < order.qty:  # not again at once, anywhere
-            self.next_exit_ns = now_ns + int(self.settings.exit_retry_s * NS_PER_S)
+            self.next_exit_ns = now_ns + self._retry_ns
         self._settle(f"{'exit' if order.reduce_only else 'entry'} {what}", now_ns, out)
 
     def _on_accepted(self, event: OrderAccepted, now_ns: int, out: list[Output]) -> None:
@@ -99,7 +98,7 @@ class ExecutionReactions(ScalperCore):
         # A venue that refuses to reduce our position may hold none (its stop took it while
         # our exit was on the way): the position is in doubt, not ours to guess.
         self.book.close(order.client_order_id)
-        self.next_exit_ns = now_ns + int(self.settings.exit_retry_s * NS_PER_S)
+        self.next_exit_ns = now_ns + self._retry_ns
         self._resync_executor(f"exit rejected: {event.reason}", now_ns, out)
 
     def _on_denied(self, event: OrderDenied, now_ns: int, out: list[Output]) -> None:
@@ -109,7 +108,7 @@ class ExecutionReactions(ScalperCore):
         if event.command_kind != "SubmitOrder":  # a refused cancel: the order still works
             self.counters["cancel_denied"] += 1
             order.cancel_sent = False
-            order.next_cancel_ns = now_ns + int(self.settings.exit_retry_s * NS_PER_S)
+            order.next_cancel_ns = now_ns + self._retry_ns
             return
         self.counters["order_denied"] += 1
         self._done(order, f"denied: {event.reason}", now_ns, out)
