@@ -1,46 +1,27 @@
 """The venue's order report can come before its execution reports: a cancel tells what the
 venue says was filled, so the strategy waits for those fills instead of going flat."""
 
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 import shared.settings
-from services.executor.journal import Journal
 from services.executor.order_state import OrderRecord
-from services.executor.ports import Outbox, Parts, TradingStatus
-from services.executor.registry import OrderRegistry
+from services.executor.ports import Parts
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.schema import OrderCanceled, OrderStatus
+from tests.helpers.executor_parts import RecordingPublisher, make_parts
 from tests.helpers.samples import COID, make_submit
 
 FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 
 
-class _Clock:
-    def now_ns(self) -> int:
-        return 1_000
-
-
-class _Publisher:
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
-
-    def send(self, message: Any) -> None:
-        self.sent.append(message)
-
-
-def _events(tmp_path: Path) -> tuple[VenueEvents, Parts, _Publisher]:
-    clock, publisher, counters, status = _Clock(), _Publisher(), Counter[str](), TradingStatus()
-    journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
-    outbox = Outbox(publisher, clock, counters, status, journal)  # type: ignore[arg-type]
-    parts = Parts(clock, OrderRegistry(), journal, None, counters, status, outbox)  # type: ignore[arg-type]
+def _events(tmp_path: Path) -> tuple[VenueEvents, Parts, RecordingPublisher]:
+    parts, publisher, _ = make_parts(tmp_path)
     command = make_submit()
-    journal.record_intent(command, 1, sent_ns=1)
+    parts.journal.record_intent(command, 1, sent_ns=1)
     record = OrderRecord.from_command(command)
     record.apply_status(OrderStatus.SUBMITTED)
     parts.registry.add(record)

@@ -7,7 +7,6 @@ raised by every fill) orders the two; an answer that omits the symbol is judged 
 """
 
 import asyncio
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,16 @@ from typing import Any
 import msgspec
 
 import shared.settings
-from services.executor.journal import Journal
-from services.executor.ports import Outbox, Parts, TradingStatus
+from services.executor.ports import Parts
 from services.executor.reconcile_runner import ReconcileRunner
-from services.executor.registry import OrderRegistry
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
+from shared.runtime.clock import FakeClock
 from shared.schema import PositionChanged, Symbol
+from tests.helpers.executor_parts import RecordingPublisher, make_parts
 
 FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 BTC = Symbol("BTCUSDT")
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.ns = 1_000
-
-    def now_ns(self) -> int:
-        return self.ns
-
-
-class _Publisher:
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
-
-    def send(self, message: Any) -> None:
-        self.sent.append(message)
 
 
 def _streamed(size: str, seq: int) -> wire.PositionEvent:
@@ -59,21 +42,12 @@ def _listed(size: str, seq: int) -> wire.PositionInfo:
     )
 
 
-def _parts(tmp_path: Path, rest: Any = None) -> tuple[Parts, _Publisher, _Clock]:
-    clock, publisher, counters = _Clock(), _Publisher(), Counter[str]()
-    status = TradingStatus()
-    journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
-    outbox = Outbox(publisher, clock, counters, status, journal)  # type: ignore[arg-type]
-    parts = Parts(clock, OrderRegistry(), journal, rest, counters, status, outbox)
-    return parts, publisher, clock
-
-
-def _published_qty(publisher: _Publisher) -> list[Decimal]:
+def _published_qty(publisher: RecordingPublisher) -> list[Decimal]:
     return [m.qty for m in publisher.sent if isinstance(m, PositionChanged)]
 
 
 def test_a_rest_position_older_than_the_streams_is_dropped_and_counted(tmp_path: Path) -> None:
-    parts, publisher, _ = _parts(tmp_path)
+    parts, publisher, _ = make_parts(tmp_path)
     events = VenueEvents(parts)
 
     events.on_position(_streamed("0.002", seq=101), 1)  # the entry's fill
@@ -86,7 +60,7 @@ def test_a_rest_position_older_than_the_streams_is_dropped_and_counted(tmp_path:
 
 
 def test_the_stream_is_followed_even_if_its_seq_goes_down(tmp_path: Path) -> None:
-    parts, publisher, _ = _parts(tmp_path)
+    parts, publisher, _ = make_parts(tmp_path)
     events = VenueEvents(parts)
 
     events.on_position(_streamed("0.002", seq=101), 1)
@@ -113,9 +87,9 @@ class _Rest:
         return self.listed
 
 
-def _runner(tmp_path: Path) -> tuple[Parts, VenueEvents, _Rest, _Clock]:
+def _runner(tmp_path: Path) -> tuple[Parts, VenueEvents, _Rest, FakeClock]:
     rest = _Rest()
-    parts, _, clock = _parts(tmp_path, rest)
+    parts, _, clock = make_parts(tmp_path, rest)
     events = VenueEvents(parts)
     return parts, events, rest, clock
 

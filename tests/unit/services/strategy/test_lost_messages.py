@@ -12,6 +12,7 @@ from typing import Any
 from services.strategy.api import Resync
 from services.strategy.loop import StrategyLoop
 from shared.bus import SnapshotTimeout
+from shared.runtime.clock import FakeClock
 from shared.schema import OrderDenied, SubmitOrder
 from tests.unit.services.strategy.support import (
     BTC,
@@ -197,7 +198,7 @@ def test_commands_the_executor_cannot_take_are_denied_without_nesting() -> None:
     (order,) = submits(feed_signal(ready_machine(), T0))
     commands, strategy = _Away(), _DenyForever(order, times=2_000)
     sockets = SimpleNamespace(commands=commands, publisher=_Publisher())
-    clock = SimpleNamespace(now_ns=lambda: T0)
+    clock = FakeClock(T0)
     loop = StrategyLoop(strategy, "mom1", sockets, None, clock, 1.0)  # type: ignore[arg-type]
 
     loop._act([order])  # 2,000 denials deep: a RecursionError if each were handled nested
@@ -291,7 +292,7 @@ class _Machine:
 def _loop(*peers: _Peer) -> tuple[StrategyLoop, _Machine]:
     machine = _Machine()
     sockets = SimpleNamespace(peers=peers, inbox=_Inbox(), publisher=_Publisher())
-    clock = SimpleNamespace(now_ns=lambda: T0)
+    clock = FakeClock(T0)
     loop = StrategyLoop(machine, "mom1", sockets, None, clock, 1.0)  # type: ignore[arg-type]
     return loop, machine
 
