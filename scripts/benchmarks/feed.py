@@ -8,7 +8,7 @@ still numbers, encodes and hands every message to libzmq (its `sent` counter is 
 against the messages built), libzmq just has no pipe to copy them to. The plain way does the
 same with json.loads, dicts, Decimal(str) and a dict book whose best price is max()/min().
 
-Frames are bytes shaped like the captures in ../shared/fixtures/bybit (orderbook.1 snapshots,
+Frames are bytes shaped like the captures in tests/fixtures/bybit (orderbook.1 snapshots,
 20-level deltas on a 50-deep book derived from a simulated venue book, publicTrade frames with
 1-3 trades), with prices, sizes, u and seq moving from frame to frame. Rounds of our way and
 the plain way are interleaved so that a noisy moment on a shared machine hits both.

@@ -3,7 +3,7 @@
 Field names follow the venue's JSON exactly (explicit `name=` where camelCase rules would
 get them wrong, e.g. `positionIM`). Prices and quantities the bot relies on are Decimal;
 fields the venue sometimes sends as "" are `str` and parsed in translate.py. Every field
-has the JSON type of the captured frames in ../shared/fixtures/bybit, so the simulator can
+has the JSON type of the captured frames in tests/fixtures/bybit, so the simulator can
 encode these same Structs and be checked against the captures.
 
 Decoding ignores unknown fields (the venue adds fields over time); the simulator encodes

@@ -7,10 +7,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shared.settings import REPO_ROOT
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.simulator import Sim, resting_buy, running_simulator
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "bybit"
 pytestmark = pytest.mark.integration
 
 

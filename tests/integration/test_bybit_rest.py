@@ -6,14 +6,12 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-import shared.settings
 from shared.bybit import wire
 from shared.bybit.auth import rest_signature, signatures_match
 from shared.bybit.errors import (
@@ -28,13 +26,13 @@ from shared.bybit.errors import (
 )
 from shared.bybit.rest import BybitRest, RetryPolicy
 from shared.runtime import LiveClock
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
 pytestmark = pytest.mark.integration
 
 KEY = "CFEJUGQEQPPHGOHGHM"
 SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter=0.1)
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 
 POSITION = {"symbol": "BTCUSDT", "side": "Buy", "size": "0.5", "avgPrice": "60000"}
 ORDER_IDS = {"orderId": "1321003749386327552", "orderLinkId": "bot-0001"}

@@ -7,14 +7,12 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
-import shared.settings
 from shared.bybit.auth import ws_auth_signature
 from shared.bybit.errors import AckTimeout, StreamAuthError, SubscribeError
 from shared.bybit.stream import (
@@ -26,6 +24,7 @@ from shared.bybit.stream import (
     StreamFrame,
 )
 from shared.runtime import LiveClock
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -33,7 +32,6 @@ pytestmark = pytest.mark.integration
 KEY = "CFEJUGQEQPPHGOHGHM"
 SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
 FAST_RECONNECT = ReconnectPolicy(initial_backoff_s=0.01, max_backoff_s=0.05, jitter=0.1)
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 TRADE_FRAME = (FIXTURES / "ws_public_linear_publicTrade.json").read_bytes()
 
 

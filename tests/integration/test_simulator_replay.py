@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from services.simulator.replay import load_frames
-from shared.settings import REPO_ROOT
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.simulator import running_simulator
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "bybit"
 pytestmark = pytest.mark.integration
 
 

@@ -6,16 +6,14 @@ from pathlib import Path
 
 import msgspec
 
-import shared.settings
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.schema import OrderCanceled, OrderStatus
 from tests.helpers.executor_parts import RecordingPublisher, make_parts
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.samples import COID, make_submit
-
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 
 
 def _events(tmp_path: Path) -> tuple[VenueEvents, Parts, RecordingPublisher]:

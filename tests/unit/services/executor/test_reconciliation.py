@@ -1,13 +1,11 @@
 """Reconciliation against the venue, with wire structs built from the captured fixtures."""
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-import shared.settings
 from services.executor.order_state import OrderRecord
 from services.executor.reconciliation import (
     EXTERNAL_STRATEGY_ID,
@@ -29,8 +27,8 @@ from shared.schema import (
     TimeInForce,
     VenueOrderId,
 )
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 NOW = 1_763_700_000_000_000_000
 D = Decimal
 A = client_order_id("mom1", 3, 1)

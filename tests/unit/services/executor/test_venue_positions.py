@@ -13,7 +13,6 @@ from typing import Any
 
 import msgspec
 
-import shared.settings
 from services.executor.ports import Parts
 from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.venue_events import VenueEvents
@@ -21,8 +20,8 @@ from shared.bybit import wire
 from shared.runtime.clock import FakeClock
 from shared.schema import PositionChanged, Symbol
 from tests.helpers.executor_parts import RecordingPublisher, make_parts
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
 BTC = Symbol("BTCUSDT")
 
 

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from services.feed.book import BookUpdate, OrderBook
 from shared.bybit import wire
-from shared.settings import REPO_ROOT
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "bybit"
 SYMBOL = "BTCUSDT"
 NS_PER_MS = 1_000_000
 

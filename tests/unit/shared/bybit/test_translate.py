@@ -1,14 +1,12 @@
 """Wire to schema translation, and instrument rules (with hypothesis properties)."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import shared.settings
 from shared.bybit import wire
 from shared.bybit.translate import (
     InstrumentRules,
@@ -21,8 +19,7 @@ from shared.bybit.translate import (
     to_trade,
 )
 from shared.schema import OrderSide, OrderStatus
-
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
 
 def _fixture(name: str) -> bytes:

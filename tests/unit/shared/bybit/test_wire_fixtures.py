@@ -1,15 +1,12 @@
-"""Every linear or generic Bybit capture in ../shared/fixtures/bybit decodes into its wire type."""
+"""Every linear or generic Bybit capture in tests/fixtures/bybit decodes into its wire type."""
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-import shared.settings
 from shared.bybit import wire
-
-FIXTURES = Path(shared.settings.REPO_ROOT).parent / "shared" / "fixtures" / "bybit"
+from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
 # REST bodies: the envelope, then `result` decoded from the Raw bytes (as rest.py does).
 REST: dict[str, Any] = {
