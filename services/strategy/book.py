@@ -38,6 +38,7 @@ class WorkingOrder:
     next_cancel_ns: int = 0  # after a refused cancel: not again before this
     heard_ns: int = 0  # sent, or last news of it from the venue: see Book.quiet_order
     done_at_qty: Decimal | None = None  # canceled at the venue with this much filled
+    executor_knows: bool = False  # reported on by the executor: no longer on its way there
 
     @classmethod
     def from_command(cls, command: SubmitOrder) -> "WorkingOrder":
@@ -65,7 +66,13 @@ class WorkingOrder:
             heard_ns=now_ns,
             cum_filled=order.cum_filled_qty,
             cancel_sent=order.status is OrderStatus.PENDING_CANCEL,
+            executor_knows=True,
         )
+
+    def heard(self, now_ns: int) -> None:
+        """News of it from the venue (accepted, filled, canceled): a denied cancel is none."""
+        self.heard_ns = now_ns
+        self.executor_knows = True
 
 
 class Book:

@@ -7,12 +7,14 @@ counted and ignored. PositionChanged is adopted (the venue wins) when no order o
 while one works, the fills drive the book. A cancel that reports fills we have not seen
 keeps its order until they arrive (the venue's order report can overtake its execution
 report). A rejected exit puts the position in doubt: Syncing. A reconciled
-ExecutionSnapshot, taken in Syncing only, rebuilds orders and position.
+ExecutionSnapshot (a join's answer: in Syncing, or a rejoin after the executor restarted or
+its stream skipped, in any state) rebuilds orders and position through Syncing at once.
 """
 
 from services.strategy.api import Output, make_alert
 from services.strategy.book import ZERO, WorkingOrder
 from services.strategy.core import ScalperCore, State
+from services.strategy.rebuild import rebuild, working_orders
 from shared.schema import (
     ClientOrderId,
     ExecutionSnapshot,
@@ -55,14 +57,14 @@ class ExecutionReactions(ScalperCore):
     def _on_accepted(self, event: OrderAccepted, now_ns: int, out: list[Output]) -> None:
         order = self._own(event.client_order_id, event.strategy_id, "OrderAccepted", now_ns, out)
         if order is not None:
-            order.heard_ns = now_ns  # news from the venue (a denied cancel is none)
+            order.heard(now_ns)
 
     def _on_fill(self, fill: Fill, now_ns: int, out: list[Output]) -> None:
         kind = type(fill).__name__
         order = self._own(fill.client_order_id, fill.strategy_id, kind, now_ns, out)
         if order is None:
             return
-        order.heard_ns = now_ns
+        order.heard(now_ns)
         if not self.book.apply_fill(order, fill.cum_filled_qty, fill.fill_price, fill.fee):
             self.counters["duplicate_fill"] += 1
         if isinstance(fill, OrderFilled) or order.cum_filled >= order.qty:
@@ -83,7 +85,7 @@ class ExecutionReactions(ScalperCore):
             self.counters["fills_missing_at_cancel"] += 1
             order.done_at_qty = event.cum_filled_qty
             order.cancel_sent = True
-            order.heard_ns = now_ns
+            order.heard(now_ns)
             return
         self._done(order, f"canceled: {event.reason}", now_ns, out)
 
@@ -133,49 +135,31 @@ class ExecutionReactions(ScalperCore):
         self._settle("venue flat" if not event.qty else "venue position", now_ns, out)
 
     def _on_snapshot(self, snapshot: ExecutionSnapshot, now_ns: int, out: list[Output]) -> None:
-        if self.state is not S.SYNCING:
-            self.counters["snapshot_ignored"] += 1
-            return
         if not snapshot.reconciled:
             self.counters["snapshot_unreconciled"] += 1
             return
-        sid = self.settings.strategy_id
-        orders = [
-            WorkingOrder.from_open_order(o, now_ns)
-            for o in snapshot.open_orders
-            if o.strategy_id == sid
-        ]
-        # A command sent within its time to live may still be on its way into the executor
-        # (not in its snapshot yet): kept, or a second one could follow it. Its events, or
-        # the executor's denial of it as expired, or else the quiet time, settle it.
-        known = {o.client_order_id for o in orders}
+        if self.state is not S.SYNCING:
+            # A rejoin (the executor restarted, or its stream skipped): a fill, a cancel or
+            # the position may have been lost on the way, and this snapshot is newer than
+            # all we heard. Taken at once, not after the quiet time of the orders it ended.
+            self.counters["snapshot_rejoin"] += 1
+            self._go(S.SYNCING, "executor rejoined", now_ns, out)
+        book = self.book
         ttl_ns = self.settings.command_ttl_ms * 1_000_000
-        orders += [
-            o
-            for o in self.book.orders.values()
-            if o.client_order_id not in known and now_ns - o.placed_ns < ttl_ns
-        ]
-        positions = {p.symbol: p for p in snapshot.positions if p.qty != 0}
+        orders = working_orders(snapshot, self.settings.strategy_id, book, now_ns, ttl_ns)
         listed = self.listing.symbol if self.listing is not None else None
-        # Ours, most certain first: where our orders work, where our book held a position
-        # (an older symbol's leftovers are flattened), what the universe lists, and after a
-        # restart with no universe yet a single position. Any other position is an alert.
-        mine = self.book.symbol if not self.book.empty else None
-        held = [s for s in (mine, listed) if s is not None and s in positions]
-        symbol = orders[0].symbol if orders else held[0] if held else listed
-        if symbol is None and len(positions) == 1:
-            symbol = next(iter(positions))
-        position = positions.pop(symbol, None) if symbol is not None else None
-        held_before = (self.book.symbol, self.book.qty > 0) if self.book.qty else None
-        self.book.rebuild(symbol, orders)
+        rebuilt = rebuild(snapshot, orders, book.symbol if not book.empty else None, listed)
+        held_before = (book.symbol, book.qty > 0) if book.qty else None
+        book.rebuild(rebuilt.symbol, rebuilt.orders)
+        position = rebuilt.position
         if position is None:
-            self.book.adopt_position(ZERO, ZERO)
+            book.adopt_position(ZERO, ZERO)
         else:
-            self.book.adopt_position(position.qty, position.avg_entry_price)
-        for other in positions.values():
+            book.adopt_position(position.qty, position.avg_entry_price)
+        for other in rebuilt.unmanaged:
             detail = f"{other.symbol} {other.qty} is not this strategy's to manage"
             out.append(make_alert("unmanaged_position", detail, now_ns))
         self.trading_state = snapshot.trading_state
-        if held_before != ((symbol, self.book.qty > 0) if self.book.qty else None):
+        if held_before != ((book.symbol, book.qty > 0) if book.qty else None):
             self.levels = None  # another position: its holding time starts now
         self._enter_rest_state("reconciled snapshot", now_ns, out)
