@@ -6,22 +6,22 @@ import logging
 from collections.abc import Sequence
 from typing import Final
 
-import msgspec
-
 from services.feed.session import FeedSession, Phase
 from services.feed.settings import FeedSettings
 from shared.bus import FrameError, Publisher, Receiver, SnapshotServer, SnapshotTimeout
 from shared.bybit import wire
+from shared.bybit.drops import VenueDropReason
 from shared.bybit.errors import BybitError
+from shared.bybit.rest import BybitRest
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
+from shared.bybit.translate import InstrumentRules, instrument_rules
+from shared.bybit.ws_frames import FrameDrop, decode_public
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.runtime.metrics import CounterCollector
 from shared.schema import BusMessage, UniverseChanged, topics
 
 log = logging.getLogger(__name__)
 
-_BOOK: Final = msgspec.json.Decoder(wire.OrderBookMessage)
-_TRADES: Final = msgspec.json.Decoder(wire.PublicTradeMessage)
 _STALE_CHECK_S: Final = 0.1
 
 
@@ -42,6 +42,7 @@ class FeedService:
         self._universe: Receiver | None = None
         self._snapshots: SnapshotServer | None = None
         self._stream: BybitStream | None = None
+        self._rest: BybitRest | None = None  # instruments-info: the grid prices are checked on
         self._switch_lock = asyncio.Lock()
         self._snapshot_patience_ns = int(3 * settings.subscribe_timeout_s * 1e9)
         self._resync = asyncio.Event()
@@ -58,6 +59,8 @@ class FeedService:
             ping_interval_s=self._settings.ping_interval_s,
         )
         resources.push_async_callback(self._stream.close)
+        self._rest = BybitRest(ctx.venue.rest_url, timeout_s=ctx.bybit.timeout_s, clock=self._clock)
+        resources.push_async_callback(self._rest.close)
         ctx.registry.register(
             CounterCollector("feed_events", "Feed events by kind", lambda: self.session.counters)
         )
@@ -122,6 +125,7 @@ class FeedService:
             old = session.symbol
             log.info("switching symbol from=%s to=%s epoch=%d", old, change.symbol, change.epoch)
             session.begin_switch(change.symbol, change.epoch)  # old frames are dropped from now
+            session.grid = await self._grid_of(change.symbol)
             if old is not None:
                 for kind in ("quote", "book", "trade", "status", "ready"):
                     publisher.forget(f"md.{kind}.{old}.".encode())
@@ -130,6 +134,23 @@ class FeedService:
             # snapshot right after its ack, and the reader may see it before we resume.
             self._publish(session.subscribed(self._clock.now_ns()))
             await self._venue_call(stream.subscribe(session.topics(change.symbol)))
+
+    async def _grid_of(self, symbol: str) -> InstrumentRules | None:
+        """The symbol's tick size and qty step; None if unread (then sign and finiteness only)."""
+        assert self._rest is not None
+        try:
+            found = await asyncio.wait_for(
+                self._rest.instruments(symbol), self._settings.subscribe_timeout_s
+            )
+        except (TimeoutError, BybitError) as e:
+            found = []
+            log.warning(
+                "no instrument rules, prices not checked on a grid symbol=%s error=%s", symbol, e
+            )
+        rules = [instrument_rules(i) for i in found if i.symbol == symbol]
+        if not rules:
+            self.session.counters["grid_unknown"] += 1
+        return rules[0] if rules else None
 
     async def _venue_call(self, call: "asyncio.Future[None] | object") -> None:
         try:
@@ -155,20 +176,29 @@ class FeedService:
     def _on_frame(self, frame: StreamFrame) -> None:
         """The hot path: decode, apply, publish. No await, no task, no blocking send."""
         data = frame.data
-        head = data[:64]  # every data frame names its topic near the start
+        decoded = decode_public(data)  # the boundary: a wire type or a counted drop
+        if isinstance(decoded, FrameDrop):
+            self._drop_frame(decoded, data)
+            return
         try:
-            if b'"orderbook.' in head:
-                self._publish(self.session.on_book(_BOOK.decode(data), frame.ts_recv_ns))
-            elif b'"publicTrade.' in head:
-                self._publish(self.session.on_trades(_TRADES.decode(data), frame.ts_recv_ns))
+            if isinstance(decoded, wire.OrderBookMessage):
+                self._publish(self.session.on_book(decoded, frame.ts_recv_ns))
             else:
-                self.session.counters["unknown_frames"] += 1
-        except msgspec.DecodeError as e:
-            self.session.counters["bad_frames"] += 1
-            log.error("dropped venue frame error=%s head=%r", e, data[:80])
+                self._publish(self.session.on_trades(decoded, frame.ts_recv_ns))
         except (ArithmeticError, ValueError) as e:  # e.g. a NaN price reached the book
             self._publish(self.session.bad_book_frame(frame.ts_recv_ns))
             log.error("book frame broke the book, resyncing error=%r head=%r", e, data[:80])
+
+    def _drop_frame(self, drop: FrameDrop, data: bytes) -> None:
+        if self._stream is not None:
+            self._stream.stats.drop(drop.reason)
+        if drop.reason is VenueDropReason.UNKNOWN_TOPIC:
+            self.session.counters["unknown_frames"] += 1
+            return
+        self.session.counters["bad_frames"] += 1
+        log.error(
+            "dropped venue frame reason=%s error=%s head=%r", drop.reason, drop.detail, data[:80]
+        )
 
     async def _watch(self) -> None:
         """Resubscribe a gapped book; flag a silent one as stale."""
@@ -198,7 +228,7 @@ class FeedService:
 
     def _stream_counts(self) -> dict[str, int]:
         stats = self._stream.stats if self._stream is not None else None
-        return {} if stats is None else {k: int(v) for k, v in vars(stats).items()}
+        return {} if stats is None else stats.counts()
 
     def _publish(self, messages: Sequence[BusMessage]) -> None:
         assert self._publisher is not None

@@ -9,6 +9,18 @@ Frames of any symbol but the one being served are dropped and counted from the m
 switch begins, so after FeedReady(new symbol, epoch) nothing of an older symbol is ever
 published. Quotes are published only from a tradeable book (snapshot applied, no gap, not
 crossed) whose frame is fresh (venue ts within `max_venue_lag_ns` of its arrival).
+
+What the venue says is checked before it is used (shared/bybit/validate.py: prices finite,
+> 0 and on the tick grid, sizes finite and on the step grid, > 0 for trades and >= 0 for
+book levels, where 0 deletes). The grid is the instrument's, when the service could read
+it (`grid`); without it only finiteness and sign are checked. A refused report is counted
+(`refused_<book|trade>_<defect>`), alerted (`invalid_market_data`) and never published:
+
+* a trade with a bad price or size is dropped on its own (trades are independent);
+* a book frame with one bad level is dropped whole, never applied in part: applying the
+  good levels of a delta and not the bad one would leave a book that is neither the old
+  one nor the venue's. The local book is reset and resubscribed (`resync_needed`), so the
+  next quote comes from a fresh snapshot, like after a sequence gap.
 """
 
 from collections import Counter
@@ -17,8 +29,10 @@ from decimal import Decimal
 from enum import Enum
 
 from services.feed.book import BookUpdate, OrderBook
+from services.feed.refusals import RefusalAlerts
 from shared.bybit import wire
 from shared.bybit.translate import to_trade
+from shared.bybit.validate import Grid, book_refusal, trade_refusal
 from shared.schema import (
     BookLevel,
     BookLevels,
@@ -28,7 +42,6 @@ from shared.schema import (
     FeedStatus,
     Quote,
     Symbol,
-    Trade,
 )
 
 NS_PER_MS = 1_000_000
@@ -52,6 +65,7 @@ class FeedSession:
     phase: Phase = Phase.IDLE
     book: OrderBook | None = None
     counters: Counter[str] = field(default_factory=Counter)
+    grid: Grid | None = None  # tick size and qty step of the symbol served, when known
     resync_needed: bool = (
         False  # the book gapped: the service resubscribes, then calls subscribed()
     )
@@ -59,13 +73,17 @@ class FeedSession:
     _state: FeedState | None = None
     _last_top: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
     _awaiting_since_ns: int = 0
+    _refusals: RefusalAlerts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._refusals = RefusalAlerts(self.counters)
 
     def topics(self, symbol: str) -> list[str]:
         return [f"orderbook.{self.depth}.{symbol}", f"publicTrade.{symbol}"]
 
-    def begin_switch(self, symbol: str, epoch: int) -> None:
+    def begin_switch(self, symbol: str, epoch: int, grid: Grid | None = None) -> None:
         """Stop serving the current symbol at once; `symbol` is served after its first book."""
-        self.symbol, self.epoch, self.phase = symbol, epoch, Phase.SWITCHING
+        self.symbol, self.epoch, self.phase, self.grid = symbol, epoch, Phase.SWITCHING, grid
         self.book, self._last_top, self.resync_needed = None, None, False
 
     def subscribed(self, now_ns: int) -> list[BusMessage]:
@@ -96,6 +114,12 @@ class FeedSession:
         if message.data.s != self.symbol or book is None:
             self.counters["wrong_symbol"] += 1
             return []
+        if (refusal := book_refusal(message.data, self.grid)) is not None:
+            book.reset()  # never apply part of a frame: resync from a fresh snapshot
+            self.resync_needed = True
+            action = "frame dropped, book reset, resyncing"
+            alerts = self._refusals.refuse("book", book.symbol, refusal, action, recv_ns)
+            return [*alerts, *self._status(FeedState.RESYNCING, "refused book frame", recv_ns)]
         was_synced = book.synced
         update = book.apply(message, recv_ns)
         if update is BookUpdate.GAP and not was_synced:
@@ -129,13 +153,20 @@ class FeedSession:
             self.resync_needed = True
         return self._status(FeedState.RESYNCING, "unusable book frame", now_ns)
 
-    def on_trades(self, message: wire.PublicTradeMessage, recv_ns: int) -> list[Trade]:
+    def on_trades(self, message: wire.PublicTradeMessage, recv_ns: int) -> list[BusMessage]:
+        """The trades of the symbol served; one refused is dropped alone (with its alert)."""
         if self.phase not in (Phase.AWAITING_SNAPSHOT, Phase.LIVE):
             self.counters["wrong_symbol"] += len(message.data)
             return []
-        trades = [to_trade(d, self.epoch, recv_ns) for d in message.data if d.s == self.symbol]
-        self.counters["wrong_symbol"] += len(message.data) - len(trades)
-        return trades
+        ours = [d for d in message.data if d.s == self.symbol]
+        self.counters["wrong_symbol"] += len(message.data) - len(ours)
+        out: list[BusMessage] = []
+        for d in ours:
+            if (refusal := trade_refusal(d, self.grid)) is None:
+                out.append(to_trade(d, self.epoch, recv_ns))
+            else:
+                out += self._refusals.refuse("trade", d.s, refusal, "trade dropped", recv_ns)
+        return out
 
     def snapshot_overdue(self, now_ns: int, patience_ns: int) -> bool:
         """Return True once a book has waited `patience_ns` for its first snapshot."""
