@@ -1,8 +1,11 @@
 """scripts/status: the running system on one screen (or one JSON object with --json).
 
 Reads supervisord (process states, restarts), the bus (heartbeats for a moment, and the
-snapshots of the scanner, strategy and executor) and each service's Prometheus endpoint
-(order outcomes, drops, gaps, latency percentiles). Works while scripts/run is running.
+snapshots of the scanner, strategy and executor), each service's Prometheus endpoint
+(drops, gaps, latency percentiles, denials) and the executor's journal, read-only (today's
+orders, fills and realised PnL: they survive restarts and match the venue). Anything that
+did not answer shows as unknown with the reason, never as 0. Works while scripts/run is
+running. The pure part (the status object and the screen) is status_view.py.
 """
 
 import argparse
@@ -10,37 +13,35 @@ import json
 import sys
 import time
 import tomllib
+import urllib.error
 import urllib.request
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scripts import status_view as view
 from scripts.control import SERVICES, Supervisor, run_dir_from_settings, spawn_counts
+from scripts.status_view import unknown
+from services.executor.day_summary import DaySummary
+from services.executor.journal_reader import JournalUnreadable, journal_path, read_day
 from shared.bus import BusNode, Signer, SnapshotIncomplete, SnapshotTimeout
 from shared.runtime.clock import LiveClock
 from shared.schema import ExecutionSnapshot, StrategyStatus, UniverseChanged, topics
 from shared.settings import BusSettings, Secrets, SettingsError, load_section, settings_path
 
-NS_PER_S = 1_000_000_000
 METRIC_PORT_SECTIONS = ("scanner", "feed", "strategy", "executor", "simulator")
+SNAPSHOT_TIMEOUT_S = 0.5
 
 
-def _metrics(port: int) -> dict[str, float]:
-    """`name{labels}` -> value from a Prometheus text page; {} if it does not answer."""
+def _metrics(port: int) -> view.Metrics:
+    """A service's Prometheus page as `name{labels}` -> value, or why it did not answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as page:
-            text = page.read().decode()
-    except OSError:
-        return {}
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            try:
-                values[name] = float(value)
-            except ValueError:
-                continue
-    return values
+            return view.parse_metrics(page.read().decode())
+    except urllib.error.URLError as e:
+        why = getattr(e.reason, "strerror", None) or e.reason
+        return f"metrics on port {port} did not answer: {why}"
+    except (OSError, UnicodeDecodeError) as e:  # a timeout, a reset, a broken page
+        return f"metrics on port {port} did not answer: {e or type(e).__name__}"
 
 
 def _ports() -> dict[str, int]:
@@ -55,7 +56,8 @@ def _ports() -> dict[str, int]:
 
 
 def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
-    """Heartbeats heard for `timeout_s`, and the scanner's, strategy's and executor's state."""
+    """Heartbeats heard for `timeout_s`, and the scanner's, strategy's and executor's state
+    (a key is missing when its snapshot did not come)."""
     bus = load_section("bus", BusSettings)
     eps = bus.endpoints.resolved(run_dir)
     clock = LiveClock()
@@ -70,24 +72,35 @@ def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
         while time.monotonic() < deadline:
             receiver.receive(50)
         heard = {p: node.liveness.last_heard_ns(p) for p in node.liveness.peers()}
-        view: dict[str, Any] = {"heard_ns": heard, "now_ns": clock.now_ns()}
+        result: dict[str, Any] = {"heard_ns": heard, "now_ns": clock.now_ns()}
         for key, endpoint, prefix in (
             ("universe", eps.universe_snapshot, topics.UNIVERSE),
             ("strategy", eps.strategy_snapshot, topics.STRATEGY),
             ("executor", eps.execution_snapshot, "exec.snapshot."),
         ):
             try:
-                reply = node.snapshot_client(endpoint).fetch(prefix, 0.5)
+                reply = node.snapshot_client(endpoint).fetch(prefix, SNAPSHOT_TIMEOUT_S)
             except (SnapshotTimeout, SnapshotIncomplete):
                 continue
-            view[key] = [message for _, message in reply.messages]
-        return view
+            result[key] = [message for _, message in reply.messages]
+        return result
     finally:
         node.close()
 
 
-def _first(messages: list[Any] | None, kind: type) -> Any:
-    return next((m for m in messages or [] if isinstance(m, kind)), None)
+def _snapshot(bus: dict[str, Any], key: str, owner: str, kind: type) -> Any:
+    """The first `kind` in a snapshot, or why there is none (a reason naming `owner`)."""
+    if key not in bus:
+        return f"{owner}: no snapshot reply within {SNAPSHOT_TIMEOUT_S} s"
+    found = next((m for m in bus[key] if isinstance(m, kind)), None)
+    return found if found is not None else f"{owner}: no {kind.__name__} in its snapshot yet"
+
+
+def _journal_day(run_dir: Path, now_ns: int) -> DaySummary | str:
+    try:
+        return read_day(journal_path(run_dir), now_ns)
+    except JournalUnreadable as e:
+        return f"journal: {e}"
 
 
 def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
@@ -96,129 +109,30 @@ def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
     supervisor = Supervisor(run_dir)
     processes = {p.name: p for p in supervisor.processes()} if supervisor.answers() else {}
     spawns = spawn_counts(run_dir)
-    view = _bus_view(run_dir, timeout_s)
-    metrics = {name: _metrics(port) for name, port in _ports().items()}
-    universe = _first(view.get("universe"), UniverseChanged)
-    strategy = _first(view.get("strategy"), StrategyStatus)
-    execution = _first(view.get("executor"), ExecutionSnapshot)
+    bus = _bus_view(run_dir, timeout_s)
+    ports = _ports()
+    metrics = {name: _metrics(port) for name, port in ports.items()}
+    executor = metrics.get("executor", "no metrics-port in the settings")
+    universe = _snapshot(bus, "universe", "scanner", UniverseChanged)
+    strategy = _snapshot(bus, "strategy", "strategy", StrategyStatus)
+    execution = _snapshot(bus, "executor", "executor", ExecutionSnapshot)
+    day = _journal_day(run_dir, bus["now_ns"])
     return {
         "mode": system.mode.value,
-        "symbol": universe.symbol if universe else None,
-        "strategy_state": strategy.state if strategy else None,
-        "position": _position(execution, strategy),
-        "pnl": _pnl(execution, strategy),
-        "orders": _orders(metrics.get("executor", {}), execution),
-        "services": _services(processes, spawns, view),
-        "counters": _counters(metrics),
-        "latency_us": _latency(metrics.get("executor", {})),
-    }
-
-
-def _position(
-    execution: ExecutionSnapshot | None, strategy: StrategyStatus | None
-) -> dict[str, Any]:
-    venue = [
-        {"symbol": p.symbol, "qty": str(p.qty), "avg_entry_price": str(p.avg_entry_price)}
-        for p in (execution.positions if execution else ())
-    ]
-    return {
-        "venue": venue,
-        "strategy_qty": str(strategy.position_qty) if strategy else None,
-        "trading_state": execution.trading_state.value if execution else None,
-    }
-
-
-def _pnl(execution: ExecutionSnapshot | None, strategy: StrategyStatus | None) -> dict[str, Any]:
-    unrealised = (
-        sum((p.unrealised_pnl for p in execution.positions), Decimal(0)) if execution else None
-    )
-    return {
-        "realised_usdt": str(strategy.realised_pnl_usdt) if strategy else None,
-        "unrealised_usdt": str(unrealised) if unrealised is not None else None,
-    }
-
-
-def _orders(metrics: dict[str, float], execution: ExecutionSnapshot | None) -> dict[str, Any]:
-    outcomes = ("accepted", "rejected", "denied", "fills", "in_doubt", "in_doubt_resolved")
-    counts = {k: int(metrics.get(f'executor_events_total{{kind="{k}"}}', 0)) for k in outcomes}
-    counts["working"] = len(execution.open_orders) if execution else 0
-    return counts
-
-
-def _services(
-    processes: dict[str, Any], spawns: dict[str, int], view: dict[str, Any]
-) -> dict[str, Any]:
-    now, heard = view["now_ns"], view["heard_ns"]
-    services: dict[str, Any] = {}
-    for name in SERVICES:
-        info = processes.get(name)
-        last = heard.get(name)
-        services[name] = {
-            "state": info.state if info else "UNKNOWN",
-            "pid": info.pid if info else 0,
-            "uptime_s": round(info.uptime_s) if info else 0,
-            "restarts": max(0, spawns.get(name, 0) - 1),
-            "last_heartbeat_s": None if last is None else round((now - last) / NS_PER_S, 1),
-        }
-    return services
-
-
-def _counters(metrics: dict[str, dict[str, float]]) -> dict[str, int]:
-    totals: dict[str, int] = {"dropped": 0, "gaps": 0, "lost": 0}
-    for values in metrics.values():
-        for name, value in values.items():
-            if name.startswith("bus_dropped_messages_total"):
-                totals["dropped"] += int(value)
-            elif name.startswith("bus_gaps_total"):
-                totals["gaps"] += int(value)
-            elif name.startswith("bus_lost_messages_total"):
-                totals["lost"] += int(value)
-    return totals
-
-
-def _latency(metrics: dict[str, float]) -> dict[str, float | None]:
-    result: dict[str, float | None] = {}
-    for stage in ("tick_to_order", "order_to_ack"):
-        for label, quantile in (("p50", "0.5"), ("p99", "0.99")):
-            key = f'executor_latency_recent_us{{quantile="{quantile}",stage="{stage}"}}'
-            value = metrics.get(key)
-            result[f"{stage}_{label}"] = None if value is None else round(value, 1)
-    return result
-
-
-def render(status: dict[str, Any]) -> str:
-    """The one screen."""
-    lines = [
-        f"mode {status['mode']}   symbol {status['symbol']}   strategy {status['strategy_state']}"
-        f"   trading {status['position']['trading_state']}",
-        f"position venue {status['position']['venue'] or 'flat'}"
-        f"   strategy qty {status['position']['strategy_qty']}",
-        f"pnl realised {status['pnl']['realised_usdt']} USDT"
-        f"   unrealised {status['pnl']['unrealised_usdt']} USDT",
-        "orders " + "  ".join(f"{k} {v}" for k, v in status["orders"].items()),
-        "",
-        f"{'service':<10} {'state':<9} {'pid':>7} {'uptime':>7} {'restarts':>8} {'heartbeat':>10}",
-    ]
-    for name, s in status["services"].items():
-        beat = "-" if s["last_heartbeat_s"] is None else f"{s['last_heartbeat_s']} s ago"
-        if name == "simulator":
-            beat = "(venue)"
-        lines.append(
-            f"{name:<10} {s['state']:<9} {s['pid']:>7} {s['uptime_s']:>6}s {s['restarts']:>8}"
-            f" {beat:>10}"
-        )
-    counters, latency = status["counters"], status["latency_us"]
-    lines += [
-        "",
-        "bus " + "  ".join(f"{k} {v}" for k, v in counters.items()),
-        "latency us  tick->order p50 {} p99 {}   order->ack p50 {} p99 {}".format(
-            latency["tick_to_order_p50"],
-            latency["tick_to_order_p99"],
-            latency["order_to_ack_p50"],
-            latency["order_to_ack_p99"],
+        "symbol": universe.symbol if isinstance(universe, UniverseChanged) else unknown(universe),
+        "strategy_state": (
+            strategy.state if isinstance(strategy, StrategyStatus) else unknown(strategy)
         ),
-    ]
-    return "\n".join(lines)
+        "position": view.position(execution, strategy),
+        "pnl": view.pnl(day, execution),
+        "orders": view.orders(day, executor, execution),
+        "services": view.services(SERVICES, processes, spawns, bus),
+        "counters": view.counters(metrics),
+        "latency_us": view.latency(executor),
+    }
+
+
+render = view.render
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,140 @@
+"""scripts/status against real metrics pages on loopback and a real journal in a run dir.
+
+The bus and supervisord are replaced (nothing runs): what is tested is what the screen
+says when a metrics page does not answer and when the executor restarted during the day.
+"""
+
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from scripts import status
+from scripts.control import free_port
+from services.executor.journal import Journal
+from services.executor.journal_records import Fill
+from shared.schema import (
+    ClientOrderId,
+    ExecutionSnapshot,
+    OrderSide,
+    OrderStatus,
+    TradingState,
+    VenueOrderId,
+)
+from shared.settings import SystemSettings
+from tests.helpers.samples import make_submit
+
+pytestmark = pytest.mark.integration
+
+# What an executor that restarted after its first two fills says about itself.
+EXECUTOR_PAGE = """# HELP executor_events_total events
+executor_events_total{kind="accepted"} 1.0
+executor_events_total{kind="fills"} 1.0
+bus_dropped_messages_total{endpoint="x"} 0.0
+"""
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = EXECUTOR_PAGE.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # no access log on the test's stderr
+
+
+@pytest.fixture
+def executor_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executor_port: int) -> Path:
+    """No supervisord, no bus: an executor snapshot only; the feed's page does not answer."""
+    now = time.time_ns()
+    snapshot = ExecutionSnapshot(
+        open_orders=(),
+        positions=(),
+        trading_state=TradingState.ACTIVE,
+        reconciled=True,
+        ts_event_ns=now,
+    )
+    view = {"heard_ns": {}, "now_ns": now, "executor": [snapshot]}
+    monkeypatch.setattr(status, "run_dir_from_settings", lambda: (SystemSettings(), tmp_path))
+    monkeypatch.setattr(status, "_bus_view", lambda run_dir, timeout_s: view)
+    monkeypatch.setattr(status, "_ports", lambda: {"executor": executor_port, "feed": free_port()})
+    return tmp_path
+
+
+def _journal_three_fills(path: Path) -> None:
+    """Three fills today, the executor killed and started again after each."""
+    now = time.time_ns()
+    for n, (side, price) in enumerate(
+        [(OrderSide.BUY, "100"), (OrderSide.SELL, "101"), (OrderSide.BUY, "102")], start=1
+    ):
+        journal = Journal(path)  # a fresh writer for each: the executor restarted between
+        coid = ClientOrderId(f"mom1-3-{n}")
+        journal.record_intent(
+            msgspec.structs.replace(make_submit(), client_order_id=coid, side=side),
+            now,
+            sent_ns=now,
+        )
+        journal.record_ack(coid, now, VenueOrderId(f"v{n}"), now)
+        journal.record_fill(
+            Fill(
+                f"e{n}",
+                coid,
+                VenueOrderId(f"v{n}"),
+                Decimal("0.001"),
+                Decimal(price),
+                Decimal("0.0001"),
+                True,
+                now + n,
+            ),
+            now + n,
+            OrderStatus.FILLED,
+        )
+        journal.close()
+
+
+def test_an_unanswered_metrics_page_is_unknown_naming_the_service(run_dir: Path) -> None:
+    screen = status.render(status.collect(run_dir, timeout_s=0))
+
+    bus_line = next(line for line in screen.splitlines() if line.startswith("bus "))
+    assert "unknown (feed" in bus_line, screen
+    assert "dropped 0" not in bus_line, screen
+
+
+def test_counts_and_pnl_come_from_the_journal_across_a_restart(run_dir: Path) -> None:
+    _journal_three_fills(run_dir / "executor-journal.sqlite")
+
+    screen = status.render(status.collect(run_dir, timeout_s=0))
+
+    orders_line = next(line for line in screen.splitlines() if line.startswith("orders "))
+    assert "fills 3" in orders_line, screen
+    assert "accepted 3" in orders_line, screen
+    pnl_line = next(line for line in screen.splitlines() if line.startswith("pnl "))
+    assert "realised today 0.0007 USDT" in pnl_line, screen  # 0.001 * (101 - 100) - 3 * 0.0001
+
+
+def test_the_screen_has_no_python_none(run_dir: Path) -> None:
+    screen = status.render(status.collect(run_dir, timeout_s=0))
+
+    assert "None" not in screen, screen
+    assert "[]" not in screen, screen
+    assert "{" not in screen, screen

@@ -1,0 +1,144 @@
+"""scripts/status_view: unknowns named, never zero; a screen for people, never a repr."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scripts import status_view as view
+from services.executor.day_summary import DaySummary
+from shared.schema import ExecutionSnapshot, Position, Symbol, TradingState
+
+D = Decimal
+PAGE = {'bus_dropped_messages_total{endpoint="md"}': 2.0, "bus_gaps_total": 1.0}
+
+
+def test_a_silent_metrics_page_makes_the_bus_counters_unknown_naming_it() -> None:
+    counters = view.counters({"executor": PAGE, "feed": "metrics on port 9 did not answer"})
+
+    assert counters["dropped"] == {"unknown": "feed: metrics on port 9 did not answer"}
+    assert view.human(counters) == "unknown (feed: metrics on port 9 did not answer)"
+
+
+def test_bus_counters_sum_every_page() -> None:
+    assert view.counters({"a": PAGE, "b": PAGE}) == {"dropped": 4, "gaps": 2, "lost": 0}
+
+
+def test_an_unreadable_journal_makes_todays_orders_and_pnl_unknown() -> None:
+    day = "journal: run/executor-journal.sqlite does not exist"
+    orders = view.orders(day, "metrics on port 9 did not answer", "executor: no snapshot")
+    money = view.pnl(day, "executor: no snapshot")
+
+    assert orders["today"] == {"unknown": day}
+    assert orders["denied_since_executor_start"] == {
+        "unknown": "executor: metrics on port 9 did not answer"
+    }
+    assert money["realised_today_usdt"] == {"unknown": day}
+
+
+def test_a_pnl_the_journal_cannot_explain_is_unknown_with_its_reason() -> None:
+    day = DaySummary("2026-12-06", 1, 1, 0, 0, 1, None, "fill x has no side")
+    snapshot = ExecutionSnapshot(
+        open_orders=(),
+        positions=(
+            Position(
+                symbol=Symbol("BTCUSDT"),
+                qty=D("0.002"),
+                avg_entry_price=D("100"),
+                unrealised_pnl=D("-0.00004"),
+                realised_pnl=D(0),
+            ),
+        ),
+        trading_state=TradingState.ACTIVE,
+        reconciled=True,
+        ts_event_ns=0,
+    )
+    money = view.pnl(day, snapshot)
+
+    assert money == {
+        "realised_today_usdt": {"unknown": "journal: fill x has no side"},
+        "unrealised_usdt": "0",  # -0.00004 rounds to 0.0000, shown as 0 (not -0)
+    }
+
+
+def test_usdt_is_four_decimals_without_exponent() -> None:
+    assert view.usdt(D("1E-7")) == "0"
+    assert view.usdt(D("-1.23456")) == "-1.2346"
+    assert view.usdt(D("12E+2")) == "1200.0000"
+
+
+# Any value a status could hold, including what a bug might leave in it.
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.decimals(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.dates(),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz :.-", max_size=12),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz :", max_size=30).map(view.unknown),
+)
+_position = st.fixed_dictionaries({"symbol": _leaf, "qty": _leaf, "avg_entry_price": _leaf})
+_service = st.fixed_dictionaries(
+    {k: _leaf for k in ("state", "pid", "uptime_s", "restarts", "last_heartbeat_s")}
+)
+_statuses = st.fixed_dictionaries(
+    {
+        "mode": _leaf,
+        "symbol": _leaf,
+        "strategy_state": _leaf,
+        "position": st.fixed_dictionaries(
+            {
+                "venue": st.one_of(st.lists(_position, max_size=3), _leaf),
+                "strategy_qty": _leaf,
+                "trading_state": _leaf,
+            }
+        ),
+        "pnl": st.fixed_dictionaries({"realised_today_usdt": _leaf, "unrealised_usdt": _leaf}),
+        "orders": st.fixed_dictionaries(
+            {
+                "today": st.one_of(
+                    _leaf,
+                    st.fixed_dictionaries(
+                        {k: _leaf for k in ("day", "sent", "accepted", "rejected", "fills")}
+                    ),
+                ),
+                "working": _leaf,
+                "denied_since_executor_start": _leaf,
+                "in_doubt_resolved_since_executor_start": _leaf,
+            }
+        ),
+        "services": st.dictionaries(st.sampled_from(["feed", "simulator"]), _service),
+        "counters": st.one_of(
+            st.fixed_dictionaries({k: _leaf for k in ("dropped", "gaps", "lost")})
+        ),
+        "latency_us": st.fixed_dictionaries(
+            {
+                f"{stage}_{p}": _leaf
+                for stage in ("tick_to_order", "order_to_ack")
+                for p in ("p50", "p99")
+            }
+        ),
+    }
+)
+
+
+@given(_statuses)
+def test_the_screen_never_shows_a_python_repr(status: dict[str, Any]) -> None:
+    screen = view.render(status)
+
+    for repr_mark in ("None", "Decimal(", "datetime.", "date(", "{'", "[]", "True", "False"):
+        assert repr_mark not in screen
+
+
+def test_human_values() -> None:
+    assert view.human(None) == "unknown"
+    assert view.human(D("1.50")) == "1.5"
+    assert view.human(D("1E+3")) == "1000"
+    assert view.human(datetime(2026, 12, 6, 12, tzinfo=UTC)) == "2026-12-06 12:00:00+00:00"
+    assert view.human(date(2026, 12, 6)) == "2026-12-06"
+    assert view.human([]) == "none"
+    assert view.human({"in_doubt": 1, "fills": 2}) == "in doubt 1  fills 2"
