@@ -1,7 +1,9 @@
 """Random interleavings against a simple executor model: never an entry outside Idle,
 never two working entry orders, never an entry beside a venue position in its symbol, no
 transition outside the table (it would raise), and after a lost event the strategy's view
-comes back to the executor's (a Resync is answered with a snapshot, as the service does)."""
+comes back to the executor's (a Resync is answered with a snapshot, as the service does).
+An executor restart loses what the venue did meanwhile; the strategy rejoins the new
+executor's snapshot and, if it shows a position, manages it at once (not EntryPending)."""
 
 from decimal import Decimal
 
@@ -70,6 +72,7 @@ class ScalperAgainstExecutor(RuleBasedStateMachine):
         self.last_event: BusMessage | None = None
         self.halted = False
         self.sent: set[str] = set()
+        self.rejoined_holding = False  # the last rule: a rejoin whose snapshot showed a position
         self._deliver_snapshot()
 
     def _new_machine(self, last_seq: int) -> MomentumScalper:
@@ -269,6 +272,29 @@ class ScalperAgainstExecutor(RuleBasedStateMachine):
         self._tick(5)
         self._deliver_snapshot()
 
+    @rule(data=st.data(), venue=st.sampled_from(["quiet", "fill", "partial", "cancel_all"]))
+    def executor_restarts(self, data: st.DataObject, venue: str) -> None:
+        """The executor restarts: what the venue did meanwhile (a fill of a working order,
+        the old executor's cancels at shutdown) is never reported on the stream. The loop
+        sees the new incarnation and the strategy rejoins its snapshot, in whatever state."""
+        if venue in ("fill", "partial") and self.working:
+            command = self._pick(data)
+            order_id = command.client_order_id
+            left = command.qty - self.cum[order_id]
+            self.cum[order_id] += self._venue_fill(command, left if venue == "fill" else STEP)
+            if venue == "fill" or self.cum[order_id] >= command.qty:
+                del self.working[order_id]
+        elif venue == "cancel_all":
+            self.working.clear()
+        restart_ms = data.draw(st.sampled_from([5, 1_500]))  # within a command's TTL, or past
+        self._tick(restart_ms)
+        self._deliver_snapshot()
+        symbol = self.machine.book.symbol
+        entry_listed = any(not c.reduce_only for c in self.working.values())
+        self.rejoined_holding = (
+            symbol is not None and self.venue_qty.get(symbol, D(0)) != 0 and not entry_listed
+        )
+
     @rule(roll=ROLL)
     def restart_from_snapshot(self, roll: int) -> None:
         if roll:
@@ -284,6 +310,14 @@ class ScalperAgainstExecutor(RuleBasedStateMachine):
         assert len([c for c in self.working.values() if not c.reduce_only]) <= 1
         book_entries = [o for o in self.machine.book.orders.values() if not o.reduce_only]
         assert len(book_entries) <= 1
+
+    @invariant()
+    def a_rejoin_that_shows_a_position_manages_it(self) -> None:
+        """Not EntryPending (waiting for order-quiet-s) beside a position the snapshot showed;
+        a partly filled entry the snapshot still lists as working stays EntryPending, as live."""
+        if self.rejoined_holding:
+            self.rejoined_holding = False
+            assert self.machine.state.value != "EntryPending", "a shown position left waiting"
 
     @invariant()
     def idle_has_no_working_entry(self) -> None:
