@@ -4,9 +4,9 @@ The counts survive restarts of the executor and the strategy (they come from the
 not from a process's counters). The realised PnL replays every journaled fill, oldest
 first, per symbol (shared.pnl: average entry price, fees subtracted), and sums what the
 day's fills realised: the venue's view of the same executions. It is unknown (with the
-reason) when the journal cannot explain a fill: a fill whose side it does not hold, or a
-reduce-only fill larger than the position it replayed (the position was opened before the
-journal began).
+reason) when the journal cannot explain a fill: a fill whose side it does not hold, a row
+that is no fill (qty or price not above 0, not a number), or a reduce-only fill larger
+than the position it replayed (the position was opened before the journal began).
 
 Pure: services/executor/journal_reader.py reads the records from the database.
 """
@@ -110,6 +110,11 @@ def realised_pnl(fills: Iterable[FillRecord], start_ns: int, end_ns: int) -> Dec
             continue
         if fill.side is None:
             return f"the journal does not hold the side of fill {fill.exec_id}"
+        if not _sane(fill):
+            return (
+                f"fill {fill.exec_id} is no fill (qty {fill.qty}, price {fill.price},"
+                f" fee {fill.fee})"
+            )
         held = holdings.get(fill.symbol, Holding())
         signed = fill.qty if fill.side is OrderSide.BUY else -fill.qty
         if fill.reduce_only and not _reduces(held.qty, signed):
@@ -127,3 +132,8 @@ def realised_pnl(fills: Iterable[FillRecord], start_ns: int, end_ns: int) -> Dec
 def _reduces(position: Decimal, signed: Decimal) -> bool:
     """True if a fill of `signed` moves `position` toward zero without crossing it."""
     return position != 0 and (position > 0) != (signed > 0) and abs(signed) <= abs(position)
+
+
+def _sane(fill: FillRecord) -> bool:
+    numbers = (fill.qty, fill.price, fill.fee)
+    return all(n.is_finite() for n in numbers) and fill.qty > 0 and fill.price > 0

@@ -87,7 +87,7 @@ def read_records(path: Path, since_ns: int) -> JournalRecords:
             events=tuple(EventRecord(row[0], row[1], int(row[2])) for row in events),
             fills=tuple(_fill(row) for row in fills),
         )
-    except (sqlite3.Error, msgspec.MsgspecError, ArithmeticError) as e:
+    except (sqlite3.Error, msgspec.MsgspecError) as e:
         raise JournalUnreadable(f"{path}: {e}") from e
 
 
@@ -106,9 +106,17 @@ def _fill(row: tuple[str, str, str, str, int, str | None, str | None, str | None
         exec_id=exec_id,
         symbol=symbol or "",
         side=side,
-        qty=Decimal(qty),
-        price=Decimal(price),
-        fee=Decimal(fee),
+        qty=_decimal(qty),
+        price=_decimal(price),
+        fee=_decimal(fee),
         reduce_only=reduce_only,
         ts_event_ns=int(ts_event_ns),
     )
+
+
+def _decimal(text: str) -> Decimal:
+    """A journaled amount; NaN for text that is no number (day_summary says it is no fill)."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return Decimal("NaN")

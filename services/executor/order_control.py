@@ -1,5 +1,6 @@
 """Changing and taking away exposure: cancel, amend, cancel-all, close a position, halt."""
 
+import logging
 from decimal import Decimal
 
 import msgspec
@@ -29,6 +30,7 @@ from shared.schema import (
 )
 
 S = OrderStatus
+log = logging.getLogger(__name__)
 
 
 class OrderControl:
@@ -140,9 +142,10 @@ class OrderControl:
         )
 
     async def close_position(
-        self, symbol: str, strategy_id: str, command: BusMessage | None
+        self, symbol: str, strategy_id: str, command: BusMessage | None, *, reason: str = ""
     ) -> None:
-        """Flatten with a reduce-only market order for the venue's exact size."""
+        """Flatten with a reduce-only market order for the venue's exact size; logged with
+        `reason` (or the command's)."""
         net = sum(
             (
                 p.size if p.side == "Buy" else -p.size
@@ -156,6 +159,8 @@ class OrderControl:
             return
         now = self._clock.now_ns()
         owner = strategy_id if parse_client_order_id(f"{strategy_id}-0-0") else "executor"
+        why = reason or getattr(command, "reason", "") or "no reason given"
+        log.warning("flatten symbol=%s position=%s by=%s reason=%s", symbol, net, owner, why)
         flatten = SubmitOrder(
             client_order_id=client_order_id(owner, 0, now),
             strategy_id=owner,
@@ -191,12 +196,12 @@ class OrderControl:
         self._outbox.set_state(TradingState.HALTED, reason)
         for record in self._registry.open_records():
             await self.cancel_record(record, command)
-        await self.flatten_all(command)
+        await self.flatten_all(command, reason)
 
-    async def flatten_all(self, command: BusMessage | None) -> None:
+    async def flatten_all(self, command: BusMessage | None, reason: str = "") -> None:
         for symbol, position in list(self._registry.positions.items()):
             if position.qty != 0:
-                await self.close_position(symbol, "executor", command)
+                await self.close_position(symbol, "executor", command, reason=reason)
 
     async def cancel_everything(self) -> None:
         """Shutdown: cancel-all if anything is open, then confirm none is left over REST."""

@@ -68,8 +68,12 @@ class Outbox:
         )
 
     def set_state(self, state: TradingState, reason: str) -> None:
-        """Change the trading state: journaled (it survives a restart), then published."""
+        """Change the trading state: logged with its reason, journaled (it survives a
+        restart), then published."""
+        previous = self._status.state
         self._status.state, self._status.reason = state, reason
+        level = logging.WARNING if state is TradingState.HALTED else logging.INFO
+        log.log(level, "trading state %s -> %s reason=%s", previous, state, reason)
         now = self._clock.now_ns()
         self._journal.record_trading_state(state, reason, now)
         self.publish(TradingStateChanged(state=state, reason=reason, ts_event_ns=now))

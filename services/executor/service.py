@@ -132,7 +132,7 @@ class ExecutorService:
                 async with work.parts.venue_lock:
                     await work.control.cancel_everything()
                     if flatten:
-                        await work.control.flatten_all(None)
+                        await work.control.flatten_all(None, "shutdown (flatten-on-shutdown)")
                     await work.reconciler.poll()
         except (TimeoutError, BybitError) as e:
             log.error("shutdown: working orders not confirmed cancelled error=%s", e)

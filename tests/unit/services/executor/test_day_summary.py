@@ -77,6 +77,13 @@ def test_pnl_is_unknown_for_a_reduce_only_fill_without_its_position() -> None:
     assert "opened before the journal began" in result
 
 
+def test_pnl_is_unknown_for_a_row_that_is_no_fill() -> None:
+    for qty, price in (("0", "100"), ("1", "NaN"), ("1", "-1"), ("Infinity", "1")):
+        result = realised_pnl([fill("x", OrderSide.BUY, qty, price)], START, END)
+        assert isinstance(result, str)
+        assert result.startswith("fill x is no fill")
+
+
 def test_tomorrows_fills_do_not_count() -> None:
     fills = [fill("a", OrderSide.BUY, "1", "100"), fill("b", OrderSide.SELL, "1", "120", ts_ns=END)]
     assert realised_pnl(fills, START, END) == 0

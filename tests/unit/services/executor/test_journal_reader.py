@@ -75,6 +75,23 @@ def test_an_external_fill_takes_its_side_from_the_journaled_event(tmp_path: Path
     assert summary.realised_pnl_usdt == D("-0.01") + D("0.002") * D(-5)
 
 
+def test_a_fill_row_that_is_no_number_makes_only_the_pnl_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    submit(journal, 1, OrderSide.BUY, T)
+    fill(journal, 1, "e1", "0.002", "100", T)
+    journal.close()
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE fills SET price = 'garbage'")
+        db.commit()
+
+    summary = read_day(path, T)
+
+    assert summary.fills == 1
+    assert summary.realised_pnl_usdt is None
+    assert summary.pnl_unknown_reason.startswith("fill e1 is no fill")
+
+
 def test_the_reader_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
     Journal(path).close()
