@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.control import QUICK_STRATEGY, free_port, settings_text
+from scripts.run_processes import stop_run
 from shared.bybit.auth import query_string, signed_headers
 from shared.settings import REPO_ROOT
 
@@ -130,9 +131,12 @@ class System:
 
 @contextlib.contextmanager
 def running_system(
-    directory: Path, overrides: dict[str, dict[str, str]] | None = None
+    directory: Path,
+    overrides: dict[str, dict[str, str]] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[System]:
-    """scripts/run --quiet with its own settings and run dir; SIGKILLed if still up at exit."""
+    """scripts/run --quiet with its own settings and run dir (and `env` on top of this
+    process's environment); stopped with scripts/stop if still up at exit."""
     venue_port = free_port()
     settings = directory / "settings.toml"
     settings.write_text(
@@ -145,6 +149,7 @@ def running_system(
         "TRADING_RUN_DIR": str(run_dir),
         "BYBIT_API_KEY": API_KEY,
         "BYBIT_API_SECRET": API_SECRET,
+        **(env or {}),
     }
     with (directory / "run.out").open("wb") as out:
         process = subprocess.Popen(
@@ -165,3 +170,4 @@ def running_system(
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+            stop_run(run_dir, lambda _: None)  # a test that killed scripts/run leaves the rest

@@ -4,16 +4,21 @@ Paper mode (the default in deploy/settings.toml) runs the local simulator as the
 makes a throw-away paper API key if none is in the environment. testnet and demo read
 BYBIT_API_KEY / BYBIT_API_SECRET from the environment; live also needs `--live` here and
 `mode = "live"` in the settings, and says what it will do before it does it.
-On Ctrl-C, SIGTERM or the end of --duration: supervisord stops the services in reverse
-start order (the executor cancels its working orders while the venue is still up), each
-within its stopwaitsecs, then supervisord itself; the exit code is 0 only if every service
-exited cleanly.
+Before anything starts, every section of the settings is checked (the key and the reason
+on a refusal), and so are the ports and leftovers of an earlier run in the same run dir.
+Secrets reach only the services that need them (shared/keys.py). In paper mode the simulator
+starts first and the others once it answers; every paper run has a fresh journal.
+On Ctrl-C, SIGTERM or the end of --duration: the services stop in reverse start order (the
+executor cancels its working orders while the venue is still up), each within its
+stopwaitsecs, then supervisord itself; the last lines say which positions are left open and
+whether a venue stop protects them. If supervisord dies, its services stop themselves
+(shared/runtime/parent.py) and scripts/run stops what is left. The exit code is 0 only if
+every service exited cleanly and none crashed, gave up or ended in BACKOFF during the run.
 """
 
 import argparse
 import http.client
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -21,13 +26,26 @@ import time
 import xmlrpc.client
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from scripts.control import SERVICES, Supervisor, run_dir_from_settings
+from scripts.control import SERVICES, Supervisor, answers, run_dir_from_settings
+from scripts.preflight import (
+    PreflightError,
+    check_leftovers,
+    check_ports,
+    check_settings,
+    ports_of,
+)
+from scripts.run_processes import find_run_processes, stop_run
+from scripts.run_report import crashes, positions_left
+from scripts.run_setup import check_mode, environment, fresh_paper_journal, key_files, venue_keys
 from scripts.status import collect, render
-from shared.settings import REPO_ROOT, Mode, SettingsError, settings_path
+from shared.keys import remove_key_files, write_key_files
+from shared.settings import REPO_ROOT, Mode, Secrets, SettingsError, settings_path
 
 CONF = REPO_ROOT / "deploy" / "supervisord.conf"
 LIVE_COUNTDOWN_S = 10
+VENUE_START_S = 60.0  # the paper venue answers within this after supervisord is up
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -54,40 +72,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _environment(mode: Mode, run_dir: Path, live_flag: bool) -> dict[str, str]:
-    """The environment supervisord and the services get; exits with a message if not ready."""
-    env = dict(os.environ)
-    env.update(
-        TRADING_RUN_DIR=str(run_dir),
-        TRADING_SETTINGS=str(settings_path().resolve()),
-        SIMULATOR_AUTOSTART="true" if mode is Mode.PAPER else "false",
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    if mode is Mode.PAPER:
-        if not (env.get("BYBIT_API_KEY") and env.get("BYBIT_API_SECRET")):
-            env["BYBIT_API_KEY"] = "paper" + secrets.token_hex(6)  # the simulator's account
-            env["BYBIT_API_SECRET"] = secrets.token_hex(18)
-        return env
-    if not (env.get("BYBIT_API_KEY") and env.get("BYBIT_API_SECRET")):
-        raise SystemExit(
-            f"error: mode {mode.value} needs BYBIT_API_KEY and BYBIT_API_SECRET in the environment"
-        )
-    if mode is Mode.LIVE and not live_flag:
-        raise SystemExit(
-            "error: the settings say mode = live (real money); add --live to confirm, or set"
-            ' mode = "paper" in the settings'
-        )
-    if live_flag and mode is not Mode.LIVE:
-        raise SystemExit(f"error: --live given but the settings say mode = {mode.value}")
-    return env
-
-
-def _announce(mode: Mode, run_dir: Path, env: dict[str, str]) -> None:
+def _announce(mode: Mode, run_dir: Path, keys: Secrets) -> None:
     venue = "the local simulator (paper)" if mode is Mode.PAPER else f"Bybit {mode.value}"
     print(f"run: mode={mode.value}, venue={venue}, run dir={run_dir}", file=sys.stderr)
     print(f"run: logs in {run_dir / 'logs'}; status: scripts/status", file=sys.stderr)
     if mode is Mode.LIVE:
-        key = env["BYBIT_API_KEY"]
+        key = keys.bybit_api_key or ""
         print(
             f"run: LIVE TRADING with real money on api.bybit.com, key {key[:4]}...{key[-2:]},"
             f" limits from [executor] in {settings_path()}. Starting in {LIVE_COUNTDOWN_S} s;"
@@ -116,7 +106,30 @@ def _wait_until_up(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> 
         time.sleep(0.1)  # polling a child's start-up
 
 
-def _shutdown(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> int:
+def _start_services(
+    supervisor: Supervisor, process: subprocess.Popen[bytes], sections: dict[str, Any]
+) -> None:
+    """In paper mode wait for the simulator to answer, then start the rest in order (no
+    service logs connection errors while the venue is still starting)."""
+    if sections["system"].mode is Mode.PAPER:
+        url = sections["bybit"].paper_rest_url.rstrip("/") + "/v5/market/time"
+        deadline = time.monotonic() + VENUE_START_S
+        while not answers(url):
+            if process.poll() is not None:
+                raise SystemExit(f"error: supervisord exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"error: the simulator did not answer at {url} within {VENUE_START_S:.0f} s;"
+                    " see its log (<run dir>/logs/simulator.log)"
+                )
+            time.sleep(0.1)  # polling the venue's start-up
+    for name in SERVICES[1:]:
+        supervisor.rpc.startProcess(name, False)
+
+
+def _shutdown(
+    supervisor: Supervisor, process: subprocess.Popen[bytes], report: "_FinalReport"
+) -> int:
     """Stop every service in reverse start order, then supervisord; 0 if all were clean."""
     print("run: stopping (strategy, executor, feed, scanner, simulator) ...", file=sys.stderr)
     try:
@@ -124,6 +137,8 @@ def _shutdown(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> int:
         # and the executor must cancel its orders while the venue is still up.
         for name in reversed(SERVICES):
             _stop(supervisor, name)
+            if name == "executor":
+                report.read_positions()  # the venue is still up
         infos = {p.name: p for p in supervisor.processes()}
         supervisor.rpc.shutdown()
     except (OSError, http.client.HTTPException, xmlrpc.client.Error) as e:
@@ -141,8 +156,33 @@ def _shutdown(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> int:
             detail = f"{info.state}, exit {info.exit_status}"
             clean = clean and info.state in ("STOPPED",) and info.exit_status == 0
         print(f"run:   {name:<10} {detail}", file=sys.stderr)
+    problems = crashes(report.run_dir, {name: info.state for name, info in infos.items()})
+    for line in problems:
+        print(f"run: {line}", file=sys.stderr)
+    report.say_positions()
+    clean = clean and not problems
     print(f"run: {'stopped cleanly' if clean else 'stopped with errors'}", file=sys.stderr)
     return 0 if clean else 1
+
+
+class _FinalReport:
+    """The positions left at the venue, asked once the executor has stopped."""
+
+    def __init__(self, run_dir: Path, sections: dict[str, Any], keys: Secrets) -> None:
+        self.run_dir = run_dir
+        self._bybit = sections["bybit"]
+        self._mode: Mode = sections["system"].mode
+        self._keys = keys
+        self.lines: list[str] = []
+
+    def read_positions(self) -> None:
+        rest_url = self._bybit.urls(self._mode)[0]
+        key, secret = self._keys.bybit_api_key or "", self._keys.bybit_api_secret or ""
+        self.lines = positions_left(rest_url, key, secret, self._bybit.timeout_s)
+
+    def say_positions(self) -> None:
+        for line in self.lines:
+            print(f"run: {line}", file=sys.stderr)
 
 
 def _stop(supervisor: Supervisor, name: str) -> None:
@@ -153,23 +193,40 @@ def _stop(supervisor: Supervisor, name: str) -> None:
             raise
 
 
+def _prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any], Secrets]:
+    """Everything checked before anything starts; SystemExit(2) with the reason if not."""
+    try:
+        system, run_dir = run_dir_from_settings()
+        check_mode(system.mode, args.live)
+        keys = venue_keys(system.mode, os.environ)
+        sections = check_settings(settings_path(), run_dir, keys)
+        removed = check_leftovers(run_dir)
+        check_ports(ports_of(sections), settings_path())
+    except (SettingsError, PreflightError) as e:
+        raise SystemExit(f"error: {e}") from None
+    if removed:
+        print(f"run: removed stale {', '.join(removed)} of a run that is gone", file=sys.stderr)
+    return run_dir, sections, keys
+
+
 def main(argv: list[str]) -> int:
     args = _parse(argv)
     try:
-        system, run_dir = run_dir_from_settings()
-    except SettingsError as e:
-        print(f"error: {e}", file=sys.stderr)
+        run_dir, sections, keys = _prepare(args)
+    except SystemExit as e:
+        print(e.code, file=sys.stderr)
         return 2
-    supervisor = Supervisor(run_dir)
-    if supervisor.answers():
-        print(f"error: already running ({supervisor.socket}); scripts/status", file=sys.stderr)
-        return 2
-    env = _environment(system.mode, run_dir, args.live)
-    _announce(system.mode, run_dir, env)
+    mode: Mode = sections["system"].mode
+    _announce(mode, run_dir, keys)
     (run_dir / "logs").mkdir(mode=0o700, exist_ok=True)
+    if mode is Mode.PAPER and (archived := fresh_paper_journal(run_dir)):
+        print(f"run: a new paper account: the earlier journal is now {archived}", file=sys.stderr)
+    env = environment(mode, run_dir, write_key_files(run_dir, key_files(mode, keys)))
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    supervisor = Supervisor(run_dir)
+    report = _FinalReport(run_dir, sections, keys)
     process = subprocess.Popen(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(CONF)],
         env=env,
@@ -178,15 +235,34 @@ def main(argv: list[str]) -> int:
     )
     try:
         _wait_until_up(supervisor, process)
+        _start_services(supervisor, process, sections)
         _watch(args, run_dir, stop, process)
     except BaseException:
         if process.poll() is None:  # never leave the services running behind our back
-            _shutdown(supervisor, process)
+            _shutdown(supervisor, process, report)
+        remove_key_files(run_dir)
         raise
     if process.poll() is not None:
-        print(f"error: supervisord exited with {process.returncode}", file=sys.stderr)
-        return 1
-    return _shutdown(supervisor, process)
+        return _supervisord_died(run_dir, process)
+    try:
+        return _shutdown(supervisor, process, report)
+    finally:
+        remove_key_files(run_dir)
+
+
+def _supervisord_died(run_dir: Path, process: subprocess.Popen[bytes]) -> int:
+    """supervisord is gone: its services stop themselves; stop whatever is left, in order."""
+    print(
+        f"error: supervisord exited with {process.returncode}; its services stop on their own"
+        " (the executor cancels its orders); stopping what is left",
+        file=sys.stderr,
+    )
+    left = find_run_processes(run_dir)
+    stop_run(run_dir, lambda line: print(f"run: {line}", file=sys.stderr))
+    names = ", ".join(sorted({p.name for p in left})) or "none"
+    print(f"run: left behind by supervisord and stopped: {names}", file=sys.stderr)
+    print("run: stopped with errors (supervisord died)", file=sys.stderr)
+    return 1
 
 
 def _watch(

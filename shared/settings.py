@@ -187,6 +187,15 @@ def _read(path: Path) -> dict[str, object]:
         document = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SettingsError(f"{path}: settings file not found (set {SETTINGS_ENV})") from None
+    except IsADirectoryError:
+        raise SettingsError(
+            f"{path}: is a directory; set {SETTINGS_ENV} to the settings file itself"
+            " (e.g. deploy/settings.toml)"
+        ) from None
+    except OSError as e:
+        raise SettingsError(f"{path}: cannot read the settings file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise SettingsError(f"{path}: not a text file ({e.reason})") from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"{path}: not valid TOML: {e}") from None
     unknown = sorted(set(document) - KNOWN_SECTIONS)

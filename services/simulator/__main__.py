@@ -14,6 +14,7 @@ import msgspec
 from services.simulator.exchange import Exchange, ExchangeConfig
 from services.simulator.service import SimulatorService
 from services.simulator.settings import Faults, SimulatorSettings
+from shared.keys import service_environment
 from shared.runtime import LiveClock, configure_logging, run_main
 from shared.settings import (
     Secrets,
@@ -34,8 +35,10 @@ faults (each also settable at run time, e.g.
     + "\n".join(f"  {name.replace('_', '-')}" for name in Faults.__struct_fields__)
     + """
 
-credentials: the account is BYBIT_API_KEY / BYBIT_API_SECRET from the environment; without
-them a fresh pair is made and written to <run dir>/simulator-credentials.json (mode 0600).
+credentials: the account is SIMULATOR_API_KEY / SIMULATOR_API_SECRET (scripts/run passes them
+in the simulator's key file, see shared/keys.py), else BYBIT_API_KEY / BYBIT_API_SECRET from
+the environment (when run alone); without them a fresh pair is made and written to
+<run dir>/simulator-credentials.json (mode 0600).
 """
 )
 
@@ -92,15 +95,21 @@ def _apply(settings: SimulatorSettings, args: argparse.Namespace) -> SimulatorSe
 
 
 def _credentials(run_dir: Path) -> dict[str, str]:
-    env = Secrets.from_environment()
-    if env.bybit_api_key and env.bybit_api_secret:
-        return {env.bybit_api_key: env.bybit_api_secret}
+    env = service_environment("simulator")  # scripts/run passes them in a key file
+    key, secret = env.get("SIMULATOR_API_KEY"), env.get("SIMULATOR_API_SECRET")
+    if not (key and secret):  # run alone (tests, benchmarks): the executor's variables
+        own = Secrets.from_environment(env)
+        key, secret = own.bybit_api_key, own.bybit_api_secret
+    if key and secret:
+        return {key: secret}
     key, secret = "paper" + secrets.token_hex(6), secrets.token_hex(18)
     path = run_dir / "simulator-credentials.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump({"BYBIT_API_KEY": key, "BYBIT_API_SECRET": secret}, out)
-    log.warning("no BYBIT_API_KEY/BYBIT_API_SECRET: made a paper account key=%s file=%s", key, path)
+    log.warning(
+        "no SIMULATOR_API_KEY/SIMULATOR_API_SECRET: made a paper account key=%s file=%s", key, path
+    )
     return {key: secret}
 
 

@@ -22,6 +22,11 @@ from shared.runtime.metrics import CounterCollector, serve_metrics
 log = logging.getLogger(__name__)
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# Supervisor gone: every service stops at once. The executor cancels and confirms its
+# orders over REST first (shutdown-timeout-s, 4 s), so the paper venue stays up until the
+# executor's private stream has closed, at most this long.
+OUTLIVE_EXECUTOR_S = 15.0
+_OUTLIVE_POLL_S = 0.1
 
 
 class SimulatorService:
@@ -114,6 +119,19 @@ class SimulatorService:
             "private_connections_opened": self.private.registry.opened,
             **{f"injected_{name}": n for name, n in self.faults.injected.items()},
         }
+
+    async def outlive_supervisor(self) -> None:
+        """Serve on until the executor has gone (its private stream closed), at most
+        OUTLIVE_EXECUTOR_S: its last cancels need the venue (see shared.runtime.parent)."""
+        deadline = self._clock.now_ns() + int(OUTLIVE_EXECUTOR_S * 1e9)
+        while True:
+            if not self.private.registry.connections or self._clock.now_ns() >= deadline:
+                break
+            await asyncio.sleep(_OUTLIVE_POLL_S)  # a poll on the connection set
+        log.info(
+            "simulator stopping after its supervisor private_connections=%d",
+            len(self.private.registry.connections),
+        )
 
     async def run(self) -> None:
         await asyncio.gather(self._market_loop(), self._disconnect_loop())

@@ -9,6 +9,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from shared.bus import BusNode, Publisher, Signer, SnapshotServer
+from shared.keys import service_environment
 from shared.runtime.clock import Clock, LiveClock
 from shared.runtime.logging import configure_logging
 from shared.runtime.metrics import BusCollector, serve_metrics
@@ -65,7 +66,7 @@ def prepare(name: str, service: ServiceSettings, clock: Clock | None = None) -> 
     bybit = load_section("bybit", BybitSettings)
     run_dir = ensure_run_dir(resolve_run_dir(system))
     endpoints = bus.endpoints.resolved(run_dir)
-    secrets = Secrets.from_environment()
+    secrets = Secrets.from_environment(service_environment(name))  # + its own key file
     check_bus_security(endpoints, secrets)
     clock = clock or LiveClock()
     node = BusNode(name, bus, signer=Signer(secrets.bus_hmac_key), clock=clock)

@@ -1,0 +1,152 @@
+"""scripts/run refuses before it starts anything: bad settings, busy ports, leftovers, --live.
+
+Nothing is started in these tests unless scripts/run fails to refuse (then it runs for
+--duration and the exit code shows it).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.control import QUICK_STRATEGY, free_port, settings_text
+from scripts.run_processes import alive, find_run_processes
+from shared.settings import REPO_ROOT
+from tests.helpers.waiting import eventually_sync
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def settings(ipc_dir: Path) -> Path:
+    path = ipc_dir / "settings.toml"
+    path.write_text(settings_text(free_port(), {"strategy": QUICK_STRATEGY}))
+    return path
+
+
+def _run(settings: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TRADING_SETTINGS": str(settings),
+        "TRADING_RUN_DIR": str(settings.parent / "run"),
+    }
+    return subprocess.run(
+        [str(REPO_ROOT / "scripts" / "run"), "--quiet", "--duration", "3", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+BROKEN = [  # (section, the key's line, its broken value, what the refusal says)
+    ("scanner", "top-n = 10 ", "top-n = 0 ", "key [scanner] top-n: Expected `int` >= 1"),
+    ("feed", "depth = 1 ", "depth = 5 ", "key [feed] depth: Invalid enum value 5"),
+    ("strategy", "cooldown-s = 1.0", "cooldown-s = -1.0", "key [strategy] cooldown-s"),
+    ("executor", "max-open-orders = 10 ", 'max-open-orders = "ten" ', "[executor] max-open-orders"),
+    ("simulator", "step-ms = 50 ", "stepms = 50 ", "key [simulator] stepms: unknown key"),
+    ("bus", "events-hwm = 10000", "events-hwm = -5", "key [bus] events-hwm"),
+    ("bybit", "\ntimeout-s = 5.0", "\ntimeout-s = 0", "key [bybit] timeout-s"),
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "good", "broken", "message"), BROKEN, ids=[b[0] for b in BROKEN]
+)
+def test_a_bad_key_in_any_section_refuses_the_run_before_it_starts(
+    settings: Path, section: str, good: str, broken: str, message: str
+) -> None:
+    text = settings.read_text()
+    assert good in text
+    settings.write_text(text.replace(good, broken, 1))
+
+    result = _run(settings)
+
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr, result.stderr
+    assert not (settings.parent / "run" / "logs" / "supervisord.log").exists()  # nothing ran
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_a_port_in_use_refuses_the_run_naming_the_key(settings: Path, busy_port: int) -> None:
+    lines = settings.read_text().splitlines()
+    feed = lines.index("[feed]")
+    port_line = next(i for i in range(feed, len(lines)) if lines[i].startswith("metrics-port"))
+    lines[port_line] = f"metrics-port = {busy_port}"
+    settings.write_text("\n".join(lines) + "\n")
+
+    result = _run(settings)
+
+    assert result.returncode == 2, result.stderr
+    assert f"port {busy_port} ([feed] metrics-port" in result.stderr, result.stderr
+
+
+def test_live_with_paper_settings_is_refused(settings: Path) -> None:
+    result = _run(settings, "--live")
+
+    assert result.returncode == 2, result.stderr
+    assert "--live given but the settings" in result.stderr, result.stderr
+
+
+def test_settings_pointing_at_a_directory_is_a_clear_error(settings: Path) -> None:
+    result = _run(settings.parent)
+
+    assert result.returncode == 2, result.stderr
+    assert "is a directory; set TRADING_SETTINGS to the settings file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_leftover_service_of_the_run_dir_refuses_the_run_and_scripts_stop_ends_it(
+    settings: Path,
+) -> None:
+    run_dir = settings.parent / "run"
+    run_dir.mkdir(mode=0o700)
+    env = {**os.environ, "TRADING_RUN_DIR": str(run_dir), "SUPERVISOR_PROCESS_NAME": "feed"}
+    orphan = subprocess.Popen(  # what a feed left behind by a dead supervisord looks like
+        [sys.executable, "-c", "import time\nwhile True: time.sleep(1)"], env=env
+    )
+    try:
+        eventually_sync(lambda: find_run_processes(run_dir), timeout_s=10)
+
+        refused = _run(settings)
+        stop = subprocess.run(
+            [str(REPO_ROOT / "scripts" / "stop")],
+            env={**os.environ, "TRADING_RUN_DIR": str(run_dir), "TRADING_SETTINGS": str(settings)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        orphan.wait(timeout=10)
+    finally:
+        orphan.kill()
+        orphan.wait()
+    assert refused.returncode == 2, refused.stderr
+    assert f"feed pid {orphan.pid}" in refused.stderr, refused.stderr
+    assert "scripts/stop" in refused.stderr
+    assert stop.returncode == 0, stop.stderr
+    assert not alive(orphan.pid)
+
+
+def test_service_help_is_usage_not_a_bash_error() -> None:
+    result = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "service"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: scripts/service NAME" in result.stdout
