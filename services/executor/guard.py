@@ -171,9 +171,9 @@ class Guard:
         """Positions against the venue's; a mismatch is an alert, the venue's view wins: True."""
         registry = self._parts.registry
         before = dict(registry.positions)
-        infos = await self._parts.rest.positions()
+        infos, unknown = self._events.checks.positions(await self._parts.rest.positions())
         self._counters["position_checks"] += 1
-        listed, mismatched = set(), False
+        listed, mismatched = set(unknown), False  # a refused position is unknown, not flat
         for info in infos:
             venue = to_position(info)
             listed.add(venue.symbol)
@@ -201,12 +201,23 @@ class Guard:
     async def _check_daily_loss(self, now: int) -> None:
         """Equity since the start of the UTC day; at the limit: cancel all, flatten, halt."""
         wallet = await self._parts.rest.wallet_balance()
+        if not self._events.checks.wallet_ok(wallet):  # counted and alerted
+            self.equity_usdt = None  # unknown, not zero: checked again next time
+            return
         equity = Decimal(wallet.total_equity)
         self.equity_usdt = equity
         journal, status = self._parts.journal, self._parts.status
         if status.rebase_daily_loss or self._daily.is_new_day(now):
             day = utc_day(now)
             start = None if status.rebase_daily_loss else journal.day_start(day)
+            if start is not None and not start.is_finite():  # journaled before it was checked
+                self._counters["refused_day_start_not_finite"] += 1
+                self._outbox.alert(
+                    AlertSeverity.CRITICAL,
+                    "invalid_venue_report",
+                    f"journaled start-of-day equity {start} refused: starting {day} afresh",
+                )
+                start = None
             if start is None:
                 start = equity
                 journal.record_day_start(day, equity, now)

@@ -16,11 +16,12 @@ msgspec JSON, so it evolves with the schema; plus the latest status, venue id, s
 ack times, updated in the transaction of the event that changes them), `events`
 (append-only: sent, ack, status, fill, in_doubt, resend, cancel ...), `fills` (keyed by
 exec_id: a fill is stored once), `trading_state` (a daily-loss HALT outlives a restart)
-and `schema_version`; their DDL and the records read back are in journal_records.py.
+and `schema_version`; their DDL and the records read back are in journal_records.py. A fill
+row that is not a sane fill is never replayed (JournaledOrder.quarantined, quarantine_fills).
 """
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +37,8 @@ from services.executor.journal_records import (
     Fill,
     JournaledOrder,
     JournalState,
-    fill_from_row,
+    QuarantinedFill,
+    parse_fill_row,
 )
 from services.executor.order_state import TERMINAL_STATUSES
 from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
@@ -210,6 +212,18 @@ class Journal:
             trading_state_reason="" if state is None else state[1],
         )
 
+    def quarantine_fills(self, fills: Sequence[QuarantinedFill], ts_ns: int) -> None:
+        """Move fill rows that failed the checks to `quarantined_fills`, in one commit."""
+        with self._transaction() as db:
+            for fill in fills:
+                db.execute(
+                    f"INSERT OR REPLACE INTO quarantined_fills ({FILL_COLUMNS}, ts_recorded_ns,"
+                    f" reason, ts_quarantined_ns) SELECT {FILL_COLUMNS}, ts_recorded_ns, ?, ?"
+                    " FROM fills WHERE exec_id = ?",
+                    (str(fill.refusal), ts_ns, fill.exec_id),
+                )
+                db.execute("DELETE FROM fills WHERE exec_id = ?", (fill.exec_id,))
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
@@ -234,13 +248,15 @@ class Journal:
             f"SELECT {FILL_COLUMNS} FROM fills WHERE client_order_id = ? ORDER BY rowid",
             (command.client_order_id,),
         )
+        parsed = [parse_fill_row(fill) for fill in fills]
         return JournaledOrder(
             command=command,
             status=OrderStatus(row[1]),
             venue_order_id=None if row[2] is None else VenueOrderId(row[2]),
             ts_request_sent_ns=row[3],
             ts_ack_ns=row[4],
-            fills=tuple(fill_from_row(fill) for fill in fills),
+            fills=tuple(f for f in parsed if isinstance(f, Fill)),
+            quarantined=tuple(f for f in parsed if isinstance(f, QuarantinedFill)),
         )
 
     def _amended(self, command: SubmitOrder) -> SubmitOrder:

@@ -2,6 +2,12 @@
 fills, journaled orders).
 
 No I/O here: services/executor/journal.py writes and reads them.
+
+A fill row is checked as it is read back (`parse_fill_row`): one that is not a sane fill
+(qty 0, a price <= 0, NaN or Infinity, text that is no number; an older executor journaled
+venue fills before checking them) is returned as a QuarantinedFill instead of replayed,
+since replaying it would raise at every start, for ever. The executor's start moves it to
+`quarantined_fills` (kept for a human), counts and alerts it.
 """
 
 from dataclasses import dataclass, fields
@@ -12,6 +18,7 @@ from typing import Any, Final
 import msgspec
 
 from services.executor.order_state import OrderRecord
+from shared.bybit.validate import Defect, Refusal, fill_refusal
 from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
 
 SCHEMA_VERSION: Final = 1
@@ -35,6 +42,10 @@ CREATE INDEX IF NOT EXISTS fills_by_order ON fills (client_order_id);
 CREATE TABLE IF NOT EXISTS trading_state (
     id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT NOT NULL,
     ts_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantined_fills (
+    exec_id TEXT PRIMARY KEY, client_order_id TEXT, venue_order_id TEXT, qty TEXT, price TEXT,
+    fee TEXT, is_maker INTEGER, ts_event_ns INTEGER, ts_recorded_ns INTEGER, reason TEXT NOT NULL,
+    ts_quarantined_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS day_start_equity (
     day TEXT PRIMARY KEY, equity_usdt TEXT NOT NULL, ts_ns INTEGER NOT NULL);
 """
@@ -70,6 +81,15 @@ FILL_COLUMNS: Final = ", ".join(FILL_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantinedFill:
+    """A journaled fill row that is not a sane fill: kept aside, never replayed."""
+
+    exec_id: str
+    client_order_id: str
+    refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
 class JournaledOrder:
     """One intent with what the journal knows of it since."""
 
@@ -79,6 +99,7 @@ class JournaledOrder:
     ts_request_sent_ns: int
     ts_ack_ns: int
     fills: tuple[Fill, ...]
+    quarantined: tuple[QuarantinedFill, ...] = ()  # its fill rows that failed the checks
 
     def to_record(self) -> OrderRecord:
         """Return the registry record: the journaled status, then the fills replayed.
@@ -108,3 +129,15 @@ class JournalState:
 def fill_from_row(row: tuple[Any, ...]) -> Fill:
     """A Fill from a `fills` row selected in FILL_FIELDS order."""
     return msgspec.convert(dict(zip(FILL_FIELDS, row, strict=True)), Fill, strict=False)
+
+
+def parse_fill_row(row: tuple[Any, ...]) -> Fill | QuarantinedFill:
+    """The Fill of a `fills` row (FILL_FIELDS order), or why it cannot be replayed."""
+    try:
+        fill = fill_from_row(row)
+    except msgspec.ValidationError as e:
+        return QuarantinedFill(
+            str(row[0]), str(row[1]), Refusal("row", str(e), Defect.NOT_A_NUMBER)
+        )
+    refusal = fill_refusal(fill.qty, fill.price, fill.fee)
+    return fill if refusal is None else QuarantinedFill(fill.exec_id, fill.client_order_id, refusal)

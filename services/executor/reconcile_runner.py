@@ -1,6 +1,7 @@
 """Recovery and reconciliation: the journal at start, then the venue's view after every connect."""
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
@@ -16,7 +17,14 @@ from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.bybit.errors import BybitError
 from shared.bybit.translate import order_status as venue_status
-from shared.schema import ClientOrderId, OrderStatus, Symbol, TradingState, VenueOrderId
+from shared.schema import (
+    AlertSeverity,
+    ClientOrderId,
+    OrderStatus,
+    Symbol,
+    TradingState,
+    VenueOrderId,
+)
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -37,10 +45,25 @@ class ReconcileRunner:
         self._outbox = parts.outbox
 
     def restore_from_journal(self) -> None:
-        """Start: the journal's open orders into the registry; a sent-or-not intent is in doubt."""
+        """Start: the journal's open orders into the registry; a sent-or-not intent is in doubt.
+
+        A fill row that is not a sane fill is moved aside (quarantined), counted and alerted,
+        never replayed: its exec id is unknown again, so a good report of it is applied.
+        """
         state = self._journal.load()
         now = self._clock.now_ns()
-        self._registry.exec_ids.update(state.exec_ids)
+        quarantined = [fill for order in state.open_orders for fill in order.quarantined]
+        if quarantined:
+            self._journal.quarantine_fills(quarantined, now)
+        for fill in quarantined:
+            self._parts.counters[f"quarantined_fill_{fill.refusal.defect}"] += 1
+            self._outbox.alert(
+                AlertSeverity.CRITICAL,
+                "journal_fill_quarantined",
+                f"journaled fill exec_id={fill.exec_id} of {fill.client_order_id} refused:"
+                f" {fill.refusal}; moved to quarantined_fills, not replayed",
+            )
+        self._registry.exec_ids.update(state.exec_ids - {fill.exec_id for fill in quarantined})
         for order in state.open_orders:
             record = order.to_record()
             if record.status is S.INTENDED:  # the request may have left before the crash
@@ -86,13 +109,17 @@ class ReconcileRunner:
         polling takes over); the caller holds the venue lock.
         """
         asked_ns = self._clock.now_ns()
-        venue = VenueView(
-            open_orders=await self._rest.open_orders(),
-            executions=await self._rest.executions(),
-            positions=await self._rest.positions(),
-        )
+        checks = self._events.checks  # refused reports are left out, counted and alerted
+        open_orders = checks.orders(await self._rest.open_orders())
+        executions = checks.executions(await self._rest.executions())
+        positions, unknown = checks.positions(await self._rest.positions())
+        venue = VenueView(open_orders=open_orders, executions=executions, positions=positions)
         now = self._clock.now_ns()
-        result = reconcile(self._registry.journal_view(venue.open_orders), venue, now)
+        ours = self._registry.journal_view(venue.open_orders)
+        if unknown:  # a refused position is unknown, not flat: not compared this time
+            kept = {s: qty for s, qty in ours.positions.items() if s not in unknown}
+            ours = dataclasses.replace(ours, positions=kept)
+        result = reconcile(ours, venue, now)
         self._apply_result(result, venue, now, asked_ns)
         for coid in result.to_query:
             await self._settle_unlisted(coid)
@@ -156,7 +183,7 @@ class ReconcileRunner:
         found: wire.Order | None = order  # an order without orderLinkId cannot be asked for
         if order.order_link_id:
             found = await self._flow.query(order.symbol, order.order_link_id)
-        if found is None or self._is_finished(found):
+        if found is None or not self._events.checks.order_ok(found) or self._is_finished(found):
             return  # the venue's list was older than what the stream had told us
         now = self._clock.now_ns()
         self._apply_result(adopt(found, now), VenueView([], [], []), now, now)
@@ -171,6 +198,8 @@ class ReconcileRunner:
         if record is None:
             return
         found = await self._flow.query(record.symbol, coid)
+        if found is not None and not self._events.checks.order_ok(found):
+            return  # refused (counted, alerted): asked again at the next round
         if found is None:
             if record.status in (S.IN_DOUBT, S.SUBMITTED):
                 await self._flow.resend_unknown(record)

@@ -16,6 +16,7 @@ from services.executor.registry import (
     position_changed,
     to_fill,
 )
+from services.executor.report_checks import ReportChecks
 from shared.bybit import wire
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
 from shared.bybit.translate import decimal_or_none, is_trade_execution, ms_to_ns, to_position
@@ -43,6 +44,7 @@ class VenueEvents:
         self._journal = parts.journal
         self._counters = parts.counters
         self._outbox = parts.outbox
+        self.checks = ReportChecks(parts.counters, parts.outbox)  # before anything is applied
         # Fills of orders we did not send count from the journal's first intent (or from now):
         # older account history is not ours to book.
         self._external_since_ns = parts.journal.first_intent_ns() or parts.clock.now_ns()
@@ -80,13 +82,20 @@ class VenueEvents:
             for position in _POSITIONS.decode(data).data:
                 self.on_position(position, ts)
         elif topic.startswith("wallet"):
-            messages = [m for w in _WALLETS.decode(data).data for m in balance_events(w, ts)]
+            messages = [
+                m
+                for w in _WALLETS.decode(data).data
+                if self.checks.wallet_ok(w)
+                for m in balance_events(w, ts)
+            ]
             for message in messages:
                 self._outbox.publish(message)
         else:
             self._counters["unknown_frames"] += 1
 
     def _on_order(self, order: wire.Order) -> None:
+        if not self.checks.order_ok(order):
+            return
         record = self._registry.find(order.order_link_id, order.order_id)
         if record is None:
             self._counters["unknown_order_reports"] += 1
@@ -140,6 +149,8 @@ class VenueEvents:
         if not is_trade_execution(execution):
             self._counters["non_trade_executions"] += 1
             return
+        if not self.checks.execution_ok(execution):
+            return  # refused: counted and alerted; never journaled nor published
         record = self._registry.find(execution.order_link_id, execution.order_id)
         if record is None:
             self._external_fill(execution)
@@ -189,6 +200,8 @@ class VenueEvents:
         )
 
     def on_position(self, info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> None:
+        if not self.checks.position_ok(info):
+            return  # the position stays as it was: unknown is not flat
         position = to_position(info)
         seen = self._registry.position_seq.get(position.symbol, -1)
         if isinstance(info, wire.PositionInfo) and 0 <= info.seq < seen:

@@ -36,6 +36,7 @@ class Workers:
     def build(cls, parts: Parts, settings: ExecutorSettings, limits: RiskLimits) -> "Workers":
         events = VenueEvents(parts)
         flow = OrderFlow(parts, settings, limits, events)
+        events.checks.grid_of = lambda symbol: flow.rules.get(symbol)  # rules read at start
         control = OrderControl(parts, flow, limits)
         reconciler = ReconcileRunner(parts, flow, events)
         guard = Guard(parts, settings, flow, events, control, reconciler)
