@@ -5,8 +5,10 @@ Run it as scripts/tap (which sets up .venv first). See --help.
 
 import argparse
 import signal
+import socket
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any
 
 import msgspec
@@ -36,6 +38,10 @@ examples:
   scripts/tap execution-events --snapshot       the executor's state, then its events
   scripts/tap universe --count 1 --timeout 90   wait for the next universe change
   scripts/tap market-data hb. --heartbeats      who is alive on that socket
+
+With nothing heard for --hint-after seconds, tap says on stderr whether anything is bound
+to the endpoint and what to check, and keeps waiting (until --timeout, if given: then it
+exits 1 if it printed nothing).
 """
 
 _json = msgspec.json.Encoder()
@@ -51,7 +57,16 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("endpoint", help="a [bus.endpoints] key or an ipc:// or tcp:// address")
     parser.add_argument("prefixes", nargs="*", default=[""], help="topic prefixes (default: all)")
     parser.add_argument("--count", type=int, help="exit after this many messages")
-    parser.add_argument("--timeout", type=float, help="exit after this many seconds")
+    parser.add_argument(
+        "--timeout", type=float, help="exit after this many seconds (1 if nothing was printed)"
+    )
+    parser.add_argument(
+        "--hint-after",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="silence after which a hint goes to stderr (default 5)",
+    )
     parser.add_argument(
         "--snapshot", action="store_true", help="print the publisher's snapshot first (Clone)"
     )
@@ -109,16 +124,79 @@ def _print_snapshot(
     out.flush()
 
 
-def _follow(receiver: Receiver, count: int | None, timeout_s: float | None, out: IO[bytes]) -> int:
-    """Print messages until `count` were printed or `timeout_s` passed; return how many."""
-    printed = 0
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+def probe(address: str) -> str:
+    """Whether a publisher is bound at `address`, for people (a connect, nothing sent)."""
+    scheme, _, rest = address.partition("://")
+    if scheme == "ipc":
+        path = Path(rest)
+        if not path.exists():
+            return f"nothing is bound there: {path} does not exist"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe_socket:
+            try:
+                probe_socket.connect(str(path))
+            except OSError as e:
+                return f"{path} exists but nobody listens ({e.strerror}): a publisher that died"
+        return "a publisher is bound there"
+    if scheme == "tcp":
+        host, _, port = rest.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
+                return "a publisher is bound there"
+        except (OSError, ValueError) as e:
+            return f"nothing is bound there ({e})"
+    return f"cannot tell whether anything is bound to a {scheme or 'schemeless'} address"
+
+
+def silence_hint(address: str, prefixes: list[str], silent_s: float, bound: str) -> str:
+    """What to say after `silent_s` seconds without a message."""
+    hint = f"tap: nothing on {address} for {silent_s:.0f} s; {bound}."
+    if bound.startswith("a publisher"):
+        return (
+            f"{hint} Check the topic prefixes {prefixes} (default: all), and the bus key:"
+            " a sender with another TRADING_BUS_HMAC_KEY is dropped. Still waiting."
+        )
+    return (
+        f"{hint} Is the system running (scripts/status), in this run dir (TRADING_RUN_DIR)?"
+        " Still waiting."
+    )
+
+
+class _Silence:
+    """Says once per quiet spell, after `after_s`, that nothing came and why it may be."""
+
+    def __init__(self, address: str, prefixes: list[str], after_s: float) -> None:
+        self._address, self._prefixes, self._after_s = address, prefixes, after_s
+        self._since = time.monotonic()
+        self._told = False
+
+    def heard(self) -> None:
+        self._since, self._told = time.monotonic(), False
+
+    def check(self) -> None:
+        silent_s = time.monotonic() - self._since
+        if not self._told and silent_s >= self._after_s:
+            self._told = True
+            hint = silence_hint(self._address, self._prefixes, silent_s, probe(self._address))
+            print(hint, file=sys.stderr, flush=True)
+
+
+def _follow(
+    receiver: Receiver,
+    args: argparse.Namespace,
+    silence: _Silence,
+    out: IO[bytes],
+) -> int:
+    """Print messages until --count were printed or --timeout passed; return how many."""
+    count, printed = args.count, 0
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
     try:
         while count is None or printed < count:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             if not receiver.poll(200):
+                silence.check()
                 continue
+            silence.heard()
             for delivery in receiver.drain(max_messages=1000 if count is None else count - printed):
                 out.write(_line(delivery, snapshot=False))
                 printed += 1
@@ -149,7 +227,8 @@ def main(argv: list[str]) -> int:
     try:
         if snapshot_address is not None and args.snapshot:
             _print_snapshot(node, receiver, snapshot_address, args.prefixes[0], sys.stdout.buffer)
-        printed = _follow(receiver, args.count, args.timeout, sys.stdout.buffer)
+        silence = _Silence(address, args.prefixes, args.hint_after)
+        printed = _follow(receiver, args, silence, sys.stdout.buffer)
     except SnapshotTimeout:
         print(
             f"error: no snapshot from {snapshot_address}: is its publisher running?",
@@ -166,7 +245,12 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         node.close()
-    return 0 if args.count is None or printed >= args.count else 1
+    if args.count is not None:
+        return 0 if printed >= args.count else 1
+    if args.timeout is not None and printed == 0:
+        print(f"tap: no message on {address} within {args.timeout:g} s", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

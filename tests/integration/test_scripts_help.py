@@ -1,0 +1,24 @@
+"""scripts/test --help is the script's own usage, and says where pytest's help is."""
+
+import subprocess
+
+import pytest
+
+from shared.settings import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_scripts_test_help_is_its_own_usage() -> None:
+    result = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "test"), "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert result.stdout.startswith("usage: scripts/test [PYTEST ARGS...]")
+    assert "only pytest, with those arguments" in result.stdout
+    assert "scripts/test --pytest-help" in result.stdout
