@@ -13,9 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from services.strategy.book import WorkingOrder
 from services.strategy.core import State
 from shared.bus import BusNode
-from shared.schema import FeedReady, OrderFilled, OrderSide
+from shared.schema import (
+    FeedReady,
+    OrderAccepted,
+    OrderFilled,
+    OrderSide,
+    Position,
+    SubmitOrder,
+    VenueOrderId,
+)
+from tests.helpers.fake_executor import execution_snapshot, fake_executor_rig
 from tests.helpers.strategy_rig import FAST_STRATEGY, Intent, strategy_rig
 from tests.helpers.waiting import eventually
 
@@ -130,6 +140,65 @@ async def test_a_symbol_switch_flattens_first_and_waits_for_feed_ready(
     assert ready[0].ts_event_ns < first_eth.command.ts_created_ns
     assert {i.command.epoch for i in intents if i.symbol == "ETHUSDT"} == {2}
     _assert_one_entry_at_a_time(intents)
+
+
+async def test_a_restarted_executors_snapshot_with_the_fill_moves_a_pending_entry_on_at_once(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    # Issue 12, item 6. The executor accepts the entry and restarts; the venue filled it
+    # meanwhile and no fill is ever published. The new incarnation's snapshot shows the
+    # position: the strategy must manage it (here: its holding time, an exit) at once, not
+    # after order-quiet-s, which is far beyond the wait.
+    settings = {**FAST_STRATEGY, "order_quiet_s": 60.0, "max_hold_s": 0.3}
+    async with fake_executor_rig(make_node, ipc_dir, strategy=settings) as r:
+        machine, loop = r.strategy.machine, r.strategy.loop
+        assert loop is not None
+        r.announce("BTCUSDT", 1)
+        await eventually(lambda: r.executor.commands, timeout_s=15)
+        entry = r.executor.commands[0]
+        r.executor.send(_accepted(entry))
+        await eventually(lambda: _heard(machine.book.orders.get(entry.client_order_id)), 5)
+        assert machine.state is State.ENTRY_PENDING
+
+        await r.executor.restart(execution_snapshot(_position(entry)))
+        await eventually(lambda: [c for c in r.executor.commands if c.reduce_only], timeout_s=5)
+        exits = [c for c in r.executor.commands if c.reduce_only]
+        entries = [c for c in r.executor.commands if not c.reduce_only]
+        rejoins, silences = machine.counters["snapshot_rejoin"], loop.counters["executor_silent"]
+    assert r.executor.incarnations == 2
+    assert entries == [entry]  # no second entry beside the position
+    assert exits[0].qty == entry.qty
+    assert exits[0].side is not entry.side
+    assert rejoins == 1
+    assert silences == 0  # a restart quicker than the heartbeats: seen as a new incarnation
+
+
+def _accepted(entry: SubmitOrder) -> OrderAccepted:
+    ts = time.time_ns()
+    return OrderAccepted(
+        client_order_id=entry.client_order_id,
+        venue_order_id=VenueOrderId("venue-1"),
+        strategy_id=entry.strategy_id,
+        symbol=entry.symbol,
+        ts_event_ns=ts,
+        ts_trigger_recv_ns=entry.ts_trigger_recv_ns,
+        ts_request_sent_ns=ts,
+        ts_ack_ns=ts,
+    )
+
+
+def _heard(order: WorkingOrder | None) -> bool:
+    """The strategy heard the executor's news of `order` (its accept)."""
+    return order is not None and order.heard_ns > order.placed_ns
+
+
+def _position(entry: SubmitOrder) -> Position:
+    qty = entry.qty if entry.side is OrderSide.BUY else -entry.qty
+    price = entry.limit_price or Decimal("50000")
+    zero = Decimal(0)
+    return Position(
+        symbol=entry.symbol, qty=qty, avg_entry_price=price, unrealised_pnl=zero, realised_pnl=zero
+    )
 
 
 def _signed(intent: Intent) -> Decimal:
