@@ -85,6 +85,9 @@ async def test_feed_serves_the_announced_symbol(make_node: MakeNode, ipc_dir: Pa
         async with r.sim.session.get(f"http://127.0.0.1:{port}/metrics") as response:
             metrics = await response.text()
     assert 'feed_events_total{kind="book_applied"}' in metrics
+    assert r.feed.session.grid is not None  # the instrument's grid, read at the switch
+    refused = [k for k in r.feed.session.counters if k.startswith("refused_")]
+    assert refused == []  # the simulator's book and trades pass the checks, on the grid
     assert 'feed_stream_total{kind="connects"} 1.0' in metrics
     assert "bus_sent_messages_total" in metrics
     assert quote.symbol == "BTCUSDT"
