@@ -4,8 +4,6 @@ import logging
 from decimal import Decimal
 from typing import Final
 
-import msgspec
-
 from services.executor.journal_records import EventKind
 from services.executor.order_state import InvalidTransition, OrderRecord
 from services.executor.ports import Parts
@@ -18,19 +16,23 @@ from services.executor.registry import (
 )
 from services.executor.report_checks import ReportChecks
 from shared.bybit import wire
+from shared.bybit.drops import VenueDropReason
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
 from shared.bybit.translate import decimal_or_none, is_trade_execution, ms_to_ns, to_position
 from shared.bybit.translate import order_status as venue_status
+from shared.bybit.ws_frames import (
+    ExecutionFrame,
+    FrameDrop,
+    OrderFrame,
+    PositionFrame,
+    PrivateFrame,
+    decode_private,
+)
 from shared.schema import AlertSeverity, ClientOrderId, OrderRejected, OrderStatus, VenueOrderId
 
 log = logging.getLogger(__name__)
 
 PRIVATE_TOPICS: Final = ["order", "execution", "position", "wallet"]
-_PROBE: Final = msgspec.json.Decoder(wire.TopicProbe)
-_ORDERS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.OrderEvent])
-_EXECS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.ExecutionEvent])
-_POSITIONS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.PositionEvent])
-_WALLETS: Final = msgspec.json.Decoder(wire.PrivateMessage[wire.Wallet])
 S = OrderStatus
 
 
@@ -53,7 +55,8 @@ class VenueEvents:
         """Read the private stream; ask for a reconciliation after every (re)connect."""
         async for event in stream.run():
             if isinstance(event, StreamFrame):
-                self.on_frame(event)
+                if (drop := self.on_frame(event)) is not None:
+                    stream.stats.drop(drop.reason)
             elif isinstance(event, StreamConnected):
                 self._counters["stream_connects"] += 1
                 self._parts.status.stream_up = True
@@ -63,35 +66,43 @@ class VenueEvents:
                 self._parts.status.stream_up = False
                 log.warning("private stream down reason=%s", event.reason)
 
-    def on_frame(self, frame: StreamFrame) -> None:
+    def on_frame(self, frame: StreamFrame) -> FrameDrop | None:
+        """Apply one frame; return the drop (counted here, and by the caller on the stream)."""
+        decoded = decode_private(frame.data)  # the boundary: a wire type or a drop
+        if isinstance(decoded, FrameDrop):
+            unknown = decoded.reason is VenueDropReason.UNKNOWN_TOPIC
+            self._counters["unknown_frames" if unknown else "bad_frames"] += 1
+            if not unknown:
+                log.error(
+                    "dropped private frame reason=%s error=%s head=%r",
+                    decoded.reason,
+                    decoded.detail,
+                    frame.data[:120],
+                )
+            return decoded
         try:
-            self._route(_PROBE.decode(frame.data).topic or "", frame)
-        except (msgspec.DecodeError, ValueError) as e:
+            self._route(decoded, frame.ts_recv_ns)
+        except (ArithmeticError, ValueError) as e:  # applying it failed (e.g. a NaN compared)
             self._counters["bad_frames"] += 1
-            log.error("dropped private frame error=%s head=%r", e, frame.data[:120])
+            log.error("dropped private frame error=%r head=%r", e, frame.data[:120])
+        return None
 
-    def _route(self, topic: str, frame: StreamFrame) -> None:
-        data, ts = frame.data, frame.ts_recv_ns
-        if topic.startswith("order"):
-            for order in _ORDERS.decode(data).data:
+    def _route(self, frame: PrivateFrame, ts: int) -> None:
+        if isinstance(frame, OrderFrame):
+            for order in frame.data:
                 self._on_order(order)
-        elif topic.startswith("execution"):
-            for execution in _EXECS.decode(data).data:
+        elif isinstance(frame, ExecutionFrame):
+            for execution in frame.data:
                 self.apply_execution(execution)
-        elif topic.startswith("position"):
-            for position in _POSITIONS.decode(data).data:
+        elif isinstance(frame, PositionFrame):
+            for position in frame.data:
                 self.on_position(position, ts)
-        elif topic.startswith("wallet"):
+        else:
             messages = [
-                m
-                for w in _WALLETS.decode(data).data
-                if self.checks.wallet_ok(w)
-                for m in balance_events(w, ts)
+                m for w in frame.data if self.checks.wallet_ok(w) for m in balance_events(w, ts)
             ]
             for message in messages:
                 self._outbox.publish(message)
-        else:
-            self._counters["unknown_frames"] += 1
 
     def _on_order(self, order: wire.Order) -> None:
         if not self.checks.order_ok(order):

@@ -46,6 +46,19 @@ class FrameError(Exception):
         self.reason = reason
 
 
+# Everything decoding untrusted bytes was seen to raise: msgspec's own errors (ValidationError
+# included), UnicodeDecodeError (a ValueError) for a str that is not UTF-8, InvalidOperation
+# (an ArithmeticError) from a message's __post_init__ comparing a NaN, RecursionError for
+# deep nesting. TypeError and KeyError are listed in case a __post_init__ raises them.
+UNDECODABLE_ERRORS: Final = (
+    msgspec.DecodeError,
+    ValueError,
+    ArithmeticError,
+    TypeError,
+    KeyError,
+    RecursionError,
+)
+
 _header_encoder: Final = msgspec.msgpack.Encoder()
 _header_decoder: Final = msgspec.msgpack.Decoder(Header)
 FRAME_COUNT: Final = 4
@@ -61,8 +74,10 @@ def encode_frames(topic: bytes, header: Header, message: BusMessage, signer: Sig
 def decode_frames(frames: list[bytes], signer: Signer) -> tuple[bytes, Header, BusMessage]:
     """Return (topic, header, message) of a received frame.
 
-    Raises FrameError with reason "malformed", "bad_signature", "undecodable" or
-    "schema_mismatch"; the caller counts it under that reason and drops the frame.
+    The one boundary of every byte a bus socket receives (subscriber, command PULL,
+    snapshot ROUTER and DEALER): raises FrameError with reason "malformed",
+    "bad_signature", "undecodable" or "schema_mismatch", and nothing else; the caller
+    counts it under that reason and drops the frame.
     """
     if len(frames) != FRAME_COUNT:
         raise FrameError("malformed", f"expected {FRAME_COUNT} frames, got {len(frames)}")
@@ -71,8 +86,8 @@ def decode_frames(frames: list[bytes], signer: Signer) -> tuple[bytes, Header, B
         raise FrameError("bad_signature", f"topic={topic!r}")
     try:
         header = _header_decoder.decode(header_bytes)
-    except msgspec.DecodeError as e:
-        raise FrameError("undecodable", f"header topic={topic!r}: {e}") from e
+    except UNDECODABLE_ERRORS as e:
+        raise FrameError("undecodable", f"header topic={topic!r}: {_describe(e)}") from e
     if header.schema != SCHEMA_VERSION:
         raise FrameError(
             "schema_mismatch",
@@ -80,6 +95,12 @@ def decode_frames(frames: list[bytes], signer: Signer) -> tuple[bytes, Header, B
         )
     try:
         message = decode_body(body)
-    except msgspec.DecodeError as e:
-        raise FrameError("undecodable", f"body topic={topic!r} sender={header.sender}: {e}") from e
+    except UNDECODABLE_ERRORS as e:
+        raise FrameError(
+            "undecodable", f"body topic={topic!r} sender={header.sender}: {_describe(e)}"
+        ) from e
     return topic, header, message
+
+
+def _describe(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"

@@ -147,6 +147,7 @@ class SnapshotClient:
         self._requester = requester
         self._signer = bus.signer
         self._clock = bus.clock
+        self._stats = bus.stats
         self._seq = 0
 
     def fetch(self, topic_prefix: str, timeout_s: float) -> SnapshotReply:
@@ -192,14 +193,20 @@ class SnapshotClient:
     def _read(self, socket: zmq.Socket[bytes], collected: list[_Frame]) -> SnapshotReply | None:
         """Read what is waiting; return the reply once its SnapshotEnd arrived.
 
-        A bad frame in a reply raises FrameError: a partial snapshot must not be applied.
+        A bad frame in a reply is counted and raises FrameError: a partial snapshot must not
+        be applied.
         """
         while True:
             try:
                 frames = socket.recv_multipart(flags=zmq.NOBLOCK)
             except zmq.Again:
                 return None
-            topic, header, message = decode_frames(frames, self._signer)
+            try:
+                topic, header, message = decode_frames(frames, self._signer)
+            except FrameError as e:
+                self._stats.drop(DropReason(e.reason))
+                log.error("dropped snapshot reply from=%s detail=%s", self._endpoint, e)
+                raise
             if not isinstance(message, SnapshotEnd):
                 collected.append((topic, header.seq, message))
                 continue

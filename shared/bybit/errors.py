@@ -103,6 +103,10 @@ class BadResponse(BybitError):
 
     kind = "bad_response"
 
+    def __init__(self, message: str, *, path: str = "", reason: str = "unreadable") -> None:
+        super().__init__(message, path=path)
+        self.reason = reason  # why it could not be read (shared.bybit.rest_decode)
+
     @property
     def outcome_unknown(self) -> bool:
         return True

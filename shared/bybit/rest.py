@@ -13,7 +13,7 @@ duplicate is answered 110072 instead of creating a second order).
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
@@ -22,7 +22,6 @@ import msgspec
 from shared.bybit import wire
 from shared.bybit.auth import RestSigner, query_string
 from shared.bybit.errors import (
-    RATE_LIMITED_CODE,
     BadResponse,
     BybitError,
     ConnectFailed,
@@ -34,7 +33,8 @@ from shared.bybit.errors import (
     VenueError,
 )
 from shared.bybit.http1 import ConnectError, Http1Client, HttpError
-from shared.bybit.ratelimit import RESET_HEADER, RateBudget
+from shared.bybit.ratelimit import RateBudget
+from shared.bybit.rest_decode import decode_response, decode_result
 from shared.runtime.backoff import backoff_delays
 from shared.runtime.clock import Clock, LiveClock
 
@@ -49,11 +49,6 @@ LEVERAGE_NOT_MODIFIED: Final = 110043
 MAX_PAGES: Final = 100
 
 _ENCODER: Final = msgspec.json.Encoder()
-_ENVELOPE: Final = msgspec.json.Decoder(wire.RawResponse)
-_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
-
-
-_TICKER: Final = msgspec.json.Decoder(wire.Ticker)
 
 
 @dataclass(frozen=True)
@@ -91,6 +86,8 @@ class RestStats:
     requests: int = 0  # attempts sent, retries included
     retries: int = 0
     errors: Counter[str] = field(default_factory=Counter)  # failed attempts by BybitError.kind
+    # Bodies that could not be read (BadResponse, and single tickers), by VenueDropReason.
+    dropped: Counter[str] = field(default_factory=Counter)
 
 
 class _Request(NamedTuple):  # a NamedTuple: immutable and cheap to build per request
@@ -114,13 +111,6 @@ def encode_body(request: msgspec.Struct) -> bytes:
     return _ENCODER.encode({k: v for k, v in fields.items() if v is not None})
 
 
-def _decoder(result_type: type[T]) -> msgspec.json.Decoder[T]:
-    decoder = _DECODERS.get(result_type)
-    if decoder is None:
-        decoder = _DECODERS[result_type] = msgspec.json.Decoder(result_type)
-    return decoder
-
-
 def _params(**values: str | int | None) -> dict[str, str]:
     """Return the query parameters, None left out, camelCase names given by the caller."""
     return {k: str(v) for k, v in values.items() if v is not None}
@@ -131,13 +121,6 @@ def _is_transient(e: BybitError) -> bool:
     if isinstance(e, NetworkError | RateLimited):
         return True
     return isinstance(e, HttpStatusError) and e.status >= 500
-
-
-def _reset_at_ms(headers: Mapping[str, str]) -> int | None:
-    try:
-        return int(headers[RESET_HEADER])
-    except (KeyError, ValueError):
-        return None
 
 
 class BybitRest:
@@ -236,9 +219,10 @@ class BybitRest:
         tickers = []
         for raw in result.list:  # one by one: a malformed ticker must not hide the others
             try:
-                tickers.append(_TICKER.decode(raw))
-            except msgspec.DecodeError as e:
+                tickers.append(decode_result(raw, wire.Ticker, path="/v5/market/tickers"))
+            except BadResponse as e:
                 self.stats.errors["bad_ticker"] += 1
+                self.stats.dropped[e.reason] += 1
                 log.error("dropped malformed ticker error=%s head=%r", e, bytes(raw)[:120])
         return tickers
 
@@ -442,6 +426,8 @@ class BybitRest:
                 value, sent_ns, received_ns = await self._attempt(request, result_type)
             except BybitError as e:
                 self.stats.errors[e.kind] += 1
+                if isinstance(e, BadResponse):
+                    self.stats.dropped[e.reason] += 1
                 if isinstance(e, RateLimited):
                     self._budget.exhaust(request.path, e.reset_at_ms or self.venue_now_ms() + 1000)
                 e.earlier_attempt_unknown = in_doubt
@@ -499,11 +485,15 @@ class BybitRest:
             ) from e
         received_ns = self._clock.now_ns()
         self._budget.update(request.path, response.headers, received_ns // NS_PER_MS)
-        return (
-            self._decode(request, response.status, response.headers, response.body, result_type),
-            response.sent_ns,
-            received_ns,
+        result = decode_response(
+            request.path,
+            response.status,
+            response.headers,
+            response.body,
+            result_type,
+            request.ok_codes,
         )
+        return result, response.sent_ns, received_ns
 
     def _headers(self, request: _Request) -> dict[str, str]:
         body = request.body
@@ -514,34 +504,6 @@ class BybitRest:
         payload = request.query.encode() if body is None else body
         headers.update(self._signer.headers(str(self.venue_now_ms()), payload))
         return headers
-
-    def _decode(
-        self,
-        request: _Request,
-        status: int,
-        headers: Mapping[str, str],
-        raw: bytes,
-        result_type: type[T],
-    ) -> T:
-        path = request.path
-        if status != 200:
-            raise HttpStatusError(status, raw.decode(errors="replace"), path=path)
-        try:
-            envelope = _ENVELOPE.decode(raw)
-        except msgspec.DecodeError as e:
-            raise BadResponse(
-                f"path={path} body is not a Bybit envelope: {e}; body={raw[:200]!r}", path=path
-            ) from None
-        if envelope.ret_code == RATE_LIMITED_CODE:
-            raise RateLimited(envelope.ret_msg, reset_at_ms=_reset_at_ms(headers), path=path)
-        if envelope.ret_code != 0 and envelope.ret_code not in request.ok_codes:
-            raise VenueError(envelope.ret_code, envelope.ret_msg, path=path)
-        try:
-            return _decoder(result_type).decode(envelope.result)
-        except msgspec.DecodeError as e:
-            raise BadResponse(
-                f"path={path} result does not fit {result_type.__name__}: {e}", path=path
-            ) from None
 
     def _log_failure(self, request: _Request, e: BybitError, attempts: int) -> None:
         if isinstance(e, VenueError) and not e.outcome_unknown:

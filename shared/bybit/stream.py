@@ -17,6 +17,7 @@ reconnected. close() ends run() and closes the socket; so does cancelling the co
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from typing import Final
@@ -26,7 +27,9 @@ import msgspec
 
 from shared.bybit import wire
 from shared.bybit.auth import ws_auth_signature
+from shared.bybit.drops import VenueDropReason
 from shared.bybit.errors import AckTimeout, StreamAuthError, SubscribeError
+from shared.bybit.ws_frames import FrameDrop, decode_ack, probe_frame
 from shared.runtime.backoff import backoff_delays
 from shared.runtime.clock import Clock, LiveClock
 
@@ -40,8 +43,6 @@ PROBE_BYTES: Final = 256  # every data frame seen names its "topic" within this 
 HEALTHY_AFTER_NS: Final = 30 * 1_000_000_000  # a connection this old counts as working
 
 _ENCODER: Final = msgspec.json.Encoder()
-_PROBE: Final = msgspec.json.Decoder(wire.TopicProbe)
-_ACK: Final = msgspec.json.Decoder(wire.WsAck)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,18 @@ class StreamStats:
     control_replies: int = 0  # acks and pongs consumed
     bad_frames: int = 0  # neither a data frame nor a control reply we understand
     pings: int = 0
+    # Frames dropped at the boundary (shared.bybit.ws_frames), by VenueDropReason: the control
+    # replies run() could not read, and the data frames its consumer could not decode.
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def drop(self, reason: VenueDropReason) -> None:
+        self.dropped[reason.value] += 1
+
+    def counts(self) -> dict[str, int]:
+        """Return every counter flat, the drops as `dropped_<reason>` (for metrics)."""
+        flat = {k: v for k, v in vars(self).items() if isinstance(v, int)}
+        flat.update({f"dropped_{reason}": n for reason, n in self.dropped.items()})
+        return flat
 
 
 @dataclass
@@ -341,11 +354,11 @@ class BybitStream:
                 log.debug("bybit stream frame before auth ack ignored op=%s", op)
                 continue
             self.stats.control_replies += 1
-            try:
-                ack = _ACK.decode(data)
-            except msgspec.DecodeError:
-                ack = None
-            if ack is None or not ack.success:
+            ack = decode_ack(data)
+            if isinstance(ack, FrameDrop):  # says neither yes nor no: connect again
+                self._bad_frame(data, ack)
+                raise _ConnectionLost(f"unreadable auth reply: {ack.reason}")
+            if not ack.success:
                 raise StreamAuthError(
                     f"auth refused url={self._url} api_key={self._api_key[:4]}... "
                     f"reply={data[:200]!r}"
@@ -439,26 +452,21 @@ class BybitStream:
         """Return None for a data frame, the op of a control reply, or "" for a bad frame."""
         if b'"topic"' in data[:PROBE_BYTES]:
             return None  # the fast path: data frames name their topic up front
-        try:
-            probe = _PROBE.decode(data)
-        except msgspec.DecodeError as e:
-            self._bad_frame(data, str(e))
+        probe = probe_frame(data)
+        if isinstance(probe, FrameDrop):
+            self._bad_frame(data, probe)
             return ""
         if probe.topic is not None:
             return None
-        if probe.op:
-            return probe.op
-        self._bad_frame(data, "neither topic nor op")
-        return ""
+        return probe.op or ""
 
     def _on_control(self, op: str, data: bytes) -> None:
         self.stats.control_replies += 1
         if op == "pong":  # the private stream's pong; any frame already proved liveness
             return
-        try:
-            ack = _ACK.decode(data)
-        except msgspec.DecodeError as e:
-            self._bad_frame(data, f"control reply op={op}: {e}")
+        ack = decode_ack(data)
+        if isinstance(ack, FrameDrop):
+            self._bad_frame(data, ack)
             return
         if ack.op in ("subscribe", "unsubscribe"):
             self._on_ack(ack)
@@ -498,9 +506,16 @@ class BybitStream:
                 return pending
         return None
 
-    def _bad_frame(self, data: bytes, why: str) -> None:
+    def _bad_frame(self, data: bytes, drop: FrameDrop) -> None:
         self.stats.bad_frames += 1
-        log.error("bybit stream bad frame url=%s error=%s data=%r", self._url, why, data[:200])
+        self.stats.drop(drop.reason)
+        log.error(
+            "bybit stream bad frame url=%s reason=%s error=%s data=%r",
+            self._url,
+            drop.reason,
+            drop.detail,
+            data[:200],
+        )
 
     # ------------------------------------------------------------ requests
 

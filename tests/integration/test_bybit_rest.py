@@ -591,3 +591,52 @@ def _instruments_page(base: str, cursor: str) -> dict[str, Any]:
     document = json.loads((FIXTURES / "rest_market_instruments_info_linear.json").read_bytes())
     instrument = document["result"]["list"][0] | {"symbol": f"{base}USDT"}
     return {"category": "linear", "list": [instrument], "nextPageCursor": cursor}
+
+
+def raw_body(body: bytes) -> Reply:
+    return lambda _: web.Response(body=body, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"retCode":0,"retMsg":"O\xffK","result":{},"time":1}', "not_utf8"),
+        (b'{"retCode":0,"retMsg":"OK","result":{"orderId":"\xc3","orderLinkId":"x"}}', "not_utf8"),
+        (b'{"retCode":0,"retMsg":"OK","result":' + b"[" * 5000, "too_deep"),
+        (b'{"retCode":0,"retMsg":"OK","result":{}', "not_json"),
+        (b'{"retCode":"0","retMsg":"OK","result":{}}', "wrong_shape"),
+    ],
+)
+async def test_an_unreadable_body_is_a_bad_response_counted_by_reason(
+    venue: FakeVenue, rest: BybitRest, body: bytes, reason: str
+) -> None:
+    # Before: invalid UTF-8 escaped the client as UnicodeDecodeError, past every caller.
+    venue.on("/v5/order/create", raw_body(body))
+
+    with pytest.raises(BadResponse) as caught:
+        await rest.create_order(_create_request())
+
+    assert caught.value.reason == reason
+    assert caught.value.outcome_unknown
+    assert rest.stats.errors["bad_response"] == 1
+    assert rest.stats.dropped == {reason: 1}
+
+
+async def test_a_ticker_that_is_not_utf8_is_dropped_and_the_others_kept(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    good = json.loads((FIXTURES / "rest_market_tickers_linear.json").read_text())["result"]["list"]
+    first, second = (json.dumps(t).encode() for t in good[:2])
+    bad = first.replace(b'"symbol": "', b'"symbol": "\xff', 1)
+    body = b'{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[%s,%s,%s]}}' % (
+        first,
+        bad,
+        second,
+    )
+    venue.on("/v5/market/tickers", raw_body(body))
+
+    tickers = await rest.tickers()
+
+    assert [t.symbol for t in tickers] == [good[0]["symbol"], good[1]["symbol"]]
+    assert rest.stats.errors["bad_ticker"] == 1
+    assert rest.stats.dropped == {"not_utf8": 1}

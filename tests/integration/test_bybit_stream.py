@@ -56,6 +56,7 @@ class FakeStreamVenue:
     refuse: set[str] = field(default_factory=set)  # topics answered success: false
     ack_gate: asyncio.Event | None = None  # when set: acks wait for it
     answer_acks: bool = True
+    garbled_auth_replies: int = 0  # this many auth requests are answered with invalid UTF-8
     conns: list[Conn] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -71,6 +72,9 @@ class FakeStreamVenue:
             conn.received.append(m)
             if m["op"] == "ping" and number not in self.silent:
                 await ws.send_json(self._ack("ping", m, True, "pong"))
+            elif m["op"] == "auth" and self.garbled_auth_replies > 0:
+                self.garbled_auth_replies -= 1
+                await ws.send_bytes(b'{"success":true,"ret_msg":"\xff","op":"auth"}')
             elif m["op"] == "auth":
                 await ws.send_json(self._ack("auth", m, self._auth_ok(m["args"]), ""))
             elif m["op"] in ("subscribe", "unsubscribe") and self.answer_acks:
@@ -267,6 +271,50 @@ async def test_undecodable_frame_is_counted_and_dropped(
 
     assert consumer.stream.stats.bad_frames == 1
     assert [f.data for f in consumer.of(StreamFrame)] == [TRADE_FRAME]
+
+
+@pytest.mark.parametrize(
+    ("frame", "reason"),
+    [
+        (b'{"op":"pong\xff"}', "not_utf8"),  # a reply's op that is not UTF-8
+        (b'{"success":true,"ret_msg":"\xc3","op":"subscribe"}', "not_utf8"),  # an ack's text
+        (b'{"success":"yes","op":"subscribe"}', "wrong_shape"),
+        (b'{"conn_id":"c1"}', "no_topic_nor_op"),
+        (b"[" * 5000, "wrong_shape"),
+        (b'{"op":', "not_json"),
+    ],
+)
+async def test_a_binary_frame_that_cannot_be_read_is_counted_by_reason_and_run_goes_on(
+    venue: FakeStreamVenue, streams: list[Consumer], frame: bytes, reason: str
+) -> None:
+    # Before: invalid UTF-8 raised UnicodeDecodeError out of run(), ending the stream.
+    consumer = _start(venue, streams)
+    await eventually(lambda: consumer.stream.connected)
+
+    await venue.conns[0].ws.send_bytes(frame)
+    await venue.conns[0].ws.send_str(TRADE_FRAME.decode())
+    await eventually(lambda: consumer.of(StreamFrame) or consumer.task.done())
+
+    assert not consumer.task.done()
+    assert [f.data for f in consumer.of(StreamFrame)] == [TRADE_FRAME]
+    assert consumer.stream.stats.bad_frames == 1
+    assert consumer.stream.stats.dropped == {reason: 1}
+    assert consumer.stream.stats.counts()[f"dropped_{reason}"] == 1
+
+
+async def test_an_unreadable_auth_reply_reconnects_instead_of_ending_run(
+    venue: FakeStreamVenue, streams: list[Consumer]
+) -> None:
+    venue.private = True
+    venue.garbled_auth_replies = 1
+    consumer = _start(venue, streams, private=True)
+
+    await eventually(lambda: consumer.stream.connected or consumer.task.done())
+
+    assert not consumer.task.done()
+    assert len(venue.conns) == 2
+    assert consumer.stream.stats.connect_failures == 1
+    assert consumer.stream.stats.dropped == {"not_utf8": 1}
 
 
 # ------------------------------------------------------------------ reconnect, ping, liveness

@@ -3,7 +3,7 @@ import pytest
 
 from shared.bus import FrameError, Header, Signer, decode_frames, encode_frames
 from shared.schema import SCHEMA_VERSION
-from tests.helpers.samples import make_quote
+from tests.helpers.samples import make_quote, make_submit
 
 HEADER = Header(SCHEMA_VERSION, "feed", 7, 1, 123)
 
@@ -50,3 +50,39 @@ def test_undecodable_body_is_refused(body: bytes) -> None:
 def test_signer_without_key_is_a_no_op_and_hides_its_key() -> None:
     assert Signer(None).sign(b"a", b"b", b"c") == b""
     assert "secret" not in repr(Signer(b"secret"))
+
+
+def _header_with_sender(sender: bytes) -> bytes:
+    """A msgpack header whose sender is `sender` as raw str bytes (valid UTF-8 or not)."""
+    assert len(sender) < 32
+    good = msgspec.msgpack.encode(Header(SCHEMA_VERSION, "s" * len(sender), 7, 1, 123))
+    return good.replace(b"s" * len(sender), sender, 1)
+
+
+def test_a_sender_that_is_not_utf8_is_undecodable() -> None:
+    # Before: msgspec's UnicodeDecodeError escaped decode_frames and killed the receiver.
+    signer = Signer(None)
+    frames = encode_frames(b"t.", HEADER, make_quote(), signer)
+    with pytest.raises(FrameError) as e:
+        decode_frames(
+            [frames[0], frames[1], _header_with_sender(b"str\xffategy"), frames[3]], signer
+        )
+    assert e.value.reason == "undecodable"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("qty", "NaN"), ("qty", "sNaN"), ("limit_price", "NaN"), ("strategy_id", b"\xed\xa0\x80")],
+)
+def test_a_command_with_an_unusable_value_is_undecodable(field: str, value: object) -> None:
+    # Before: a NaN qty raised decimal.InvalidOperation from SubmitOrder.__post_init__, and
+    # text that is not UTF-8 UnicodeDecodeError, out of decode_frames.
+    signer = Signer(None)
+    raw = msgspec.to_builtins(make_submit())
+    body = msgspec.msgpack.encode(raw | {field: value if isinstance(value, str) else "@@@"})
+    if isinstance(value, bytes):
+        body = body.replace(b"@@@", value)
+    frames = encode_frames(b"cmd.", HEADER, make_submit(), signer)
+    with pytest.raises(FrameError) as e:
+        decode_frames([frames[0], frames[1], frames[2], body], signer)
+    assert e.value.reason == "undecodable"

@@ -1,0 +1,79 @@
+"""Fuzz of every bus boundary: mutated frames of every message kind come out as counted drops.
+
+Seeded from encoded samples of every bus message (tests.helpers.samples); the mutations
+are those of tests.helpers.mutations (byte flips, truncations, insertions, invalid UTF-8,
+hostile values, deep nesting). Anything raised fails the test: it would end the service.
+"""
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.bus import DropReason
+from tests.helpers.fuzz_targets import (
+    Boundary,
+    bus_command_receiver,
+    bus_decode_frames,
+    bus_snapshot_client,
+    bus_snapshot_server,
+)
+from tests.helpers.mutations import KINDS, Mutation, mutate
+
+DOCUMENTED = {r.value for r in DropReason} | {"incomplete"}
+BOUNDARIES = {
+    b.name: b
+    for b in (
+        bus_decode_frames(),
+        bus_command_receiver(),
+        bus_snapshot_server(),
+        bus_snapshot_client(),
+    )
+}
+MUTATIONS = st.lists(
+    st.builds(Mutation, st.sampled_from(KINDS), st.integers(0, 2**20), st.integers(0, 2**16)),
+    min_size=1,
+    max_size=3,
+)
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Iterator[None]:
+    """Every drop logs an error line; thousands of them only slow the run."""
+    logging.disable(logging.CRITICAL)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+def _check(boundary: Boundary, index: int, data: bytes) -> None:
+    outcome = boundary.feed(index, data)
+    assert outcome is None or set(outcome.split(",")) <= DOCUMENTED, outcome
+
+
+@pytest.mark.parametrize("name", BOUNDARIES)
+def test_every_seed_is_accepted(name: str) -> None:
+    boundary = BOUNDARIES[name]
+    for index, seed in enumerate(boundary.seeds):
+        assert boundary.feed(index, seed) is None
+
+
+@pytest.mark.parametrize("name", BOUNDARIES)
+@FUZZ
+@given(seed=st.integers(0, 10**6), mutations=MUTATIONS)
+def test_a_mutated_frame_is_accepted_or_dropped_with_a_reason(
+    name: str, seed: int, mutations: list[Mutation]
+) -> None:
+    boundary = BOUNDARIES[name]
+    index = seed % len(boundary.seeds)
+    _check(boundary, index, mutate(boundary.seeds[index], mutations, boundary.fmt))
+
+
+@pytest.mark.parametrize("name", BOUNDARIES)
+@FUZZ
+@given(seed=st.integers(0, 10**6), data=st.binary(max_size=512))
+def test_any_bytes_are_accepted_or_dropped_with_a_reason(name: str, seed: int, data: bytes) -> None:
+    boundary = BOUNDARIES[name]
+    _check(boundary, seed % len(boundary.seeds), data)
