@@ -23,6 +23,8 @@ async def test_submit_order_is_accepted_filled_and_journaled(
         filled = r.messages(OrderFilled)
         intents = r.journal_rows("SELECT client_order_id, status FROM intents")
         fills = r.journal_rows("SELECT exec_id, client_order_id FROM fills")
+        refused = [k for k in r.executor.counters if k.startswith("refused_")]
+    assert refused == []  # the venue's fills, positions and wallet pass the checks
     assert [a.client_order_id for a in accepted] == [command.client_order_id]
     assert accepted[0].ts_trigger_recv_ns == command.ts_trigger_recv_ns
     assert 0 < accepted[0].ts_request_sent_ns <= accepted[0].ts_ack_ns
