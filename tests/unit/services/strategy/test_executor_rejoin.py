@@ -8,10 +8,14 @@ order-quiet-s, the rejoin's snapshot ignored because the strategy was not in Syn
 from decimal import Decimal
 
 import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
 
+from services.strategy.book import Book
 from services.strategy.exits import exit_reason
+from services.strategy.rebuild import working_orders
 from services.strategy.signals import TopOfBook
-from shared.schema import OrderStatus
+from shared.schema import OrderStatus, SubmitOrder
 from tests.unit.services.strategy.support import (
     BTC,
     MS,
@@ -133,3 +137,46 @@ def test_an_entry_never_reported_on_but_filled_per_the_snapshot_is_not_kept_on_i
     assert transitions(out) == [("EntryPending", "Syncing"), ("Syncing", "PositionOpen")]
     assert machine.book.orders == {}
     assert machine.book.qty == D("0.002")
+
+
+def _entry_sent() -> SubmitOrder:
+    (entry,) = submits(feed_signal(ready_machine(), T0, bid="50070", ask="50100"))
+    return entry
+
+
+ENTRY = _entry_sent()  # a PostOnly entry of 0.002 BTC, sent at T0
+S = OrderStatus
+
+
+@given(
+    listed=st.booleans(),
+    status=st.sampled_from(list(OrderStatus)),
+    cum_steps=st.integers(0, 2),
+    reported=st.booleans(),
+    age_ms=st.integers(0, 3_000),
+    venue_steps=st.integers(-2, 2),
+)
+def test_a_rebuild_keeps_an_order_only_while_it_may_still_work(
+    listed: bool, status: OrderStatus, cum_steps: int, reported: bool, age_ms: int, venue_steps: int
+) -> None:
+    book = Book()
+    book.add(ENTRY)
+    if reported:
+        book.orders[ENTRY.client_order_id].heard(T0 + MS)
+    step = D("0.001")
+    cum = cum_steps * step
+    order = msgspec.structs.replace(open_order(ENTRY, str(cum)), status=status)
+    venue = (position(BTC, str(venue_steps * step), "50070"),) if venue_steps else ()
+    now = T0 + age_ms * MS
+
+    kept = working_orders(snapshot(venue, (order,) if listed else ()), "mom1", book, now, S_NS)
+
+    finished = status in {S.FILLED, S.CANCELED, S.REJECTED, S.DENIED}
+    if listed:  # the snapshot's word: working unless finished or filled in full
+        expected = not finished and cum < ENTRY.qty
+    else:  # on its way: young, never reported on, and no position moved by it
+        expected = not reported and age_ms < 1_000 and venue_steps == 0
+    assert [o.client_order_id for o in kept] == ([ENTRY.client_order_id] if expected else [])
+    for o in kept:
+        assert o.placed_ns == ENTRY.ts_created_ns  # its PostOnly timeout runs on
+        assert o.cum_filled == (cum if listed else 0)
