@@ -21,6 +21,7 @@ otherwise). A value more than `MAX_GRID_UNITS` units of its grid away from 0 is 
 OUT_OF_RANGE: no market trades there, and the exact remainder would cost arbitrary digits.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
@@ -126,6 +127,8 @@ def _refusal(field: str, value: Decimal | str, defect: Defect | None) -> Refusal
 
 def book_refusal(data: wire.OrderBookData, grid: Grid | None = None) -> Refusal | None:
     """The first bad level of a book snapshot or delta (size 0 deletes: allowed)."""
+    if grid is not None and _all_on_grid(data.b, data.a, grid, zero_size=True):
+        return None
     tick = None if grid is None else grid.tick_size
     step = None if grid is None else grid.qty_step
     for side, levels in (("b", data.b), ("a", data.a)):
@@ -139,11 +142,39 @@ def book_refusal(data: wire.OrderBookData, grid: Grid | None = None) -> Refusal 
 
 def trade_refusal(trade: wire.PublicTradeData, grid: Grid | None = None) -> Refusal | None:
     """A public trade: price and size > 0 and on the grid."""
+    if grid is not None and _all_on_grid(((trade.p, trade.v),), (), grid, zero_size=False):
+        return None
     tick = None if grid is None else grid.tick_size
     step = None if grid is None else grid.qty_step
     return _refusal("p", trade.p, price_defect(trade.p, tick)) or _refusal(
         "v", trade.v, qty_defect(trade.v, step)
     )
+
+
+def _all_on_grid(
+    bids: Sequence[tuple[Decimal, Decimal]],
+    asks: Sequence[tuple[Decimal, Decimal]],
+    grid: Grid,
+    *,
+    zero_size: bool,
+) -> bool:
+    """The hot path's shortcut: True only if every level is certainly good.
+
+    One comparison and one remainder per value (about a third of the exact checks' cost).
+    NaN raises on the comparison, an infinity or a quotient beyond the context's precision
+    on the remainder: False, and the exact checks say what is wrong.
+    """
+    tick, step = grid.tick_size, grid.qty_step
+    try:
+        for levels in (bids, asks):
+            for price, size in levels:
+                if price <= 0 or size < 0 or (size == 0 and not zero_size):
+                    return False
+                if price % tick or size % step:
+                    return False
+    except ArithmeticError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- private reports

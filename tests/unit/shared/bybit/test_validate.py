@@ -241,3 +241,45 @@ def test_wallet_position_and_order_reports() -> None:
     refusal = order_refusal(msgspec.structs.replace(order, cum_exec_qty=D("NaN")))
     assert refusal is not None
     assert (refusal.field, refusal.defect) == ("cumExecQty", Defect.NOT_FINITE)
+
+
+_ANY_VALUE = st.one_of(
+    st.integers(min_value=-5, max_value=10**9).map(lambda n: D(n) * D("0.1")),
+    st.decimals(min_value=D("-1000"), max_value=D("100000"), places=4),
+    _NON_FINITE,
+    st.sampled_from([D(0), D("-0"), D("1E+35"), D("1E+60"), D("1E-40")]),
+)
+_LEVELS = st.lists(st.tuples(_ANY_VALUE, _ANY_VALUE), max_size=6)
+
+
+def _level_by_level(data: wire.OrderBookData) -> tuple[str, Defect] | None:
+    for side, levels in (("b", data.b), ("a", data.a)):
+        for i, (price, size) in enumerate(levels):
+            if defect := price_defect(price, _RULES.tick_size):
+                return f"{side}[{i}].price", defect
+            if defect := qty_defect(size, _RULES.qty_step, zero_allowed=True):
+                return f"{side}[{i}].size", defect
+    return None
+
+
+@settings(derandomize=True, max_examples=1000, deadline=None)
+@given(bids=_LEVELS, asks=_LEVELS)
+def test_the_books_shortcut_refuses_exactly_what_the_level_by_level_checks_refuse(
+    bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]
+) -> None:
+    data = wire.OrderBookData(s="BTCUSDT", b=bids, a=asks, u=2, seq=2)
+    refusal = book_refusal(data, _RULES)
+    found = None if refusal is None else (refusal.field, refusal.defect)
+    assert found == _level_by_level(data)
+
+
+@settings(derandomize=True, max_examples=1000, deadline=None)
+@given(price=_ANY_VALUE, size=_ANY_VALUE)
+def test_the_trades_shortcut_refuses_exactly_what_the_value_checks_refuse(
+    price: Decimal, size: Decimal
+) -> None:
+    refusal = trade_refusal(
+        wire.PublicTradeData(T=1, s="BTCUSDT", S="Sell", v=size, p=price, i="t"), _RULES
+    )
+    expected = price_defect(price, _RULES.tick_size) or qty_defect(size, _RULES.qty_step)
+    assert (None if refusal is None else refusal.defect) == expected
