@@ -116,14 +116,21 @@ class LatencyWindow:
         self._sums[stage] += us
 
     def percentiles(self, stage: str) -> tuple[float, float] | None:
-        """(p50, p99) in us over the recent samples of `stage`, or None without samples."""
+        """(p50, p99) in us over the recent samples of `stage` (nearest rank: p50 <= p99
+        for any number of samples), or None without samples."""
         samples = sorted(self._recent.get(stage, ()))
         if not samples:
             return None
-        return samples[len(samples) // 2], samples[max(0, int(len(samples) * 0.99) - 1)]
+        return _nearest_rank(samples, 50), _nearest_rank(samples, 99)
 
     def stages(self) -> list[str]:
         return sorted(self._recent)
+
+
+def _nearest_rank(ordered: list[float], percent: int) -> float:
+    """The smallest sample with at least `percent` % of the samples at or below it."""
+    rank = -(-len(ordered) * percent // 100)  # ceil, in integers
+    return ordered[max(rank, 1) - 1]
 
 
 class LatencyCollector(Collector):
