@@ -12,11 +12,16 @@ unknown, not flat: reconciliation leaves it alone until a good report comes.
 
 Prices and quantities of fills are checked on the instrument's grid where the executor
 knows its rules (`grid_of`), for the allowed symbols; elsewhere finiteness and sign only.
+
+Every refusal is counted. REST polling asks again every second while the stream is down,
+so alerts are held back: a refused fill is alerted once per exec id, any other refusal at
+most once per counter kind every ALERT_INTERVAL_NS; the held ones count as
+`refusal_alerts_held`.
 """
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from shared.bybit import wire
 from shared.bybit.translate import is_trade_execution
@@ -28,9 +33,12 @@ from shared.bybit.validate import (
     position_refusal,
     wallet_refusal,
 )
+from shared.runtime.clock import Clock
 from shared.schema import AlertSeverity
 
-ALERT_CODE = "invalid_venue_report"
+ALERT_CODE: Final = "invalid_venue_report"
+ALERT_INTERVAL_NS: Final = 10_000_000_000
+_FILLS_REMEMBERED: Final = 10_000  # exec ids of refused fills already alerted
 
 
 class Alerting(Protocol):
@@ -48,11 +56,15 @@ class ReportChecks:
         self,
         counters: Counter[str],
         outbox: Alerting,
+        clock: Clock,
         grid_of: Callable[[str], Grid | None] = _no_grid,
     ) -> None:
         self._counters = counters
         self._outbox = outbox
+        self._clock = clock
         self.grid_of = grid_of  # set once the instruments' rules are known
+        self._last_alert_ns: dict[str, int] = {}
+        self._alerted_fills: OrderedDict[str, None] = OrderedDict()
 
     def execution_ok(self, execution: wire.Execution) -> bool:
         """A trade execution with a sane price, qty and fee (other kinds are not checked)."""
@@ -65,7 +77,7 @@ class ReportChecks:
             f"{execution.symbol} exec_id={execution.exec_id} order_id={execution.order_id}"
             f" order_link_id={execution.order_link_id}"
         )
-        self._refuse("fill", refusal, where, AlertSeverity.CRITICAL)
+        self._refuse("fill", refusal, where, AlertSeverity.CRITICAL, execution.exec_id)
         return False
 
     def order_ok(self, order: wire.Order) -> bool:
@@ -103,10 +115,36 @@ class ReportChecks:
         refused = {p.symbol for p in positions if not self.position_ok(p)}
         return [p for p in positions if p.symbol not in refused], refused
 
-    def _refuse(self, report: str, refusal: Refusal, where: str, severity: AlertSeverity) -> None:
-        self._counters[f"refused_{report}_{refusal.defect}"] += 1
+    def _refuse(
+        self,
+        report: str,
+        refusal: Refusal,
+        where: str,
+        severity: AlertSeverity,
+        exec_id: str | None = None,
+    ) -> None:
+        kind = f"refused_{report}_{refusal.defect}"
+        self._counters[kind] += 1
+        if not self._alert_due(kind, exec_id):
+            self._counters["refusal_alerts_held"] += 1
+            return
         self._outbox.alert(
             severity,
             ALERT_CODE,
             f"venue {report} refused: {refusal} ({where}); not applied, not journaled",
         )
+
+    def _alert_due(self, kind: str, exec_id: str | None) -> bool:
+        if exec_id is not None:  # each refused fill once
+            if exec_id in self._alerted_fills:
+                return False
+            self._alerted_fills[exec_id] = None
+            if len(self._alerted_fills) > _FILLS_REMEMBERED:
+                self._alerted_fills.popitem(last=False)
+            return True
+        now = self._clock.now_ns()
+        last = self._last_alert_ns.get(kind)
+        if last is not None and now - last < ALERT_INTERVAL_NS:
+            return False
+        self._last_alert_ns[kind] = now
+        return True

@@ -46,7 +46,7 @@ class VenueEvents:
         self._journal = parts.journal
         self._counters = parts.counters
         self._outbox = parts.outbox
-        self.checks = ReportChecks(parts.counters, parts.outbox)  # before anything is applied
+        self.checks = ReportChecks(parts.counters, parts.outbox, parts.clock)  # before use
         # Fills of orders we did not send count from the journal's first intent (or from now):
         # older account history is not ours to book.
         self._external_since_ns = parts.journal.first_intent_ns() or parts.clock.now_ns()

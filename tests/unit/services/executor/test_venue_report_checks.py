@@ -22,6 +22,7 @@ from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.bybit.stream import StreamFrame
 from shared.bybit.translate import InstrumentRules
+from shared.runtime.clock import FakeClock
 from shared.schema import (
     Alert,
     BalanceChanged,
@@ -151,6 +152,36 @@ def test_a_fill_off_the_instruments_grid_is_refused_where_the_rules_are_known(
     _assert_refused_fill(parts, publisher, tmp_path, "fill_off_tick")
 
 
+def test_a_refused_fill_asked_again_is_counted_again_but_alerted_once(tmp_path: Path) -> None:
+    events, parts, publisher = _events(tmp_path)
+    frame = StreamFrame(_execution_frame(execPrice="NaN"), 1)
+    other = StreamFrame(_execution_frame(execPrice="0", execId="other"), 2)
+
+    for _ in range(3):  # e.g. REST polling while the stream is down
+        events.on_frame(frame)
+    events.on_frame(other)
+
+    assert parts.counters["refused_fill_not_finite"] == 3
+    assert parts.counters["refused_fill_not_positive"] == 1
+    assert parts.counters["refusal_alerts_held"] == 2
+    assert len(_alerts(publisher)) == 2  # one per exec id
+
+
+def test_other_refusals_are_alerted_at_most_once_per_kind_every_10_s(tmp_path: Path) -> None:
+    events, parts, publisher = _events(tmp_path)
+    clock = parts.clock
+    assert isinstance(clock, FakeClock)
+    frame = StreamFrame(_wallet_frame(totalEquity="Infinity"), 1)
+
+    for _ in range(12):
+        events.on_frame(frame)
+        clock.advance(1_000_000_000)
+
+    assert parts.counters["refused_wallet_not_finite"] == 12
+    assert len(_alerts(publisher)) == 2  # at 0 s and at 10 s
+    assert parts.counters["refusal_alerts_held"] == 10
+
+
 def _wallet_frame(**changes: str) -> bytes:
     frame = _fixture("ws_private_wallet.json")
     frame["data"][0].update(changes)
@@ -169,7 +200,8 @@ def test_a_wallet_with_infinite_equity_is_counted_alerted_and_not_published(
 
     assert not [m for m in publisher.sent if isinstance(m, BalanceChanged)]
     assert parts.counters["refused_wallet_not_finite"] == 2
-    assert [a.code for a in _alerts(publisher)] == ["invalid_venue_report"] * 2
+    assert [a.code for a in _alerts(publisher)] == ["invalid_venue_report"]  # one per 10 s
+    assert parts.counters["refusal_alerts_held"] == 1
     events.on_frame(StreamFrame(_wallet_frame(), 3))  # a good one is published
     assert [m for m in publisher.sent if isinstance(m, BalanceChanged)]
 
