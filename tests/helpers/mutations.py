@@ -126,15 +126,17 @@ def _replace_leaf(data: bytes, m: Mutation, fmt: Format) -> bytes:
         tree = msgspec.json.decode(data) if fmt == "json" else msgspec.msgpack.decode(data)
     except (msgspec.DecodeError, ValueError, TypeError, RecursionError):
         return _flip(data, m, fmt)
-    paths = list(_paths(tree, ()))
-    if not paths:
-        return data
-    path = paths[m.at % len(paths)]
     value = HOSTILE_JSON[m.arg % len(HOSTILE_JSON)]
     if fmt == "msgpack" and isinstance(value, int) and not -_INT64_MAX <= value <= _INT64_MAX:
         value = _INT64_MAX if value > 0 else -_INT64_MAX
-    tree = _set(tree, path, value)
-    return msgspec.json.encode(tree) if fmt == "json" else msgspec.msgpack.encode(tree)
+    try:
+        paths = list(_paths(tree, ()))
+        if not paths:
+            return data
+        tree = _set(tree, paths[m.at % len(paths)], value)
+        return msgspec.json.encode(tree) if fmt == "json" else msgspec.msgpack.encode(tree)
+    except RecursionError:  # nested deeper than Python recurses (after a nest): flip instead
+        return _flip(data, m, fmt)
 
 
 def _paths(node: Any, prefix: tuple[Any, ...]) -> Any:
