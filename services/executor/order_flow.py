@@ -261,7 +261,7 @@ class OrderFlow:
         price = self._registry.price(symbol, self._clock.now_ns(), self._price_max_age_ns)
         if price is None:
             for ticker in await self._rest.tickers(symbol):
-                if ticker.symbol == symbol:
+                if ticker.symbol == symbol and self._events.checks.ticker_ok(ticker):
                     price = ticker.last_price
                     self._registry.set_price(symbol, price, self._clock.now_ns())
         return price

@@ -31,6 +31,7 @@ from shared.bybit.validate import (
     execution_refusal,
     order_refusal,
     position_refusal,
+    price_defect,
     wallet_refusal,
 )
 from shared.runtime.clock import Clock
@@ -100,6 +101,16 @@ class ReportChecks:
         if refusal is None:
             return True
         self._refuse("wallet", refusal, wallet.account_type, AlertSeverity.WARNING)
+        return False
+
+    def ticker_ok(self, ticker: wire.Ticker) -> bool:
+        """A last trade price (risk's price band): finite, > 0, on the tick grid if known."""
+        grid = self.grid_of(ticker.symbol)
+        defect = price_defect(ticker.last_price, None if grid is None else grid.tick_size)
+        if defect is None:
+            return True
+        refusal = Refusal("lastPrice", str(ticker.last_price), defect)
+        self._refuse("ticker", refusal, ticker.symbol, AlertSeverity.WARNING)
         return False
 
     def executions(self, executions: Sequence[wire.Execution]) -> list[wire.Execution]:

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from services.executor.guard import Guard
+from services.executor.order_flow import OrderFlow
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
 from services.executor.reconcile_runner import ReconcileRunner
@@ -256,6 +257,22 @@ def test_a_listed_position_of_nan_size_leaves_the_position_alone(tmp_path: Path)
     assert "position_mismatch" not in [a.code for a in _alerts(publisher)]
 
 
+def test_a_ticker_with_a_nan_last_price_leaves_the_price_unknown(tmp_path: Path) -> None:
+    raw = (FIXTURES / "rest_market_tickers_linear.json").read_bytes()
+    result = msgspec.json.decode(raw, type=wire.RawResponse).result
+    ticker = msgspec.json.decode(result, type=wire.TickerList).list[0]
+    bad = msgspec.structs.replace(ticker, symbol=BTC, last_price=D("NaN"))
+    events, parts, publisher = _events(tmp_path, _Rest(tickers=[bad]))
+    settings = ExecutorSettings(metrics_port=1)
+    flow = OrderFlow(parts, settings, settings.risk_limits(), events)
+
+    price = asyncio.run(flow.last_price(BTC))
+
+    assert price is None  # unknown: a market order is denied, never valued at NaN
+    assert parts.counters["refused_ticker_not_finite"] == 1
+    assert [a.code for a in _alerts(publisher)] == ["invalid_venue_report"]
+
+
 class _Flow:
     """The venue knows no order by our id (the one left working is asked for)."""
 
@@ -274,8 +291,10 @@ class _Rest:
         executions: list[wire.Execution] | None = None,
         positions: list[wire.PositionInfo] | None = None,
         wallet: wire.Wallet | None = None,
+        tickers: list[wire.Ticker] | None = None,
     ) -> None:
         self._executions = executions or []
+        self._tickers = tickers or []
         self._positions = positions or []
         self._wallet = wallet
 
@@ -287,6 +306,9 @@ class _Rest:
 
     async def positions(self) -> list[wire.PositionInfo]:
         return self._positions
+
+    async def tickers(self, symbol: str) -> list[wire.Ticker]:
+        return self._tickers
 
     async def wallet_balance(self) -> wire.Wallet:
         assert self._wallet is not None
