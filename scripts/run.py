@@ -54,8 +54,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         description="Run the trading system under supervisord and show its status.",
         epilog=(
             "The mode comes from [system] mode in the settings file (TRADING_SETTINGS, default"
-            " deploy/settings.toml). Logs: <run dir>/logs/. Status from another terminal:"
-            " scripts/status."
+            " deploy/settings.toml); every section is checked before anything starts."
+            " Logs: <run dir>/logs/. From another terminal: scripts/status; scripts/stop stops"
+            " a run whose scripts/run is gone. Exit codes: 0 every service stopped cleanly,"
+            " 1 a service crashed or supervisord died, 2 refused (settings, ports, leftovers)."
         ),
     )
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")

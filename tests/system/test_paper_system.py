@@ -74,5 +74,9 @@ def test_paper_system_trades_and_stops_cleanly(short_dir: Path) -> None:
     assert journal_open == []
     assert all(venue == ours for venue, ours in positions.values()), positions
     assert "shutdown: no working orders at the venue" in executor_log
+    assert "left open" in run_out  # the positions at the venue, and their venue stops
+    # The others start once the paper venue answers: no connection warnings at start.
+    assert "scan failed" not in system.log("scanner")
+    assert "bybit stream disconnected" not in system.log("feed") + executor_log
     strategy_log = system.log("strategy")
     assert "transition Idle -> EntryPending" in strategy_log

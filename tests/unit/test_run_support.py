@@ -1,0 +1,78 @@
+"""scripts/run's pure parts: who gets which key, crash lines, a fresh paper journal."""
+
+import stat
+from pathlib import Path
+
+from scripts.run_report import crashes
+from scripts.run_setup import fresh_paper_journal, key_files
+from shared.keys import KEYS_DIR_ENV, read_keys, remove_key_files, write_key_files
+from shared.settings import Mode, Secrets
+
+KEYS = Secrets(bybit_api_key="k" * 18, bybit_api_secret="s" * 36, bus_hmac_key=b"bus")
+
+
+def test_only_the_executor_gets_the_venue_keys_and_only_bus_processes_the_bus_key() -> None:
+    files = key_files(Mode.PAPER, KEYS)
+
+    assert files["executor"] == {
+        "BYBIT_API_KEY": "k" * 18,
+        "BYBIT_API_SECRET": "s" * 36,
+        "BUS_HMAC_KEY": "bus",
+    }
+    assert files["simulator"] == {"SIMULATOR_API_KEY": "k" * 18, "SIMULATOR_API_SECRET": "s" * 36}
+    assert all(files[name] == {"BUS_HMAC_KEY": "bus"} for name in ("scanner", "feed", "strategy"))
+    assert "simulator" not in key_files(Mode.TESTNET, KEYS)
+
+
+def test_key_files_are_private_read_back_per_service_and_removed(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+
+    directory = write_key_files(run_dir, key_files(Mode.PAPER, KEYS))
+    env = {KEYS_DIR_ENV: str(directory)}
+
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in directory.iterdir())
+    assert read_keys("feed", env) == {"BUS_HMAC_KEY": "bus"}
+    assert read_keys("executor", env)["BYBIT_API_SECRET"] == "s" * 36
+    assert read_keys("feed", {}) == {}
+    remove_key_files(run_dir)
+    assert not directory.exists()
+    assert not (run_dir / "keys-dir").exists()
+
+
+def test_crashes_count_non_zero_exits_and_fatal_but_not_kills_from_outside(
+    tmp_path: Path,
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "supervisord.log").write_text(
+        "INFO exited: feed (exit status 1; not expected)\n"  # an earlier supervisord's
+        "INFO supervisord started with pid 10\n"
+        "INFO exited: executor (terminated by SIGKILL; not expected)\n"
+        "INFO exited: scanner (exit status 0; expected)\n"
+        "INFO exited: strategy (exit status 1; not expected)\n"
+        "INFO gave up: strategy entered FATAL state, too many start retries too quickly\n"
+    )
+
+    lines = crashes(tmp_path, {"strategy": "FATAL", "feed": "STOPPED", "simulator": "BACKOFF"})
+
+    assert lines == [
+        "strategy crashed (exit status 1)",
+        "strategy gave up after too many quick restarts (FATAL)",
+        "strategy ended in FATAL",
+        "simulator ended in BACKOFF",
+    ]
+
+
+def test_an_earlier_paper_journal_is_moved_aside(tmp_path: Path) -> None:
+    (tmp_path / "executor-journal.sqlite").write_text("old")
+    (tmp_path / "executor-journal.sqlite-wal").write_text("wal")
+
+    archived = fresh_paper_journal(tmp_path)
+
+    assert archived is not None
+    assert archived.read_text() == "old"
+    assert Path(f"{archived}-wal").read_text() == "wal"
+    assert not (tmp_path / "executor-journal.sqlite").exists()
+    assert fresh_paper_journal(tmp_path) is None
