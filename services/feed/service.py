@@ -43,6 +43,7 @@ class FeedService:
         self._snapshots: SnapshotServer | None = None
         self._stream: BybitStream | None = None
         self._rest: BybitRest | None = None  # instruments-info: the grid prices are checked on
+        self._grids: dict[str, InstrumentRules] = {}  # by symbol, read at start and on a miss
         self._switch_lock = asyncio.Lock()
         self._snapshot_patience_ns = int(3 * settings.subscribe_timeout_s * 1e9)
         self._resync = asyncio.Event()
@@ -73,6 +74,7 @@ class FeedService:
     async def run(self) -> None:
         assert self._publisher is not None
         assert self._snapshots is not None
+        await self._load_grids()
         await self._join_universe()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_venue(), name="feed.venue")
@@ -135,22 +137,34 @@ class FeedService:
             self._publish(session.subscribed(self._clock.now_ns()))
             await self._venue_call(stream.subscribe(session.topics(change.symbol)))
 
+    async def _load_grids(self) -> None:
+        """Every instrument's grid, once at start: a switch then waits on no REST call (a
+        slow venue would hold the new symbol's FeedReady back). A failure is not fatal: a
+        switch to a symbol not read asks for that symbol alone."""
+        for rules in await self._instruments(None):
+            self._grids[rules.symbol] = rules
+        log.info("instrument grids read symbols=%d", len(self._grids))
+
     async def _grid_of(self, symbol: str) -> InstrumentRules | None:
         """The symbol's tick size and qty step; None if unread (then sign and finiteness only)."""
+        if symbol not in self._grids:
+            for rules in await self._instruments(symbol):
+                self._grids[rules.symbol] = rules
+        if symbol not in self._grids:
+            self.session.counters["grid_unknown"] += 1
+        return self._grids.get(symbol)
+
+    async def _instruments(self, symbol: str | None) -> list[InstrumentRules]:
         assert self._rest is not None
         try:
             found = await asyncio.wait_for(
                 self._rest.instruments(symbol), self._settings.subscribe_timeout_s
             )
         except (TimeoutError, BybitError) as e:
-            found = []
-            log.warning(
-                "no instrument rules, prices not checked on a grid symbol=%s error=%s", symbol, e
-            )
-        rules = [instrument_rules(i) for i in found if i.symbol == symbol]
-        if not rules:
-            self.session.counters["grid_unknown"] += 1
-        return rules[0] if rules else None
+            self.session.counters["grid_read_failures"] += 1
+            log.warning("instrument rules not read symbol=%s error=%s", symbol or "all", e)
+            return []
+        return [instrument_rules(i) for i in found]
 
     async def _venue_call(self, call: "asyncio.Future[None] | object") -> None:
         try:
