@@ -131,12 +131,12 @@ def test_no_process_has_a_secret_in_its_environment_and_the_keys_still_work(
         eventually_sync(lambda: _traded(system), timeout_s=90, interval_s=0.5)
         processes = find_run_processes(system.run_dir)
         found = {f"{p.name} pid {p.pid}": _secrets_in(p.pid) for p in processes}
+        assert all(not names for names in found.values()), found
         keys_dir = Path((system.run_dir / "keys-dir").read_text())
         files = {f.name: oct(f.stat().st_mode & 0o777) for f in keys_dir.iterdir()}
         system.process.send_signal(signal.SIGTERM)
         exit_code = system.process.wait(timeout=60)
     assert {p.name for p in processes} == {*SERVICES, "supervisord"}
-    assert all(not names for names in found.values()), found
     assert files == {f"{name}.keys": "0o600" for name in SERVICES}, files
     assert exit_code == 0
     assert not keys_dir.exists()
