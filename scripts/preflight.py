@@ -66,7 +66,21 @@ def ports_of(sections: dict[str, Any]) -> list[tuple[str, str, int]]:
         simulator = sections["simulator"]
         if simulator.port != 0:
             ports.append(("[simulator] port", simulator.host, simulator.port))
+    endpoints = sections["bus"].endpoints
+    for field in endpoints.__struct_fields__:  # every bus socket is bound by its owner
+        host, _, port = getattr(endpoints, field).removeprefix("tcp://").rpartition(":")
+        if getattr(endpoints, field).startswith("tcp://") and host in _BINDABLE:
+            key = f"[bus.endpoints] {field.replace('_', '-')}"
+            ports.append((key, _BINDABLE[host], int(port)))
     return ports
+
+
+_BINDABLE = {
+    "127.0.0.1": "127.0.0.1",
+    "localhost": "127.0.0.1",
+    "*": "0.0.0.0",
+    "0.0.0.0": "0.0.0.0",
+}
 
 
 def check_ports(ports: list[tuple[str, str, int]], settings: Path) -> None:
@@ -95,6 +109,8 @@ def port_free(host: str, port: int) -> bool:
         except OSError as e:
             if e.errno in (errno.EADDRINUSE, errno.EACCES):
                 return False
+            if e.errno == errno.EADDRNOTAVAIL:  # not an address of this host: not ours to check
+                return True
             raise
     return True
 

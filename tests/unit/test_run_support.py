@@ -3,6 +3,8 @@
 import stat
 from pathlib import Path
 
+from scripts.control import settings_text
+from scripts.preflight import check_settings, ports_of
 from scripts.run_report import crashes
 from scripts.run_setup import fresh_paper_journal, key_files
 from shared.keys import KEYS_DIR_ENV, read_keys, remove_key_files, write_key_files
@@ -76,3 +78,18 @@ def test_an_earlier_paper_journal_is_moved_aside(tmp_path: Path) -> None:
     assert Path(f"{archived}-wal").read_text() == "wal"
     assert not (tmp_path / "executor-journal.sqlite").exists()
     assert fresh_paper_journal(tmp_path) is None
+
+
+def test_the_ports_checked_include_metrics_the_venue_and_tcp_bus_endpoints(tmp_path: Path) -> None:
+    text = settings_text(8999, {}).replace(
+        'universe = "ipc://{run_dir}/universe.pub"', 'universe = "tcp://127.0.0.1:7001"'
+    )
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+
+    ports = ports_of(check_settings(path, tmp_path, Secrets()))
+
+    what = {key for key, _, _ in ports}
+    assert {f"[{s}] metrics-port" for s in ("simulator", "scanner", "feed", "executor")} <= what
+    assert ("[simulator] port", "127.0.0.1", 8999) in ports
+    assert ("[bus.endpoints] universe", "127.0.0.1", 7001) in ports
