@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
 # Supervisor gone: every service stops at once. The executor cancels and confirms its
 # orders over REST first (shutdown-timeout-s, 4 s), so the paper venue stays up until the
-# executor's private stream has closed, at most this long.
+# executor's private stream has closed and no REST call came for OUTLIVE_QUIET_S, at most
+# OUTLIVE_EXECUTOR_S.
 OUTLIVE_EXECUTOR_S = 15.0
+OUTLIVE_QUIET_S = 1.0
 _OUTLIVE_POLL_S = 0.1
 
 
@@ -121,13 +123,18 @@ class SimulatorService:
         }
 
     async def outlive_supervisor(self) -> None:
-        """Serve on until the executor has gone (its private stream closed), at most
-        OUTLIVE_EXECUTOR_S: its last cancels need the venue (see shared.runtime.parent)."""
+        """Serve on until the executor has gone (its private stream closed, REST quiet), at
+        most OUTLIVE_EXECUTOR_S: its last cancels need the venue (shared.runtime.parent)."""
         deadline = self._clock.now_ns() + int(OUTLIVE_EXECUTOR_S * 1e9)
+        requests, quiet_since = self.rest.requests, self._clock.now_ns()
         while True:
-            if not self.private.registry.connections or self._clock.now_ns() >= deadline:
+            now = self._clock.now_ns()
+            if self.rest.requests != requests:
+                requests, quiet_since = self.rest.requests, now
+            quiet = now - quiet_since >= OUTLIVE_QUIET_S * 1e9
+            if (quiet and not self.private.registry.connections) or now >= deadline:
                 break
-            await asyncio.sleep(_OUTLIVE_POLL_S)  # a poll on the connection set
+            await asyncio.sleep(_OUTLIVE_POLL_S)  # a poll on the connections and requests
         log.info(
             "simulator stopping after its supervisor private_connections=%d",
             len(self.private.registry.connections),

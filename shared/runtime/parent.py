@@ -9,6 +9,12 @@ SIGTERM shutdown (the executor cancels and confirms its orders, then exits):
 * a getppid() poll every PARENT_POLL_S, for other systems and for a parent that died
   before the prctl call (a re-parented process has another parent pid).
 
+The parent watched is supervisord's pid from <run dir>/supervisord.pid when the service runs
+under supervisord (SUPERVISOR_ENABLED), so that a service whose supervisord died before the
+watch was set up stops as well; else the parent pid at start. PR_SET_PDEATHSIG fires when
+the parent *thread* that forked us exits (supervisord has one thread) and is cleared by
+exec, which is why it is set here, in the Python process, not in scripts/service.
+
 After supervisord is gone, the pipe that carried the service's output has no reader: the
 output is re-attached to the service's own log file so that the shutdown is still logged.
 """
@@ -36,6 +42,19 @@ def arm_parent_death_signal(signum: int) -> bool:
         log.warning("prctl(PR_SET_PDEATHSIG) failed errno=%d", ctypes.get_errno())
         return False
     return True
+
+
+def parent_to_watch() -> int | None:
+    """supervisord's pid (from its pid file) under supervisord, else the parent pid; None
+    for a process started by init (nothing to watch)."""
+    run_dir = os.environ.get("TRADING_RUN_DIR")
+    if os.environ.get("SUPERVISOR_ENABLED") and run_dir:
+        try:
+            return int((Path(run_dir) / "supervisord.pid").read_text().strip())
+        except (OSError, ValueError):
+            log.warning("no readable supervisord.pid in %s: watching the parent pid", run_dir)
+    parent = os.getppid()
+    return parent if parent > 1 else None
 
 
 def parent_gone(parent_pid: int) -> bool:

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import threading
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from shared.runtime.parent import (
     PARENT_POLL_S,
     arm_parent_death_signal,
     parent_gone,
+    parent_to_watch,
     reattach_output,
 )
 
@@ -120,8 +120,7 @@ def run_main(service: Service) -> int:
     supervisord (autorestart=unexpected) restarts the process.
     """
     try:
-        parent = os.getppid()  # the supervisor; 1 if started by init, nothing to watch
-        return asyncio.run(run_service(service, parent_pid=parent if parent > 1 else None))
+        return asyncio.run(run_service(service, parent_pid=parent_to_watch()))
     except Exception:
         log.critical("crashed service=%s", service.name, exc_info=True)
         return 1
