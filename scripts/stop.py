@@ -11,9 +11,8 @@ Exit codes: 0 stopped (or nothing was running), 1 something needed SIGKILL, 2 ba
 import argparse
 import sys
 
-from scripts.control import run_dir_from_settings
 from scripts.run_processes import describe, find_run_processes, stop_run
-from shared.settings import SettingsError
+from shared.settings import SettingsError, SystemSettings, load_section, resolve_run_dir
 
 
 def main(argv: list[str]) -> int:
@@ -33,7 +32,7 @@ def main(argv: list[str]) -> int:
     )
     parser.parse_args(argv)
     try:
-        _, run_dir = run_dir_from_settings()
+        run_dir = resolve_run_dir(load_section("system", SystemSettings))  # not created
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
