@@ -10,7 +10,7 @@ from typing import Final
 import msgspec
 
 from shared.bus.signing import Signer
-from shared.schema import SCHEMA_VERSION, BusMessage, decode_body, encode_body
+from shared.schema import DECODE_ERRORS, SCHEMA_VERSION, BusMessage, decode_body, encode_body
 
 
 class Header(msgspec.Struct, frozen=True, array_like=True):
@@ -46,19 +46,6 @@ class FrameError(Exception):
         self.reason = reason
 
 
-# Everything decoding untrusted bytes was seen to raise: msgspec's own errors (ValidationError
-# included), UnicodeDecodeError (a ValueError) for a str that is not UTF-8, InvalidOperation
-# (an ArithmeticError) from a message's __post_init__ comparing a NaN, RecursionError for
-# deep nesting. TypeError and KeyError are listed in case a __post_init__ raises them.
-UNDECODABLE_ERRORS: Final = (
-    msgspec.DecodeError,
-    ValueError,
-    ArithmeticError,
-    TypeError,
-    KeyError,
-    RecursionError,
-)
-
 _header_encoder: Final = msgspec.msgpack.Encoder()
 _header_decoder: Final = msgspec.msgpack.Decoder(Header)
 FRAME_COUNT: Final = 4
@@ -86,7 +73,7 @@ def decode_frames(frames: list[bytes], signer: Signer) -> tuple[bytes, Header, B
         raise FrameError("bad_signature", f"topic={topic!r}")
     try:
         header = _header_decoder.decode(header_bytes)
-    except UNDECODABLE_ERRORS as e:
+    except DECODE_ERRORS as e:
         raise FrameError("undecodable", f"header topic={topic!r}: {_describe(e)}") from e
     if header.schema != SCHEMA_VERSION:
         raise FrameError(
@@ -95,7 +82,7 @@ def decode_frames(frames: list[bytes], signer: Signer) -> tuple[bytes, Header, B
         )
     try:
         message = decode_body(body)
-    except UNDECODABLE_ERRORS as e:
+    except DECODE_ERRORS as e:
         raise FrameError(
             "undecodable", f"body topic={topic!r} sender={header.sender}: {_describe(e)}"
         ) from e

@@ -5,7 +5,6 @@ and the REST one (shared.bybit.rest_decode, counted in RestStats.dropped).
 """
 
 from enum import StrEnum
-from typing import Final
 
 import msgspec
 
@@ -21,19 +20,6 @@ class VenueDropReason(StrEnum):
     UNKNOWN_TOPIC = "unknown_topic"  # a data frame of a topic this channel does not carry
     NO_TOPIC_NOR_OP = "no_topic_nor_op"  # neither a data frame nor a control reply
     REFUSED = "refused"  # decoded, but a check refused it
-
-
-# What decoding venue bytes was seen to raise: msgspec's errors (ValidationError included),
-# UnicodeDecodeError (a ValueError), ArithmeticError (decimal.InvalidOperation, OverflowError)
-# and RecursionError; TypeError and KeyError for checks plugged in.
-DECODE_ERRORS: Final = (
-    msgspec.DecodeError,
-    ValueError,
-    ArithmeticError,
-    TypeError,
-    KeyError,
-    RecursionError,
-)
 
 
 def reason_of(e: BaseException) -> VenueDropReason:

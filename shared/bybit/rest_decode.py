@@ -12,7 +12,7 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from shared.bybit import wire
-from shared.bybit.drops import DECODE_ERRORS, describe, reason_of
+from shared.bybit.drops import describe, reason_of
 from shared.bybit.errors import (
     RATE_LIMITED_CODE,
     BadResponse,
@@ -21,6 +21,7 @@ from shared.bybit.errors import (
     VenueError,
 )
 from shared.bybit.ratelimit import RESET_HEADER
+from shared.schema import DECODE_ERRORS
 
 T = TypeVar("T")
 

@@ -17,7 +17,8 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from shared.bybit import wire
-from shared.bybit.drops import DECODE_ERRORS, VenueDropReason, describe, reason_of
+from shared.bybit.drops import VenueDropReason, describe, reason_of
+from shared.schema import DECODE_ERRORS
 
 T = TypeVar("T")
 

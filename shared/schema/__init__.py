@@ -9,7 +9,7 @@ frames of another version.
 from typing import Final, get_args
 
 from shared.schema.base import ClientOrderId, Message, NanosSinceEpoch, Symbol, VenueOrderId
-from shared.schema.codec import decode_body, encode_body, to_json
+from shared.schema.codec import DECODE_ERRORS, decode_body, encode_body, to_json
 from shared.schema.commands import (
     AmendOrder,
     CancelAllOrders,
@@ -58,6 +58,7 @@ COMMAND_KINDS: Final[tuple[type[Message], ...]] = get_args(Command)
 
 __all__ = [
     "COMMAND_KINDS",
+    "DECODE_ERRORS",
     "MESSAGE_KINDS",
     "SCHEMA_VERSION",
     "Alert",
