@@ -133,19 +133,34 @@ def services(
 
 
 def counters(metrics: Mapping[str, Metrics]) -> dict[str, Any]:
-    """Bus drops, gaps and losses summed over every service; unknown if a page is missing."""
+    """Bus drops, gaps and losses summed over every service, and the drops by service and
+    reason (`dropped_by`, only those seen); unknown if a page is missing."""
     silent = {name: page for name, page in metrics.items() if isinstance(page, str)}
     if silent:
         reason = "; ".join(f"{name}: {why}" for name, why in silent.items())
         return dict.fromkeys(("dropped", "gaps", "lost"), unknown(reason))
-    totals = {"dropped": 0, "gaps": 0, "lost": 0}
-    for page in metrics.values():
+    totals: dict[str, Any] = {"dropped": 0, "gaps": 0, "lost": 0}
+    dropped_by: dict[str, int] = {}
+    for service, page in metrics.items():
         assert not isinstance(page, str)
         for name, value in page.items():
             key = next((k for k, prefix in _BUS_COUNTERS.items() if name.startswith(prefix)), None)
             if key is not None:
                 totals[key] += int(value)
-    return totals
+            if key == "dropped" and value:
+                label = f"{service} {_label(name, 'reason') or 'unlabelled'}"
+                dropped_by[label] = dropped_by.get(label, 0) + int(value)
+    return {**totals, "dropped_by": dropped_by}
+
+
+def _label(name: str, label: str) -> str | None:
+    """The value of `label` in a metric's `name{a="x",b="y"}`, if it has one."""
+    marker = f'{label}="'
+    start = name.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    return name[start : name.find('"', start)]
 
 
 def latency(executor: Metrics) -> dict[str, Any]:
@@ -214,8 +229,19 @@ def render(status: Mapping[str, Any]) -> str:
             f"{name:<10} {human(s['state']):<9} {pid:>7} {uptime:>7} {human(s['restarts']):>8}"
             f" {beat:>10}"
         )
-    lines += ["", "bus " + human(status["counters"]), _latency(status["latency_us"])]
+    lines += ["", "bus " + _bus(status["counters"]), _latency(status["latency_us"])]
     return "\n".join(lines)
+
+
+def _bus(counters: Mapping[str, Any]) -> str:
+    """`dropped 3 (strategy peer_away 2, feed superseded 1)  gaps 0  lost 0`."""
+    by = counters.get("dropped_by") or {}
+    line = human({k: v for k, v in counters.items() if k != "dropped_by"})
+    if not by:
+        return line
+    reasons = ", ".join(f"{who} {n}" for who, n in sorted(by.items(), key=lambda kv: -kv[1]))
+    dropped = f"dropped {human(counters['dropped'])}"
+    return line.replace(dropped, f"{dropped} ({reasons})", 1)
 
 
 def _latency(lat: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ from services.executor.day_summary import DaySummary
 from shared.schema import ExecutionSnapshot, Position, Symbol, TradingState
 
 D = Decimal
-PAGE = {'bus_dropped_messages_total{endpoint="md"}': 2.0, "bus_gaps_total": 1.0}
+PAGE = {'bus_dropped_messages_total{reason="superseded"}': 2.0, "bus_gaps_total": 1.0}
 
 
 def test_a_silent_metrics_page_makes_the_bus_counters_unknown_naming_it() -> None:
@@ -22,8 +22,16 @@ def test_a_silent_metrics_page_makes_the_bus_counters_unknown_naming_it() -> Non
     assert view.human(counters) == "unknown (feed: metrics on port 9 did not answer)"
 
 
-def test_bus_counters_sum_every_page() -> None:
-    assert view.counters({"a": PAGE, "b": PAGE}) == {"dropped": 4, "gaps": 2, "lost": 0}
+def test_bus_counters_sum_every_page_and_name_each_drop() -> None:
+    counters = view.counters({"a": PAGE, "b": PAGE})
+
+    assert counters == {
+        "dropped": 4,
+        "gaps": 2,
+        "lost": 0,
+        "dropped_by": {"a superseded": 2, "b superseded": 2},
+    }
+    assert view._bus(counters) == "dropped 4 (a superseded 2, b superseded 2)  gaps 2  lost 0"
 
 
 def test_an_unreadable_journal_makes_todays_orders_and_pnl_unknown() -> None:
