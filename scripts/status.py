@@ -10,6 +10,7 @@ running. The pure part (the status object and the screen) is status_view.py.
 
 import argparse
 import json
+import os
 import sys
 import time
 import tomllib
@@ -153,7 +154,10 @@ def main(argv: list[str]) -> int:
         )
         return 1
     status = collect(run_dir)
-    print(json.dumps(status) if args.json else render(status))
+    try:
+        print(json.dumps(status) if args.json else render(status), flush=True)
+    except BrokenPipeError:  # the reader (e.g. head) has what it wanted: no traceback at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -4,6 +4,7 @@ Run it as scripts/tap (which sets up .venv first). See --help.
 """
 
 import argparse
+import os
 import signal
 import socket
 import sys
@@ -235,8 +236,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    except BrokenPipeError:  # the reader (e.g. head) went away
-        pass
+    except BrokenPipeError:  # the reader (e.g. head) went away: no second error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         stats = node.stats
         print(
