@@ -21,6 +21,7 @@ from typing import Any
 
 from scripts import status_view as view
 from scripts.control import SERVICES, Supervisor, run_dir_from_settings, spawn_counts
+from scripts.run_processes import describe, find_run_processes
 from scripts.status_view import unknown
 from services.executor.day_summary import DaySummary
 from services.executor.journal_reader import JournalUnreadable, journal_path, read_day
@@ -149,6 +150,13 @@ def main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not Supervisor(run_dir).answers():
+        if leftovers := find_run_processes(run_dir):
+            print(
+                f"error: no supervisord answers in {run_dir}, but processes of its run are"
+                f" alive: {describe(leftovers)}; stop them with scripts/stop",
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"error: nothing is running in {run_dir} (start it with scripts/run)", file=sys.stderr
         )

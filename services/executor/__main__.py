@@ -16,8 +16,9 @@ def main(argv: list[str]) -> int:
         description=(
             "Turn order commands (PULL) into venue orders after the risk checks, journal each"
             " intent before sending it, and publish order, fill, position and state events"
-            " (exec.*). Settings: [executor] in deploy/settings.toml; API keys from"
-            " BYBIT_API_KEY / BYBIT_API_SECRET; the venue follows [system] mode."
+            " (exec.*). Settings: [executor] in deploy/settings.toml; API keys from its key"
+            " file under scripts/run (TRADING_KEYS_DIR), else from BYBIT_API_KEY /"
+            " BYBIT_API_SECRET in the environment; the venue follows [system] mode."
         ),
     )
     parser.parse_args(argv)

@@ -4,6 +4,7 @@ The bus and supervisord are replaced (nothing runs): what is tested is what the 
 says when a metrics page does not answer and when the executor restarted during the day.
 """
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -138,3 +139,19 @@ def test_the_screen_has_no_python_none(run_dir: Path) -> None:
     assert "None" not in screen, screen
     assert "[]" not in screen, screen
     assert "{" not in screen, screen
+
+
+def test_processes_of_a_run_whose_supervisord_is_gone_are_named_not_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(status, "run_dir_from_settings", lambda: (SystemSettings(), tmp_path))
+    # A stand-in for a service left behind: the environment supervisord gives its children.
+    env = {"TRADING_RUN_DIR": str(tmp_path), "SUPERVISOR_PROCESS_NAME": "strategy"}
+    with subprocess.Popen(["sleep", "60"], env=env) as orphan:
+        try:
+            assert status.main([]) == 1
+        finally:
+            orphan.kill()
+    err = capsys.readouterr().err
+    assert f"strategy pid {orphan.pid}" in err
+    assert "scripts/stop" in err
