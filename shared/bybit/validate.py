@@ -23,7 +23,15 @@ OUT_OF_RANGE: no market trades there, and the exact remainder would cost arbitra
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal, InvalidOperation
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    Underflow,
+    localcontext,
+)
 from enum import StrEnum
 from typing import Final, Protocol
 
@@ -31,6 +39,8 @@ from shared.bybit import wire
 
 MAX_GRID_DIGITS: Final = 40  # a value may be up to 10**40 grid units
 _EXACT: Final = Context(prec=MAX_GRID_DIGITS + 20)  # exact remainders below that bound
+# The shortcut's context: the default one, with an underflow raised instead of rounded to 0.
+_SHORTCUT: Final = Context(traps=[InvalidOperation, DivisionByZero, Overflow, Underflow])
 
 
 class Defect(StrEnum):
@@ -113,8 +123,11 @@ def text_defect(text: str, *, required: bool = False, non_negative: bool = False
 def _grid_defect(value: Decimal, unit: Decimal | None, off_grid: Defect) -> Defect | None:
     if unit is None or not unit.is_finite() or unit <= 0:
         return None  # the grid is not known: only sign and finiteness are checked
-    if value.adjusted() - unit.adjusted() > MAX_GRID_DIGITS:
+    digits = value.adjusted() - unit.adjusted()
+    if digits > MAX_GRID_DIGITS:
         return Defect.OUT_OF_RANGE
+    if digits < 0:  # 0 < |value| < |unit|: off the grid (its remainder could underflow to 0)
+        return off_grid
     return None if _EXACT.remainder(value, unit).is_zero() else off_grid
 
 
@@ -162,16 +175,18 @@ def _all_on_grid(
 
     One comparison and one remainder per value (about a third of the exact checks' cost).
     NaN raises on the comparison, an infinity or a quotient beyond the context's precision
-    on the remainder: False, and the exact checks say what is wrong.
+    on the remainder, and so does a remainder that underflows (a value far below one grid
+    unit, which would round to 0): False, and the exact checks say what is wrong.
     """
     tick, step = grid.tick_size, grid.qty_step
     try:
-        for levels in (bids, asks):
-            for price, size in levels:
-                if price <= 0 or size < 0 or (size == 0 and not zero_size):
-                    return False
-                if price % tick or size % step:
-                    return False
+        with localcontext(_SHORTCUT):
+            for levels in (bids, asks):
+                for price, size in levels:
+                    if price <= 0 or size < 0 or (size == 0 and not zero_size):
+                        return False
+                    if price % tick or size % step:
+                        return False
     except ArithmeticError:
         return False
     return True
