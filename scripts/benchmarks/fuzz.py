@@ -3,7 +3,9 @@
 Drives FRAMES mutated frames in all (FRAMES_QUICK with --quick), split evenly over the
 boundaries of tests.helpers.fuzz_targets: bus decode_frames, the command PULL's receiver,
 the snapshot ROUTER and DEALER paths, the public and private websocket channels, the
-stream's control replies, and REST bodies. Each boundary's seeds are real frames (the
+stream's control replies, and REST bodies; and the two of tests.helpers.fuzz_consumers
+that go on past decoding: the feed's book and trades (`feed_frames`) and the executor's
+reports applied on a real journal (`executor_reports`). Each boundary's seeds are real frames (the
 captures in tests/fixtures/bybit; encoded samples of every bus message), mutated
 deterministically by a seeded random.Random (tests.helpers.mutations: byte flips,
 truncations, insertions, invalid UTF-8, hostile values, deep nesting).
@@ -23,7 +25,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Final
 
-from tests.helpers.fuzz_targets import Boundary, all_boundaries
+from tests.helpers.fuzz_consumers import all_boundaries
+from tests.helpers.fuzz_targets import Boundary
 from tests.helpers.mutations import mutate, random_mutations
 
 Result = dict[str, Any]

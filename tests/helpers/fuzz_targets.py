@@ -189,7 +189,8 @@ def bus_snapshot_client() -> Boundary:
 # ---------------------------------------------------------------- the venue
 
 
-def _captures(prefix: str) -> list[bytes]:
+def captures(prefix: str) -> list[bytes]:
+    """The captured frames whose file name starts with `prefix`, in name order."""
     return [p.read_bytes() for p in sorted(BYBIT_FIXTURES.glob(f"{prefix}*.json"))]
 
 
@@ -198,20 +199,20 @@ def _outcome(decoded: object) -> Outcome:
 
 
 def ws_public() -> Boundary:
-    seeds = _captures("ws_public_linear_orderbook") + _captures("ws_public_linear_publicTrade")
+    seeds = captures("ws_public_linear_orderbook") + captures("ws_public_linear_publicTrade")
     return Boundary("ws_public", "json", seeds, lambda _, data: _outcome(decode_public(data)))
 
 
 def ws_private() -> Boundary:
-    seeds = [s for s in _captures("ws_private_") if b'"topic"' in s]
+    seeds = [s for s in captures("ws_private_") if b'"topic"' in s]
     return Boundary("ws_private", "json", seeds, lambda _, data: _outcome(decode_private(data)))
 
 
 def ws_control() -> Boundary:
     """The control replies BybitStream reads itself (acks, pongs) and its routing probe."""
     seeds = [
-        *(s for s in _captures("ws_") if b'"op"' in s and b'"topic"' not in s[:256]),
-        *_captures("ws_public_linear_tickers"),
+        *(s for s in captures("ws_") if b'"op"' in s and b'"topic"' not in s[:256]),
+        *captures("ws_public_linear_tickers"),
     ]
     stream = BybitStream("ws://127.0.0.1:9/unused")
 
@@ -279,16 +280,3 @@ def _tickers_outcome(tickers: wire.RawTickerList) -> Outcome:
         except BadResponse as e:
             dropped.add(f"bad_ticker_{e.reason}")
     return ",".join(sorted(dropped)) or None
-
-
-def all_boundaries() -> list[Boundary]:
-    return [
-        bus_decode_frames(),
-        bus_command_receiver(),
-        bus_snapshot_server(),
-        bus_snapshot_client(),
-        ws_public(),
-        ws_private(),
-        ws_control(),
-        rest_bodies(),
-    ]
