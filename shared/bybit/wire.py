@@ -11,7 +11,7 @@ every field.
 """
 
 from decimal import Decimal
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import field
@@ -486,19 +486,26 @@ class WsPong(msgspec.Struct, kw_only=True):
 
 # ---------------------------------------------------------------- public websocket
 
+# Market data's timestamps become nanoseconds and its update ids go on the bus, both as
+# 64-bit integers: a value that cannot be one fails decoding (a dropped frame), instead of
+# breaking the book's publisher after the frame was applied.
+_INT64_MAX: Final = 2**63 - 1
+MsTimestamp = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX // 1_000_000)]
+UpdateId = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)]
+
 
 class OrderBookData(msgspec.Struct, kw_only=True):
     s: str
     b: list[PriceLevel]
     a: list[PriceLevel]
-    u: int
-    seq: int
+    u: UpdateId
+    seq: UpdateId
 
 
 class OrderBookMessage(msgspec.Struct, kw_only=True):
     topic: str
     type: str  # "snapshot" | "delta"
-    ts: int
+    ts: MsTimestamp
     data: OrderBookData
     cts: int = 0
 
@@ -506,7 +513,7 @@ class OrderBookMessage(msgspec.Struct, kw_only=True):
 class PublicTradeData(msgspec.Struct, kw_only=True):
     """One public trade; single-letter field names are the venue's."""
 
-    T: int
+    T: MsTimestamp
     s: str
     S: Literal["Buy", "Sell"]  # taker side: anything else fails decoding (a bad frame)
     v: Decimal
@@ -515,13 +522,13 @@ class PublicTradeData(msgspec.Struct, kw_only=True):
     i: str
     BT: bool = False
     RPI: bool = False
-    seq: int = 0
+    seq: UpdateId = 0
 
 
 class PublicTradeMessage(msgspec.Struct, kw_only=True):
     topic: str
     type: str
-    ts: int
+    ts: MsTimestamp
     data: list[PublicTradeData]
 
 
