@@ -12,7 +12,9 @@ applied (`classify`):
   in-doubt verdict after the venue already answered. Nothing changes; the record counts it.
 * anything else (ACCEPTED after REJECTED, FILLED after CANCELED, a fill on an order that
   was never sent) is impossible: InvalidTransition / InvalidFill is raised, the process
-  exits and startup reconciliation repairs the view.
+  exits and startup reconciliation repairs the view. The private stream's reports ask
+  first (`classify`, `fill_error`): there the report is alerted and reconciliation asked
+  for, and an impossible fill is never journaled.
 """
 
 from dataclasses import dataclass, field
@@ -217,15 +219,8 @@ class OrderRecord:
         """
         if exec_id in self.seen_exec_ids:
             return False
-        if self.status not in _LIVE_AT_VENUE:
-            raise InvalidFill(f"{self.client_order_id}: fill {exec_id} on a {self.status} order")
-        if qty <= 0 or price <= 0:
-            raise InvalidFill(f"{self.client_order_id}: fill {exec_id} qty={qty} price={price}")
-        if self.cum_filled_qty + qty > self.qty:
-            raise InvalidFill(
-                f"{self.client_order_id}: fill {exec_id} of {qty} after {self.cum_filled_qty}"
-                f" exceeds qty {self.qty}"
-            )
+        if (error := self.fill_error(exec_id, qty, price)) is not None:
+            raise InvalidFill(error)
         self.seen_exec_ids.add(exec_id)
         self.cum_filled_qty += qty
         self.cum_filled_value += qty * price
@@ -235,6 +230,19 @@ class OrderRecord:
             done = self.cum_filled_qty == self.qty
             self.apply_status(S.FILLED if done else S.PARTIALLY_FILLED)
         return True
+
+    def fill_error(self, exec_id: str, qty: Decimal, price: Decimal) -> str | None:
+        """Why this order cannot take the fill (apply_fill would raise InvalidFill), or None."""
+        if self.status not in _LIVE_AT_VENUE:
+            return f"{self.client_order_id}: fill {exec_id} on a {self.status} order"
+        if qty <= 0 or price <= 0:
+            return f"{self.client_order_id}: fill {exec_id} qty={qty} price={price}"
+        if self.cum_filled_qty + qty > self.qty:
+            return (
+                f"{self.client_order_id}: fill {exec_id} of {qty} after {self.cum_filled_qty}"
+                f" exceeds qty {self.qty}"
+            )
+        return None
 
     def correct(self, venue: VenueOrderState) -> None:
         """Take the venue's view of this order as it is (reconciliation: the venue wins).

@@ -170,6 +170,9 @@ class VenueEvents:
             self._counters["duplicate_fills"] += 1
             return
         fill = to_fill(record.client_order_id, execution)
+        if (error := record.fill_error(fill.exec_id, fill.qty, fill.price)) is not None:
+            self._impossible_fill(error)
+            return
         done = record.cum_filled_qty + fill.qty >= record.qty
         status = record.status if record.is_terminal else (S.FILLED if done else S.PARTIALLY_FILLED)
         if not self._journal.record_fill(fill, self._clock.now_ns(), status):
@@ -183,6 +186,16 @@ class VenueEvents:
         record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
         self._counters["fills"] += 1
         self._outbox.publish(fill_event(record, fill))
+
+    def _impossible_fill(self, error: str) -> None:
+        """A fill our order cannot take (beyond its qty, or on an order the venue never had):
+        our view and the venue's disagree. Not journaled (a replay at start would fail on it
+        too): counted, alerted, and reconciliation takes the venue's view."""
+        self._counters["invalid_fills"] += 1
+        self._outbox.alert(
+            AlertSeverity.CRITICAL, "invalid_fill", f"{error}; not journaled, reconciling"
+        )
+        self._parts.reconcile_wanted.set()
 
     def _external_fill(self, execution: wire.Execution) -> None:
         """A fill of an order we never sent (a venue-side stop-loss, a manual trade):
