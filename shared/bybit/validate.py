@@ -13,7 +13,9 @@ The rules:
 * book level sizes are finite, >= 0 (0 deletes the level) and a multiple of the qty step;
 * fees, PnL, equity and balances are finite, of either sign (a maker rebate is a negative
   fee; equity can be negative after a loss);
-* a position's size is finite and >= 0 (its side says long or short);
+* a position's size is finite and >= 0 (its side, Buy, Sell or "" when flat, says long or
+  short); an order's status is one the venue documents;
+* a fill's execTime is a millisecond timestamp whose nanoseconds fit 64 bits;
 * text fields the venue leaves "" when they do not apply may be "", else a finite decimal.
 
 The grid is checked only where the caller knows the instrument (pass `grid=None`
@@ -36,8 +38,11 @@ from enum import StrEnum
 from typing import Final, Protocol
 
 from shared.bybit import wire
+from shared.bybit.translate import ORDER_STATUSES
 
 MAX_GRID_DIGITS: Final = 40  # a value may be up to 10**40 grid units
+MAX_MS: Final = (2**63 - 1) // 1_000_000  # the last millisecond of 64-bit nanoseconds
+_POSITION_SIDES: Final = frozenset({"Buy", "Sell", ""})
 _EXACT: Final = Context(prec=MAX_GRID_DIGITS + 20)  # exact remainders below that bound
 # The shortcut's context: the default one, with an underflow raised instead of rounded to 0.
 _SHORTCUT: Final = Context(traps=[InvalidOperation, DivisionByZero, Overflow, Underflow])
@@ -52,7 +57,9 @@ class Defect(StrEnum):
     NEGATIVE = "negative"  # < 0 where 0 is allowed (book sizes, position sizes)
     OFF_TICK = "off_tick"  # a price that is not a multiple of the tick size
     OFF_STEP = "off_step"  # a quantity that is not a multiple of the qty step
-    OUT_OF_RANGE = "out_of_range"  # more than 10**MAX_GRID_DIGITS grid units
+    OUT_OF_RANGE = "out_of_range"  # more than 10**MAX_GRID_DIGITS grid units; a timestamp
+    # before 1970 or beyond 64-bit nanoseconds
+    UNKNOWN = "unknown"  # text none of the venue's values (an order status, a side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,15 @@ def text_defect(text: str, *, required: bool = False, non_negative: bool = False
     if not value.is_finite():
         return Defect.NOT_FINITE
     return Defect.NEGATIVE if non_negative and value < 0 else None
+
+
+def timestamp_defect(ms: str) -> Defect | None:
+    """A millisecond timestamp sent as text: digits, its nanoseconds a 64-bit integer."""
+    try:
+        value = int(ms)
+    except ValueError:
+        return Defect.NOT_A_NUMBER
+    return None if 0 <= value <= MAX_MS else Defect.OUT_OF_RANGE
 
 
 def _grid_defect(value: Decimal, unit: Decimal | None, off_grid: Defect) -> Defect | None:
@@ -210,12 +226,16 @@ def fill_refusal(
 
 def execution_refusal(execution: wire.Execution, grid: Grid | None = None) -> Refusal | None:
     """A trade execution of an order (check exec_type first: funding rows have no price)."""
-    return fill_refusal(execution.exec_qty, execution.exec_price, execution.exec_fee, grid)
+    return fill_refusal(
+        execution.exec_qty, execution.exec_price, execution.exec_fee, grid
+    ) or _refusal("execTime", execution.exec_time, timestamp_defect(execution.exec_time))
 
 
 def order_refusal(order: wire.Order) -> Refusal | None:
     """An order report: qty > 0; price, filled qty, value and fee finite and not negative
     (a market order's price may be 0)."""
+    if order.order_status not in ORDER_STATUSES:
+        return Refusal("orderStatus", order.order_status, Defect.UNKNOWN)
     checks = (
         ("qty", order.qty, qty_defect(order.qty)),
         ("price", order.price, _non_negative(order.price)),
@@ -227,7 +247,10 @@ def order_refusal(order: wire.Order) -> Refusal | None:
 
 
 def position_refusal(position: wire.PositionInfo | wire.PositionEvent) -> Refusal | None:
-    """A position: size finite and >= 0, its prices and PnL finite where given."""
+    """A position: side Buy, Sell or "" (flat), size finite and >= 0, its prices and PnL
+    finite where given."""
+    if position.side not in _POSITION_SIDES:
+        return Refusal("side", position.side, Defect.UNKNOWN)
     if defect := _non_negative(position.size):
         return Refusal("size", str(position.size), defect)
     entry = position.avg_price if isinstance(position, wire.PositionInfo) else position.entry_price
