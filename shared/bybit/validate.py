@@ -12,7 +12,7 @@ The rules:
 * trade and fill quantities are finite, > 0 and a multiple of the qty step;
 * book level sizes are finite, >= 0 (0 deletes the level) and a multiple of the qty step;
 * fees, PnL, equity and balances are finite, of either sign (a maker rebate is a negative
-  fee; equity can be negative after a loss);
+  fee; equity can be negative after a loss), and below 10**41 in magnitude;
 * a position's size is finite and >= 0 (its side, Buy, Sell or "" when flat, says long or
   short); an order's status is one the venue documents;
 * a fill's execTime is a millisecond timestamp whose nanoseconds fit 64 bits;
@@ -110,8 +110,11 @@ def qty_defect(
 
 
 def amount_defect(amount: Decimal) -> Defect | None:
-    """A fee, PnL, equity or balance: finite, of either sign."""
-    return None if amount.is_finite() else Defect.NOT_FINITE
+    """A fee, PnL, equity or balance: finite, of either sign, below 10**41 in magnitude (a
+    sum with a larger one could overflow Decimal's exponent)."""
+    if not amount.is_finite():
+        return Defect.NOT_FINITE
+    return Defect.OUT_OF_RANGE if amount.adjusted() > MAX_GRID_DIGITS else None
 
 
 def text_defect(text: str, *, required: bool = False, non_negative: bool = False) -> Defect | None:

@@ -1,16 +1,19 @@
 """Found by fuzzing the executor's reports (tests.helpers.fuzz_consumers.executor_reports):
 an order report of an unknown orderStatus, a position of an unknown side, a fill whose
-execTime is no millisecond timestamp (or one beyond 64-bit nanoseconds) passed the report
-checks and raised ValueError (or OverflowError from the journal) while being applied,
+execTime is no millisecond timestamp (or one beyond 64-bit nanoseconds), a fee of 1e999999999
+(journaled, then adding it to the order's fees overflowed Decimal) passed the report checks
+and raised ValueError (or OverflowError from the journal) while being applied,
 caught only by on_frame's last resort (`report_broke`). They are refused by the checks,
 like a NaN price: counted refused_<report>_<defect>, alerted, never journaled."""
 
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 
 import msgspec
 import pytest
 
+from shared.bybit.validate import Defect, amount_defect
 from tests.helpers.fuzz_consumers import executor_reports
 
 BOUNDARY = executor_reports()
@@ -41,6 +44,8 @@ def _changed(index: int, **fields: str) -> bytes:
         (FILL, {"execTime": "NaN"}, "refused_fill_not_a_number"),
         (FILL, {"execTime": "9" * 30}, "refused_fill_out_of_range"),
         (FILL, {"execTime": "-1"}, "refused_fill_out_of_range"),
+        (FILL, {"execFee": "1e999999999"}, "refused_fill_out_of_range"),
+        (FILL, {"execFee": "-1e41"}, "refused_fill_out_of_range"),
     ],
 )
 def test_an_unusable_text_value_is_refused_by_the_checks(
@@ -52,3 +57,9 @@ def test_an_unusable_text_value_is_refused_by_the_checks(
 def test_the_captured_frames_are_accepted() -> None:
     for index, seed in enumerate(BOUNDARY.seeds):
         assert BOUNDARY.feed(index, seed) is None
+
+
+def test_an_amount_beyond_10_to_the_40_is_out_of_range() -> None:
+    assert amount_defect(Decimal("-9.9e40")) is None
+    assert amount_defect(Decimal("1e41")) is Defect.OUT_OF_RANGE
+    assert amount_defect(Decimal("-1e999999999")) is Defect.OUT_OF_RANGE
