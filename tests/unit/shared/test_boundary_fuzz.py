@@ -3,10 +3,13 @@
 The bus boundaries (subscriber, command PULL, snapshot ROUTER and DEALER) are seeded from
 encoded samples of every bus message (tests.helpers.samples); the venue boundaries (public
 and private websocket data, control replies, REST bodies) from the captured Bybit frames and
-responses in tests/fixtures/bybit. The mutations are those of tests.helpers.mutations (byte
-flips, truncations, insertions, invalid UTF-8, numbers replaced by huge, NaN, negative or
-wrongly typed values, deep nesting). Anything raised fails the test: it would end the
-service, the stream, or escape the REST client's BybitError.
+responses in tests/fixtures/bybit, and so are the feed's and the executor's handling of
+those frames past decoding (tests.helpers.fuzz_consumers: the book and trades checked and
+applied; a private report checked, journaled and applied), whose refusals are documented
+outcomes too. The mutations are those of tests.helpers.mutations (byte flips, truncations,
+insertions, invalid UTF-8, numbers replaced by huge, NaN, negative or wrongly typed values,
+deep nesting). Anything raised fails the test: it would end the service, the stream, or
+escape the REST client's BybitError.
 """
 
 import logging
@@ -18,21 +21,21 @@ from hypothesis import strategies as st
 
 from shared.bus import DropReason
 from shared.bybit.drops import VenueDropReason
-from tests.helpers.fuzz_targets import (
-    Boundary,
-    bus_command_receiver,
-    bus_decode_frames,
-    bus_snapshot_client,
-    bus_snapshot_server,
-    rest_bodies,
-    ws_control,
-    ws_private,
-    ws_public,
-)
+from shared.bybit.validate import Defect
+from tests.helpers.fuzz_consumers import all_boundaries
+from tests.helpers.fuzz_targets import Boundary
 from tests.helpers.mutations import KINDS, Mutation, mutate
 
 _BUS = {r.value for r in DropReason} | {"incomplete"}
 _VENUE = {r.value for r in VenueDropReason}
+
+
+def _refused(*reports: str) -> set[str]:
+    return {f"refused_{report}_{defect}" for report in reports for defect in Defect}
+
+
+# The consumers' last resort (book_broke, report_broke) is not documented: a frame that
+# decodes must be refused by the checks, not break the book or the order it is applied to.
 DOCUMENTED = {
     "bus_decode": _BUS,
     "bus_command": _BUS,
@@ -44,20 +47,10 @@ DOCUMENTED = {
     "rest": {f"bad_response_{r}" for r in _VENUE}
     | {f"bad_ticker_{r}" for r in _VENUE}
     | {"venue", "rate_limited"},
+    "feed_frames": _VENUE | _refused("book", "trade"),
+    "executor_reports": _VENUE | _refused("fill", "order", "position", "wallet") | {"invalid_fill"},
 }
-BOUNDARIES = {
-    b.name: b
-    for b in (
-        bus_decode_frames(),
-        bus_command_receiver(),
-        bus_snapshot_server(),
-        bus_snapshot_client(),
-        ws_public(),
-        ws_private(),
-        ws_control(),
-        rest_bodies(),
-    )
-}
+BOUNDARIES = {b.name: b for b in all_boundaries()}
 MUTATIONS = st.lists(
     st.builds(Mutation, st.sampled_from(KINDS), st.integers(0, 2**20), st.integers(0, 2**16)),
     min_size=1,
