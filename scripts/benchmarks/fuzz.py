@@ -5,8 +5,9 @@ boundaries of tests.helpers.fuzz_targets: bus decode_frames, the command PULL's 
 the snapshot ROUTER and DEALER paths, the public and private websocket channels, the
 stream's control replies, and REST bodies; and the two of tests.helpers.fuzz_consumers
 that go on past decoding: the feed's book and trades (`feed_frames`) and the executor's
-reports applied on a real journal (`executor_reports`). Each boundary's seeds are real frames (the
-captures in tests/fixtures/bybit; encoded samples of every bus message), mutated
+reports applied on a real journal (`executor_reports`, SQLite NORMAL in a temporary
+directory: about 30 us a frame, so it takes its full share). Each boundary's seeds are real
+frames (the captures in tests/fixtures/bybit; encoded samples of every bus message), mutated
 deterministically by a seeded random.Random (tests.helpers.mutations: byte flips,
 truncations, insertions, invalid UTF-8, hostile values, deep nesting).
 
