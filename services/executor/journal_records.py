@@ -101,19 +101,23 @@ class JournaledOrder:
     fills: tuple[Fill, ...]
     quarantined: tuple[QuarantinedFill, ...] = ()  # its fill rows that failed the checks
 
-    def to_record(self) -> OrderRecord:
-        """Return the registry record: the journaled status, then the fills replayed.
-
-        Raises InvalidFill for fills on an order the journal never saw sent.
-        """
+    def to_record(self) -> tuple[OrderRecord, list[QuarantinedFill]]:
+        """Return the registry record (the journaled status, then the fills replayed) and
+        the fills it cannot take (beyond its qty, on an order never sent): those are not
+        replayed, so that one impossible row cannot stop every start."""
         record = OrderRecord.from_command(self.command)
         record.status = self.status
         record.venue_order_id = self.venue_order_id
         record.ts_request_sent_ns = self.ts_request_sent_ns
         record.ts_ack_ns = self.ts_ack_ns
+        impossible: list[QuarantinedFill] = []
         for fill in self.fills:
+            if (error := record.fill_error(fill.exec_id, fill.qty, fill.price)) is not None:
+                refusal = Refusal("fill", error, Defect.IMPOSSIBLE)
+                impossible.append(QuarantinedFill(fill.exec_id, record.client_order_id, refusal))
+                continue
             record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
-        return record
+        return record, impossible
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,11 @@ class ReconcileRunner:
         state = self._journal.load()
         now = self._clock.now_ns()
         quarantined = [fill for order in state.open_orders for fill in order.quarantined]
+        records = []
+        for order in state.open_orders:
+            record, impossible = order.to_record()
+            records.append(record)
+            quarantined += impossible
         if quarantined:
             self._journal.quarantine_fills(quarantined, now)
         for fill in quarantined:
@@ -64,8 +69,7 @@ class ReconcileRunner:
                 f" {fill.refusal}; moved to quarantined_fills, not replayed",
             )
         self._registry.exec_ids.update(state.exec_ids - {fill.exec_id for fill in quarantined})
-        for order in state.open_orders:
-            record = order.to_record()
+        for record in records:
             if record.status is S.INTENDED:  # the request may have left before the crash
                 record.apply_status(S.IN_DOUBT)
                 self._journal.record_event(

@@ -60,6 +60,7 @@ class Defect(StrEnum):
     OUT_OF_RANGE = "out_of_range"  # more than 10**MAX_GRID_DIGITS grid units; a timestamp
     # before 1970 or beyond 64-bit nanoseconds
     UNKNOWN = "unknown"  # text none of the venue's values (an order status, a side)
+    IMPOSSIBLE = "impossible"  # sane values its order cannot take (beyond its qty, say)
 
 
 @dataclass(frozen=True, slots=True)

@@ -325,6 +325,7 @@ BAD_ROWS = [
     pytest.param("0.001", "64000.1", "Infinity", "not_finite", id="fee-infinity"),
     pytest.param("0", "64000.1", "0.01", "not_positive", id="qty-0"),
     pytest.param("0.001", "sixty", "0.01", "not_a_number", id="price-text"),
+    pytest.param("100", "64000.1", "0.01", "impossible", id="beyond-the-order-qty"),
 ]
 
 
