@@ -237,7 +237,7 @@ def execution_refusal(execution: wire.Execution, grid: Grid | None = None) -> Re
 
 def order_refusal(order: wire.Order) -> Refusal | None:
     """An order report: qty > 0; price, filled qty, value and fee finite and not negative
-    (a market order's price may be 0)."""
+    (a market order's price may be 0); no more filled than its qty."""
     if order.order_status not in ORDER_STATUSES:
         return Refusal("orderStatus", order.order_status, Defect.UNKNOWN)
     checks = (
@@ -247,7 +247,10 @@ def order_refusal(order: wire.Order) -> Refusal | None:
         ("cumExecValue", order.cum_exec_value, _non_negative(order.cum_exec_value)),
         ("cumExecFee", order.cum_exec_fee, amount_defect(order.cum_exec_fee)),
     )
-    return next((Refusal(f, str(v), d) for f, v, d in checks if d is not None), None)
+    refusal = next((Refusal(f, str(v), d) for f, v, d in checks if d is not None), None)
+    if refusal is None and order.cum_exec_qty > order.qty:
+        return Refusal("cumExecQty", f"{order.cum_exec_qty} > qty {order.qty}", Defect.IMPOSSIBLE)
+    return refusal
 
 
 def position_refusal(position: wire.PositionInfo | wire.PositionEvent) -> Refusal | None:

@@ -241,6 +241,10 @@ def test_wallet_position_and_order_reports() -> None:
     refusal = order_refusal(msgspec.structs.replace(order, cum_exec_qty=D("NaN")))
     assert refusal is not None
     assert (refusal.field, refusal.defect) == ("cumExecQty", Defect.NOT_FINITE)
+    overfilled = msgspec.structs.replace(order, cum_exec_qty=order.qty + 1)
+    refusal = order_refusal(overfilled)  # reconciliation would take it and raise InvalidFill
+    assert refusal is not None
+    assert (refusal.field, refusal.defect) == ("cumExecQty", Defect.IMPOSSIBLE)
 
 
 _ANY_VALUE = st.one_of(
