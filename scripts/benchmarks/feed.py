@@ -1,12 +1,14 @@
 """Feed benchmarks: the feed's hot path per venue frame, done our way and the plain way.
 
 Per frame, as the feed does it: stamp the receive time, decode the raw websocket bytes
-(msgspec, to shared.bybit.wire types), apply to the local book (services.feed.book), build a
-Quote (one Trade per trade for publicTrade frames) and publish it with a real Publisher, on an
-XPUB bound to ipc:// in a fresh private directory. No subscriber is connected: the Publisher
-still numbers, encodes and hands every message to libzmq (its `sent` counter is checked
-against the messages built), libzmq just has no pipe to copy them to. The plain way does the
-same with json.loads, dicts, Decimal(str) and a dict book whose best price is max()/min().
+(msgspec, to shared.bybit.wire types), check every price and size (finite, > 0, on the
+instrument's tick and step: shared.bybit.validate), apply to the local book
+(services.feed.book), build a Quote (one Trade per trade for publicTrade frames) and publish
+it with a real Publisher, on an XPUB bound to ipc:// in a fresh private directory. No
+subscriber is connected: the Publisher still numbers, encodes and hands every message to
+libzmq (its `sent` counter is checked against the messages built), libzmq just has no pipe
+to copy them to. The plain way does the same with json.loads, dicts, Decimal(str) and a dict
+book whose best price is max()/min(), and checks nothing.
 
 Frames are bytes shaped like the captures in tests/fixtures/bybit (orderbook.1 snapshots,
 20-level deltas on a 50-deep book derived from a simulated venue book, publicTrade frames with
@@ -37,6 +39,7 @@ from shared.bus import BusNode, Header, Publisher, Signer, encode_frames, open_p
 from shared.bus.sockets import new_context
 from shared.bybit import wire
 from shared.bybit.translate import to_trade
+from shared.bybit.validate import book_refusal, trade_refusal
 from shared.runtime import LiveClock
 from shared.schema import SCHEMA_VERSION, BusMessage, Quote, Symbol, topic_for
 from shared.settings import BusSettings, Endpoints
@@ -54,6 +57,14 @@ _DEPTH: Final = 50
 _LEVELS_PER_SIDE: Final = 11  # venue changes per side per delta; window moves add the rest
 _BREAKDOWN_FRAMES: Final = 5_000  # per round and stream, for the time per stage
 _APPLIED: Final = BookUpdate.APPLIED
+
+
+class _Grid:
+    tick_size: Final = Decimal("0.1")  # BTCUSDT's grid, as the frames below are built on
+    qty_step: Final = Decimal("0.001")
+
+
+_GRID: Final = _Grid()
 
 
 # ---------------------------------------------------------------- frames (raw bytes)
@@ -194,6 +205,8 @@ def _fast_book(send: Send, depth: int) -> Handler:
     def handle(frame: bytes) -> None:
         recv_ns = now_ns()
         message = decode(frame)
+        if book_refusal(message.data, _GRID) is not None:
+            raise AssertionError(f"the bench's own frame was refused: {frame[:80]!r}")
         if apply(message, recv_ns) is _APPLIED and (best := top()) is not None:
             send(
                 Quote(
@@ -219,7 +232,8 @@ def _fast_trades(send: Send) -> Handler:
     def handle(frame: bytes) -> None:
         recv_ns = now_ns()
         for trade in decode(frame).data:
-            send(to_trade(trade, _EPOCH, recv_ns))
+            if trade_refusal(trade, _GRID) is None:
+                send(to_trade(trade, _EPOCH, recv_ns))
 
     return handle
 
@@ -343,6 +357,9 @@ def _breakdown(
             recv_ns = now_ns()
             message = decode(frame)
             t1 = clock()
+            refused = book_refusal(message.data, _GRID)
+            t1b = clock()
+            assert refused is None
             book.apply(message, recv_ns)
             best = book.top()
             t2 = clock()
@@ -373,7 +390,8 @@ def _breakdown(
             bare.send(parts[3], last)
             t8 = clock()
             spent["decode"] += t1 - t0
-            spent["apply_top"] += t2 - t1
+            spent["check"] += t1b - t1
+            spent["apply_top"] += t2 - t1b
             spent["build_quote"] += t3 - t2
             spent["publisher_send"] += t4 - t3
             spent["send_topic_for"] += t5 - t4
@@ -387,7 +405,7 @@ def _breakdown(
 
 def _median_breakdown(passes: list[dict[str, float]]) -> Result:
     stages = {name: round(statistics.median(p[name] for p in passes)) for name in passes[0]}
-    hot_path = ("decode", "apply_top", "build_quote", "publisher_send")
+    hot_path = ("decode", "check", "apply_top", "build_quote", "publisher_send")
     return {"value": sum(stages[name] for name in hot_path), "unit": "ns", **stages}
 
 
