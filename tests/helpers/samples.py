@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from shared.bybit.translate import InstrumentRules
 from shared.schema import (
     Alert,
     AlertSeverity,
@@ -55,6 +56,16 @@ SYM = Symbol("BTCUSDT")
 COID = ClientOrderId("mom1-3-17")
 VOID = VenueOrderId("1321003749386327552")
 D = Decimal
+# BTCUSDT's grid and limits, as the simulator lists it (tick 0.1, step 0.001).
+BTCUSDT_RULES = InstrumentRules(
+    symbol="BTCUSDT",
+    tick_size=D("0.1"),
+    qty_step=D("0.001"),
+    min_qty=D("0.001"),
+    max_qty=D("100"),
+    max_mkt_qty=D("100"),
+    min_notional=D("5"),
+)
 
 
 def make_quote(symbol: str = "BTCUSDT", bid: str = "64000.1", seq: int = 1) -> Quote:

@@ -15,7 +15,6 @@ from services.executor.backstops import (
     venue_stop_price,
 )
 from services.executor.order_state import OrderRecord
-from shared.bybit.translate import InstrumentRules
 from shared.schema import (
     ClientOrderId,
     OrderSide,
@@ -26,17 +25,10 @@ from shared.schema import (
     TimeInForce,
     VenueOrderId,
 )
+from tests.helpers.samples import BTCUSDT_RULES
 
 SECOND = 1_000_000_000
-RULES = InstrumentRules(
-    symbol="BTCUSDT",
-    tick_size=Decimal("0.1"),
-    qty_step=Decimal("0.001"),
-    min_qty=Decimal("0.001"),
-    max_qty=Decimal(100),
-    max_mkt_qty=Decimal(100),
-    min_notional=Decimal(5),
-)
+RULES = BTCUSDT_RULES
 entries = st.decimals(min_value=Decimal(1), max_value=Decimal(200_000), places=1)
 stop_pcts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(50), places=2)
 quantities = st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10), places=3)

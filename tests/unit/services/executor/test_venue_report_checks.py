@@ -22,7 +22,6 @@ from services.executor.settings import ExecutorSettings
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.bybit.stream import StreamFrame
-from shared.bybit.translate import InstrumentRules
 from shared.runtime.clock import FakeClock
 from shared.schema import (
     Alert,
@@ -36,7 +35,7 @@ from shared.schema import (
 from tests.helpers.executor_parts import RecordingPublisher, make_parts
 from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.journal_writer import write_fill_row
-from tests.helpers.samples import COID, make_submit
+from tests.helpers.samples import BTCUSDT_RULES, COID, make_submit
 
 D = Decimal
 BTC = Symbol("BTCUSDT")
@@ -137,15 +136,7 @@ def test_a_fill_off_the_instruments_grid_is_refused_where_the_rules_are_known(
     tmp_path: Path,
 ) -> None:
     events, parts, publisher = _events(tmp_path)
-    rules = InstrumentRules(
-        symbol=BTC,
-        tick_size=D("0.1"),
-        qty_step=D("0.001"),
-        min_qty=D("0.001"),
-        max_qty=D("100"),
-        max_mkt_qty=D("100"),
-        min_notional=D("5"),
-    )
+    rules = BTCUSDT_RULES
     events.checks.grid_of = lambda symbol: rules if symbol == BTC else None
 
     events.on_frame(StreamFrame(_execution_frame(execPrice="64000.15"), 1))

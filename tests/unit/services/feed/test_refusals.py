@@ -12,21 +12,13 @@ from services.feed.service import FeedService
 from services.feed.session import FeedSession
 from services.feed.settings import FeedSettings
 from shared.bybit import wire
-from shared.bybit.translate import InstrumentRules
 from shared.schema import Alert, BookLevels, FeedState, FeedStatus, Quote, Trade
 from shared.schema.base import Message
+from tests.helpers.samples import BTCUSDT_RULES
 
 NOW = 1_700_000_000_000_000_000
 D = Decimal
-GRID = InstrumentRules(
-    symbol="BTCUSDT",
-    tick_size=D("0.1"),
-    qty_step=D("0.001"),
-    min_qty=D("0.001"),
-    max_qty=D("100"),
-    max_mkt_qty=D("100"),
-    min_notional=D("5"),
-)
+GRID = BTCUSDT_RULES
 Levels = list[tuple[str, str]]
 
 

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.bybit import wire
-from shared.bybit.translate import InstrumentRules
 from shared.bybit.validate import (
     Defect,
     amount_defect,
@@ -24,6 +23,7 @@ from shared.bybit.validate import (
     wallet_refusal,
 )
 from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
+from tests.helpers.samples import BTCUSDT_RULES
 
 D = Decimal
 _TICKS = st.sampled_from([D("0.01"), D("0.1"), D("0.5"), D("1"), D("0.0001"), D("25")])
@@ -31,15 +31,7 @@ _STEPS = st.sampled_from([D("0.001"), D("0.01"), D("1"), D("10"), D("0.00001")])
 _UNITS = st.integers(min_value=1, max_value=10**15)
 _NON_FINITE = st.sampled_from([D("NaN"), D("-NaN"), D("sNaN"), D("Infinity"), D("-Infinity")])
 _FINITE = st.decimals(allow_nan=False, allow_infinity=False)
-_RULES = InstrumentRules(
-    symbol="BTCUSDT",
-    tick_size=D("0.1"),
-    qty_step=D("0.001"),
-    min_qty=D("0.001"),
-    max_qty=D("100"),
-    max_mkt_qty=D("100"),
-    min_notional=D("5"),
-)
+_RULES = BTCUSDT_RULES
 _SETTINGS = settings(derandomize=True, max_examples=300, deadline=None)
 
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.bybit import wire
-from shared.bybit.translate import InstrumentRules
 from shared.bybit.validate import (
     Defect,
     book_refusal,
@@ -20,17 +19,10 @@ from shared.bybit.validate import (
     trade_refusal,
 )
 from tests.helpers.fixtures import BYBIT_FIXTURES
+from tests.helpers.samples import BTCUSDT_RULES
 
 D = Decimal
-RULES = InstrumentRules(
-    symbol="BTCUSDT",
-    tick_size=D("0.1"),
-    qty_step=D("0.001"),
-    min_qty=D("0.001"),
-    max_qty=D("100"),
-    max_mkt_qty=D("100"),
-    min_notional=D("5"),
-)
+RULES = BTCUSDT_RULES
 # Below Decimal's smallest exponent (Etiny of the default context is -1000026).
 _TINY = st.builds(
     lambda digits, exponent: D(f"{digits}E-{exponent}"),
