@@ -6,24 +6,11 @@ from pathlib import Path
 
 import msgspec
 
-from services.executor.order_state import OrderRecord
-from services.executor.ports import Parts
-from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
-from shared.schema import OrderCanceled, OrderStatus
-from tests.helpers.executor_parts import RecordingPublisher, make_parts
+from shared.schema import OrderCanceled
+from tests.helpers.executor_parts import events_with_a_working_order
 from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.samples import COID, make_submit
-
-
-def _events(tmp_path: Path) -> tuple[VenueEvents, Parts, RecordingPublisher]:
-    parts, publisher, _ = make_parts(tmp_path)
-    command = make_submit()
-    parts.journal.record_intent(command, 1, sent_ns=1)
-    record = OrderRecord.from_command(command)
-    record.apply_status(OrderStatus.SUBMITTED)
-    parts.registry.add(record)
-    return VenueEvents(parts), parts, publisher
 
 
 def _report(status: str, cum: str) -> wire.Order:
@@ -43,7 +30,7 @@ def _report(status: str, cum: str) -> wire.Order:
 
 
 def test_a_cancel_reported_before_its_fill_tells_the_venues_filled_qty(tmp_path: Path) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
 
     events._on_order(_report("Cancelled", "0.001"))  # 0.001 filled, then cancelled
 
@@ -53,7 +40,7 @@ def test_a_cancel_reported_before_its_fill_tells_the_venues_filled_qty(tmp_path:
 
 
 def test_a_cancel_after_its_fills_tells_what_was_applied(tmp_path: Path) -> None:
-    events, _, publisher = _events(tmp_path)
+    events, _, publisher = events_with_a_working_order(tmp_path)
 
     events._on_order(_report("Cancelled", "0"))
 

@@ -28,11 +28,10 @@ from shared.schema import (
     BalanceChanged,
     OrderFilled,
     OrderPartiallyFilled,
-    OrderStatus,
     PositionChanged,
     Symbol,
 )
-from tests.helpers.executor_parts import RecordingPublisher, make_parts
+from tests.helpers.executor_parts import RecordingPublisher, events_with_a_working_order, make_parts
 from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 from tests.helpers.journal_writer import write_fill_row
 from tests.helpers.samples import BTCUSDT_RULES, COID, make_submit
@@ -59,17 +58,6 @@ def _execution_frame(**changes: str) -> bytes:
     fields = {"orderLinkId": COID, "orderId": "v1", "execQty": "0.001", "execPrice": "64000.1"}
     frame["data"][0].update(fields | changes)
     return json.dumps(frame).encode()
-
-
-def _events(tmp_path: Path, rest: Any = None) -> tuple[VenueEvents, Parts, RecordingPublisher]:
-    """VenueEvents with one working order of 0.002 BTCUSDT (COID), accepted as v1."""
-    parts, publisher, _ = make_parts(tmp_path, rest)
-    command = make_submit()
-    parts.journal.record_intent(command, 1, sent_ns=1)
-    record = OrderRecord.from_command(command)
-    record.apply_status(OrderStatus.SUBMITTED)
-    parts.registry.add(record)
-    return VenueEvents(parts), parts, publisher
 
 
 def _count(path: Path, sql: str) -> int:
@@ -99,7 +87,7 @@ def _assert_refused_fill(
 def test_a_bad_fill_on_the_stream_is_counted_alerted_and_not_journaled(
     tmp_path: Path, changes: dict[str, str], counter: str
 ) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
 
     events.on_frame(StreamFrame(_execution_frame(**changes), 1))
 
@@ -113,7 +101,7 @@ def test_a_bad_fill_from_rest_reconciliation_is_counted_alerted_and_not_journale
     listed = msgspec.json.decode(
         _execution_frame(**changes), type=wire.PrivateMessage[wire.Execution]
     )
-    events, parts, publisher = _events(tmp_path, _Rest(executions=listed.data))
+    events, parts, publisher = events_with_a_working_order(tmp_path, _Rest(executions=listed.data))
 
     asyncio.run(ReconcileRunner(parts, _Flow(), events).poll())  # type: ignore[arg-type]
 
@@ -124,7 +112,7 @@ def test_a_bad_fill_from_rest_reconciliation_is_counted_alerted_and_not_journale
 
 
 def test_a_good_fill_is_still_journaled_and_published(tmp_path: Path) -> None:
-    events, _, publisher = _events(tmp_path)
+    events, _, publisher = events_with_a_working_order(tmp_path)
 
     events.on_frame(StreamFrame(_execution_frame(execFee="-0.0001"), 1))  # a maker rebate
 
@@ -135,7 +123,7 @@ def test_a_good_fill_is_still_journaled_and_published(tmp_path: Path) -> None:
 def test_a_fill_off_the_instruments_grid_is_refused_where_the_rules_are_known(
     tmp_path: Path,
 ) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
     rules = BTCUSDT_RULES
     events.checks.grid_of = lambda symbol: rules if symbol == BTC else None
 
@@ -145,7 +133,7 @@ def test_a_fill_off_the_instruments_grid_is_refused_where_the_rules_are_known(
 
 
 def test_a_refused_fill_asked_again_is_counted_again_but_alerted_once(tmp_path: Path) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
     frame = StreamFrame(_execution_frame(execPrice="NaN"), 1)
     other = StreamFrame(_execution_frame(execPrice="0", execId="other"), 2)
 
@@ -160,7 +148,7 @@ def test_a_refused_fill_asked_again_is_counted_again_but_alerted_once(tmp_path: 
 
 
 def test_other_refusals_are_alerted_at_most_once_per_kind_every_10_s(tmp_path: Path) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
     clock = parts.clock
     assert isinstance(clock, FakeClock)
     frame = StreamFrame(_wallet_frame(totalEquity="Infinity"), 1)
@@ -183,7 +171,7 @@ def _wallet_frame(**changes: str) -> bytes:
 def test_a_wallet_with_infinite_equity_is_counted_alerted_and_not_published(
     tmp_path: Path,
 ) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
     frame = _fixture("ws_private_wallet.json")
     frame["data"][0]["coin"][0]["equity"] = "Infinity"
 
@@ -203,7 +191,7 @@ def test_the_guard_neither_journals_nor_halts_on_an_infinite_rest_equity(tmp_pat
     result = msgspec.json.decode(raw, type=wire.RawResponse).result
     (wallet,) = msgspec.json.decode(result, type=wire.WalletList).list
     rest = _Rest(wallet=msgspec.structs.replace(wallet, total_equity="Infinity"))
-    events, parts, publisher = _events(tmp_path, rest)
+    events, parts, publisher = events_with_a_working_order(tmp_path, rest)
     settings = ExecutorSettings(metrics_port=1)
     guard = Guard(parts, settings, None, events, None, None)  # type: ignore[arg-type]
 
@@ -222,7 +210,7 @@ def _position_frame(size: str) -> bytes:
 
 
 def test_a_position_of_nan_size_is_counted_alerted_and_not_published(tmp_path: Path) -> None:
-    events, parts, publisher = _events(tmp_path)
+    events, parts, publisher = events_with_a_working_order(tmp_path)
     events.on_frame(StreamFrame(_position_frame("0.002"), 1))
 
     events.on_frame(StreamFrame(_position_frame("NaN"), 2))
@@ -238,7 +226,7 @@ def test_a_listed_position_of_nan_size_leaves_the_position_alone(tmp_path: Path)
     result = msgspec.json.decode(raw, type=wire.RawResponse).result
     info = msgspec.json.decode(result, type=wire.PositionList).list[0]
     listed = msgspec.structs.replace(info, symbol=BTC, size=D("NaN"), side="Buy", seq=200)
-    events, parts, publisher = _events(tmp_path, _Rest(positions=[listed]))
+    events, parts, publisher = events_with_a_working_order(tmp_path, _Rest(positions=[listed]))
     events.on_frame(StreamFrame(_position_frame("0.002"), 1))
 
     asyncio.run(ReconcileRunner(parts, _Flow(), events).poll())  # type: ignore[arg-type]
@@ -253,7 +241,7 @@ def test_a_ticker_with_a_nan_last_price_leaves_the_price_unknown(tmp_path: Path)
     result = msgspec.json.decode(raw, type=wire.RawResponse).result
     ticker = msgspec.json.decode(result, type=wire.TickerList).list[0]
     bad = msgspec.structs.replace(ticker, symbol=BTC, last_price=D("NaN"))
-    events, parts, publisher = _events(tmp_path, _Rest(tickers=[bad]))
+    events, parts, publisher = events_with_a_working_order(tmp_path, _Rest(tickers=[bad]))
     settings = ExecutorSettings(metrics_port=1)
     flow = OrderFlow(parts, settings, settings.risk_limits(), events)
 
