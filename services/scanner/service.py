@@ -19,7 +19,7 @@ from shared.bybit.errors import BybitError
 from shared.bybit.rest import BybitRest
 from shared.runtime import backoff_delays
 from shared.runtime.bootstrap import ServiceContext, cancel_and_wait, start_metrics, upkeep
-from shared.schema import ServiceState, ServiceStatus, Symbol, UniverseChanged
+from shared.schema import DECODE_ERRORS, ServiceState, ServiceStatus, Symbol, UniverseChanged
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def load_state(path: Path) -> UniverseChanged | None:
         return msgspec.json.decode(path.read_bytes(), type=UniverseChanged)
     except FileNotFoundError:
         return None
-    except msgspec.DecodeError as e:  # ValidationError included
-        raise RuntimeError(f"scanner state file {path} unreadable ({e}); move it away") from e
+    except DECODE_ERRORS as e:  # not JSON, not UTF-8, not a UniverseChanged
+        raise RuntimeError(f"scanner state file {path} unreadable ({e!r}); move it away") from e
 
 
 def save_state(path: Path, choice: UniverseChanged) -> None:
