@@ -11,8 +11,8 @@ from aiohttp import web
 
 from services.simulator.book_topics import BookTopic
 from services.simulator.connections import Connection, ConnectionRegistry, serve
-from services.simulator.exchange import Exchange
 from services.simulator.faults import FaultInjector
+from services.simulator.venue import Venue
 from services.simulator.ws_frames import decode_request, encode, send_ack
 from shared.bybit import wire
 from shared.runtime.clock import Clock
@@ -60,8 +60,8 @@ def ticker_data(t: wire.Ticker) -> wire.TickerData:
 class PublicStream:
     """Order books (snapshot, then deltas with u and seq), public trades and tickers."""
 
-    def __init__(self, exchange: Exchange, faults: FaultInjector, clock: Clock) -> None:
-        self._exchange = exchange
+    def __init__(self, venue: Venue, faults: FaultInjector, clock: Clock) -> None:
+        self._venue = venue
         self._faults = faults
         self._clock = clock
         self.registry = ConnectionRegistry(faults)
@@ -104,7 +104,7 @@ class PublicStream:
 
     def _valid(self, topic: str) -> bool:
         match = _PUBLIC_TOPIC.match(topic)
-        return match is not None and self._exchange.has_symbol(match.group(3))
+        return match is not None and self._venue.has_symbol(match.group(3))
 
     def _send_first(self, conn: Connection, topic: str) -> None:
         """Send what a new subscriber gets first: a book snapshot, a ticker snapshot."""
@@ -153,7 +153,7 @@ class PublicStream:
 
     def _refresh(self, book: BookTopic, topic: str, now_ms: int) -> None:
         faults = self._faults.faults
-        bids, asks = self._exchange.book_top(book.symbol, book.depth)
+        bids, asks = self._venue.book_top(book.symbol, book.depth)
         skip = self._faults.hit("u_gap", faults.u_gap_rate)
         delta = book.update(bids, asks, skip_u=skip)
         if (
@@ -162,7 +162,7 @@ class PublicStream:
             and self._faults.hit("crossed_book", faults.crossed_book_rate)
         ):
             self._send_delta(book, topic, delta, now_ms)
-            delta = book.cross(self._exchange.tick_size(book.symbol))
+            delta = book.cross(self._venue.tick_size(book.symbol))
         if delta is not None:
             self._send_delta(book, topic, delta, now_ms)
 
@@ -198,7 +198,7 @@ class PublicStream:
 
     def _publish_trades(self, topics: set[str], now_ms: int) -> None:
         by_symbol: dict[str, list[wire.PublicTradeData]] = defaultdict(list)
-        for trade in self._exchange.take_public_trades():
+        for trade in self._venue.take_public_trades():
             by_symbol[trade.s].append(trade)
         for symbol, trades in by_symbol.items():
             topic = f"publicTrade.{symbol}"
@@ -213,7 +213,7 @@ class PublicStream:
                 conn.send(frame)
 
     def _ticker_fields(self, symbol: str) -> dict[str, Any]:
-        fields: dict[str, Any] = msgspec.to_builtins(ticker_data(self._exchange.tickers(symbol)[0]))
+        fields: dict[str, Any] = msgspec.to_builtins(ticker_data(self._venue.tickers(symbol)[0]))
         self._tickers_sent[symbol] = fields
         return fields
 

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
-from services.simulator.exchange import Exchange, VenueError
 from services.simulator.faults import FaultInjector
 from services.simulator.ratelimit import RateLimiter
 from services.simulator.rest_auth import AuthFailure, authenticate
+from services.simulator.venue import Venue, VenueError
 from shared.bybit import wire
 from shared.runtime.clock import Clock
 
@@ -73,7 +73,7 @@ class RestApi:
 
     def __init__(
         self,
-        exchange: Exchange,
+        venue: Venue,
         secrets: dict[str, str],
         faults: FaultInjector,
         clock: Clock,
@@ -81,7 +81,7 @@ class RestApi:
         *,
         enforce_rate_limits: bool = True,
     ) -> None:
-        self._exchange = exchange
+        self._venue = venue
         self._after_trade = after_trade
         self._secrets = secrets
         self._faults = faults
@@ -210,7 +210,7 @@ class RestApi:
 
     async def _instruments(self, call: Call) -> wire.InstrumentsPage:
         items = [
-            i for i in self._exchange.instruments() if call.params.get("symbol") in (None, i.symbol)
+            i for i in self._venue.instruments() if call.params.get("symbol") in (None, i.symbol)
         ]
         status = call.params.get("status")
         items = [i for i in items if status in (None, i.status)]
@@ -219,28 +219,28 @@ class RestApi:
 
     async def _tickers(self, call: Call) -> wire.TickerList:
         return wire.TickerList(
-            category="linear", list=self._exchange.tickers(call.params.get("symbol"))
+            category="linear", list=self._venue.tickers(call.params.get("symbol"))
         )
 
     async def _orderbook(self, call: Call) -> wire.OrderBookResult:
         limit = call.int_param("limit", 25, 1, 1000)
-        return self._exchange.orderbook(call.required("symbol"), limit)
+        return self._venue.orderbook(call.required("symbol"), limit)
 
     async def _recent_trades(self, call: Call) -> wire.RecentTrades:
         limit = call.int_param("limit", 500, 1, 1000)
-        trades = self._exchange.recent_trades(call.required("symbol"), limit)
+        trades = self._venue.recent_trades(call.required("symbol"), limit)
         return wire.RecentTrades(category="linear", list=trades)
 
     async def _klines(self, call: Call) -> wire.Klines:
         symbol = call.required("symbol")
         limit = call.int_param("limit", 200, 1, 1000)
-        rows = self._exchange.klines(symbol, call.required("interval"), limit, call.now_ms)
+        rows = self._venue.klines(symbol, call.required("interval"), limit, call.now_ms)
         return wire.Klines(category="linear", symbol=symbol, list=rows)
 
     # ---- trade
 
     async def _create(self, call: Call) -> wire.OrderIds:
-        ids = self._exchange.create_order(
+        ids = self._venue.create_order(
             call.account, call.decode(wire.OrderCreateRequest), call.now_ms
         )
         faults = self._faults.faults
@@ -253,22 +253,20 @@ class RestApi:
         return ids
 
     async def _amend(self, call: Call) -> wire.OrderIds:
-        return self._exchange.amend_order(
+        return self._venue.amend_order(
             call.account, call.decode(wire.OrderAmendRequest), call.now_ms
         )
 
     async def _cancel(self, call: Call) -> wire.OrderIds:
-        return self._exchange.cancel_order(
+        return self._venue.cancel_order(
             call.account, call.decode(wire.OrderCancelRequest), call.now_ms
         )
 
     async def _cancel_all(self, call: Call) -> wire.CancelAllResult:
-        return self._exchange.cancel_all(
-            call.account, call.decode(wire.CancelAllRequest), call.now_ms
-        )
+        return self._venue.cancel_all(call.account, call.decode(wire.CancelAllRequest), call.now_ms)
 
     async def _realtime(self, call: Call) -> wire.OrderList:
-        orders = self._exchange.orders(
+        orders = self._venue.orders(
             call.account,
             symbol=call.params.get("symbol"),
             order_id=call.params.get("orderId"),
@@ -279,7 +277,7 @@ class RestApi:
         return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)
 
     async def _history(self, call: Call) -> wire.OrderList:
-        orders = self._exchange.order_history(
+        orders = self._venue.order_history(
             call.account,
             symbol=call.params.get("symbol"),
             order_id=call.params.get("orderId"),
@@ -290,7 +288,7 @@ class RestApi:
 
     async def _executions(self, call: Call) -> wire.ExecutionList:
         start = call.params.get("startTime")
-        executions = self._exchange.executions(
+        executions = self._venue.executions(
             call.account,
             symbol=call.params.get("symbol"),
             start_ms=int(start) if start and start.isdigit() else None,
@@ -301,22 +299,22 @@ class RestApi:
     # ---- position and account
 
     async def _positions(self, call: Call) -> wire.PositionList:
-        positions = self._exchange.positions(call.account, call.params.get("symbol"))
+        positions = self._venue.positions(call.account, call.params.get("symbol"))
         page, cursor = _page(positions, call, 20, 200)
         return wire.PositionList(category="linear", list=page, next_page_cursor=cursor)
 
     async def _set_leverage(self, call: Call) -> wire.Empty:
-        self._exchange.set_leverage(call.account, call.decode(wire.SetLeverageRequest), call.now_ms)
+        self._venue.set_leverage(call.account, call.decode(wire.SetLeverageRequest), call.now_ms)
         return wire.Empty()
 
     async def _trading_stop(self, call: Call) -> wire.Empty:
-        self._exchange.trading_stop(call.account, call.decode(wire.TradingStopRequest), call.now_ms)
+        self._venue.trading_stop(call.account, call.decode(wire.TradingStopRequest), call.now_ms)
         return wire.Empty()
 
     async def _wallet(self, call: Call) -> wire.WalletList:
         if call.params.get("accountType") != "UNIFIED":
             raise VenueError(10001, "params error: accountType only support UNIFIED")
-        return wire.WalletList(list=[self._exchange.wallet(call.account)])
+        return wire.WalletList(list=[self._venue.wallet(call.account)])
 
 
 class _CategoryProbe(msgspec.Struct):

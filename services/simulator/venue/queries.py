@@ -1,0 +1,114 @@
+"""Account queries: open and historical orders, executions, positions, the wallet."""
+
+from collections.abc import Iterable
+from typing import Final
+
+from services.simulator.accounts import (
+    OrderState,
+    Position,
+    order_to_wire,
+    position_info,
+    wallet_to_wire,
+)
+from services.simulator.venue.state import VenueState, mark_price, params_error
+from shared.bybit import wire
+
+_DAY_MS: Final = 86_400_000
+
+
+def orders(
+    state: VenueState,
+    account: str,
+    symbol: str | None,
+    order_id: str | None,
+    order_link_id: str | None,
+    open_only: int,
+) -> list[wire.Order]:
+    """/v5/order/realtime: open orders (open_only=0) or the 500 most recent closed (1, 2)."""
+    if symbol is not None:
+        state.market(symbol)
+    acct = state.accounts.get(account)
+    if acct is None:
+        return []
+    if order_id or order_link_id:
+        found = acct.find(order_id, order_link_id)
+        chosen = [found] if found is not None else []
+    elif open_only == 0:
+        chosen = list(acct.open_orders.values())
+    elif open_only in (1, 2):
+        chosen = list(acct.recent_closed)
+    else:
+        raise params_error("params error: openOnly invalid")
+    return _render_orders(state, chosen, symbol)
+
+
+def _render_orders(
+    state: VenueState, orders: Iterable[OrderState], symbol: str | None
+) -> list[wire.Order]:
+    chosen = [o for o in orders if symbol is None or o.symbol == symbol]
+    chosen.reverse()
+    chosen.sort(key=lambda o: o.created_ms, reverse=True)
+    return [order_to_wire(o, state.markets[o.symbol].spec) for o in chosen]
+
+
+def order_history(
+    state: VenueState,
+    account: str,
+    symbol: str | None,
+    order_id: str | None,
+    order_link_id: str | None,
+) -> list[wire.Order]:
+    """/v5/order/history: orders of the last 7 days (unfilled cancels: 24 h), newest first."""
+    if symbol is not None:
+        state.market(symbol)
+    acct = state.accounts.get(account)
+    if acct is None:
+        return []
+    if order_id or order_link_id:
+        found = acct.find(order_id, order_link_id)
+        return _render_orders(state, [found] if found is not None else [], symbol)
+    kept = (o for o in acct.orders.values() if _retained(state.now, o))
+    return _render_orders(state, kept, symbol)
+
+
+def _retained(now_ms: int, order: OrderState) -> bool:
+    age = now_ms - order.updated_ms
+    if order.is_open or order.cum_qty:
+        return order.is_open or age <= 7 * _DAY_MS
+    return age <= _DAY_MS
+
+
+def executions(
+    state: VenueState, account: str, symbol: str | None, start_ms: int | None
+) -> list[wire.Execution]:
+    """/v5/execution/list: the account's fills, newest first."""
+    if symbol is not None:
+        state.market(symbol)
+    acct = state.accounts.get(account)
+    if acct is None:
+        return []
+    return [
+        e
+        for e in reversed(acct.executions)
+        if (symbol is None or e.symbol == symbol)
+        and (start_ms is None or int(e.exec_time) >= start_ms)
+    ]
+
+
+def positions(state: VenueState, account: str, symbol: str | None) -> list[wire.PositionInfo]:
+    """/v5/position/list: with a symbol, that position even when flat; else the open ones."""
+    acct = state.account(account)
+    if symbol is not None:
+        market = state.market(symbol)
+        pos = acct.positions.get(symbol) or Position(symbol=symbol, leverage=acct.default_leverage)
+        return [position_info(pos, market.spec, mark_price(market))]
+    return [
+        position_info(p, state.markets[p.symbol].spec, state.mark_of(p.symbol))
+        for p in sorted(acct.positions.values(), key=lambda p: p.symbol)
+        if p.size
+    ]
+
+
+def wallet(state: VenueState, account: str) -> wire.Wallet:
+    """/v5/account/wallet-balance (accountType UNIFIED, coin USDT)."""
+    return wallet_to_wire(state.account(account), state.mark_of)
