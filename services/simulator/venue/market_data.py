@@ -7,7 +7,7 @@ public trade buffer the public stream publishes.
 from decimal import Decimal
 from typing import Final
 
-from services.simulator.accounts import with_places
+from services.simulator.account_views import with_places
 from services.simulator.instruments import to_instrument
 from services.simulator.market import KLINE_INTERVALS, MINUTE_MS
 from services.simulator.venue.state import (

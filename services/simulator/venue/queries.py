@@ -3,13 +3,8 @@
 from collections.abc import Iterable
 from typing import Final
 
-from services.simulator.accounts import (
-    OrderState,
-    Position,
-    order_to_wire,
-    position_info,
-    wallet_to_wire,
-)
+from services.simulator.account_views import order_to_wire, position_info, wallet_to_wire
+from services.simulator.accounts import OrderState, Position
 from services.simulator.venue.state import VenueState, mark_price, params_error
 from shared.bybit import wire
 

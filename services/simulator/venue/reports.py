@@ -6,16 +6,14 @@ order things happened; `Venue.drain_reports` hands them out.
 
 from typing import Any
 
-from services.simulator.accounts import (
-    Account,
-    FillOutcome,
-    OrderState,
+from services.simulator.account_views import (
     order_event,
     position_event,
     usdt_text,
     wallet_to_wire,
     with_places,
 )
+from services.simulator.accounts import Account, FillOutcome, OrderState
 from services.simulator.matching import Fill
 from services.simulator.venue.state import EXEC_IDS, Market, VenueState, fee_of, mark_price
 from shared.bybit import wire

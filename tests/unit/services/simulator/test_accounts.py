@@ -4,15 +4,14 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.simulator.accounts import (
-    Account,
-    OrderState,
+from services.simulator.account_views import (
     order_event,
     order_to_wire,
     position_event,
     position_info,
     wallet_to_wire,
 )
+from services.simulator.accounts import Account, OrderState
 from services.simulator.instruments import select
 
 D = Decimal
