@@ -41,7 +41,14 @@ from scripts.run_report import crashes, positions_left
 from scripts.run_setup import check_mode, environment, fresh_paper_journal, key_files, venue_keys
 from scripts.status import collect, render
 from shared.keys import remove_key_files, write_key_files
-from shared.settings import REPO_ROOT, Mode, Secrets, SettingsError, settings_path
+from shared.settings import (
+    REPO_ROOT,
+    Mode,
+    Secrets,
+    SettingsError,
+    migration_notice,
+    settings_path,
+)
 
 CONF = REPO_ROOT / "deploy" / "supervisord.conf"
 LIVE_COUNTDOWN_S = 10
@@ -204,8 +211,11 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any], Secrets]:
         sections = check_settings(settings_path(), run_dir, keys)
         removed = check_leftovers(run_dir)
         check_ports(ports_of(sections), settings_path())
+        notice = migration_notice(settings_path())
     except (SettingsError, PreflightError) as e:
         raise SystemExit(f"error: {e}") from None
+    if notice:  # an older settings file, read as the current version: said once, here
+        print(notice, file=sys.stderr)
     if removed:
         print(f"run: removed stale {', '.join(removed)} of a run that is gone", file=sys.stderr)
     return run_dir, sections, keys

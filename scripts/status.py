@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -28,7 +27,14 @@ from services.executor.journal_reader import JournalUnreadable, journal_path, re
 from shared.bus import BusNode, Signer, SnapshotIncomplete, SnapshotTimeout
 from shared.runtime.clock import LiveClock
 from shared.schema import ExecutionSnapshot, StrategyStatus, UniverseChanged, topics
-from shared.settings import BusSettings, Secrets, SettingsError, load_section, settings_path
+from shared.settings import (
+    BusSettings,
+    Secrets,
+    SettingsError,
+    load_section,
+    read_settings,
+    settings_path,
+)
 
 METRIC_PORT_SECTIONS = ("scanner", "feed", "strategy", "executor", "simulator")
 SNAPSHOT_TIMEOUT_S = 0.5
@@ -48,8 +54,7 @@ def _metrics(port: int) -> view.Metrics:
 
 def _ports() -> dict[str, int]:
     ports: dict[str, int] = {}
-
-    document = tomllib.loads(settings_path().read_text())
+    document = read_settings(settings_path()).document  # as every reader: migrated
     for section in METRIC_PORT_SECTIONS:
         port = document.get(section, {}).get("metrics-port")
         if isinstance(port, int):

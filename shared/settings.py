@@ -17,6 +17,7 @@ from typing import Annotated, Final, TypeVar
 import msgspec
 
 from shared.endpoints import check_endpoint, is_off_host
+from shared.settings_versions import Migrated, VersionError, migrate
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS_PATH: Final = REPO_ROOT / "deploy" / "settings.toml"
@@ -173,7 +174,7 @@ def load_section(name: str, section_type: type[S], path: Path | None = None) -> 
     Raises SettingsError naming the file, the key and the reason.
     """
     path = path or settings_path()
-    document = _read(path)
+    document = read_settings(path).document
     if name not in document:
         raise SettingsError(f"{path}: section [{name}] is missing")
     try:
@@ -182,9 +183,39 @@ def load_section(name: str, section_type: type[S], path: Path | None = None) -> 
         raise SettingsError(f"{path}: {_explain(name, str(e))}") from None
 
 
-def _read(path: Path) -> dict[str, object]:
+def read_settings(path: Path) -> Migrated:
+    """The settings file, parsed and migrated to the current version (in memory only).
+
+    Every reader goes through here. Raises SettingsError naming the file: unreadable, not
+    TOML, a version this code cannot read, a migration to make by hand, an unknown section.
+    """
     try:
-        document = tomllib.loads(path.read_text())
+        migrated = migrate(_parse(path))
+    except VersionError as e:
+        raise SettingsError(f"{path}: {e}") from None
+    unknown = sorted(set(migrated.document) - KNOWN_SECTIONS)
+    if unknown:
+        raise SettingsError(
+            f"{path}: unknown section [{unknown[0]}] (known: {', '.join(sorted(KNOWN_SECTIONS))})"
+        )
+    return migrated
+
+
+def migration_notice(path: Path) -> str | None:
+    """One line naming what was migrated in memory, or None for a file of the current version."""
+    migrated = read_settings(path)
+    if migrated.version == migrated.current:
+        return None
+    changes = "; ".join(migrated.changes) or "nothing in this file changes"
+    return (
+        f"settings: {path} is version {migrated.version}, read as version {migrated.current}:"
+        f" {changes} (scripts/settings --migrate {path} rewrites it)"
+    )
+
+
+def _parse(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SettingsError(f"{path}: settings file not found (set {SETTINGS_ENV})") from None
     except IsADirectoryError:
@@ -198,12 +229,6 @@ def _read(path: Path) -> dict[str, object]:
         raise SettingsError(f"{path}: not a text file ({e.reason})") from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"{path}: not valid TOML: {e}") from None
-    unknown = sorted(set(document) - KNOWN_SECTIONS)
-    if unknown:
-        raise SettingsError(
-            f"{path}: unknown section [{unknown[0]}] (known: {', '.join(sorted(KNOWN_SECTIONS))})"
-        )
-    return document
 
 
 _AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<where>[^`]*)`)?$", re.DOTALL)

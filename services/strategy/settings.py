@@ -23,7 +23,7 @@ class StrategySettings(ServiceSettings, frozen=True, kw_only=True):
     momentum_threshold: Fraction = 0.001  # |last - vwap| / vwap to enter (0.001 = 0.1 %)
     max_spread_bps: Bps = 10.0  # no entry on a wider spread
     min_top_notional_usdt: Usdt = 1_000.0  # best bid and best ask each at least this deep
-    stale_after_ms: Millis = 100  # quote or last trade older than this: no entry
+    max_quote_age_ms: Millis = 100  # quote or last trade older than this: no entry
     cooldown_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 5.0  # after an exit
     max_entries_per_hour: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 30
     order_notional_usdt: Usdt = 100.0  # entry size: this / mid, floored to the qty step

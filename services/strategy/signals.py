@@ -102,7 +102,7 @@ class EntryGate:
     """The filters an entry must pass besides the signal: freshness, book, pacing."""
 
     def __init__(self, settings: StrategySettings) -> None:
-        self._stale_ns = settings.stale_after_ms * NS_PER_MS
+        self._stale_ns = settings.max_quote_age_ms * NS_PER_MS
         self._max_spread_bps = settings.max_spread_bps
         self._min_top_notional = settings.min_top_notional_usdt
         self._cooldown_ns = int(settings.cooldown_s * NS_PER_S)

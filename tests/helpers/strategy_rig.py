@@ -43,7 +43,7 @@ FAST_STRATEGY: dict[str, Any] = {
     "momentum_threshold": 1e-9,
     "max_spread_bps": 1_000.0,
     "min_top_notional_usdt": 1.0,
-    "stale_after_ms": 60_000,
+    "max_quote_age_ms": 60_000,
     "cooldown_s": 0.0,
     "order_notional_usdt": 300.0,
     "market_max_spread_bps": 1_000.0,

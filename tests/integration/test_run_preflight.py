@@ -5,6 +5,7 @@ Nothing is started in these tests unless scripts/run fails to refuse (then it ru
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts import run
 from scripts.control import QUICK_STRATEGY, free_port, settings_text
 from scripts.run_processes import alive, find_run_processes
 from shared.settings import REPO_ROOT
@@ -98,6 +100,32 @@ def test_live_with_paper_settings_is_refused(settings: Path) -> None:
 
     assert result.returncode == 2, result.stderr
     assert "--live given but the settings" in result.stderr, result.stderr
+
+
+def test_a_settings_file_newer_than_the_code_refuses_the_run(settings: Path) -> None:
+    text = settings.read_text()
+    settings.write_text(re.sub(r"(?m)^settings-version = \d+", "settings-version = 99", text))
+
+    result = _run(settings)
+
+    assert result.returncode == 2, result.stderr
+    assert "version 99, newer than this code knows" in result.stderr, result.stderr
+
+
+def test_an_older_settings_file_is_read_and_its_changes_said_once(
+    settings: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = re.sub(r"(?m)^settings-version = .*\n", "", settings.read_text())
+    settings.write_text(text.replace("max-quote-age-ms = ", "stale-after-ms = "))
+    monkeypatch.setenv("TRADING_SETTINGS", str(settings))
+    monkeypatch.setenv("TRADING_RUN_DIR", str(settings.parent / "run"))
+
+    _, sections, _ = run._prepare(run._parse([]))  # every check, nothing started
+
+    assert sections["strategy"].max_quote_age_ms == 100
+    said = capsys.readouterr().err
+    assert said.count("settings: ") == 1, said
+    assert "is version 1, read as version 2: [strategy] stale-after-ms is now called" in said
 
 
 def test_settings_pointing_at_a_directory_is_a_clear_error(settings: Path) -> None:

@@ -8,9 +8,13 @@ from services.strategy.settings import StrategySettings
 
 def test_defaults_decode_from_kebab_keys() -> None:
     settings = msgspec.convert(
-        {"metrics-port": 9103, "vwap-trades": 30, "stale-after-ms": 50}, StrategySettings
+        {"metrics-port": 9103, "vwap-trades": 30, "max-quote-age-ms": 50}, StrategySettings
     )
-    assert (settings.strategy_id, settings.vwap_trades, settings.stale_after_ms) == ("mom1", 30, 50)
+    assert (settings.strategy_id, settings.vwap_trades, settings.max_quote_age_ms) == (
+        "mom1",
+        30,
+        50,
+    )
     assert settings.momentum_threshold == 0.001
 
 
