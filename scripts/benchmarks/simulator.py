@@ -1,7 +1,9 @@
-"""Simulator benchmarks: order round trip through the project's REST client, public throughput.
+"""Simulator benchmarks: order round trip through the project's REST client, public throughput,
+and the venue core's order rate without HTTP.
 
-The simulator runs as its own process (python -m services.simulator) on a free loopback
-port, as in paper mode; the client runs here.
+For the first two the simulator runs as its own process (python -m services.simulator) on a
+free loopback port, as in paper mode; the client runs here. The core rate drives
+`services.simulator.venue.Venue` in this process, as a backtest will.
 """
 
 import asyncio
@@ -19,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from scripts.control import answers, free_port
+from services.simulator.venue import ExchangeConfig, Venue
 from shared.bybit import wire
 from shared.bybit.rest import BybitRest
 from shared.settings import REPO_ROOT
@@ -113,7 +116,49 @@ async def _public_rate(url: str, clients: int, seconds: float) -> float:
         return rate
 
 
+def _core_orders_per_s(count: int) -> float:
+    """Market orders created, matched and reported through the pure core, per second.
+
+    No price process (`synthetic_market=False`: the market stands still) so that every
+    order's cost is its own: checks, a match against the book (one or more fills), the
+    booking of each fill and the reports (execution, order, position, wallet), drained after
+    every order. Buys and sells alternate, 100 ms apart, so the position stays small and
+    the rate does not depend on how long the run is.
+    """
+    start_ms = 1_780_000_000_000
+    venue = Venue(
+        ExchangeConfig(
+            seed=7,
+            symbols=("BTCUSDT",),
+            synthetic_market=False,
+            history_minutes=60,
+        ),
+        start_ms,
+    )
+    orders = [
+        wire.OrderCreateRequest(symbol="BTCUSDT", side=side, order_type="Market", qty="0.010")
+        for side in ("Buy", "Sell")
+    ]
+    reports = 0
+    started = time.perf_counter()
+    for i in range(count):
+        venue.submit("bench", orders[i % 2], start_ms + 100 * (i + 1))
+        reports += len(venue.drain_reports())
+    elapsed = time.perf_counter() - started
+    if reports < 4 * count:
+        raise RuntimeError(f"the core reported {reports} events for {count} orders")
+    return count / elapsed
+
+
 def run(quick: bool) -> Iterator[Result]:
+    count = 5_000 if quick else 50_000
+    yield {
+        "name": "simulator.core_orders_per_s",
+        "value": round(_core_orders_per_s(count)),
+        "unit": "orders/s",
+        "samples": count,
+        "note": "Market orders created, matched and reported by the venue core, no HTTP",
+    }
     with simulator_process("--no-rate-limits", "--symbols", "BTCUSDT,ETHUSDT") as url:
         samples = asyncio.run(_order_roundtrips(url, 200 if quick else 1000))
     p50 = statistics.median(samples) / 1000
