@@ -59,12 +59,14 @@ Simplifications versus Bybit (beyond those of `accounts`):
 Module map: `state` (config, markets, accounts, ids, marks), `validation` (request checks ->
 `VenueError`), `clearing` (matching an order, booking fills, closing orders, firing stops),
 `stops` (TP/SL decisions), `reports` (the private events), `flow` (time: synthetic steps or
-recorded `BookTop` / `TradePrint` events), `trading` (the trading requests), `market_data`,
+recorded `BookTop` / `TradePrint` events), `recorded` (raw recorded Bybit public frames as
+those events), `trading` (the trading requests), `market_data`,
 `queries`, and `facade` (`Venue`, which only delegates).
 """
 
 from services.simulator.venue.facade import Venue
 from services.simulator.venue.flow import BookTop, MarketEvent, TradePrint
+from services.simulator.venue.recorded import RecordedMarket, market_events
 from services.simulator.venue.state import (
     ExchangeConfig,
     PrivateEvent,
@@ -79,8 +81,10 @@ __all__ = [
     "MarketEvent",
     "PrivateEvent",
     "PublicLevel",
+    "RecordedMarket",
     "TradePrint",
     "Venue",
     "VenueError",
     "fee_of",
+    "market_events",
 ]

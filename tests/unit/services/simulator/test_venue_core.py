@@ -1,6 +1,7 @@
 """The venue core driven directly, as a backtest would: no HTTP, no asyncio, time passed in."""
 
 import ast
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -8,8 +9,16 @@ from typing import Any
 import pytest
 
 from services.simulator import venue as venue_package
-from services.simulator.venue import BookTop, ExchangeConfig, TradePrint, Venue, VenueError
+from services.simulator.venue import (
+    BookTop,
+    ExchangeConfig,
+    TradePrint,
+    Venue,
+    VenueError,
+    market_events,
+)
 from shared.bybit import wire
+from tests.helpers.fixtures import BYBIT_FIXTURES
 
 D = Decimal
 T0 = 1_780_000_000_000
@@ -131,6 +140,43 @@ def test_a_recorded_trade_fills_the_resting_order_it_reaches() -> None:
     assert v.orders("alice", order_id=ids.order_id)[0].order_status == "Filled"
     (pos,) = v.positions("alice", "BTCUSDT")
     assert (pos.side, pos.size) == ("Buy", D("0.020"))
+
+
+def _frame(name: str, **changes: Any) -> str:
+    frame = json.loads((BYBIT_FIXTURES / name).read_text())
+    if changes:
+        frame["data"][0].update(changes)
+    return json.dumps(frame)
+
+
+def test_recorded_bybit_frames_drive_the_book_and_fill_a_resting_order() -> None:
+    snapshot_ms = 1_685_082_877_414  # the recorded orderbook.50 snapshot's ts
+    v = Venue(
+        ExchangeConfig(symbols=("BTCUSDT",), history_minutes=60, synthetic_market=False),
+        snapshot_ms - 1_000,
+    )
+    book = [_frame("ws_public_linear_orderbook50_snapshot.json")]
+    (event,) = market_events(book)
+    v.on_market(event)
+    assert event == BookTop("BTCUSDT", snapshot_ms, bid=D("26368.50"), ask=D("26368.70"))
+    assert top(v) == (D("26368.50"), D("26368.70"))
+    ids = v.submit("alice", limit("Buy", "0.004", D("26368.60")), snapshot_ms + 10)
+    v.drain_reports()
+    trades = [
+        _frame("ws_public_linear_publicTrade.json", T=snapshot_ms + 20, p="26368.60", v="0.003"),
+        _frame("ws_public_linear_orderbook50_delta.json"),  # changes no best price: no event
+        _frame("ws_public_linear_publicTrade.json", T=snapshot_ms + 30, p="26368.60", v="0.004"),
+    ]
+    events = list(market_events(book + trades))[1:]
+    assert [type(e) for e in events] == [TradePrint, TradePrint]
+    for event in events:
+        v.on_market(event)
+    fills = [p for t, p in reports(v, "alice") if t == "execution"]
+    assert [(f.exec_qty, f.exec_price, f.is_maker) for f in fills] == [
+        (D("0.003"), D("26368.60"), True),
+        (D("0.001"), D("26368.60"), True),
+    ]
+    assert v.orders("alice", order_id=ids.order_id)[0].order_status == "Filled"
 
 
 def test_the_core_does_no_io_and_keeps_the_module_budget() -> None:
