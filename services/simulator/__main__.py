@@ -6,12 +6,14 @@ import logging
 import os
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from services.simulator.exchange import Exchange, ExchangeConfig
+from services.simulator.exchange import Exchange
+from services.simulator.market_profiles import PROFILES, exchange_config
 from services.simulator.service import SimulatorService
 from services.simulator.settings import Faults, SimulatorSettings
 from shared.keys import service_environment
@@ -124,13 +126,17 @@ def main(argv: list[str]) -> int:
         return 2
     configure_logging("simulator", settings.log_level or system.log_level)
     clock = LiveClock()
-    config = ExchangeConfig(
+    market = exchange_config(
+        PROFILES[settings.profile],
         seed=settings.seed,
         symbols=tuple(settings.symbols) or None,
+        volatility_scale=settings.volatility_scale,
+    )
+    config = replace(
+        market,
         maker_fee=settings.maker_fee_rate,
         taker_fee=settings.taker_fee_rate,
         starting_balance=settings.starting_balance_usdt,
-        volatility_scale=settings.volatility_scale,
     )
     try:
         exchange = Exchange(config, now_ms=clock.now_ns() // 1_000_000)

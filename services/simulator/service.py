@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.simulator.exchange import Exchange
 from services.simulator.faults import FaultInjector
+from services.simulator.market_profiles import calibration, market_view
 from services.simulator.private_stream import PrivateStream
 from services.simulator.public_stream import PublicStream
 from services.simulator.replay import ReplayStream
@@ -64,6 +65,9 @@ class SimulatorService:
         )
         self.private = PrivateStream(secrets, self.faults, clock)
         self.port = settings.port  # the bound port once started (settings may say 0)
+        self.market = market_view(
+            settings.profile, settings.volatility_scale, settings.replay_file, calibration()
+        )
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -209,6 +213,7 @@ class SimulatorService:
                 "private_subscriptions": sum(
                     len(c.topics) for c in self.private.registry.connections
                 ),
+                "market": self.market,
             }
         )
 

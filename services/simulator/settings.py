@@ -1,6 +1,6 @@
 """The simulator's section of deploy/settings.toml, and its fault switches."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -36,7 +36,11 @@ class SimulatorSettings(ServiceSettings, frozen=True, kw_only=True):
     starting_balance_usdt: NonNegative = 100_000.0
     maker_fee_rate: float = 0.0002
     taker_fee_rate: float = 0.00055
-    volatility_scale: Annotated[float, msgspec.Meta(ge=0, le=100)] = 1.0  # x every symbol's
+    # The synthetic market (services/simulator/market_profiles.py): "lively" (ten times real
+    # volatility, for demonstrations) or "realistic" (calibrated to real ETHUSDT).
+    profile: Literal["lively", "realistic"] = "lively"
+    # x every symbol's volatility instead of the profile's (none: the profile's)
+    volatility_scale: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     enforce_rate_limits: bool = True  # Bybit's per-endpoint limits (off only for benchmarks)
     replay_file: str = ""  # a file of recorded public frames to serve instead of the market
     faults: Faults = msgspec.field(default_factory=Faults)
