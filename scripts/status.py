@@ -24,6 +24,7 @@ from scripts.run_processes import describe, find_run_processes
 from scripts.status_view import unknown
 from services.executor.day_summary import DaySummary
 from services.executor.journal_reader import JournalUnreadable, journal_path, read_day
+from services.simulator.settings import SimulatorSettings
 from shared.bus import BusNode, Signer, SnapshotIncomplete, SnapshotTimeout
 from shared.runtime.clock import LiveClock
 from shared.schema import ExecutionSnapshot, StrategyStatus, UniverseChanged, topics
@@ -60,6 +61,19 @@ def _ports() -> dict[str, int]:
         if isinstance(port, int):
             ports[section] = port
     return ports
+
+
+def _paper_market(mode: str) -> Any:
+    """The paper venue's market (its /admin/stats `market`), or why it is not shown."""
+    if mode != "paper":
+        return {"profile": f"the venue's own ({mode})"}
+    sim = load_section("simulator", SimulatorSettings)
+    url = f"http://{sim.host}:{sim.port}/admin/stats"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as page:
+            return json.loads(page.read())["market"]
+    except (OSError, ValueError, KeyError) as e:  # not answering, not JSON, an older venue
+        return unknown(f"simulator {url}: {e}")
 
 
 def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
@@ -136,6 +150,7 @@ def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
         "services": view.services(SERVICES, processes, spawns, bus),
         "counters": view.counters(metrics),
         "latency_us": view.latency(executor),
+        "market": _paper_market(system.mode.value),
     }
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from scripts.status_market import market_lines
 from services.executor.day_summary import DaySummary
 from shared.schema import ExecutionSnapshot, StrategyStatus
 
@@ -230,6 +231,7 @@ def render(status: Mapping[str, Any]) -> str:
             f" {beat:>10}"
         )
     lines += ["", "bus " + _bus(status["counters"]), _latency(status["latency_us"])]
+    lines += market_lines(status.get("market", unknown("not collected")))
     return "\n".join(lines)
 
 
