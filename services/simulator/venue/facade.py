@@ -8,7 +8,7 @@ private reports (execution, order, position, wallet) they caused, in order.
 
 from decimal import Decimal
 
-from services.simulator.market import KLINE_INTERVALS
+from services.simulator.candles import KLINE_INTERVALS
 from services.simulator.venue import flow, market_data, queries, trading
 from services.simulator.venue.flow import MarketEvent
 from services.simulator.venue.state import ExchangeConfig, PrivateEvent, PublicLevel, VenueState

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Final
 
 from services.simulator.account_views import with_places
+from services.simulator.candles import KLINE_INTERVALS
 from services.simulator.instruments import to_instrument
-from services.simulator.market import KLINE_INTERVALS, MINUTE_MS
+from services.simulator.market import MINUTE_MS
 from services.simulator.venue.state import (
     TRADE_IDS,
     Market,

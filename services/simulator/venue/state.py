@@ -15,11 +15,11 @@ import numpy as np
 
 from services.simulator.accounts import Account
 from services.simulator.book import Book
+from services.simulator.candles import CandleSeries
 from services.simulator.instruments import InstrumentSpec, select
 from services.simulator.market import (
     DAY_MINUTES,
     MINUTE_MS,
-    CandleSeries,
     PriceProcess,
     SymbolModel,
     synthetic_history,

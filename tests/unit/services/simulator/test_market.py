@@ -4,6 +4,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from services.simulator.candles import CandleSeries, group_start_minutes
 from services.simulator.exchange import Exchange, ExchangeConfig
 from services.simulator.instruments import (
     DEFAULT_UNIVERSE,
@@ -14,11 +15,9 @@ from services.simulator.instruments import (
 )
 from services.simulator.market import (
     MINUTE_MS,
-    CandleSeries,
     History,
     PriceProcess,
     SymbolModel,
-    group_start_minutes,
     synthetic_history,
 )
 from shared.bybit import wire
