@@ -3,69 +3,25 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
 
-import msgspec
 from aiohttp import web
 
 from services.simulator.faults import FaultInjector
 from services.simulator.ratelimit import RateLimiter
 from services.simulator.rest_auth import AuthFailure, authenticate
+from services.simulator.rest_call import (
+    Call,
+    CategoryProbe,
+    Handler,
+    envelope,
+    one_page,
+    rate_limited,
+)
 from services.simulator.venue import Venue, VenueError
 from shared.bybit import wire
 from shared.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
-
-S = TypeVar("S", bound=msgspec.Struct)
-_encoder = msgspec.json.Encoder()
-
-
-@dataclass(frozen=True)
-class Call:
-    """One decoded request: who sent it, its query parameters and raw body."""
-
-    account: str
-    params: dict[str, str]
-    body: bytes
-    now_ms: int
-
-    def decode(self, request_type: type[S]) -> S:
-        try:
-            return msgspec.json.decode(self.body or b"{}", type=request_type)
-        except msgspec.DecodeError as e:
-            raise VenueError(10001, f"params error: {e}") from None
-
-    def int_param(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.params.get(name)
-        if raw is None:
-            return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise VenueError(10001, f"params error: {name} must be an integer in [{low}, {high}]")
-        return int(raw)
-
-    def required(self, name: str) -> str:
-        value = self.params.get(name)
-        if not value:
-            raise VenueError(10001, f"params error: {name} is required")
-        return value
-
-
-Handler = Callable[[Call], Awaitable[Any]]
-
-
-def _page(
-    items: list[Any], call: Call, default_limit: int, max_limit: int
-) -> tuple[list[Any], str]:
-    """Return one page of `items` and the cursor of the next ("" at the end)."""
-    limit = call.int_param("limit", default_limit, 1, max_limit)
-    # Cursors are sent URL-encoded ("offset%3D20") and arrive decoded in the parsed query.
-    cursor = call.params.get("cursor", "").replace("%3D", "=")
-    offset = cursor.removeprefix("offset=")
-    start = int(offset) if cursor.startswith("offset=") and offset.isdigit() else 0
-    end = start + limit
-    return items[start:end], (f"offset%3D{end}" if end < len(items) else "")
 
 
 class RestApi:
@@ -161,11 +117,11 @@ class RestApi:
             self._check_category(call)
             result = await handler(call)
         except VenueError as e:
-            return _envelope(e.code, e.msg, {}, now_ms, headers=headers)
+            return envelope(e.code, e.msg, {}, now_ms, headers=headers)
         finally:
             if request.method == "POST":
                 self._after_trade()  # push the private events this call caused, now
-        return _envelope(0, "OK", result, now_ms, headers=headers)
+        return envelope(0, "OK", result, now_ms, headers=headers)
 
     def _admit(
         self, request: web.Request, path: str, body: bytes, now_ms: int
@@ -176,16 +132,16 @@ class RestApi:
         )
         auth = authenticate(request.headers, payload, self._secrets, now_ms)
         if isinstance(auth, AuthFailure):
-            return _envelope(auth.ret_code, auth.ret_msg, {}, now_ms, status=auth.http_status)
+            return envelope(auth.ret_code, auth.ret_msg, {}, now_ms, status=auth.http_status)
         if self._faults.faults.rate_limit_storm:
             self._faults.count("rate_limit_storm")
-            return _rate_limited(now_ms, 0)
+            return rate_limited(now_ms, 0)
         if not self._enforce_rate_limits:
             return auth, {}  # no limits, so no limit headers for a client to pace itself by
         verdict = self._limiter.check(auth, path, now_ms)
         if not verdict.allowed:
             self.rate_limited += 1
-            return _rate_limited(now_ms, verdict.reset_at_ms, verdict.limit)
+            return rate_limited(now_ms, verdict.reset_at_ms, verdict.limit)
         headers = {
             "X-Bapi-Limit": str(verdict.limit),
             "X-Bapi-Limit-Status": str(verdict.remaining),
@@ -196,7 +152,7 @@ class RestApi:
     def _check_category(self, call: Call) -> None:
         category = call.params.get("category")
         if category is None and call.body:
-            category = call.decode(_CategoryProbe).category
+            category = call.decode(CategoryProbe).category
         if category not in (None, "linear"):
             raise VenueError(
                 10001, f"params error: category {category!r} is not supported here (linear only)"
@@ -214,7 +170,7 @@ class RestApi:
         ]
         status = call.params.get("status")
         items = [i for i in items if status in (None, i.status)]
-        page, cursor = _page(items, call, 500, 1000)
+        page, cursor = one_page(items, call, 500, 1000)
         return wire.InstrumentsPage(category="linear", list=page, next_page_cursor=cursor)
 
     async def _tickers(self, call: Call) -> wire.TickerList:
@@ -273,7 +229,7 @@ class RestApi:
             order_link_id=call.params.get("orderLinkId"),
             open_only=call.int_param("openOnly", 0, 0, 2),
         )
-        page, cursor = _page(orders, call, 20, 50)
+        page, cursor = one_page(orders, call, 20, 50)
         return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)
 
     async def _history(self, call: Call) -> wire.OrderList:
@@ -283,7 +239,7 @@ class RestApi:
             order_id=call.params.get("orderId"),
             order_link_id=call.params.get("orderLinkId"),
         )
-        page, cursor = _page(orders, call, 20, 50)
+        page, cursor = one_page(orders, call, 20, 50)
         return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)
 
     async def _executions(self, call: Call) -> wire.ExecutionList:
@@ -293,14 +249,14 @@ class RestApi:
             symbol=call.params.get("symbol"),
             start_ms=int(start) if start and start.isdigit() else None,
         )
-        page, cursor = _page(executions, call, 50, 100)
+        page, cursor = one_page(executions, call, 50, 100)
         return wire.ExecutionList(category="linear", list=page, next_page_cursor=cursor)
 
     # ---- position and account
 
     async def _positions(self, call: Call) -> wire.PositionList:
         positions = self._venue.positions(call.account, call.params.get("symbol"))
-        page, cursor = _page(positions, call, 20, 200)
+        page, cursor = one_page(positions, call, 20, 200)
         return wire.PositionList(category="linear", list=page, next_page_cursor=cursor)
 
     async def _set_leverage(self, call: Call) -> wire.Empty:
@@ -315,35 +271,3 @@ class RestApi:
         if call.params.get("accountType") != "UNIFIED":
             raise VenueError(10001, "params error: accountType only support UNIFIED")
         return wire.WalletList(list=[self._venue.wallet(call.account)])
-
-
-class _CategoryProbe(msgspec.Struct):
-    category: str | None = None
-
-
-def _envelope(
-    ret_code: int,
-    ret_msg: str,
-    result: Any,
-    now_ms: int,
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    body = _encoder.encode(
-        wire.Response(
-            ret_code=ret_code, ret_msg=ret_msg, result=result, ret_ext_info={}, time=now_ms
-        )
-    )
-    return web.Response(
-        status=status, body=body, content_type="application/json", headers=headers or {}
-    )
-
-
-def _rate_limited(now_ms: int, reset_at_ms: int, limit: int = 0) -> web.Response:
-    headers = {
-        "X-Bapi-Limit": str(limit),
-        "X-Bapi-Limit-Status": "0",
-        "X-Bapi-Limit-Reset-Timestamp": str(reset_at_ms or now_ms + 1000),
-    }
-    return _envelope(10006, "Too many visits!", {}, now_ms, headers=headers)
