@@ -5,7 +5,10 @@
 orders the market crossed are filled); without it (`synthetic_market=False`), only the
 clock moves (depleted liquidity refills, candles roll). `on_market` applies one recorded
 event: a new best bid / ask (`BookTop`) or a public trade (`TradePrint`), which fill the
-account orders they reach exactly as the synthetic flow would.
+account orders they reach exactly as the synthetic flow would. Only the recorded best prices
+are used: the depth behind them stays the synthetic book's (the recorded sizes are not), so
+a resting order waits behind the synthetic size at its price, and a recorded trade takes
+that size before it reaches the order.
 """
 
 from dataclasses import dataclass
