@@ -63,7 +63,13 @@ class SymbolModel:
 
     @classmethod
     def of(
-        cls, spec: InstrumentSpec, *, step_ms: int, volatility_scale: float, trade_rate_scale: float
+        cls,
+        spec: InstrumentSpec,
+        *,
+        step_ms: int,
+        volatility_scale: float,
+        trade_rate_scale: float,
+        book_depth_scale: float = 1.0,
     ) -> "SymbolModel":
         price = float(spec.start_price)
         tick = float(spec.tick_size)
@@ -80,7 +86,7 @@ class SymbolModel:
             trades_per_step=rate * trade_rate_scale * step_s,
             mean_trade_lots=mean_lots,
             spread_ticks=spread,
-            book_lots=max(1, round(_BOOK_LOTS_PER_TRADE * mean_lots)),
+            book_lots=max(1, round(_BOOK_LOTS_PER_TRADE * mean_lots * book_depth_scale)),
         )
 
 

@@ -37,6 +37,7 @@ class MarketProfile:
     volatility_scale: float  # x each symbol's annualised volatility
     trade_rate_scale: float  # x each symbol's synthetic trades per second
     refill_ms: int  # liquidity taken from the synthetic book comes back after this long
+    book_depth_scale: float  # x the size of every synthetic book level
     summary: str
 
 
@@ -46,21 +47,23 @@ PROFILES: Final[dict[str, MarketProfile]] = {
         volatility_scale=10.0,
         trade_rate_scale=1.0,
         refill_ms=1500,
+        book_depth_scale=1.0,
         summary="ten times real volatility: a momentum strategy trades within minutes",
     ),
     "realistic": MarketProfile(
         name="realistic",
-        volatility_scale=0.64,
-        trade_rate_scale=4.15,
+        volatility_scale=0.40,
+        trade_rate_scale=1.35,
         refill_ms=0,
-        summary="calibrated to real ETHUSDT: spread, trades/s, return spread (not yet its depth)",
+        book_depth_scale=0.1,
+        summary="calibrated to real ETHUSDT: spread, trades/s, return spread, depth near the touch",
     ),
 }
 
 
 # How far the realistic profile's statistics may be from the real data's, as a fraction of
-# the real value. The 60 s return spread is shown, not calibrated (five windows); the depth
-# cannot be calibrated until the venue takes a depth knob (see README, "The paper market").
+# the real value. The 60 s return spread is shown, not calibrated (five windows), and so is
+# the depth within 10 bps (one scale of every level cannot match the real book's shape).
 TOLERANCES: Final[dict[str, float]] = {
     "spread_ticks_median": 0.1,
     "spread_ticks_mean": 0.15,
@@ -86,6 +89,7 @@ def exchange_config(
         volatility_scale=profile.volatility_scale if volatility_scale is None else volatility_scale,
         trade_rate_scale=profile.trade_rate_scale,
         refill_ms=profile.refill_ms,
+        book_depth_scale=profile.book_depth_scale,
     )
 
 

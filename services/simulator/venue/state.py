@@ -72,6 +72,7 @@ class ExchangeConfig:
     trade_rate_scale: float = 1.0  # 0 switches the synthetic trade flow off
     history_minutes: int = 3 * DAY_MINUTES
     book_levels: int = 1000  # synthetic levels per side
+    book_depth_scale: float = 1.0  # x the size of every synthetic book level
     refill_ms: int = 1500  # consumed synthetic liquidity comes back after this long
     recent_trades: int = 1000  # per symbol, for /v5/market/recent-trade
     max_buffered_events: int = 100_000
@@ -160,6 +161,7 @@ class VenueState:
                 step_ms=config.step_ms,
                 volatility_scale=config.volatility_scale,
                 trade_rate_scale=config.trade_rate_scale,
+                book_depth_scale=config.book_depth_scale,
             )
             for s in specs
         )

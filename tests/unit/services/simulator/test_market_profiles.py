@@ -53,10 +53,6 @@ def test_the_realistic_profile_matches_the_real_data(key: str) -> None:
     assert _off(realistic, real) <= TOLERANCES[key], (key, realistic, real)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the venue has no book-depth knob yet: its synthetic book is ~12x real depth",
-)
 @pytest.mark.parametrize("key", sorted(DEPTH_TOLERANCES))
 def test_the_realistic_book_depth_matches_the_real_data(key: str) -> None:
     realistic, real = STORED["profiles"]["realistic"][key], STORED["real"][key]
