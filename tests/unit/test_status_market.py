@@ -1,14 +1,14 @@
 """scripts/status's market lines: the profile that runs, its statistics beside the real data's."""
 
 from scripts.status_market import market_lines
-from services.simulator.market_profiles import calibration, market_view
+from services.simulator.market_profiles import PROFILES, calibration, market_view
 
 
 def test_a_synthetic_market_shows_its_profile_and_each_statistic_beside_the_real_one() -> None:
     stored = calibration()
     lines = market_lines(market_view("realistic", None, "", stored))
     assert lines[0].startswith("market realistic: calibrated to real ETHUSDT")
-    assert "(volatility x0.64)" in lines[0]
+    assert f"(volatility x{PROFILES['realistic'].volatility_scale:g})" in lines[0]
     real_trades = format(stored["real"]["trades_per_s"], ".1f")
     ours = format(stored["profiles"]["realistic"]["trades_per_s"], ".1f")
     assert f"trades/s {ours} (real {real_trades})" in lines[1]
