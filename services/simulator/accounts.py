@@ -31,7 +31,7 @@ from services.simulator.book import RestingOrder
 from shared.bybit import wire
 
 ZERO: Final = Decimal(0)
-OPEN_STATUSES: Final = frozenset({"New", "PartiallyFilled"})
+OPEN_STATUSES: Final = frozenset({"New", "PartiallyFilled", "Untriggered"})
 _RECENT_CLOSED: Final = 500
 
 Marks = Callable[[str], Decimal]
@@ -59,6 +59,9 @@ class OrderState:
     take_profit: Decimal | None = None  # attached TP/SL: applied to the position at the
     stop_loss: Decimal | None = None  # order's first fill (tpsl_applied)
     tpsl_applied: bool = False
+    trigger_price: Decimal | None = None  # a conditional order: Untriggered until the
+    trigger_direction: int = 0  # price (trigger_by) rises (1) / falls (2) to trigger_price
+    trigger_by: str = ""
     status: str = "New"
     cancel_type: str = "UNKNOWN"
     reject_reason: str = "EC_NoError"
@@ -213,7 +216,7 @@ class Account:
         # (symbol, is_buy) -> [qty, value]
         books: dict[tuple[str, bool], list[Decimal]] = {}
         for order in (*self.open_orders.values(), *extra):
-            if order.reduce_only or order.order_id == skip:
+            if order.reduce_only or order.order_id == skip or order.status == "Untriggered":
                 continue
             leaves = order.qty - order.cum_qty
             entry = books.setdefault((order.symbol, order.is_buy), [ZERO, ZERO])

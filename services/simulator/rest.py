@@ -18,6 +18,7 @@ from services.simulator.rest_call import (
     rate_limited,
 )
 from services.simulator.venue import Venue, VenueError
+from services.simulator.venue.request_fields import CancelAll, OrderAmend, OrderCreate
 from shared.bybit import wire
 from shared.runtime.clock import Clock
 
@@ -196,9 +197,7 @@ class RestApi:
     # ---- trade
 
     async def _create(self, call: Call) -> wire.OrderIds:
-        ids = self._venue.create_order(
-            call.account, call.decode(wire.OrderCreateRequest), call.now_ms
-        )
+        ids = self._venue.create_order(call.account, call.decode(OrderCreate), call.now_ms)
         faults = self._faults.faults
         if self._faults.hit("timeout_after_accept", faults.timeout_after_accept_rate):
             self._after_trade()  # the venue has the order: its private events go out now
@@ -209,9 +208,7 @@ class RestApi:
         return ids
 
     async def _amend(self, call: Call) -> wire.OrderIds:
-        return self._venue.amend_order(
-            call.account, call.decode(wire.OrderAmendRequest), call.now_ms
-        )
+        return self._venue.amend_order(call.account, call.decode(OrderAmend), call.now_ms)
 
     async def _cancel(self, call: Call) -> wire.OrderIds:
         return self._venue.cancel_order(
@@ -219,7 +216,7 @@ class RestApi:
         )
 
     async def _cancel_all(self, call: Call) -> wire.CancelAllResult:
-        return self._venue.cancel_all(call.account, call.decode(wire.CancelAllRequest), call.now_ms)
+        return self._venue.cancel_all(call.account, call.decode(CancelAll), call.now_ms)
 
     async def _realtime(self, call: Call) -> wire.OrderList:
         orders = self._venue.orders(

@@ -4,7 +4,8 @@ A match runs with an explicit `FillContext` (the market, the instant, and the ac
 being matched as taker, if any); every fill the matcher reports goes through its `on_fill`:
 the public trade is recorded, then the maker's and the taker's account fills are booked
 (position, wallet, order, execution report), and reduce-only orders shrink with the
-position. After a match, `run_stops` fires the TP/SL the new last price has reached.
+position. After a match, `run_stops` fires the TP/SL the new last price has reached and
+places the conditional orders whose trigger the price has reached.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Final
 from services.simulator.accounts import Account, OrderState
 from services.simulator.book import RestingOrder
 from services.simulator.matching import Fill, Matcher
-from services.simulator.venue import stops
+from services.simulator.venue import conditional, stops
 from services.simulator.venue.reports import emit_execution, emit_order, emit_update
 from services.simulator.venue.state import Market, VenueState, fee_of
 
@@ -217,6 +218,10 @@ def cancel(state: VenueState, account: Account, market: Market, order: OrderStat
     """Cancel an open order at the user's request."""
     order.updated_ms = state.now
     order.cancel_type = "CancelByUser"
+    if order.status == "Untriggered":
+        close(state, account, market, order, "Deactivated")
+        stops.sync_stops(state, account, market)
+        return
     close(state, account, market, order, "Cancelled")
     market.book.purge()
     if market.book.dirty:
@@ -233,6 +238,7 @@ def run_stops(state: VenueState, now_ms: int) -> None:
         for market in markets:
             for key in sorted(market.stop_accounts or ()):
                 account = state.accounts[key]
+                _fire_conditionals(state, account, market, now_ms)
                 if not account.position(market.spec.symbol).size:
                     stops.sync_stops(state, account, market)
                     continue
@@ -241,3 +247,17 @@ def run_stops(state: VenueState, now_ms: int) -> None:
                     order = stops.stop_order(state, account, market, kind, now_ms)
                     account.add_order(order)
                     execute(state, account, market, order, now_ms)
+
+
+def _fire_conditionals(state: VenueState, account: Account, market: Market, now_ms: int) -> None:
+    """Place the account's conditional orders whose trigger the price has reached."""
+    fired = False
+    for order in stops.untriggered(account, market.spec.symbol):
+        if conditional.reached(market, order):
+            fired = True
+            if conditional.trigger(state, account, market, order):
+                execute(state, account, market, order, now_ms)
+            else:
+                close(state, account, market, order, "Cancelled")
+    if fired:
+        stops.sync_stops(state, account, market)

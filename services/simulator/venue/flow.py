@@ -66,12 +66,16 @@ def _step(state: VenueState, t: int) -> None:
         i = market.index
         book = market.book
         book.move(bid0[i], ask0[i])
+        if market.stop_accounts:
+            state.stop_check.append(market)  # the mark moved: conditional orders on it
         if book.has_orders:
             _trade_through(state, market, t)
         n = counts[i]
         for j in range(k, k + n):
             _take(state, market, sides[j], lots[j], None, t)
         k += n
+        if state.stop_check:
+            run_stops(state, t)
         book.refill(t)
         if book.dirty:
             state.touch(market)
@@ -121,8 +125,12 @@ def on_market(state: VenueState, event: MarketEvent) -> None:
     if isinstance(event, BookTop):
         bid = int(event.bid / spec.tick_size)
         market.book.move(bid, max(bid + 1, int(event.ask / spec.tick_size)))
+        if market.stop_accounts:
+            state.stop_check.append(market)  # the mark moved: conditional orders on it
         if market.book.has_orders:
             _trade_through(state, market, t)
+        if state.stop_check:
+            run_stops(state, t)
     else:
         lots = int(event.qty / spec.qty_step)
         if lots > 0:

@@ -1,5 +1,8 @@
 """Venue TP/SL: which positions carry a stop, when one triggers, the order it becomes.
 
+`market.stop_accounts` also holds the accounts with untriggered conditional orders there
+(`venue.conditional`), so a trade or a mark move checks both.
+
 Stops trigger on the last traded price and close the whole position with a reduce-only
 Market order (createType CreateByStopLoss / CreateByTakeProfit). The matching of that order
 is clearing's (`clearing.run_stops`); this module only decides.
@@ -9,15 +12,25 @@ from services.simulator.accounts import Account, OrderState
 from services.simulator.venue.state import Market, VenueState, last_price, protection_price
 
 
+def untriggered(account: Account, symbol: str) -> list[OrderState]:
+    """The account's untriggered conditional orders in `symbol`, oldest first."""
+    return [
+        o for o in account.open_orders.values() if o.symbol == symbol and o.status == "Untriggered"
+    ]
+
+
 def sync_stops(state: VenueState, account: Account, market: Market) -> None:
-    """Track (or stop tracking) the account's stop in this market after a change."""
+    """Track (or stop tracking) the account's stop and conditional orders in this market."""
     pos = account.position(market.spec.symbol)
     if pos.size and (pos.take_profit is not None or pos.stop_loss is not None):
         market.stop_accounts.add(account.key)
         state.stop_check.append(market)
+        return
+    if not pos.size:
+        pos.take_profit = pos.stop_loss = None
+    if untriggered(account, market.spec.symbol):
+        market.stop_accounts.add(account.key)
     else:
-        if not pos.size:
-            pos.take_profit = pos.stop_loss = None
         market.stop_accounts.discard(account.key)
 
 

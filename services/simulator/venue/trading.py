@@ -6,9 +6,10 @@ changes the state through `clearing`; the outcome is in the private reports.
 """
 
 from decimal import Decimal
+from typing import Final
 
 from services.simulator.accounts import Account
-from services.simulator.venue import clearing, stops, validation
+from services.simulator.venue import clearing, conditional, request_fields, stops, validation
 from services.simulator.venue.flow import advance
 from services.simulator.venue.reports import emit_position_and_wallet, emit_update
 from services.simulator.venue.state import (
@@ -19,6 +20,13 @@ from services.simulator.venue.state import (
     params_error,
 )
 from shared.bybit import wire
+
+# cancel-all's orderFilter -> which orders it takes, by "is untriggered conditional"
+_ORDER_FILTERS: Final[dict[str | None, tuple[bool, ...]]] = {
+    None: (False, True),
+    "Order": (False,),
+    "StopOrder": (True,),
+}
 
 
 def prelude(
@@ -38,9 +46,16 @@ def _ids(order_id: str, order_link_id: str) -> wire.OrderIds:
 def create(
     state: VenueState, account: str, req: wire.OrderCreateRequest, now_ms: int
 ) -> wire.OrderIds:
-    """Place an order; returns its ids."""
+    """Place an order (a conditional one waits Untriggered); returns its ids."""
+    req = request_fields.as_create(req)
     acct, market = prelude(state, account, req.symbol, req.category, now_ms)
+    request_fields.refuse_unsupported(req)
+    trigger = conditional.trigger_of(market, req)
     order = validation.new_order(state, acct, market, req)
+    if trigger is not None:  # no margin taken until it triggers
+        conditional.park(state, acct, market, order, trigger)
+        return _ids(order.order_id, order.order_link_id)
+    validation.check_margin(state, acct, market, order)
     acct.add_order(order)
     clearing.execute(state, acct, market, order, state.now)
     clearing.run_stops(state, state.now)
@@ -50,11 +65,18 @@ def create(
 def amend(
     state: VenueState, account: str, req: wire.OrderAmendRequest, now_ms: int
 ) -> wire.OrderIds:
-    """Change an open order's qty and/or price; returns its ids."""
+    """Change an open order's qty and/or price (and an untriggered one's trigger)."""
+    req = request_fields.as_amend(req)
     acct, market = prelude(state, account, req.symbol, req.category, now_ms)
+    request_fields.refuse_unsupported(req)
     order = validation.open_order(
         acct, market.spec.symbol, req.order_id, req.order_link_id, "replace"
     )
+    if order.status == "Untriggered":
+        conditional.amend(state, acct, market, order, req)
+        return _ids(order.order_id, order.order_link_id)
+    if req.trigger_price or req.trigger_by:
+        raise params_error("params error: triggerPrice and triggerBy need an untriggered order")
     qty, price = validation.amended_values(acct, market, order, req)
     resting = order.resting
     assert resting is not None
@@ -92,9 +114,14 @@ def cancel(
 def cancel_all(
     state: VenueState, account: str, req: wire.CancelAllRequest, now_ms: int
 ) -> wire.CancelAllResult:
-    """Cancel every open order of a symbol, base coin or settle coin."""
+    """Cancel every open order of a symbol, base coin or settle coin (of `orderFilter`)."""
+    req = request_fields.as_cancel_all(req)
     advance(state, now_ms)
     validation.check_category(req.category)
+    request_fields.refuse_unsupported(req)
+    if req.order_filter not in _ORDER_FILTERS:
+        raise params_error("params error: orderFilter invalid")
+    wanted = _ORDER_FILTERS[req.order_filter]
     if req.symbol:
         symbols = {state.market(req.symbol).spec.symbol}
     elif req.base_coin:
@@ -106,7 +133,7 @@ def cancel_all(
     acct = state.account(account)
     cancelled: list[wire.OrderIds] = []
     for order in list(acct.open_orders.values()):
-        if order.symbol in symbols:
+        if order.symbol in symbols and (order.status == "Untriggered") in wanted:
             clearing.cancel(state, acct, state.markets[order.symbol], order)
             cancelled.append(_ids(order.order_id, order.order_link_id))
     return wire.CancelAllResult(list=cancelled, success="1")

@@ -121,7 +121,7 @@ def _link_id(account: Account, link_id: str | None) -> str:
 def new_order(
     state: VenueState, account: Account, market: Market, req: wire.OrderCreateRequest
 ) -> OrderState:
-    """The order a create request asks for, checked (margin included), not yet placed."""
+    """The order a create request asks for, checked (margin: `check_margin`), not yet placed."""
     spec = market.spec
     is_buy = _side(req.side)
     tif = _time_in_force(req.order_type, req.time_in_force)
@@ -156,7 +156,6 @@ def new_order(
         take_profit=take_profit,
         stop_loss=stop_loss,
     )
-    _check_margin(state, account, market, order)
     return order
 
 
@@ -227,7 +226,8 @@ def check_stop_sides(
         )
 
 
-def _check_margin(state: VenueState, account: Account, market: Market, order: OrderState) -> None:
+def check_margin(state: VenueState, account: Account, market: Market, order: OrderState) -> None:
+    """Whether the account can afford the order's initial margin (else 110007)."""
     if order.reduce_only:
         return
     estimate = order
