@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Final
 
 from services.simulator.book import RestingOrder
+from services.simulator.ledger import Ledger
 from shared.bybit import wire
 
 ZERO: Final = Decimal(0)
@@ -141,6 +142,7 @@ class Account:
     recent_closed: deque[OrderState] = field(default_factory=lambda: deque(maxlen=_RECENT_CLOSED))
     executions: list[wire.Execution] = field(default_factory=list)
     cum_realised: Decimal = ZERO
+    ledger: Ledger = field(default_factory=Ledger)  # transaction log and closed PnL rows
 
     def position(self, symbol: str) -> Position:
         """The position in `symbol` (flat and at the default leverage if never touched)."""

@@ -17,6 +17,11 @@ ENDPOINT_LIMITS: Final[dict[str, int]] = {
     "/v5/position/set-leverage": 10,
     "/v5/position/trading-stop": 10,
     "/v5/account/wallet-balance": 50,
+    "/v5/order/create-batch": 10,  # Bybit counts each order of a batch; here one a batch
+    "/v5/order/amend-batch": 10,
+    "/v5/order/cancel-batch": 10,
+    "/v5/position/switch-mode": 10,
+    "/v5/account/fee-rate": 5,
 }
 DEFAULT_LIMIT: Final = 50
 IP_LIMIT: Final = 600  # per 5 s window

@@ -17,6 +17,7 @@ from services.simulator.rest_call import (
     one_page,
     rate_limited,
 )
+from services.simulator.rest_more import MoreApi, respond
 from services.simulator.venue import Venue, VenueError
 from services.simulator.venue.request_fields import CancelAll, OrderAmend, OrderCreate
 from shared.bybit import wire
@@ -74,6 +75,10 @@ class RestApi:
             "/v5/position/set-leverage": self._set_leverage,
             "/v5/position/trading-stop": self._trading_stop,
         }
+        more = MoreApi(self._venue)  # batch, account and market history (rest_more)
+        public.update(more.public)
+        signed_get.update(more.signed_get)
+        signed_post.update(more.signed_post)
         return [
             *(web.get(p, self._endpoint(p, h, signed=False)) for p, h in public.items()),
             *(web.get(p, self._endpoint(p, h, signed=True)) for p, h in signed_get.items()),
@@ -122,7 +127,7 @@ class RestApi:
         finally:
             if request.method == "POST":
                 self._after_trade()  # push the private events this call caused, now
-        return envelope(0, "OK", result, now_ms, headers=headers)
+        return respond(result, now_ms, headers)
 
     def _admit(
         self, request: web.Request, path: str, body: bytes, now_ms: int

@@ -21,8 +21,8 @@ outcome arrives as private events, in the order it happened:
 Simplifications versus Bybit (beyond those of `accounts`):
 
 * one-way mode (positionIdx 0) and cross margin only; no conditional orders (triggerPrice),
-  no trailing stop, no partial TP/SL (tpslMode Full only), no batch endpoints, no SMP:
-  an account's orders can trade with each other;
+  no trailing stop, no partial TP/SL (tpslMode Full only), no SMP: an account's orders
+  can trade with each other; batch orders are their single requests in turn (`batch`);
 * a taker order's entry match is atomic: one order event with the resulting status, not one
   per intermediate status (New -> PartiallyFilled -> Filled);
 * IOC / Market remainders end `Cancelled` with rejectReason `EC_NoImmediateQtyToFill` when

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 from services.simulator.candles import KLINE_INTERVALS
 from services.simulator.venue import flow, market_data, queries, trading
+from services.simulator.venue.facade_more import MoreEndpoints
 from services.simulator.venue.flow import MarketEvent
 from services.simulator.venue.state import ExchangeConfig, PrivateEvent, PublicLevel, VenueState
 from shared.bybit import wire
 
 
-class Venue:
+class Venue(MoreEndpoints):
     """A Bybit-V5-compatible venue for category=linear, as pure state and functions."""
 
     def __init__(self, config: ExchangeConfig, now_ms: int) -> None:

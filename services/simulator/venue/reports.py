@@ -15,6 +15,7 @@ from services.simulator.account_views import (
 )
 from services.simulator.accounts import Account, FillOutcome, OrderState
 from services.simulator.matching import Fill
+from services.simulator.venue.ledger_feed import fill_record
 from services.simulator.venue.state import EXEC_IDS, Market, VenueState, fee_of, mark_price
 from shared.bybit import wire
 
@@ -62,6 +63,7 @@ def emit_execution(
         "seq": state.seq,
     }
     account.executions.append(wire.Execution(**common))
+    account.ledger.record_fill(fill_record(account, order, common, outcome))
     event = wire.ExecutionEvent(
         **common, exec_pnl=usdt_text(outcome.closed_pnl), create_type=order.create_type
     )
