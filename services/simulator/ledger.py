@@ -39,6 +39,7 @@ class FillRecord:
     size_after: Decimal  # signed position size after the fill
     wallet_after: Decimal
     time_ms: int
+    leverage: Decimal = Decimal(10)  # the position's, at the fill
 
 
 @dataclass(slots=True, eq=False)
@@ -50,6 +51,7 @@ class ClosedPnlRow:
     is_buy: bool
     created_ms: int
     updated_ms: int
+    leverage: Decimal
     closed_size: Decimal = ZERO
     entry_value: Decimal = ZERO
     exit_value: Decimal = ZERO
@@ -97,6 +99,7 @@ class Ledger:
                 is_buy=fill.is_buy,
                 created_ms=fill.time_ms,
                 updated_ms=fill.time_ms,
+                leverage=fill.leverage,
             )
         exit_value = fill.price * fill.closed_size
         # a buy closes a short: pnl = entry - exit; a sell closes a long: pnl = exit - entry

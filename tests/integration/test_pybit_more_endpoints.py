@@ -163,6 +163,7 @@ def test_closed_pnl_of_a_round_trip_is_the_wallet_change_and_each_fill_is_logged
     row = rows[0]
     assert all(isinstance(v, str) for v in row.values())
     assert (row["side"], row["closedSize"], row["execType"]) == ("Sell", size, "Trade")
+    assert (row["leverage"], row["fillCount"], row["qty"]) == ("10", "1", size)
     gross = Decimal(row["cumExitValue"]) - Decimal(row["cumEntryValue"])
     fees = Decimal(row["openFee"]) + Decimal(row["closeFee"])
     assert Decimal(row["closedPnl"]) == gross - fees == after - before

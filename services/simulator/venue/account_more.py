@@ -62,15 +62,7 @@ def closed_pnl(
         if (not symbol or r.symbol == symbol) and low <= r.updated_ms <= high
     ]
     rows.sort(key=lambda r: r.updated_ms, reverse=True)
-    return [
-        closed_pnl_row(
-            r,
-            acct.orders[r.order_id],
-            acct.position(r.symbol).leverage,
-            state.markets[r.symbol].spec,
-        )
-        for r in rows
-    ]
+    return [closed_pnl_row(r, acct.orders[r.order_id], state.markets[r.symbol].spec) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ def fill_record(
     account: Account, order: OrderState, execution: dict[str, Any], outcome: FillOutcome
 ) -> FillRecord:
     """The ledger's record of a fill, from the fields of its execution report."""
+    position = account.position(order.symbol)
     return FillRecord(
         symbol=order.symbol,
         order_id=order.order_id,
@@ -31,9 +32,10 @@ def fill_record(
         fee_rate=execution["fee_rate"],
         closed_size=outcome.closed_size,
         closed_pnl=outcome.closed_pnl,
-        size_after=account.position(order.symbol).size,
+        size_after=position.size,
         wallet_after=account.wallet,
         time_ms=int(execution["exec_time"]),
+        leverage=position.leverage,
     )
 
 
@@ -71,7 +73,7 @@ def transaction_row(number: int, fill: FillRecord, spec: InstrumentSpec) -> wire
 
 
 def closed_pnl_row(
-    row: ClosedPnlRow, order: OrderState, leverage: Decimal, spec: InstrumentSpec
+    row: ClosedPnlRow, order: OrderState, spec: InstrumentSpec
 ) -> wire_more.ClosedPnl:
     """A closing order's closed-PnL record as /v5/position/closed-pnl shows it."""
     size = row.closed_size
@@ -90,7 +92,7 @@ def closed_pnl_row(
         avg_exit_price=amount(row.exit_value / size),
         closed_pnl=amount(row.closed_pnl),
         fill_count=str(row.fills),
-        leverage=format(leverage.normalize(), "f"),
+        leverage=format(row.leverage.normalize(), "f"),
         open_fee=amount(row.open_fee),
         close_fee=amount(row.close_fee),
         created_time=str(row.created_ms),
