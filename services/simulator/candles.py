@@ -136,8 +136,18 @@ class CandleSeries:
             turnover=turnover + self._ct,
         )
 
-    def klines(self, interval: str, limit: int, now_ms: int) -> list[KlineRow]:
-        """Candles of `interval` (Bybit's 1 .. 720, D, W, M), newest first, at most `limit`."""
+    def klines(
+        self,
+        interval: str,
+        limit: int,
+        now_ms: int,
+        window: tuple[int | None, int | None] = (None, None),
+    ) -> list[KlineRow]:
+        """Candles of `interval` (Bybit's 1 .. 720, D, W, M), newest first, at most `limit`.
+
+        `window` (start ms, end ms; None: open) keeps the candles holding a time in it: the
+        first `limit` of them from a start, else the last `limit` up to the end.
+        """
         self.roll(now_ms)
         minutes = np.arange(self._cm - self._cap + 1, self._cm)
         idx = minutes % self._cap
@@ -152,7 +162,7 @@ class CandleSeries:
         keys = group_start_minutes(m, interval)
         starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
         ends = np.concatenate((starts[1:] - 1, [len(keys) - 1]))
-        starts, ends = starts[-limit:], ends[-limit:]
+        starts, ends = _in_window(keys, starts, ends, _window_keys(window, interval), limit)
         rows: list[KlineRow] = []
         for s, e in zip(starts.tolist()[::-1], ends.tolist()[::-1], strict=True):
             rows.append(
@@ -167,6 +177,39 @@ class CandleSeries:
                 )
             )
         return rows
+
+
+def _window_keys(
+    window: tuple[int | None, int | None], interval: str
+) -> tuple[int | None, int | None]:
+    """The start minutes of the candles holding the window's start and end."""
+
+    def key(ms: int | None) -> int | None:
+        if ms is None:
+            return None
+        return int(group_start_minutes(np.array([ms // MINUTE_MS], dtype=np.int64), interval)[0])
+
+    return key(window[0]), key(window[1])
+
+
+def _in_window(
+    keys: IntArray,
+    starts: IntArray,
+    ends: IntArray,
+    window: tuple[int | None, int | None],
+    limit: int,
+) -> tuple[IntArray, IntArray]:
+    """The candles (index ranges) whose start minute is in `window`, at most `limit`."""
+    first, last = window
+    kept = np.ones(len(starts), dtype=bool)
+    if first is not None:
+        kept &= keys[starts] >= first
+    if last is not None:
+        kept &= keys[starts] <= last
+    starts, ends = starts[kept], ends[kept]
+    if first is not None:
+        return starts[:limit], ends[:limit]
+    return starts[-limit:], ends[-limit:]
 
 
 KLINE_INTERVALS: Final = frozenset(

@@ -7,9 +7,10 @@ from typing import Any, Final
 from aiohttp import web
 
 from services.simulator.connections import Connection, ConnectionRegistry, serve
+from services.simulator.execution_fast import TOPICS as FAST_TOPICS
+from services.simulator.execution_fast import fast_message
 from services.simulator.faults import FaultInjector
-from services.simulator.ws_frames import decode_request, encode, send_ack
-from shared.bybit import wire
+from services.simulator.ws_frames import ClientRequest, Pong, decode_request, encode, send_ack
 from shared.bybit.auth import signatures_match, ws_auth_signature
 from shared.runtime.clock import Clock
 
@@ -22,6 +23,7 @@ PRIVATE_TOPICS: Final = frozenset(
         "order.linear",
         "execution.linear",
         "position.linear",
+        *FAST_TOPICS,
     }
 )
 
@@ -44,9 +46,7 @@ class PrivateStream:
             return
         if request.op == "ping":
             now_ms = self._clock.now_ns() // 1_000_000
-            pong = wire.WsPong(
-                op="pong", args=[str(now_ms)], conn_id=conn.conn_id, req_id=request.req_id
-            )
+            pong = Pong(op="pong", args=[str(now_ms)], conn_id=conn.conn_id, req_id=request.req_id)
             conn.send(encode(pong), faultable=False)
         elif request.op == "auth":
             error = self._authenticate(request.args)
@@ -66,13 +66,15 @@ class PrivateStream:
         secret = self._secrets.get(str(api_key))
         if secret is None:
             return "error:invalid api key"
+        if isinstance(expires, str) and expires.isdigit():
+            expires = int(expires)  # ccxt sends it as a string; Bybit takes both
         if not isinstance(expires, int) or expires <= self._clock.now_ns() // 1_000_000:
             return "error:params error: expires must be a future ms timestamp"
         if not signatures_match(ws_auth_signature(secret, expires), str(signature)):
             return "error:signature verification failed"
         return ""
 
-    def _subscribe(self, conn: Connection, request: wire.WsRequest) -> str:
+    def _subscribe(self, conn: Connection, request: ClientRequest) -> str:
         """Change the connection's topics; return why not, or "" on success."""
         topics = [str(t) for t in request.args]
         if conn.account is None:
@@ -105,3 +107,12 @@ class PrivateStream:
                             "data": items,
                         }
                         conn.send(encode(message))
+                if topic == "execution":
+                    self._publish_fast(conn, items, now_ms)
+
+    @staticmethod
+    def _publish_fast(conn: Connection, items: list[Any], now_ms: int) -> None:
+        for name in FAST_TOPICS:
+            message = fast_message(name, items, now_ms) if name in conn.topics else None
+            if message is not None:
+                conn.send(encode(message))

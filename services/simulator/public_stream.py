@@ -12,13 +12,15 @@ from aiohttp import web
 from services.simulator.book_topics import BookTopic
 from services.simulator.connections import Connection, ConnectionRegistry, serve
 from services.simulator.faults import FaultInjector
+from services.simulator.kline_topic import INTERVALS as KLINE_INTERVALS
+from services.simulator.kline_topic import KlineTopics
 from services.simulator.venue import Venue
 from services.simulator.ws_frames import decode_request, encode, send_ack
 from shared.bybit import wire
 from shared.runtime.clock import Clock
 
 _PUBLIC_TOPIC: Final = re.compile(
-    r"^(orderbook\.(1|50|200|1000)|publicTrade|tickers)\.([A-Z0-9]+)$"
+    rf"^(orderbook\.(1|50|200|1000)|publicTrade|tickers|kline\.(?:{KLINE_INTERVALS}))\.([A-Z0-9]+)$"
 )
 TICKER_INTERVAL_MS: Final = 100
 
@@ -68,6 +70,7 @@ class PublicStream:
         self._books: dict[str, BookTopic] = {}
         self._tickers_sent: dict[str, dict[str, Any]] = {}
         self._last_tickers_ms = 0
+        self._klines = KlineTopics(venue)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         return await serve(request, self.registry, self._on_text)
@@ -76,7 +79,7 @@ class PublicStream:
         request = decode_request(conn, text)
         if request is None:
             return
-        req_id = request.req_id or ""
+        req_id = "" if request.req_id is None else request.req_id
         if request.op == "ping":
             send_ack(conn, "ping", req_id, ret_msg="pong")
             return
@@ -117,6 +120,8 @@ class PublicStream:
             conn.send(self._book_frame(topic, "snapshot", book, bids, asks, now_ms))
             return
         conn.topics.add(topic)
+        if topic.startswith("kline."):
+            conn.send(self._klines.first(topic, now_ms, self._ts(now_ms)))
         if topic.startswith("tickers."):
             data = self._ticker_fields(topic.removeprefix("tickers."))
             conn.send(
@@ -138,6 +143,7 @@ class PublicStream:
             if topic.startswith("orderbook."):
                 self._refresh(self._book(topic), topic, now_ms)
         self._publish_trades(topics, now_ms)
+        self._klines.publish(self.registry, topics, now_ms, self._ts(now_ms))
         if now_ms - self._last_tickers_ms >= TICKER_INTERVAL_MS:
             self._last_tickers_ms = now_ms
             for topic in topics:

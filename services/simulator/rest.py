@@ -8,16 +8,17 @@ from aiohttp import web
 
 from services.simulator.faults import FaultInjector
 from services.simulator.ratelimit import RateLimiter
+from services.simulator.rest_account import AccountApi
 from services.simulator.rest_auth import AuthFailure, authenticate
 from services.simulator.rest_call import (
     Call,
-    CategoryProbe,
     Handler,
     envelope,
     one_page,
     rate_limited,
 )
 from services.simulator.rest_more import MoreApi, respond
+from services.simulator.rest_screen import screen
 from services.simulator.venue import Venue, VenueError
 from services.simulator.venue.request_fields import CancelAll, OrderAmend, OrderCreate
 from shared.bybit import wire
@@ -50,6 +51,7 @@ class RestApi:
         self.rate_limited = 0
         self.ip_refusals = 0
         self.clients_gone = 0  # the client left before its body was read: not carried out
+        self._account_api = AccountApi(venue, clock.now_ns() // 1_000_000)
 
     def routes(self) -> list[web.RouteDef]:
         public: dict[str, Handler] = {
@@ -66,6 +68,9 @@ class RestApi:
             "/v5/execution/list": self._executions,
             "/v5/position/list": self._positions,
             "/v5/account/wallet-balance": self._wallet,
+            "/v5/account/info": self._account_api.account_info,
+            "/v5/user/query-api": self._account_api.query_api,
+            "/v5/asset/coin/query-info": self._account_api.coin_info,
         }
         signed_post: dict[str, Handler] = {
             "/v5/order/create": self._create,
@@ -75,7 +80,8 @@ class RestApi:
             "/v5/position/set-leverage": self._set_leverage,
             "/v5/position/trading-stop": self._trading_stop,
         }
-        more = MoreApi(self._venue)  # batch, account and market history (rest_more)
+        quota = self._limiter.take if self._enforce_rate_limits else None
+        more = MoreApi(self._venue, quota)  # batch, account and market history (rest_more)
         public.update(more.public)
         signed_get.update(more.signed_get)
         signed_post.update(more.signed_post)
@@ -120,8 +126,9 @@ class RestApi:
             account, headers = admitted
         call = Call(account, dict(request.query), body, now_ms)
         try:
-            self._check_category(call)
-            result = await handler(call)
+            result = screen(path, call)
+            if result is None:
+                result = await handler(call)
         except VenueError as e:
             return envelope(e.code, e.msg, {}, now_ms, headers=headers)
         finally:
@@ -155,15 +162,6 @@ class RestApi:
         }
         return auth, headers
 
-    def _check_category(self, call: Call) -> None:
-        category = call.params.get("category")
-        if category is None and call.body:
-            category = call.decode(CategoryProbe).category
-        if category not in (None, "linear"):
-            raise VenueError(
-                10001, f"params error: category {category!r} is not supported here (linear only)"
-            )
-
     # ---- market
 
     async def _time(self, call: Call) -> wire.ServerTime:
@@ -196,7 +194,8 @@ class RestApi:
     async def _klines(self, call: Call) -> wire.Klines:
         symbol = call.required("symbol")
         limit = call.int_param("limit", 200, 1, 1000)
-        rows = self._venue.klines(symbol, call.required("interval"), limit, call.now_ms)
+        window = (call.ms_param("start"), call.ms_param("end"))
+        rows = self._venue.klines(symbol, call.required("interval"), limit, call.now_ms, window)
         return wire.Klines(category="linear", symbol=symbol, list=rows)
 
     # ---- trade

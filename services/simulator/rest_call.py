@@ -37,6 +37,15 @@ class Call:
             raise VenueError(10001, f"params error: {name} must be an integer in [{low}, {high}]")
         return int(raw)
 
+    def ms_param(self, name: str) -> int | None:
+        """An optional ms timestamp parameter (None when absent)."""
+        raw = self.params.get(name)
+        if raw is None:
+            return None
+        if not raw.isdigit():
+            raise VenueError(10001, f"params error: {name} must be a ms timestamp")
+        return int(raw)
+
     def required(self, name: str) -> str:
         value = self.params.get(name)
         if not value:

@@ -16,6 +16,7 @@ from services.simulator.private_stream import PrivateStream
 from services.simulator.public_stream import PublicStream
 from services.simulator.replay import ReplayStream
 from services.simulator.rest import RestApi
+from services.simulator.rest_gateway import route_not_found
 from services.simulator.settings import Faults, SimulatorSettings
 from shared.runtime.clock import Clock
 from shared.runtime.metrics import CounterCollector, serve_metrics
@@ -70,7 +71,7 @@ class SimulatorService:
         )
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[route_not_found(self._clock)])
         app.add_routes(self.rest.routes())
         app.add_routes(
             [

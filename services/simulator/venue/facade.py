@@ -130,11 +130,19 @@ class Venue(MoreEndpoints):
         """Every public trade since the last call, in match order."""
         return market_data.take_public_trades(self.state)
 
-    def klines(self, symbol: str, interval: str, limit: int, now_ms: int) -> list[list[str]]:
-        """Candles [start, open, high, low, close, volume, turnover] as strings, newest first."""
+    def klines(
+        self,
+        symbol: str,
+        interval: str,
+        limit: int,
+        now_ms: int,
+        window: tuple[int | None, int | None] = (None, None),
+    ) -> list[list[str]]:
+        """Candles [start, open, high, low, close, volume, turnover] as strings, newest first;
+        `window` (start, end ms; None: open) as the kline endpoint's `start` and `end`."""
         if interval in KLINE_INTERVALS:
             self.advance(now_ms)
-        return market_data.klines(self.state, symbol, interval, limit)
+        return market_data.klines(self.state, symbol, interval, limit, window)
 
     # ---- account queries
 

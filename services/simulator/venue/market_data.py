@@ -150,14 +150,21 @@ def take_public_trades(state: VenueState) -> list[wire.PublicTradeData]:
     return out
 
 
-def klines(state: VenueState, symbol: str, interval: str, limit: int) -> list[list[str]]:
-    """Candles [start, open, high, low, close, volume, turnover] as strings, newest first."""
+def klines(
+    state: VenueState,
+    symbol: str,
+    interval: str,
+    limit: int,
+    window: tuple[int | None, int | None] = (None, None),
+) -> list[list[str]]:
+    """Candles [start, open, high, low, close, volume, turnover] as strings, newest first;
+    `window` (start, end ms) as Bybit's `start` / `end`."""
     if interval not in KLINE_INTERVALS:
         raise params_error("params error: interval invalid")
     market = state.market(symbol)
     spec = market.spec
     tick, step = spec.tick_size, spec.qty_step
-    rows = market.candles.klines(interval, max(1, min(limit, 1000)), state.now)
+    rows = market.candles.klines(interval, max(1, min(limit, 1000)), state.now, window)
     return [
         [
             str(start),
