@@ -17,7 +17,7 @@ ENDPOINT_LIMITS: Final[dict[str, int]] = {
     "/v5/position/set-leverage": 10,
     "/v5/position/trading-stop": 10,
     "/v5/account/wallet-balance": 50,
-    "/v5/order/create-batch": 10,  # Bybit counts each order of a batch; here one a batch
+    "/v5/order/create-batch": 10,  # counted per order (`take`), as Bybit does
     "/v5/order/amend-batch": 10,
     "/v5/order/cancel-batch": 10,
     "/v5/position/switch-mode": 10,
@@ -52,6 +52,19 @@ class RateLimiter:
             return Verdict(False, limit, 0, window[0] + 1_000)
         window.append(now_ms)
         return Verdict(True, limit, limit - len(window), now_ms)
+
+    def take(self, account: str, path: str, now_ms: int, units: int) -> int:
+        """Count up to `units` more requests of `account` on `path`; return how many fit.
+
+        A batch's further orders (its first was counted by `check`): Bybit counts each order
+        of a batch, and when the batch is over the remaining quota the first ones go through.
+        """
+        limit = ENDPOINT_LIMITS.get(path, DEFAULT_LIMIT)
+        window = self._calls.setdefault((account, path), deque())
+        _expire(window, now_ms - 1_000)
+        granted = max(0, min(units, limit - len(window)))
+        window.extend([now_ms] * granted)
+        return granted
 
     def check_ip(self, ip: str, now_ms: int) -> bool:
         window = self._ip_calls.setdefault(ip, deque())

@@ -6,8 +6,9 @@ Bybit's envelope carries more than a result: the batches' per-item `retExtInfo.l
 set-margin-mode's refusal (retCode 3400045 with its `reasons` in the result).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -15,12 +16,14 @@ from aiohttp import web
 from services.simulator.rest_call import Call, Handler, envelope, one_page
 from services.simulator.venue import Venue, VenueError
 from services.simulator.venue.account_more import MARGIN_MODE_FAILED, LogFilter
-from services.simulator.venue.batch import BatchOutcome
+from services.simulator.venue.batch import MAX_BATCH, BatchOutcome
 from services.simulator.venue.request_fields import OrderAmend, OrderCreate
 from shared.bybit import wire, wire_more
 
 S = TypeVar("S", bound=msgspec.Struct)
 _encoder = msgspec.json.Encoder()
+Quota = Callable[[str, str, int, int], int]  # (account, path, now_ms, units) -> units granted
+TOO_MANY_VISITS: Final = (10006, "Too many visits!")
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,16 @@ def _ms(call: Call, name: str) -> int | None:
 
 
 class MoreApi:
-    """Handlers calling the `Venue`'s batch, account-history and market-history calls."""
+    """Handlers calling the `Venue`'s batch, account-history and market-history calls.
 
-    def __init__(self, venue: Venue) -> None:
+    `quota(account, path, now_ms, units)` counts a batch's further orders against the
+    endpoint's rate limit and returns how many fit (None: no limits); the orders beyond it
+    answer 10006 "Too many visits!" in retExtInfo.list and are not carried out.
+    """
+
+    def __init__(self, venue: Venue, quota: Quota | None = None) -> None:
         self._venue = venue
+        self._quota = quota
         self.public: dict[str, Handler] = {
             "/v5/market/funding/history": self._funding,
             "/v5/market/open-interest": self._open_interest,
@@ -107,16 +116,27 @@ class MoreApi:
 
     # ---- batch trading
 
+    def _within_quota(self, call: Call, path: str, items: list[S | VenueError]) -> None:
+        """Turn the items beyond the rate limit into 10006 (the first was counted already)."""
+        if self._quota is None or len(items) <= 1 or len(items) > MAX_BATCH:
+            return
+        allowed = 1 + self._quota(call.account, path, call.now_ms, len(items) - 1)
+        for i in range(allowed, len(items)):
+            items[i] = VenueError(*TOO_MANY_VISITS)
+
     async def _create_batch(self, call: Call) -> Answer:
         category, items = decode_items(call, OrderCreate)
+        self._within_quota(call, "/v5/order/create-batch", items)
         return batch_answer(self._venue.create_batch(call.account, category, items, call.now_ms))
 
     async def _amend_batch(self, call: Call) -> Answer:
         category, items = decode_items(call, OrderAmend)
+        self._within_quota(call, "/v5/order/amend-batch", items)
         return batch_answer(self._venue.amend_batch(call.account, category, items, call.now_ms))
 
     async def _cancel_batch(self, call: Call) -> Answer:
         category, items = decode_items(call, wire.OrderCancelRequest)
+        self._within_quota(call, "/v5/order/cancel-batch", items)
         return batch_answer(self._venue.cancel_batch(call.account, category, items, call.now_ms))
 
     # ---- account and position

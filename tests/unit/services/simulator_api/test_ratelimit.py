@@ -16,3 +16,13 @@ def test_limits_are_per_account_and_per_path() -> None:
         limiter.check("a", "/v5/order/create", i)
     assert limiter.check("b", "/v5/order/create", 10).allowed
     assert limiter.check("a", "/v5/order/cancel", 10).allowed
+
+
+def test_a_batch_takes_one_unit_per_order_and_gets_what_is_left() -> None:
+    limiter = RateLimiter()
+    path = "/v5/order/create-batch"
+    assert limiter.check("a", path, 1_000).allowed  # the request: its first order
+    assert limiter.take("a", path, 1_000, 11) == 9  # ten a second in all
+    assert limiter.take("a", path, 1_500, 3) == 0
+    assert not limiter.check("a", path, 1_500).allowed
+    assert limiter.take("a", path, 2_000, 3) == 3
