@@ -20,7 +20,12 @@ from services.simulator.rest_call import (
 from services.simulator.rest_more import MoreApi, respond
 from services.simulator.rest_screen import screen
 from services.simulator.venue import Venue, VenueError
-from services.simulator.venue.request_fields import CancelAll, OrderAmend, OrderCreate
+from services.simulator.venue.request_fields import (
+    CancelAll,
+    OrderAmend,
+    OrderCreate,
+    TradingStop,
+)
 from shared.bybit import wire
 from shared.runtime.clock import Clock
 
@@ -265,7 +270,7 @@ class RestApi:
         return wire.Empty()
 
     async def _trading_stop(self, call: Call) -> wire.Empty:
-        self._venue.trading_stop(call.account, call.decode(wire.TradingStopRequest), call.now_ms)
+        self._venue.trading_stop(call.account, call.decode(TradingStop), call.now_ms)
         return wire.Empty()
 
     async def _wallet(self, call: Call) -> wire.WalletList:

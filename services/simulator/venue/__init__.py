@@ -20,9 +20,17 @@ outcome arrives as private events, in the order it happened:
 
 Simplifications versus Bybit (beyond those of `accounts`):
 
-* one-way mode (positionIdx 0) and cross margin only; no conditional orders (triggerPrice),
-  no trailing stop, no partial TP/SL (tpslMode Full only), no SMP: an account's orders
-  can trade with each other; batch orders are their single requests in turn (`batch`);
+* one-way mode (positionIdx 0) and cross margin only; no trailing stop, no partial or limit
+  TP/SL (tpslMode Full, Market, triggered by the last price only), no SMP: an account's
+  orders can trade with each other; batch orders are their single requests in turn
+  (`batch`); what a request asks that the venue cannot do is refused with 10001, never
+  dropped (`request_fields` lists every request field's treatment);
+* conditional orders (`conditional`): triggerBy IndexPrice watches the mark (the index is
+  the mark here); triggers are checked after every match and market step, not at each
+  price inside one match; a triggered order that fails its margin check ends Cancelled
+  (rejectReason EC_Others), one whose reduce-only position is gone ends Cancelled
+  (CancelByReduceOnly); Triggered is an order event alone (no position / wallet event);
+  createType is CreateByStopOrder throughout;
 * a taker order's entry match is atomic: one order event with the resulting status, not one
   per intermediate status (New -> PartiallyFilled -> Filled);
 * IOC / Market remainders end `Cancelled` with rejectReason `EC_NoImmediateQtyToFill` when
@@ -58,7 +66,8 @@ Simplifications versus Bybit (beyond those of `accounts`):
 
 Module map: `state` (config, markets, accounts, ids, marks), `validation` (request checks ->
 `VenueError`), `clearing` (matching an order, booking fills, closing orders, firing stops),
-`stops` (TP/SL decisions), `reports` (the private events), `flow` (time: synthetic steps or
+`stops` (TP/SL decisions), `conditional` (trigger orders), `request_fields` (the request
+types, every field's treatment), `reports` (the private events), `flow` (time: synthetic steps or
 recorded `BookTop` / `TradePrint` events), `recorded` (raw recorded Bybit public frames as
 those events), `trading` (the trading requests), `market_data`,
 `queries`, and `facade` (`Venue`, which only delegates).

@@ -2,9 +2,10 @@
 
 The rule: a request field that changes what an order does is either honoured or refused with
 an error, never dropped. The request types here carry every parameter Bybit documents for
-/v5/order/create, /v5/order/amend and /v5/order/cancel-all (the shared `wire` requests carry
-only what the bot sends), so nothing a client sends is lost at decoding, and `TREATMENT`
-says, for each field, in this one place, what the venue does with it:
+/v5/order/create, /v5/order/amend, /v5/order/cancel-all and /v5/position/trading-stop (the
+shared `wire` requests carry only what the bot sends), so nothing a client sends is lost at
+decoding (batch items decode to these types too), and `TREATMENT` says, for each field, in
+this one place, what the venue does with it:
 
 * `HONOURED`: acted on (the venue's checks may still refuse a value, as Bybit would);
 * `Ignored(why)`: accepted and ignored because it changes nothing for this venue (e.g. an
@@ -72,6 +73,19 @@ class CancelAll(wire.CancelAllRequest, kw_only=True):
     stop_order_type: str | None = None
 
 
+class TradingStop(wire.TradingStopRequest, kw_only=True):
+    """POST /v5/position/trading-stop with every documented parameter."""
+
+    trailing_stop: str | None = None
+    active_price: str | None = None
+    tp_size: str | None = None
+    sl_size: str | None = None
+    tp_limit_price: str | None = None
+    sl_limit_price: str | None = None
+    tp_order_type: str | None = None
+    sl_order_type: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Ignored:
     """Accepted and ignored: it changes nothing for this venue."""
@@ -95,6 +109,7 @@ _UNSUPPORTED = "is not supported by the simulator"
 _NO_PARTIAL = Refused(
     ("Full",), f"params error: tpslMode Partial {_UNSUPPORTED} (TP/SL apply to the whole position)"
 )
+_PARTIAL = Ignored("Bybit uses it only with tpslMode=Partial (refused)")
 _LAST_PRICE_ONLY = Refused(
     ("LastPrice",), f"params error: TP/SL trigger by MarkPrice or IndexPrice {_UNSUPPORTED}"
 )
@@ -129,8 +144,8 @@ _CREATE: Final[dict[str, Treatment]] = {
     "tpsl_mode": _NO_PARTIAL,
     "tp_order_type": _MARKET_TPSL,
     "sl_order_type": _MARKET_TPSL,
-    "tp_limit_price": Ignored("Bybit uses it only with tpslMode=Partial (refused)"),
-    "sl_limit_price": Ignored("Bybit uses it only with tpslMode=Partial (refused)"),
+    "tp_limit_price": _PARTIAL,
+    "sl_limit_price": _PARTIAL,
     "tp_trigger_by": _LAST_PRICE_ONLY,
     "sl_trigger_by": _LAST_PRICE_ONLY,
     "smp_type": Refused(("None",), f"params error: smpType {_UNSUPPORTED}"),
@@ -163,10 +178,29 @@ _CANCEL_ALL: Final[dict[str, Treatment]] = {
     "order_filter": HONOURED,  # Order, StopOrder (others fail with 10001)
     "stop_order_type": Refused(("Stop",), f"params error: stopOrderType {_UNSUPPORTED}"),
 }
+_TRADING_STOP: Final[dict[str, Treatment]] = {
+    "category": HONOURED,
+    "symbol": HONOURED,
+    "position_idx": HONOURED,  # 0 only
+    "tpsl_mode": HONOURED,  # Full only: Partial fails with 10001
+    "take_profit": HONOURED,
+    "stop_loss": HONOURED,
+    "tp_trigger_by": _LAST_PRICE_ONLY,
+    "sl_trigger_by": _LAST_PRICE_ONLY,
+    "tp_order_type": _MARKET_TPSL,
+    "sl_order_type": _MARKET_TPSL,
+    "trailing_stop": Refused(("0",), f"params error: trailingStop {_UNSUPPORTED}"),
+    "active_price": Refused((), f"params error: activePrice {_UNSUPPORTED}"),
+    "tp_size": _PARTIAL,
+    "sl_size": _PARTIAL,
+    "tp_limit_price": _PARTIAL,
+    "sl_limit_price": _PARTIAL,
+}
 TREATMENT: Final[dict[type[msgspec.Struct], dict[str, Treatment]]] = {
     OrderCreate: _CREATE,
     OrderAmend: _AMEND,
     CancelAll: _CANCEL_ALL,
+    TradingStop: _TRADING_STOP,
 }
 
 
@@ -198,3 +232,10 @@ def as_cancel_all(req: wire.CancelAllRequest) -> CancelAll:
     if isinstance(req, CancelAll):
         return req
     return CancelAll(**msgspec.structs.asdict(req))
+
+
+def as_trading_stop(req: wire.TradingStopRequest) -> TradingStop:
+    """The request as the full trading-stop type."""
+    if isinstance(req, TradingStop):
+        return req
+    return TradingStop(**msgspec.structs.asdict(req))

@@ -166,7 +166,9 @@ def trading_stop(
     state: VenueState, account: str, req: wire.TradingStopRequest, now_ms: int
 ) -> None:
     """Set or clear the position's venue TP / SL."""
+    req = request_fields.as_trading_stop(req)
     acct, market = prelude(state, account, req.symbol, req.category, now_ms)
+    request_fields.refuse_unsupported(req)
     if req.position_idx != 0:
         raise params_error("position idx not match position mode")
     if req.tpsl_mode != "Full":

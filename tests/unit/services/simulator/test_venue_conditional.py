@@ -21,6 +21,7 @@ from services.simulator.venue.request_fields import (
     OrderAmend,
     OrderCreate,
     Refused,
+    TradingStop,
 )
 from shared.bybit import wire
 
@@ -270,7 +271,7 @@ def test_what_changes_nothing_here_is_accepted() -> None:
     assert raised.value.code == 10001
 
 
-@pytest.mark.parametrize("request_type", [OrderCreate, OrderAmend, CancelAll])
+@pytest.mark.parametrize("request_type", [OrderCreate, OrderAmend, CancelAll, TradingStop])
 def test_every_request_field_has_a_treatment(request_type: type[msgspec.Struct]) -> None:
     fields = {f.name for f in msgspec.structs.fields(request_type)}
     treatment = TREATMENT[request_type]
@@ -285,6 +286,7 @@ def test_the_request_types_carry_every_field_of_the_shared_wire_requests() -> No
         (OrderCreate, wire.OrderCreateRequest),
         (OrderAmend, wire.OrderAmendRequest),
         (CancelAll, wire.CancelAllRequest),
+        (TradingStop, wire.TradingStopRequest),
     ):
         assert issubclass(full, base)
 
@@ -317,3 +319,24 @@ def test_a_trigger_fires_at_the_first_price_that_reaches_it(
         if "Triggered" in statuses(events(v)) and fired_at is None:
             fired_at = i
     assert fired_at == expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"tp_trigger_by": "MarkPrice"},
+        {"trailing_stop": "50"},
+        {"active_price": "99000"},
+        {"tp_order_type": "Limit"},
+    ],
+)
+def test_trading_stop_refuses_what_it_cannot_do(fields: dict[str, Any]) -> None:
+    v = recorded()
+    create(v)
+    req = TradingStop(symbol=SYMBOL, take_profit="99000", **fields)
+    with pytest.raises(VenueError) as raised:
+        v.trading_stop("a", req, T0 + 200)
+    assert raised.value.code == 10001
+    assert v.positions("a", SYMBOL)[0].take_profit == "0.00"
+    v.trading_stop("a", TradingStop(symbol=SYMBOL, take_profit="99000", trailing_stop="0"), T0)
+    assert v.positions("a", SYMBOL)[0].take_profit == "99000.00"
