@@ -94,9 +94,15 @@ def _order_fields(order: OrderState, spec: InstrumentSpec) -> dict[str, Any]:
     }
 
 
+_REST_UNKNOWN: Final = ("stop_order_type", "trigger_by", "tp_trigger_by", "sl_trigger_by")
+
+
 def order_to_wire(order: OrderState, spec: InstrumentSpec) -> wire.Order:
-    """The order as /v5/order/realtime and /v5/order/history show it."""
-    return wire.Order(**_order_fields(order, spec))
+    """The order as /v5/order/realtime and /v5/order/history show it: an unset enumeration
+    is "UNKNOWN" there (reference 4.11, 4.12), "" on the private stream (as captured)."""
+    fields = _order_fields(order, spec)
+    fields.update({name: fields[name] or "UNKNOWN" for name in _REST_UNKNOWN})
+    return wire.Order(**fields)
 
 
 def order_event(order: OrderState, spec: InstrumentSpec) -> wire.OrderEvent:

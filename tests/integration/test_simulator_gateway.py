@@ -160,3 +160,11 @@ async def test_private_stream_takes_string_expires_and_sends_execution_fast(sim:
         "execTime",
         "seq",
     }
+
+
+async def test_rest_orders_show_unset_enumerations_as_unknown(sim: Sim) -> None:
+    assert (await sim.post("/v5/order/create", resting_buy("enum-1")))["retCode"] == 0
+    params = {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "enum-1"}
+    order = (await sim.get("/v5/order/realtime", params, signed=True))["result"]["list"][0]
+    unset = ("stopOrderType", "triggerBy", "tpTriggerBy", "slTriggerBy", "cancelType")
+    assert {name: order[name] for name in unset} == dict.fromkeys(unset, "UNKNOWN")
