@@ -28,9 +28,8 @@ def sync_stops(state: VenueState, account: Account, market: Market) -> None:
         return
     if not pos.size:
         pos.take_profit = pos.stop_loss = None
-    if untriggered(account, market.spec.symbol):
-        market.stop_accounts.add(account.key)
-    else:
+    # an account with untriggered orders here was added when they were placed: keep it
+    if account.key in market.stop_accounts and not untriggered(account, market.spec.symbol):
         market.stop_accounts.discard(account.key)
 
 
