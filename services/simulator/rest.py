@@ -66,6 +66,7 @@ class RestApi:
             "/v5/market/orderbook": self._orderbook,
             "/v5/market/recent-trade": self._recent_trades,
             "/v5/market/kline": self._klines,
+            "/v5/system/status": self._account_api.system_status,
         }
         signed_get: dict[str, Handler] = {
             "/v5/order/realtime": self._realtime,

@@ -4,6 +4,7 @@ ccxt reads all three on its first private call (its `is_unified_enabled` and
 `fetch_currencies`): GET /v5/user/query-api (the key: a unified trading account, uta=1),
 GET /v5/account/info (the margin mode and unifiedMarginStatus) and GET
 /v5/asset/coin/query-info (the coins; a paper venue has no deposit or withdrawal chains).
+Its fetch_status reads GET /v5/system/status (public): no maintenance here, an empty list.
 """
 
 import zlib
@@ -74,6 +75,12 @@ class AccountInfo(wire.Wire, kw_only=True):
     spot_hedging_status: str
 
 
+class SystemStatus(wire.Wire, kw_only=True):
+    """GET /v5/system/status: the maintenance events (none on the simulator)."""
+
+    list: list[dict[str, str]]
+
+
 class CoinInfo(wire.Wire, kw_only=True):
     name: str
     coin: str
@@ -142,6 +149,9 @@ class AccountApi:
             is_master_trader=False,
             spot_hedging_status="OFF",
         )
+
+    async def system_status(self, call: Call) -> SystemStatus:
+        return SystemStatus(list=[])
 
     async def coin_info(self, call: Call) -> CoinInfoRows:
         coins = {"USDT"} | {i.base_coin for i in self._venue.instruments()}

@@ -68,6 +68,8 @@ async def test_ccxt_reads_the_market(rest: ccxt_async.bybit) -> None:
     assert markets[SYMBOL]["swap"]
     ticker = await bounded(rest.fetch_ticker(SYMBOL))
     assert ticker["bid"] < ticker["ask"]
+    assert (await bounded(rest.fetch_status()))["status"] == "ok"
+    assert abs(await bounded(rest.fetch_time()) - rest.milliseconds()) < 5_000
     book = await bounded(rest.fetch_order_book(SYMBOL, limit=50))
     assert book["bids"][0][0] < book["asks"][0][0]
     assert len(book["bids"]) == 50
