@@ -235,6 +235,7 @@ class RestApi:
             order_id=call.params.get("orderId"),
             order_link_id=call.params.get("orderLinkId"),
             open_only=call.int_param("openOnly", 0, 0, 2),
+            order_filter=call.params.get("orderFilter"),
         )
         page, cursor = one_page(orders, call, 20, 50)
         return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)
@@ -245,6 +246,7 @@ class RestApi:
             symbol=call.params.get("symbol"),
             order_id=call.params.get("orderId"),
             order_link_id=call.params.get("orderLinkId"),
+            order_filter=call.params.get("orderFilter"),
         )
         page, cursor = one_page(orders, call, 20, 50)
         return wire.OrderList(category="linear", list=page, next_page_cursor=cursor)

@@ -91,6 +91,10 @@ async def test_pybit_conditional_order_waits_untriggered_then_triggers_and_fills
         assert listed["stopOrderType"] == "Stop"
         assert Decimal(listed["triggerPrice"]) == trigger
         assert (listed["triggerDirection"], listed["triggerBy"]) == (1, "LastPrice")
+        plain = await asyncio.to_thread(
+            http.get_open_orders, category="linear", symbol="BTCUSDT", orderFilter="Order"
+        )
+        assert plain["result"]["list"] == []
 
         # sweep the asks up to the trigger price: the last price reaches it
         sweep = sum((q for p, q in asks if p < trigger), Decimal(0)) + Decimal("0.001")

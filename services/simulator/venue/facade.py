@@ -154,9 +154,11 @@ class Venue(MoreEndpoints):
         order_id: str | None = None,
         order_link_id: str | None = None,
         open_only: int = 0,
+        order_filter: str | None = None,
     ) -> list[wire.Order]:
         """/v5/order/realtime: open orders (open_only=0) or the 500 most recent closed (1, 2)."""
-        return queries.orders(self.state, account, symbol, order_id, order_link_id, open_only)
+        found = queries.orders(self.state, account, symbol, order_id, order_link_id, open_only)
+        return queries.filtered(found, order_filter)
 
     def order_history(
         self,
@@ -165,9 +167,11 @@ class Venue(MoreEndpoints):
         symbol: str | None = None,
         order_id: str | None = None,
         order_link_id: str | None = None,
+        order_filter: str | None = None,
     ) -> list[wire.Order]:
         """/v5/order/history: orders of the last 7 days (unfilled cancels: 24 h), newest first."""
-        return queries.order_history(self.state, account, symbol, order_id, order_link_id)
+        found = queries.order_history(self.state, account, symbol, order_id, order_link_id)
+        return queries.filtered(found, order_filter)
 
     def executions(
         self, account: str, *, symbol: str | None = None, start_ms: int | None = None

@@ -9,6 +9,21 @@ from services.simulator.venue.state import VenueState, mark_price, params_error
 from shared.bybit import wire
 
 _DAY_MS: Final = 86_400_000
+_CONDITIONAL: Final = frozenset({"Untriggered", "Triggered", "Deactivated"})
+_NONE_HERE: Final = frozenset({"tpslOrder", "OcoOrder", "BidirectionalTpslOrder"})
+
+
+def filtered(orders: list[wire.Order], order_filter: str | None) -> list[wire.Order]:
+    """orderFilter: Order (active orders), StopOrder (conditional ones), others none here."""
+    if order_filter in (None, ""):
+        return orders
+    if order_filter == "Order":
+        return [o for o in orders if o.order_status not in _CONDITIONAL]
+    if order_filter == "StopOrder":
+        return [o for o in orders if o.order_status in _CONDITIONAL]
+    if order_filter in _NONE_HERE:
+        return []  # the venue makes no such orders
+    raise params_error("params error: orderFilter invalid")
 
 
 def orders(

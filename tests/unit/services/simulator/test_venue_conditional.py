@@ -340,3 +340,24 @@ def test_trading_stop_refuses_what_it_cannot_do(fields: dict[str, Any]) -> None:
     assert v.positions("a", SYMBOL)[0].take_profit == "0.00"
     v.trading_stop("a", TradingStop(symbol=SYMBOL, take_profit="99000", trailing_stop="0"), T0)
     assert v.positions("a", SYMBOL)[0].take_profit == "99000.00"
+
+
+def test_order_queries_follow_order_filter() -> None:
+    v = recorded()
+    price = last(v)
+    stop = create(v, trigger_price=str(price + 10), trigger_direction=1)
+    plain = create(v, order_type="Limit", price=str(price - 100))
+
+    def ids(order_filter: str | None) -> list[str]:
+        return [o.order_id for o in v.orders("a", symbol=SYMBOL, order_filter=order_filter)]
+
+    assert ids(None) == [plain.order_id, stop.order_id]
+    assert ids("StopOrder") == [stop.order_id]
+    assert ids("Order") == [plain.order_id]
+    assert ids("tpslOrder") == []
+    with pytest.raises(VenueError) as raised:
+        ids("Nonsense")
+    assert raised.value.code == 10001
+    v.cancel_order("a", wire.OrderCancelRequest(symbol=SYMBOL, order_id=stop.order_id), T0 + 200)
+    history = v.order_history("a", symbol=SYMBOL, order_filter="StopOrder")
+    assert [(o.order_id, o.order_status) for o in history] == [(stop.order_id, "Deactivated")]
