@@ -15,11 +15,10 @@ from aiohttp import web
 
 from services.simulator.connections import Connection, ConnectionRegistry, serve
 from services.simulator.faults import FaultInjector
-from shared.bybit import wire
+from services.simulator.ws_frames import decode_request, send_ack
 from shared.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
-_encoder = msgspec.json.Encoder()
 MAX_GAP_MS = 1_000
 
 
@@ -74,13 +73,8 @@ class ReplayStream:
         return await serve(request, self.registry, self._on_text)
 
     def _on_text(self, conn: Connection, text: str) -> None:
-        try:
-            request = msgspec.json.decode(text, type=wire.WsRequest)
-        except msgspec.DecodeError as e:
-            ack = wire.WsAck(
-                success=False, ret_msg=f"invalid request: {e}", conn_id=conn.conn_id, op=""
-            )
-            conn.send(_encoder.encode(ack).decode(), faultable=False)
+        request = decode_request(conn, text)  # req_id echoed as sent, a number too
+        if request is None:
             return
         topics = [str(t) for t in request.args]
         if request.op == "subscribe":
@@ -88,14 +82,9 @@ class ReplayStream:
         elif request.op == "unsubscribe":
             conn.topics.difference_update(topics)
         ret_msg = "pong" if request.op == "ping" else ""
-        ack = wire.WsAck(
-            success=True,
-            ret_msg=ret_msg,
-            conn_id=conn.conn_id,
-            req_id=request.req_id or "",
-            op=request.op,
+        send_ack(
+            conn, request.op, "" if request.req_id is None else request.req_id, ret_msg=ret_msg
         )
-        conn.send(_encoder.encode(ack).decode(), faultable=False)
 
     def publish(self, now_ms: int) -> None:
         """Send every recorded frame whose time has come, looping at the end of the file.

@@ -8,12 +8,14 @@ as a string, the kline and execution.fast topics).
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from shared.bybit.auth import ws_auth_signature
+from tests.helpers.fixtures import BYBIT_FIXTURES
 from tests.helpers.simulator import API_KEY, API_SECRET, Sim, resting_buy, running_simulator
 
 pytestmark = pytest.mark.integration
@@ -168,3 +170,15 @@ async def test_rest_orders_show_unset_enumerations_as_unknown(sim: Sim) -> None:
     order = (await sim.get("/v5/order/realtime", params, signed=True))["result"]["list"][0]
     unset = ("stopOrderType", "triggerBy", "tpTriggerBy", "slTriggerBy", "cancelType")
     assert {name: order[name] for name in unset} == dict.fromkeys(unset, "UNKNOWN")
+
+
+async def test_replayed_stream_echoes_a_numeric_req_id(tmp_path: Path) -> None:
+    recording = tmp_path / "recording.jsonl"
+    recording.write_text((BYBIT_FIXTURES / "ws_public_linear_publicTrade.json").read_text())
+    async with (
+        running_simulator(symbols=("BTCUSDT",), replay_file=str(recording)) as replayed,
+        replayed.session.ws_connect(f"{replayed.ws_url}/v5/public/linear") as ws,
+    ):
+        await ws.send_json({"req_id": 5, "op": "subscribe", "args": ["publicTrade.BTCUSDT"]})
+        ack = await ws.receive_json(timeout=10)
+        assert (ack["success"], ack["req_id"], ack["op"]) == (True, 5, "subscribe")
