@@ -36,6 +36,15 @@ _NEEDS_CATEGORY: Final = frozenset(
         "/v5/position/list",
         "/v5/position/set-leverage",
         "/v5/position/trading-stop",
+        "/v5/order/create-batch",
+        "/v5/order/amend-batch",
+        "/v5/order/cancel-batch",
+        "/v5/account/fee-rate",
+        "/v5/position/closed-pnl",
+        "/v5/position/switch-mode",
+        "/v5/market/funding/history",
+        "/v5/market/open-interest",
+        "/v5/market/risk-limit",
     }
 )
 
@@ -63,6 +72,11 @@ _EMPTY: Final = {
     "/v5/order/history": _empty_list,
     "/v5/execution/list": _empty_list,
     "/v5/position/list": _empty_list,
+    "/v5/position/closed-pnl": _empty_list,
+    "/v5/account/fee-rate": _empty_list,
+    "/v5/market/funding/history": _empty_list,
+    "/v5/market/open-interest": _empty_list,
+    "/v5/market/risk-limit": _empty_list,
 }
 
 

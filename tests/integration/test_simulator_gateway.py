@@ -44,6 +44,12 @@ async def test_a_missing_category_is_refused(sim: Sim) -> None:
     assert _error(await sim.post("/v5/order/create", body)) == (181000, "category is null")
     positions = await sim.get("/v5/position/list", {"symbol": "BTCUSDT"}, signed=True)
     assert _error(positions) == (181001, "category only support linear or option")
+    for path in ("/v5/account/fee-rate", "/v5/position/closed-pnl"):
+        assert _error(await sim.get(path, {}, signed=True)) == (181000, "category is null"), path
+    for path in ("/v5/market/funding/history", "/v5/market/open-interest"):
+        assert _error(await sim.get(path, {"symbol": "BTCUSDT"})) == (181000, "category is null")
+    batch = {"request": [resting_buy()]}
+    assert _error(await sim.post("/v5/order/create-batch", batch)) == (181000, "category is null")
 
 
 async def test_a_missing_symbol_or_settle_coin_is_refused(sim: Sim) -> None:
