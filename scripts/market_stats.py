@@ -1,10 +1,11 @@
 """scripts/market-stats: the simulator's market profiles beside real data, side by side.
 
 Given a file of recorded Bybit public frames (`<receive ns> <frame JSON>` lines, gzipped or
-not, e.g. the six minutes of real ETHUSDT named in tests/fixtures/market/SOURCES.md), computes its statistics; without one, shows
-the real data's statistics stored in services/simulator/market_calibration.json. Then runs
-each profile's market generator in-process (seeded, no network) for the same duration and
-computes the same statistics. --json prints one object; --write-calibration stores the
+not, e.g. the six minutes of real ETHUSDT named in tests/fixtures/market/SOURCES.md),
+computes its statistics; without one, shows the real data's statistics stored in
+services/simulator/market_calibration.json. Then runs each profile's market generator
+in-process (seeded, no network) for the same duration and computes the same statistics.
+--json prints one object; --write-calibration stores the
 real data's and the profiles' statistics as the calibration the tests and the running
 simulator use (scripts/status shows them); --svg draws the mid paths and spread histograms.
 """
