@@ -5,9 +5,9 @@ not, e.g. the six minutes of real ETHUSDT named in tests/fixtures/market/SOURCES
 computes its statistics; without one, shows the real data's statistics stored in
 services/simulator/market_calibration.json. Then runs each profile's market generator
 in-process (seeded, no network) for the same duration and computes the same statistics.
---json prints one object; --write-calibration stores the
-real data's and the profiles' statistics as the calibration the tests and the running
-simulator use (scripts/status shows them); --svg draws the mid paths and spread histograms.
+--json prints one object; --write-calibration stores the real data's and the profiles'
+statistics as the calibration the tests and the running simulator use (scripts/status
+shows them); --svg draws the mid paths and spread histograms.
 """
 
 import argparse
