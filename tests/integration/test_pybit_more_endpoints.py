@@ -1,21 +1,15 @@
 """pybit, pointed at the simulator and otherwise unchanged, on the batch, account-history and
 market-history endpoints: Bybit's shapes (numbers in strings) and their meaning."""
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pybit import unified_trading
 from pybit.exceptions import InvalidRequestError
 
-from scripts.control import answers, free_port
-from shared.settings import REPO_ROOT
-from tests.helpers.waiting import eventually_sync
+from tests.helpers.simulator_process import simulator_process
 
 pytestmark = pytest.mark.integration
 
@@ -25,44 +19,10 @@ API_SECRET = "pybit-secret-not-real-0002"
 
 @pytest.fixture(scope="module")
 def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[unified_trading.HTTP]:
-    port = free_port()
-    run_dir = tmp_path_factory.mktemp("run")
-    env = {
-        **os.environ,
-        "BYBIT_API_KEY": API_KEY,
-        "BYBIT_API_SECRET": API_SECRET,
-        "TRADING_RUN_DIR": str(run_dir),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    log = Path(run_dir) / "simulator.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "services.simulator",
-                "--port",
-                str(port),
-                "--symbols",
-                "BTCUSDT,ETHUSDT",
-            ],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        eventually_sync(
-            lambda: answers(f"http://127.0.0.1:{port}/v5/market/time") or proc.poll() is not None,
-            timeout_s=30,
-        )
-        assert proc.poll() is None, log.read_text()
+    with simulator_process(tmp_path_factory.mktemp("run"), API_KEY, API_SECRET) as url:
         session = unified_trading.HTTP(api_key=API_KEY, api_secret=API_SECRET)
-        session.endpoint = f"http://127.0.0.1:{port}"  # the only change: where it connects
+        session.endpoint = f"http://{url}"  # the only change: where it connects
         yield session
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def far_bid(http: unified_trading.HTTP, link: str, factor: float = 0.9) -> dict[str, Any]:

@@ -1,20 +1,15 @@
 """The official SDK (pybit), pointed at the simulator and otherwise unchanged, trades on it."""
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pybit import unified_trading
 
-from scripts.control import answers, free_port
-from shared.settings import REPO_ROOT
+from tests.helpers.simulator_process import simulator_process
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.integration
@@ -25,43 +20,8 @@ API_SECRET = "pybit-secret-not-real-0001"
 
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    run_dir = tmp_path_factory.mktemp("run")
-    env = {
-        **os.environ,
-        "BYBIT_API_KEY": API_KEY,
-        "BYBIT_API_SECRET": API_SECRET,
-        "TRADING_RUN_DIR": str(run_dir),
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    log = Path(run_dir) / "simulator.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "services.simulator",
-                "--port",
-                str(port),
-                "--symbols",
-                "BTCUSDT,ETHUSDT",
-            ],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"127.0.0.1:{port}"
-    try:
-        eventually_sync(
-            lambda: answers(f"http://{url}/v5/market/time") or proc.poll() is not None,
-            timeout_s=30,
-        )
-        assert proc.poll() is None, log.read_text()
+    with simulator_process(tmp_path_factory.mktemp("run"), API_KEY, API_SECRET) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def admin_stats(endpoint: str) -> dict[str, Any]:
