@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from services.simulator.account_views import order_to_wire, position_info, wallet_to_wire
-from services.simulator.accounts import OrderState, Position
+from services.simulator.accounts import Account, OrderState, Position
 from services.simulator.venue.state import VenueState, mark_price, params_error
 from shared.bybit import wire
 
@@ -35,21 +35,35 @@ def orders(
     open_only: int,
 ) -> list[wire.Order]:
     """/v5/order/realtime: open orders (open_only=0) or the 500 most recent closed (1, 2)."""
-    if symbol is not None:
-        state.market(symbol)
-    acct = state.accounts.get(account)
+    acct = _account_of(state, account, symbol)
     if acct is None:
         return []
-    if order_id or order_link_id:
-        found = acct.find(order_id, order_link_id)
-        chosen = [found] if found is not None else []
-    elif open_only == 0:
-        chosen = list(acct.open_orders.values())
-    elif open_only in (1, 2):
-        chosen = list(acct.recent_closed)
-    else:
-        raise params_error("params error: openOnly invalid")
+    chosen = _by_id(acct, order_id, order_link_id)
+    if chosen is None:
+        if open_only == 0:
+            chosen = list(acct.open_orders.values())
+        elif open_only in (1, 2):
+            chosen = list(acct.recent_closed)
+        else:
+            raise params_error("params error: openOnly invalid")
     return _render_orders(state, chosen, symbol)
+
+
+def _account_of(state: VenueState, account: str, symbol: str | None) -> Account | None:
+    """The account asked about (None: it never traded here), once `symbol` is known."""
+    if symbol is not None:
+        state.market(symbol)  # an unknown symbol is refused: 10001
+    return state.accounts.get(account)
+
+
+def _by_id(
+    acct: Account, order_id: str | None, order_link_id: str | None
+) -> list[OrderState] | None:
+    """The order asked for by id ([] if unknown), or None when no id was given."""
+    if not (order_id or order_link_id):
+        return None
+    found = acct.find(order_id, order_link_id)
+    return [found] if found is not None else []
 
 
 def _render_orders(
@@ -69,16 +83,13 @@ def order_history(
     order_link_id: str | None,
 ) -> list[wire.Order]:
     """/v5/order/history: orders of the last 7 days (unfilled cancels: 24 h), newest first."""
-    if symbol is not None:
-        state.market(symbol)
-    acct = state.accounts.get(account)
+    acct = _account_of(state, account, symbol)
     if acct is None:
         return []
-    if order_id or order_link_id:
-        found = acct.find(order_id, order_link_id)
-        return _render_orders(state, [found] if found is not None else [], symbol)
-    kept = (o for o in acct.orders.values() if _retained(state.now, o))
-    return _render_orders(state, kept, symbol)
+    chosen = _by_id(acct, order_id, order_link_id)
+    if chosen is None:
+        chosen = [o for o in acct.orders.values() if _retained(state.now, o)]
+    return _render_orders(state, chosen, symbol)
 
 
 def _retained(now_ms: int, order: OrderState) -> bool:
@@ -92,9 +103,7 @@ def executions(
     state: VenueState, account: str, symbol: str | None, start_ms: int | None
 ) -> list[wire.Execution]:
     """/v5/execution/list: the account's fills, newest first."""
-    if symbol is not None:
-        state.market(symbol)
-    acct = state.accounts.get(account)
+    acct = _account_of(state, account, symbol)
     if acct is None:
         return []
     return [
