@@ -112,42 +112,52 @@ class Rig:
 async def rig(
     make_node: MakeNode, ipc_dir: Path, volatility_scale: float = 1.0, **settings: Any
 ) -> AsyncIterator[Rig]:
-    async with running_simulator(
-        symbols=("BTCUSDT", "ETHUSDT"), volatility_scale=volatility_scale
-    ) as sim:
-        strategy = make_node("strategy", heartbeat_interval_ms=100)
-        node = make_node("executor", heartbeat_interval_ms=100)
-        eps = strategy.settings.endpoints
-        pulse = strategy.publisher(eps.strategy_events)
-        events = strategy.subscriber([eps.execution_events], ["exec.", "alert."])
-        commands = strategy.command_sender(eps.order_commands)
-        config = ExecutorSettings(metrics_port=free_port(), **settings)
-        context = make_context("executor", node, ipc_dir, sim.url)
-        context = dataclasses.replace(
-            context, secrets=Secrets(bybit_api_key=API_KEY, bybit_api_secret=API_SECRET)
-        )
-        executor = ExecutorService(config, context)
-        async with contextlib.AsyncExitStack() as stack:
-            await executor.start(stack)
-            task = asyncio.create_task(executor.run())
-            await eventually(lambda: executor.state is TradingState.ACTIVE or task.done(), 10)
-            assert not task.done(), task
-            # The slow joiner: subscribed once the executor's heartbeats reach us.
-            await eventually(
-                lambda: (
-                    strategy.liveness.is_alive("executor", strategy.bus.clock.now_ns())
-                    or events.drain()
-                )
+    async with (
+        running_simulator(symbols=("BTCUSDT", "ETHUSDT"), volatility_scale=volatility_scale) as sim,
+        rig_on(sim, make_node, ipc_dir, **settings) as the_rig,
+    ):
+        yield the_rig
+
+
+@contextlib.asynccontextmanager
+async def rig_on(
+    sim: Sim, make_node: MakeNode, ipc_dir: Path, **settings: Any
+) -> AsyncIterator[Rig]:
+    """The rig's executor and fake strategy on a running simulator (a second executor on the
+    same venue: another `ipc_dir`, with `make_node` on it, holding its journal)."""
+    strategy = make_node("strategy", heartbeat_interval_ms=100)
+    node = make_node("executor", heartbeat_interval_ms=100)
+    eps = strategy.settings.endpoints
+    pulse = strategy.publisher(eps.strategy_events)
+    events = strategy.subscriber([eps.execution_events], ["exec.", "alert."])
+    commands = strategy.command_sender(eps.order_commands)
+    config = ExecutorSettings(metrics_port=free_port(), **settings)
+    context = make_context("executor", node, ipc_dir, sim.url)
+    context = dataclasses.replace(
+        context, secrets=Secrets(bybit_api_key=API_KEY, bybit_api_secret=API_SECRET)
+    )
+    executor = ExecutorService(config, context)
+    async with contextlib.AsyncExitStack() as stack:
+        await executor.start(stack)
+        task = asyncio.create_task(executor.run())
+        await eventually(lambda: executor.state is TradingState.ACTIVE or task.done(), 10)
+        assert not task.done(), task
+        # The slow joiner: subscribed once the executor's heartbeats reach us.
+        await eventually(
+            lambda: (
+                strategy.liveness.is_alive("executor", strategy.bus.clock.now_ns())
+                or events.drain()
             )
-            the_rig = Rig(sim, executor, commands, events, ipc_dir)
-            heart = asyncio.create_task(heartbeats(pulse, lambda: the_rig.beating))
-            try:
-                yield the_rig
-            finally:
-                for running in (heart, task):
-                    running.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await running
+        )
+        the_rig = Rig(sim, executor, commands, events, ipc_dir)
+        heart = asyncio.create_task(heartbeats(pulse, lambda: the_rig.beating))
+        try:
+            yield the_rig
+        finally:
+            for running in (heart, task):
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
 
 
 async def heartbeats(pulse: Publisher, beating: Callable[[], bool] = lambda: True) -> None:
