@@ -6,7 +6,8 @@ cap creates at 10/s). A fake strategy pushes market IOC orders of 0.001 BTC, alt
 buy and sell, and waits for each OrderAccepted. cmd_to_send is OrderAccepted's
 ts_request_sent_ns (after risk checks, journal commit and signing: when the request's last
 bytes are written to the connection) minus the command's receive time at the executor.
-Measured once per journal durability setting; the one named in deploy/settings.toml is FULL.
+Measured once per journal durability setting: the default (NORMAL, in ExecutorSettings and
+deploy/settings.toml) under the plain names, then FULL under names ending in `_full`.
 """
 
 import asyncio
@@ -47,6 +48,7 @@ from shared.settings import BusSettings, BybitSettings, Endpoints, Mode, Secrets
 
 Result = dict[str, Any]
 NS_PER_S = 1_000_000_000
+DEFAULT_SYNCHRONOUS = ExecutorSettings(metrics_port=0).journal_synchronous
 
 
 @contextlib.asynccontextmanager
@@ -215,12 +217,13 @@ def _durable_write_us(count: int) -> list[float]:
 def run(quick: bool) -> Iterator[Result]:
     count = 200 if quick else 1_000
     with simulator_process("--no-rate-limits", "--symbols", "BTCUSDT") as url:
-        for synchronous in ("FULL", "NORMAL"):
+        for synchronous in sorted(("FULL", "NORMAL"), key=lambda s: s != DEFAULT_SYNCHRONOUS):
             print(f"bench: executor journal synchronous={synchronous}", file=sys.stderr)
             samples, rate = asyncio.run(_measure(url, synchronous, count))
             samples.sort()
-            suffix = "" if synchronous == "FULL" else "_normal"
-            note = f"journal synchronous={synchronous}"
+            suffix = "" if synchronous == DEFAULT_SYNCHRONOUS else f"_{synchronous.lower()}"
+            default = " (the default)" if synchronous == DEFAULT_SYNCHRONOUS else ""
+            note = f"journal synchronous={synchronous}{default}"
             yield {
                 "name": f"executor.cmd_to_send_p50_us{suffix}",
                 "value": round(statistics.median(samples) / 1000, 1),

@@ -1,15 +1,13 @@
 """The order journal: SQLite in WAL mode, written before anything is sent to the venue.
 
-Durability: `PRAGMA synchronous=FULL` by default (`journal-synchronous` in [executor]):
-every commit fsyncs the write-ahead log before it returns, so an intent that
-`record_intent` returned survives a kill -9 and also a power loss or kernel crash. NORMAL
-syncs the WAL only at checkpoints: it survives kill -9 (the data is in the OS page cache)
-but may lose the newest commits on a power loss, the very window "intent before send" must
-close; the venue's view then wins at reconciliation (an unknown order there is adopted with
-an alert), so nothing is doubled, but the journal is no longer complete. The cost is one
-fsync per commit, in the caller's thread: `scripts/bench executor` prints it
-(`executor.journal_commit_p50_us`, FULL and `_normal`). The intent and its "sent" mark are
-one commit; each later event or fill is one more.
+Durability: `PRAGMA synchronous=NORMAL` by default (`journal-synchronous` in [executor]):
+a WAL commit survives a kill -9 (it is in the OS page cache), but the newest commits may be
+lost on a power loss or kernel crash; the venue then wins at reconciliation (orders by
+orderLinkId, fills by execId, positions), with alerts; what it does not give back is in the
+README's "Journal durability". FULL fsyncs the WAL on every commit, so a returned
+`record_intent` also survives a power loss, at one fsync per commit in the caller's thread
+(`scripts/bench executor`: `executor.journal_commit_p50_us`, and `_full` for FULL).
+The intent and its "sent" mark are one commit; each later event or fill is one more.
 
 Tables: `intents` (one row per SubmitOrder, keyed by client_order_id: the command as
 msgspec JSON, so it evolves with the schema; plus the latest status, venue id, send and
@@ -70,7 +68,7 @@ class _Event(NamedTuple):
 class Journal:
     """The executor's order journal (one writer: the executor process, one thread)."""
 
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self._db = sqlite3.connect(path, isolation_level=None)  # autocommit; explicit BEGIN

@@ -30,7 +30,7 @@ class ExecutorSettings(ServiceSettings, frozen=True, kw_only=True):
     price_max_age_s: Seconds = 5.0  # an older last trade price is fetched again (tickers)
     shutdown_timeout_s: Seconds = 4.0  # cancel working orders and confirm within this
     ping_interval_s: Seconds = 20.0  # private websocket
-    journal_synchronous: Literal["FULL", "NORMAL"] = "FULL"  # NORMAL: not power-loss safe
+    journal_synchronous: Literal["FULL", "NORMAL"] = "NORMAL"  # README: "Journal durability"
     flatten_on_shutdown: bool = False  # on SIGTERM, also close every position
     position_check_interval_s: Seconds = 5.0  # positions, stops, equity against the venue
     stream_down_poll_s: Seconds = 1.0  # REST polling period while the private stream is down

@@ -16,6 +16,7 @@ import pytest
 import shared.settings
 from services.executor.journal import Journal, JournalVersionError
 from services.executor.journal_records import EventKind, Fill
+from services.executor.settings import ExecutorSettings
 from shared.schema import ClientOrderId, OrderStatus, TradingState, VenueOrderId
 from tests.helpers.samples import COID, T, make_submit
 
@@ -45,10 +46,20 @@ def count(path: Path, sql: str) -> int:
         return int(db.execute(sql).fetchone()[0])
 
 
-def test_database_is_in_wal_mode_with_full_sync(journal: Journal, path: Path) -> None:
+def test_database_is_in_wal_mode_with_normal_sync_by_default(journal: Journal, path: Path) -> None:
     with closing(sqlite3.connect(path)) as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_full_sync_stays_a_setting(tmp_path: Path) -> None:
+    full = Journal(tmp_path / "full.sqlite", synchronous="FULL")
+    assert full._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    full.close()
+    assert ExecutorSettings(metrics_port=0).journal_synchronous == "NORMAL"
+    assert (
+        ExecutorSettings(metrics_port=0, journal_synchronous="FULL").journal_synchronous == "FULL"
+    )
 
 
 def test_intent_is_open_until_a_terminal_status(journal: Journal) -> None:
