@@ -10,9 +10,10 @@ import msgspec
 
 from services.executor.journal_records import EventKind
 from services.executor.order_flow import OrderFlow
-from services.executor.order_state import TERMINAL_STATUSES
+from services.executor.order_state import TERMINAL_STATUSES, OrderRecord
 from services.executor.ports import Parts
 from services.executor.reconciliation import ReconcileResult, VenueView, adopt, reconcile
+from services.executor.recovery import command_from_venue, history_start_ms, unknown_ours
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.bybit.errors import BybitError
@@ -43,6 +44,9 @@ class ReconcileRunner:
         self._rest = parts.rest
         self._status = parts.status
         self._outbox = parts.outbox
+        # Orders and fills before the journal's first intent (or before now) are older
+        # account history: not recovered into the journal (see recovery.py).
+        self._recover_since_ns = parts.journal.first_intent_ns() or parts.clock.now_ns()
 
     def restore_from_journal(self) -> None:
         """Start: the journal's open orders into the registry; a sent-or-not intent is in doubt.
@@ -100,6 +104,10 @@ class ReconcileRunner:
         if status.reconciled and status.state is TradingState.ACTIVE:
             self._outbox.set_state(TradingState.REDUCING, "reconciling with the venue")
         status.reconciled = False
+        # Orders of ours closed since a lost journal tail are listed only in the history.
+        since_ms = history_start_ms(self._recover_since_ns, self._clock.now_ns())
+        history = await self._rest.order_history(start_ms=since_ms)
+        await self._recover(self._events.checks.orders(history), [])
         await self.poll()
         self._parts.counters["reconciliations"] += 1
         status.reconciled = True
@@ -118,6 +126,7 @@ class ReconcileRunner:
         executions = checks.executions(await self._rest.executions())
         positions, unknown = checks.positions(await self._rest.positions())
         venue = VenueView(open_orders=open_orders, executions=executions, positions=positions)
+        await self._recover(venue.open_orders, venue.executions)
         now = self._clock.now_ns()
         ours = self._registry.journal_view(venue.open_orders)
         if unknown:  # a refused position is unknown, not flat: not compared this time
@@ -129,6 +138,48 @@ class ReconcileRunner:
             await self._settle_unlisted(coid)
         for order in result.to_recheck:
             await self._recheck(order)
+
+    async def _recover(
+        self, orders: Sequence[wire.Order], executions: Sequence[wire.Execution]
+    ) -> None:
+        """Our venue orders the journal lost (see recovery.py): journaled, then booked."""
+        exec_ids, since = self._registry.exec_ids, self._recover_since_ns
+        found = unknown_ours(orders, executions, exec_ids, self._known, since)
+        for symbol, coid in found:
+            order = await self._flow.query(symbol, coid)
+            if order is None or not self._events.checks.order_ok(order):
+                continue  # asked again at the next round
+            command = command_from_venue(order)
+            now = self._clock.now_ns()
+            if command is None or not self._journal.record_intent(command, now, sent_ns=now):
+                continue
+            record = OrderRecord.from_command(command)
+            record.apply_status(S.SUBMITTED)
+            record.ts_request_sent_ns = now
+            self._registry.add(record)
+            self._flow.accepted(record, VenueOrderId(order.order_id), now)
+            fills = self._parts.counters["fills"]
+            for execution in await self._rest_executions_of(order):
+                self._events.apply_execution(execution)
+            state = venue_status(order.order_status, order.cum_exec_qty, order.qty)
+            self._events.apply_status(record, state, order.cancel_type)
+            self._parts.counters["recovered_orders"] += 1
+            self._outbox.alert(
+                AlertSeverity.WARNING,
+                "recovered_order",
+                f"order_link_id={coid} venue_order_id={order.order_id} status={state}:"
+                " on the venue, not in the journal; journaled",
+            )
+            for _ in range(self._parts.counters["fills"] - fills):
+                self._outbox.alert(
+                    AlertSeverity.WARNING,
+                    "recovered_fill",
+                    f"order_link_id={coid}: a fill the journal lacked; booked",
+                )
+
+    def _known(self, coid: str) -> bool:
+        known = self._registry.get(coid) or self._journal.find(ClientOrderId(coid))
+        return known is not None
 
     async def settle_in_doubt(self) -> None:
         """Orders left in doubt (e.g. after a rate-limit storm): ask the venue again."""
