@@ -92,6 +92,37 @@ class RequestSnapshot(Message, frozen=True, kw_only=True):
     expires_at_ns: NanosSinceEpoch
 
 
+class SubmitOrders(Message, frozen=True, kw_only=True):
+    """Place several orders of one strategy in one request (Bybit's create-batch, 1 .. 20).
+
+    Each order is checked, journaled and answered on its own, as if sent alone: a batch
+    that partly fails answers each order with its own outcome.
+    """
+
+    strategy_id: str
+    orders: tuple[SubmitOrder, ...]
+    ts_created_ns: NanosSinceEpoch
+    expires_at_ns: NanosSinceEpoch
+
+
+class AmendOrders(Message, frozen=True, kw_only=True):
+    """Amend several working orders of one strategy in one request (amend-batch, 1 .. 20)."""
+
+    strategy_id: str
+    amends: tuple[AmendOrder, ...]
+    ts_created_ns: NanosSinceEpoch
+    expires_at_ns: NanosSinceEpoch
+
+
+class CancelOrders(Message, frozen=True, kw_only=True):
+    """Cancel several working orders of one strategy in one request (cancel-batch, 1 .. 20)."""
+
+    strategy_id: str
+    cancels: tuple[CancelOrder, ...]
+    ts_created_ns: NanosSinceEpoch
+    expires_at_ns: NanosSinceEpoch
+
+
 Command = (
     SubmitOrder
     | CancelOrder
@@ -100,4 +131,7 @@ Command = (
     | ClosePosition
     | SetTradingState
     | RequestSnapshot
+    | SubmitOrders
+    | AmendOrders
+    | CancelOrders
 )

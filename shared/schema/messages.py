@@ -2,12 +2,15 @@
 
 from shared.schema.commands import (
     AmendOrder,
+    AmendOrders,
     CancelAllOrders,
     CancelOrder,
+    CancelOrders,
     ClosePosition,
     RequestSnapshot,
     SetTradingState,
     SubmitOrder,
+    SubmitOrders,
 )
 from shared.schema.control import Heartbeat, ServiceStatus, SnapshotEnd, SnapshotRequest
 from shared.schema.events import (
@@ -58,4 +61,7 @@ BusMessage = (
     | SnapshotEnd
     | ServiceStatus
     | StrategyStatus
+    | SubmitOrders
+    | AmendOrders
+    | CancelOrders
 )

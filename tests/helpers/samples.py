@@ -7,12 +7,14 @@ from shared.schema import (
     Alert,
     AlertSeverity,
     AmendOrder,
+    AmendOrders,
     BalanceChanged,
     BookLevel,
     BookLevels,
     BusMessage,
     CancelAllOrders,
     CancelOrder,
+    CancelOrders,
     ClientOrderId,
     ClosePosition,
     ExecutionSnapshot,
@@ -42,6 +44,7 @@ from shared.schema import (
     SnapshotRequest,
     StrategyStatus,
     SubmitOrder,
+    SubmitOrders,
     Symbol,
     TimeInForce,
     Trade,
@@ -182,6 +185,38 @@ SAMPLES: dict[str, BusMessage] = {
         state=TradingState.HALTED, reason="operator", ts_created_ns=T, expires_at_ns=T + 1
     ),
     "RequestSnapshot": RequestSnapshot(strategy_id="mom1", ts_created_ns=T, expires_at_ns=T + 1),
+    "SubmitOrders": SubmitOrders(
+        strategy_id="mom1", orders=(make_submit(),), ts_created_ns=T, expires_at_ns=T + 1
+    ),
+    "AmendOrders": AmendOrders(
+        strategy_id="mom1",
+        amends=(
+            AmendOrder(
+                client_order_id=COID,
+                strategy_id="mom1",
+                symbol=SYM,
+                qty=D("0.002"),
+                ts_created_ns=T,
+                expires_at_ns=T + 1,
+            ),
+        ),
+        ts_created_ns=T,
+        expires_at_ns=T + 1,
+    ),
+    "CancelOrders": CancelOrders(
+        strategy_id="mom1",
+        cancels=(
+            CancelOrder(
+                client_order_id=COID,
+                strategy_id="mom1",
+                symbol=SYM,
+                ts_created_ns=T,
+                expires_at_ns=T + 1,
+            ),
+        ),
+        ts_created_ns=T,
+        expires_at_ns=T + 1,
+    ),
     "OrderAccepted": OrderAccepted(
         client_order_id=COID,
         venue_order_id=VOID,
