@@ -7,6 +7,12 @@ trip round the event loop on every order (see scripts/bench executor for the fig
 This client does only what the venue's REST API needs: one request at a time per
 connection (no pipelining), bodies with Content-Length or chunked, no redirects, no
 compression (no Accept-Encoding is sent), TLS for https. Reading the answer: http1_read.
+
+The hot path: `start()` writes a request to an idle connection without awaiting anything
+(an asyncio wake-up costs ~100 us) and hands back a PendingResponse to read the answer
+from; several may be outstanding at once, each on its own connection. `warm(n)` keeps n
+connections idle so that start() finds one. `send()` is start() that may open a connection,
+and `request()` is send() then the answer.
 """
 
 import asyncio
@@ -26,7 +32,14 @@ from shared.bybit.http1_read import (
 )
 from shared.runtime.clock import Clock
 
-__all__ = ["ConnectError", "ConnectionBroken", "Http1Client", "HttpError", "Response"]
+__all__ = [
+    "ConnectError",
+    "ConnectionBroken",
+    "Http1Client",
+    "HttpError",
+    "PendingResponse",
+    "Response",
+]
 
 IDLE_TIMEOUT_S: Final = 15.0  # an idle connection older than this is not reused
 _UNSAFE: Final = re.compile(r"[\r\n\0]")
@@ -42,6 +55,54 @@ class Response:
     headers: Headers
     body: bytes
     sent_ns: int  # right after the request's bytes were handed to the connection
+
+
+class PendingResponse:
+    """A request written whole to its own connection, its answer not read yet.
+
+    Await response() once (or call abandon()): until then the connection is this request's.
+    """
+
+    __slots__ = ("_client", "_connection", "_method", "_taken", "sent_ns")
+
+    def __init__(
+        self, client: "Http1Client", connection: Connection, method: str, sent_ns: int
+    ) -> None:
+        self._client = client
+        self._connection = connection
+        self._method = method
+        self._taken = False
+        self.sent_ns = sent_ns  # right after the request's bytes were handed to the connection
+
+    async def response(self) -> Response:
+        """Read the answer, then give the connection back to the idle pool if it may be reused.
+
+        Raises HttpError (ConnectionBroken) when no whole, well-formed answer came: the
+        request may have reached the server. Cancelled (a timeout), the connection is closed.
+        """
+        if self._taken:
+            raise RuntimeError("the response of this request was already taken")
+        self._taken = True
+        connection = self._connection
+        try:
+            status, headers, body, reusable = await read_response(connection, self._method)
+        except HttpError:
+            connection.close()  # the answer's state is unknown: never reuse the connection
+            raise
+        except Exception as e:  # a parser bug must still read as "outcome unknown"
+            connection.close()
+            raise ConnectionBroken(f"unreadable answer: {type(e).__name__}: {e}") from e
+        except BaseException:  # cancelled (a timeout): the answer may still come, unread
+            connection.close()
+            raise
+        self._client._release(connection, reusable)
+        return Response(status, headers, body, self.sent_ns)
+
+    def abandon(self) -> None:
+        """Close the connection without reading the answer (whose outcome stays unknown)."""
+        if not self._taken:
+            self._taken = True
+            self._connection.close()
 
 
 class Http1Client:
@@ -62,6 +123,32 @@ class Http1Client:
         self._idle: list[Connection] = []
         self._generation = 0  # close() starts a new one
 
+    def start(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> PendingResponse | None:
+        """Write one request to an idle connection now, awaiting nothing; None if none is idle.
+
+        None means nothing was sent: use send() or request(), which open a connection.
+        Raises ValueError for a CR, LF or NUL in the target or a header (see request()).
+        """
+        data = self._encode(method, target, headers, body)
+        connection = self._take_idle()
+        if connection is None:
+            return None
+        return self._write(connection, method, data)
+
+    async def send(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> PendingResponse:
+        """Write one request, on an idle connection or a new one; return its pending answer.
+
+        Raises ValueError as request() does, and ConnectError when no connection could be
+        opened (nothing was sent).
+        """
+        data = self._encode(method, target, headers, body)
+        connection = self._take_idle() or await self._open()
+        return self._write(connection, method, data)
+
     async def request(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
     ) -> Response:
@@ -70,38 +157,29 @@ class Http1Client:
         Raises ValueError, before connecting, for a CR, LF or NUL in the target or a header
         (it would end the request head early and send the rest as another request).
         """
-        if _UNSAFE.search(" ".join((target, *headers.keys(), *headers.values()))):
-            raise ValueError(f"CR, LF or NUL in the request target or a header: {target!r}")
-        lines = [f"{method} {self._path_prefix}{target} HTTP/1.1\r\n", self._host_line]
-        lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
-        if body is not None:
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        lines.append("\r\n")
-        data = "".join(lines).encode() + (body or b"")
-        connection = await self._connection()
-        if connection.closed or connection.transport is None:
-            raise ConnectError(f"{self._host}:{self._port}: closed before the request was written")
-        try:
-            connection.transport.write(data)
-            sent_ns = self._clock.now_ns()
-            status, response_headers, response_body, reusable = await read_response(
-                connection, method
-            )
-        except HttpError:
-            connection.close()  # the answer's state is unknown: never reuse the connection
-            raise
-        except Exception as e:  # a parser bug must still read as "outcome unknown"
-            connection.close()
-            raise ConnectionBroken(f"unreadable answer: {type(e).__name__}: {e}") from e
-        except BaseException:  # cancelled (a timeout): the answer may still come, unread
-            connection.close()
-            raise
-        if reusable and self._may_reuse(connection):
-            connection.idle_since_ns = self._clock.now_ns()
-            self._idle.append(connection)
-        else:
-            connection.close()
-        return Response(status, response_headers, response_body, sent_ns)
+        pending = await self.send(method, target, headers, body)
+        return await pending.response()
+
+    async def warm(self, n: int) -> None:
+        """Open connections until `n` are idle (those too old or closed are dropped first).
+
+        Raises ConnectError if one could not be opened; those that could are kept.
+        """
+        self._prune()
+        missing = n - len(self._idle)
+        if missing <= 0:
+            return
+        opened = await asyncio.gather(
+            *(self._open() for _ in range(missing)), return_exceptions=True
+        )
+        failures = []
+        for connection in opened:
+            if isinstance(connection, Connection):
+                self._release(connection, reusable=True)
+            else:
+                failures.append(connection)
+        if failures:
+            raise failures[0]
 
     @property
     def idle_connections(self) -> int:
@@ -115,6 +193,36 @@ class Http1Client:
             connection.close()
         self._idle.clear()
 
+    def _encode(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> bytes:
+        if _UNSAFE.search(" ".join((target, *headers.keys(), *headers.values()))):
+            raise ValueError(f"CR, LF or NUL in the request target or a header: {target!r}")
+        lines = [f"{method} {self._path_prefix}{target} HTTP/1.1\r\n", self._host_line]
+        lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode() + (body or b"")
+
+    def _write(self, connection: Connection, method: str, data: bytes) -> PendingResponse:
+        if connection.closed or connection.transport is None:
+            raise ConnectError(f"{self._host}:{self._port}: closed before the request was written")
+        try:
+            connection.transport.write(data)
+        except Exception as e:  # part of it may have left: the outcome is unknown
+            connection.close()
+            raise ConnectionBroken(f"write failed: {type(e).__name__}: {e}") from e
+        return PendingResponse(self, connection, method, self._clock.now_ns())
+
+    def _release(self, connection: Connection, reusable: bool) -> None:
+        """Back to the idle pool if it may carry another request, else closed."""
+        if reusable and self._may_reuse(connection):
+            connection.idle_since_ns = self._clock.now_ns()
+            self._idle.append(connection)
+        else:
+            connection.close()
+
     def _may_reuse(self, connection: Connection) -> bool:
         """Open, opened since the last close(), and nothing unasked-for waiting in it."""
         return (
@@ -123,13 +231,26 @@ class Http1Client:
             and connection.generation == self._generation
         )
 
-    async def _connection(self) -> Connection:
+    def _fresh(self, connection: Connection, oldest_ns: int) -> bool:
+        return self._may_reuse(connection) and connection.idle_since_ns >= oldest_ns
+
+    def _take_idle(self) -> Connection | None:
         oldest_ns = self._clock.now_ns() - int(IDLE_TIMEOUT_S * 1e9)
         while self._idle:
-            connection = self._idle.pop()
-            if self._may_reuse(connection) and connection.idle_since_ns >= oldest_ns:
+            connection = self._idle.pop()  # the most recently used: the least likely closed
+            if self._fresh(connection, oldest_ns):
                 return connection
             connection.close()
+        return None
+
+    def _prune(self) -> None:
+        oldest_ns = self._clock.now_ns() - int(IDLE_TIMEOUT_S * 1e9)
+        for connection in self._idle:
+            if not self._fresh(connection, oldest_ns):
+                connection.close()
+        self._idle = [connection for connection in self._idle if not connection.closed]
+
+    async def _open(self) -> Connection:
         loop = asyncio.get_running_loop()
         try:
             _, connection = await loop.create_connection(

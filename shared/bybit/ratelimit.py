@@ -83,31 +83,30 @@ class RateBudget:
         budget.remaining = 0
         budget.reset_ms = max(budget.reset_ms, reset_ms)
 
-    def delay_s(self, path: str, now_ms: int) -> float:
-        """Return how long a request to `path` must wait at `now_ms` (0 when it may go now)."""
+    def delay_s(self, path: str, now_ms: int, units: int = 1) -> float:
+        """Return how long `units` requests to `path` must wait at `now_ms` (0: they may go now).
+
+        `units`: what the request counts for, 1 or a batch's orders (Bybit counts each).
+        """
         budget = self._paths.get(path)
-        if budget is None or budget.remaining > 0 or budget.reset_ms <= now_ms:
+        if budget is None or budget.reset_ms <= now_ms:
+            return 0.0
+        if budget.remaining >= min(units, max(budget.limit, 1)):
             return 0.0
         return min(self._max_delay_s, (budget.reset_ms - now_ms) / 1000)
 
-    async def acquire(self, path: str) -> None:
-        """Wait until a request to `path` may be sent, then count it against the budget."""
-        delay = self.delay_s(path, self._now_ms())
+    async def acquire(self, path: str, units: int = 1) -> None:
+        """Wait until `units` requests to `path` may be sent, then count them against it."""
+        delay = self.delay_s(path, self._now_ms(), units)
         if delay > 0:
             self.waits += 1
             self.waited_s += delay
             log.info("rate budget wait path=%s delay_s=%.3f", path, delay)
             await self._sleep(delay)
-        self._consume(path)
+        self.consume(path, units)
 
-    def snapshot(self) -> dict[str, dict[str, int]]:
-        """Return limit, remaining and reset_ms per path, for metrics."""
-        return {
-            path: {"limit": b.limit, "remaining": b.remaining, "reset_ms": b.reset_ms}
-            for path, b in sorted(self._paths.items())
-        }
-
-    def _consume(self, path: str) -> None:
+    def consume(self, path: str, units: int = 1) -> None:
+        """Count `units` requests to `path` sent without acquire() (after delay_s() said 0)."""
         # Counting a request before its answer stops concurrent callers from all spending
         # the last unit; the next response's headers overwrite this estimate.
         budget = self._paths.get(path)
@@ -116,12 +115,19 @@ class RateBudget:
         now_ms = self._now_ms()
         if budget.remaining <= 0 and budget.reset_ms <= now_ms:
             budget.remaining = budget.limit  # the window has rolled since the last report
-        budget.remaining -= 1
+        budget.remaining -= units
         if budget.remaining <= 0:
             # Spent locally: the venue's reset header is only "about now" while a limit is
             # not exceeded, so assume a whole window must pass before the next request.
             budget.remaining = 0
             budget.reset_ms = max(budget.reset_ms, now_ms + self._window_ms)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Return limit, remaining and reset_ms per path, for metrics."""
+        return {
+            path: {"limit": b.limit, "remaining": b.remaining, "reset_ms": b.reset_ms}
+            for path, b in sorted(self._paths.items())
+        }
 
     def _now_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000

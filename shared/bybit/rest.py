@@ -1,8 +1,18 @@
 """Bybit V5 REST client (category=linear): signing, time offset, retries, rate budget, decoding.
 
-Every method returns the decoded wire type. The timing of the request that produced it is
-in `last_timing`, set just before the method returns: read it right after the await (before
-the task awaits anything else) and it belongs to that call, even with concurrent callers.
+Every method returns the decoded wire type; the order endpoints' `*_timed` variants and the
+batch methods return it in a `Timed`, with the timing of the request that produced it. (The
+older way, still kept: `last_timing`, set just before a method returns, belongs to that call
+if read right after the await, before the task awaits anything else.)
+
+The hot path: `start_create_order` and the other `start_*` methods sign the request and write
+it to an idle connection without awaiting anything, and return a `PendingCall` whose
+`result()` reads the answer; they return None (nothing sent) when no connection is idle or
+the rate budget says to wait: the caller then uses the async method. `warm(n)` keeps n
+connections idle. Several calls may be in flight at once, one per connection.
+
+Batches (create-batch, amend-batch, cancel-batch, 1 .. 20 orders) answer per order, in a
+BatchItemResult each; the rate budget counts each order of a batch.
 
 Retries: only transport failures, HTTP 5xx and retCode 10006, with capped exponential
 backoff and jitter. GET requests retry by default; a POST changes state, so it retries only
@@ -13,13 +23,13 @@ duplicate is answered 110072 instead of creating a second order).
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import msgspec
 
-from shared.bybit import wire
+from shared.bybit import wire, wire_more
 from shared.bybit.auth import RestSigner, query_string
 from shared.bybit.errors import (
     BadResponse,
@@ -32,9 +42,10 @@ from shared.bybit.errors import (
     RequestTimeout,
     VenueError,
 )
-from shared.bybit.http1 import ConnectError, Http1Client, HttpError
+from shared.bybit.http1 import ConnectError, Http1Client, HttpError, PendingResponse, Response
 from shared.bybit.ratelimit import RateBudget
 from shared.bybit.rest_decode import decode_response, decode_result
+from shared.bybit.wire_more import BatchItemResult
 from shared.runtime.backoff import backoff_delays
 from shared.runtime.clock import Clock, LiveClock
 
@@ -47,8 +58,25 @@ NS_PER_MS: Final = 1_000_000
 CATEGORY: Final = "linear"
 LEVERAGE_NOT_MODIFIED: Final = 110043
 MAX_PAGES: Final = 100
+MAX_BATCH: Final = 20  # orders per batch request (linear)
+
+CREATE: Final = "/v5/order/create"
+AMEND: Final = "/v5/order/amend"
+CANCEL: Final = "/v5/order/cancel"
+CANCEL_ALL: Final = "/v5/order/cancel-all"
+CREATE_BATCH: Final = "/v5/order/create-batch"
+AMEND_BATCH: Final = "/v5/order/amend-batch"
+CANCEL_BATCH: Final = "/v5/order/cancel-batch"
+ORDER_PATHS: Final = frozenset(
+    {CREATE, AMEND, CANCEL, CANCEL_ALL, CREATE_BATCH, AMEND_BATCH, CANCEL_BATCH}
+)
 
 _ENCODER: Final = msgspec.json.Encoder()
+
+
+def endpoint_group(path: str) -> str:
+    """Return "orders" for the endpoints that place, amend or cancel orders, else "queries"."""
+    return "orders" if path in ORDER_PATHS else "queries"
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,14 @@ class Timing:
         return self.received_ns - self.sent_ns
 
 
+@dataclass(frozen=True, slots=True)
+class Timed(Generic[T]):
+    """A call's decoded result and the timing of the request that produced it."""
+
+    value: T
+    timing: Timing
+
+
 @dataclass
 class RestStats:
     """Counters only grow; metrics read them."""
@@ -98,6 +134,43 @@ class _Request(NamedTuple):  # a NamedTuple: immutable and cheap to build per re
     signed: bool = False
     ok_codes: frozenset[int] = frozenset()  # retCodes that mean success for this call
     ref: str = ""  # an id for the logs (orderLinkId, orderId, symbol)
+    units: int = 1  # what it counts against the rate budget (a batch: its orders)
+
+    @property
+    def target(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+
+Decode = Callable[[Response], T]  # an answer's status, headers and body -> the wire result
+
+
+class _Started(NamedTuple):
+    """A first attempt written by a start_* method: its answer, and its timeout's deadline."""
+
+    pending: PendingResponse
+    deadline: float  # event-loop time
+
+
+class PendingCall(Generic[T]):
+    """A request already written to the venue; `result()` reads and decodes its answer.
+
+    Await result() exactly once: until then the call holds its connection.
+    """
+
+    __slots__ = ("_call", "path", "sent_ns")
+
+    def __init__(self, path: str, sent_ns: int, call: Callable[[], Awaitable[Timed[T]]]) -> None:
+        self.path = path
+        self.sent_ns = sent_ns  # right after the request's bytes were handed to the connection
+        self._call = call
+
+    async def result(self) -> Timed[T]:
+        """Read the answer and return it decoded, with its timing.
+
+        Raises what the async method raises: BybitError (outcome_unknown for a transport
+        failure), after the retries the call allows (these go the async way).
+        """
+        return await self._call()
 
 
 class _Page(Protocol[Item]):
@@ -107,8 +180,62 @@ class _Page(Protocol[Item]):
 
 def encode_body(request: msgspec.Struct) -> bytes:
     """Return the JSON body of a request Struct: venue field names, None fields left out."""
+    return _ENCODER.encode(_fields(request))
+
+
+def _fields(request: msgspec.Struct) -> dict[str, Any]:
     fields: dict[str, Any] = msgspec.to_builtins(request)
-    return _ENCODER.encode({k: v for k, v in fields.items() if v is not None})
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+_OrderRequest = wire.OrderCreateRequest | wire.OrderAmendRequest | wire.OrderCancelRequest
+
+
+def _order_call(path: str, request: _OrderRequest) -> _Request:
+    order_id = None if isinstance(request, wire.OrderCreateRequest) else request.order_id
+    ref = request.order_link_id or order_id or request.symbol
+    return _Request("POST", path, body=encode_body(request), signed=True, ref=ref)
+
+
+def _decoder(request: _Request, result_type: type[T]) -> Decode[T]:
+    def decode(response: Response) -> T:
+        return decode_response(
+            request.path,
+            response.status,
+            response.headers,
+            response.body,
+            result_type,
+            request.ok_codes,
+        )
+
+    return decode
+
+
+def _batch_call(
+    path: str, requests: Sequence[_OrderRequest]
+) -> tuple[_Request, Decode[list[BatchItemResult]]]:
+    """The batch's request and the decoding of its answer, one result per order sent."""
+    if not 1 <= len(requests) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1 .. {MAX_BATCH} orders, not {len(requests)}")
+    items = []
+    for request in requests:
+        fields = _fields(request)
+        del fields["category"]  # said once, for the whole batch
+        items.append(fields)
+    body = _ENCODER.encode({"category": CATEGORY, "request": items})
+    link_ids = [request.order_link_id or "" for request in requests]
+    ref = f"{link_ids[0] or requests[0].symbol}+{len(requests) - 1}"
+    call = _Request("POST", path, body=body, signed=True, ref=ref, units=len(requests))
+
+    def decode(response: Response) -> list[BatchItemResult]:
+        ids = _decoder(call, wire_more.BatchIds)(response)  # raises if refused as a whole
+        statuses = decode_result(response.body, wire_more.BatchEnvelope, path=path)
+        try:
+            return wire_more.batch_results(link_ids, ids.list, statuses.ret_ext_info.list)
+        except ValueError as e:
+            raise BadResponse(f"path={path} {e}", path=path, reason="wrong_shape") from None
+
+    return call, decode
 
 
 def _params(**values: str | int | None) -> dict[str, str]:
@@ -174,6 +301,21 @@ class BybitRest:
     async def close(self) -> None:
         """Close the idle connections (the client stays usable: it opens new ones)."""
         self._http.close()
+
+    async def warm(self, connections: int) -> None:
+        """Open connections until `connections` are idle, for the start_* methods to find.
+
+        Raises ConnectFailed if one could not be opened (those that could are kept).
+        """
+        try:
+            await self._http.warm(connections)
+        except ConnectError as e:
+            raise ConnectFailed(f"warm: connect failed: {e}") from e
+
+    @property
+    def idle_connections(self) -> int:
+        """Connections ready for a start_* call."""
+        return self._http.idle_connections
 
     # ------------------------------------------------------------ market (public)
 
@@ -249,31 +391,120 @@ class BybitRest:
         self, request: wire.OrderCreateRequest, retry: bool = False
     ) -> wire.OrderIds:
         """POST /v5/order/create: an acknowledgement only, the order's fate comes later."""
-        ref = request.order_link_id or request.symbol
-        return await self._post("/v5/order/create", request, wire.OrderIds, retry=retry, ref=ref)
+        return (await self.create_order_timed(request, retry)).value
 
     async def amend_order(
         self, request: wire.OrderAmendRequest, retry: bool = False
     ) -> wire.OrderIds:
         """POST /v5/order/amend."""
-        ref = request.order_link_id or request.order_id or request.symbol
-        return await self._post("/v5/order/amend", request, wire.OrderIds, retry=retry, ref=ref)
+        return (await self.amend_order_timed(request, retry)).value
 
     async def cancel_order(
         self, request: wire.OrderCancelRequest, retry: bool = False
     ) -> wire.OrderIds:
         """POST /v5/order/cancel."""
-        ref = request.order_link_id or request.order_id or request.symbol
-        return await self._post("/v5/order/cancel", request, wire.OrderIds, retry=retry, ref=ref)
+        return (await self.cancel_order_timed(request, retry)).value
+
+    async def create_order_timed(
+        self, request: wire.OrderCreateRequest, retry: bool = False
+    ) -> Timed[wire.OrderIds]:
+        """POST /v5/order/create, with the timing of the attempt that got the answer."""
+        call = _order_call(CREATE, request)
+        return await self._call(call, _decoder(call, wire.OrderIds), retry=retry)
+
+    async def amend_order_timed(
+        self, request: wire.OrderAmendRequest, retry: bool = False
+    ) -> Timed[wire.OrderIds]:
+        """POST /v5/order/amend, with its timing."""
+        call = _order_call(AMEND, request)
+        return await self._call(call, _decoder(call, wire.OrderIds), retry=retry)
+
+    async def cancel_order_timed(
+        self, request: wire.OrderCancelRequest, retry: bool = False
+    ) -> Timed[wire.OrderIds]:
+        """POST /v5/order/cancel, with its timing."""
+        call = _order_call(CANCEL, request)
+        return await self._call(call, _decoder(call, wire.OrderIds), retry=retry)
+
+    def start_create_order(
+        self, request: wire.OrderCreateRequest
+    ) -> PendingCall[wire.OrderIds] | None:
+        """Write POST /v5/order/create now, awaiting nothing; None if it cannot go at once.
+
+        None (nothing sent): no idle connection, or the rate budget says to wait; use
+        create_order_timed(). Never retried (as create_order with retry=False).
+        Raises CredentialsMissing without keys.
+        """
+        call = _order_call(CREATE, request)
+        return self._start(call, _decoder(call, wire.OrderIds), retry=False)
+
+    def start_amend_order(
+        self, request: wire.OrderAmendRequest, retry: bool = False
+    ) -> PendingCall[wire.OrderIds] | None:
+        """Write POST /v5/order/amend now (see start_create_order); result() may retry."""
+        call = _order_call(AMEND, request)
+        return self._start(call, _decoder(call, wire.OrderIds), retry=retry)
+
+    def start_cancel_order(
+        self, request: wire.OrderCancelRequest, retry: bool = False
+    ) -> PendingCall[wire.OrderIds] | None:
+        """Write POST /v5/order/cancel now (see start_create_order); result() may retry."""
+        call = _order_call(CANCEL, request)
+        return self._start(call, _decoder(call, wire.OrderIds), retry=retry)
+
+    async def create_batch(
+        self, requests: Sequence[wire.OrderCreateRequest], retry: bool = False
+    ) -> Timed[list[BatchItemResult]]:
+        """POST /v5/order/create-batch: one BatchItemResult per order, in the order sent.
+
+        Raises ValueError (nothing sent) for no order or more than MAX_BATCH; a BybitError
+        when the batch as a whole is refused or lost (outcome_unknown: resolve each order by
+        its orderLinkId).
+        """
+        call, decode = _batch_call(CREATE_BATCH, requests)
+        return await self._call(call, decode, retry=retry)
+
+    async def amend_batch(
+        self, requests: Sequence[wire.OrderAmendRequest], retry: bool = False
+    ) -> Timed[list[BatchItemResult]]:
+        """POST /v5/order/amend-batch (see create_batch)."""
+        call, decode = _batch_call(AMEND_BATCH, requests)
+        return await self._call(call, decode, retry=retry)
+
+    async def cancel_batch(
+        self, requests: Sequence[wire.OrderCancelRequest], retry: bool = False
+    ) -> Timed[list[BatchItemResult]]:
+        """POST /v5/order/cancel-batch (see create_batch)."""
+        call, decode = _batch_call(CANCEL_BATCH, requests)
+        return await self._call(call, decode, retry=retry)
+
+    def start_create_batch(
+        self, requests: Sequence[wire.OrderCreateRequest]
+    ) -> PendingCall[list[BatchItemResult]] | None:
+        """Write POST /v5/order/create-batch now (see start_create_order and create_batch)."""
+        call, decode = _batch_call(CREATE_BATCH, requests)
+        return self._start(call, decode, retry=False)
+
+    def start_amend_batch(
+        self, requests: Sequence[wire.OrderAmendRequest], retry: bool = False
+    ) -> PendingCall[list[BatchItemResult]] | None:
+        """Write POST /v5/order/amend-batch now (see start_create_order and create_batch)."""
+        call, decode = _batch_call(AMEND_BATCH, requests)
+        return self._start(call, decode, retry=retry)
+
+    def start_cancel_batch(
+        self, requests: Sequence[wire.OrderCancelRequest], retry: bool = False
+    ) -> PendingCall[list[BatchItemResult]] | None:
+        """Write POST /v5/order/cancel-batch now (see start_create_order and create_batch)."""
+        call, decode = _batch_call(CANCEL_BATCH, requests)
+        return self._start(call, decode, retry=retry)
 
     async def cancel_all(
         self, request: wire.CancelAllRequest, retry: bool = False
     ) -> wire.CancelAllResult:
         """POST /v5/order/cancel-all."""
         ref = request.symbol or request.settle_coin or ""
-        return await self._post(
-            "/v5/order/cancel-all", request, wire.CancelAllResult, retry=retry, ref=ref
-        )
+        return await self._post(CANCEL_ALL, request, wire.CancelAllResult, retry=retry, ref=ref)
 
     async def open_orders(
         self,
@@ -368,7 +599,7 @@ class BybitRest:
         self, path: str, result_type: type[T], params: dict[str, str], *, signed: bool = False
     ) -> T:
         request = _Request("GET", path, query=query_string(params), signed=signed)
-        return await self._call(request, result_type, retry=True)
+        return (await self._call(request, _decoder(request, result_type), retry=True)).value
 
     async def _post(
         self,
@@ -383,7 +614,7 @@ class BybitRest:
         request = _Request(
             "POST", path, body=encode_body(body), signed=True, ok_codes=ok_codes, ref=ref
         )
-        return await self._call(request, result_type, retry=retry)
+        return (await self._call(request, _decoder(request, result_type), retry=retry)).value
 
     async def _paged(
         self,
@@ -408,13 +639,43 @@ class BybitRest:
             seen.add(cursor)
         raise BadResponse(f"path={path} more than {MAX_PAGES} pages", path=path)
 
-    async def _call(self, request: _Request, result_type: type[T], *, retry: bool) -> T:
+    def _start(self, request: _Request, decode: Decode[T], *, retry: bool) -> PendingCall[T] | None:
+        """Sign and write the first attempt now, or return None (nothing sent)."""
+        self._check_credentials(request)
+        if self._budget.delay_s(request.path, self.now_ms(), request.units) > 0:
+            return None
+        deadline = asyncio.get_running_loop().time() + self._timeout_s  # in a loop, or raise now
+        headers = self._headers(request)
+        pending = self._http.start(request.method, request.target, headers, request.body)
+        if pending is None:
+            return None
+        self._budget.consume(request.path, request.units)
+        self.stats.requests += 1
+        started = _Started(pending, deadline)
+        return PendingCall(
+            request.path,
+            pending.sent_ns,
+            lambda: self._call(request, decode, retry=retry, started=started),
+        )
+
+    def _check_credentials(self, request: _Request) -> None:
         if request.signed and self._signer is None:
             self.stats.errors[CredentialsMissing.kind] += 1
             raise CredentialsMissing(
                 f"path={request.path} is a signed endpoint: give BybitRest api_key and api_secret",
                 path=request.path,
             )
+
+    async def _call(
+        self,
+        request: _Request,
+        decode: Decode[T],
+        *,
+        retry: bool,
+        started: _Started | None = None,
+    ) -> Timed[T]:
+        """Attempt `request` (its first attempt `started` already, if given) until done."""
+        self._check_credentials(request)
         policy = self._retry
         max_attempts = policy.max_attempts if retry else 1
         delays: Iterator[float] | None = None  # made on the first retry only
@@ -422,8 +683,9 @@ class BybitRest:
         in_doubt = False  # an earlier attempt may have been applied by the venue
         while True:
             attempt += 1
+            first, started = started, None
             try:
-                value, sent_ns, received_ns = await self._attempt(request, result_type)
+                value, sent_ns, received_ns = await self._attempt(request, decode, first)
             except BybitError as e:
                 self.stats.errors[e.kind] += 1
                 if isinstance(e, BadResponse):
@@ -452,9 +714,10 @@ class BybitRest:
                 )
                 await asyncio.sleep(delay)
                 continue
-            # No await after this line: the caller reads last_timing of its own call.
-            self.last_timing = Timing(request.path, sent_ns, received_ns, attempt)
-            return value
+            # No await after this line: the caller may read last_timing of its own call.
+            timing = Timing(request.path, sent_ns, received_ns, attempt)
+            self.last_timing = timing
+            return Timed(value, timing)
 
     def _retry_delay(self, backoff_s: float, e: BybitError) -> float:
         if isinstance(e, RateLimited) and e.reset_at_ms is not None:
@@ -462,15 +725,20 @@ class BybitRest:
             return max(backoff_s, min(until_reset_s, self._budget.max_delay_s))
         return backoff_s
 
-    async def _attempt(self, request: _Request, result_type: type[T]) -> tuple[T, int, int]:
-        """Send `request` once; return the decoded result, send time and receive time."""
-        await self._budget.acquire(request.path)
-        headers = self._headers(request)
-        target = f"{request.path}?{request.query}" if request.query else request.path
-        self.stats.requests += 1
+    async def _attempt(
+        self, request: _Request, decode: Decode[T], started: _Started | None
+    ) -> tuple[T, int, int]:
+        """Send `request` once (or finish `started`); return the result, send and receive time."""
+        if started is None:
+            await self._budget.acquire(request.path, request.units)
+            deadline = asyncio.get_running_loop().time() + self._timeout_s
+            self.stats.requests += 1
+        else:
+            deadline = started.deadline  # counted from the write, whenever result() is awaited
         try:
-            async with asyncio.timeout(self._timeout_s):
-                response = await self._http.request(request.method, target, headers, request.body)
+            async with asyncio.timeout_at(deadline):
+                pending = started.pending if started is not None else await self._send(request)
+                response = await pending.response()
         except TimeoutError as e:
             raise RequestTimeout(
                 f"path={request.path} no answer within {self._timeout_s} s", path=request.path
@@ -485,15 +753,11 @@ class BybitRest:
             ) from e
         received_ns = self._clock.now_ns()
         self._budget.update(request.path, response.headers, received_ns // NS_PER_MS)
-        result = decode_response(
-            request.path,
-            response.status,
-            response.headers,
-            response.body,
-            result_type,
-            request.ok_codes,
-        )
-        return result, response.sent_ns, received_ns
+        return decode(response), response.sent_ns, received_ns
+
+    async def _send(self, request: _Request) -> PendingResponse:
+        headers = self._headers(request)
+        return await self._http.send(request.method, request.target, headers, request.body)
 
     def _headers(self, request: _Request) -> dict[str, str]:
         body = request.body

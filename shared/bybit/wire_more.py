@@ -2,9 +2,12 @@
 
 Field names and JSON types as Bybit's docs give them (numbers in strings, except risk
 limit `id` / `isLowestRisk` and the batch `code`). Kept beside `wire` so that module stays
-the core set the bot decodes.
+the core set the bot decodes. `batch_results` pairs a batch answer's two lists into one
+BatchItemResult per order sent (pure).
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -43,6 +46,59 @@ class BatchStatus(Wire, kw_only=True):
 
 class BatchResult(Wire, kw_only=True):
     list: list[Any]  # BatchItem | BatchCreateItem
+
+
+class BatchItemIds(Wire, kw_only=True):
+    """A `result.list` entry as the client reads it: the ids only ("" when the item failed)."""
+
+    order_id: str = ""
+    order_link_id: str = ""
+
+
+class BatchIds(Wire, kw_only=True):
+    list: list[BatchItemIds]
+
+
+class BatchStatuses(Wire, kw_only=True):
+    list: list[BatchStatus]
+
+
+class BatchEnvelope(Wire, kw_only=True):
+    """The part of a batch answer the result leaves out: each item's code in retExtInfo."""
+
+    ret_ext_info: BatchStatuses
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItemResult:
+    """What the venue said about one order of a batch."""
+
+    order_link_id: str  # the venue's, else the one sent ("" if neither)
+    order_id: str  # "" when the item failed
+    code: int  # 0 on success, else the item's Bybit retCode
+    message: str  # "OK" on success
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+def batch_results(
+    sent_link_ids: Sequence[str], ids: Sequence[BatchItemIds], statuses: Sequence[BatchStatus]
+) -> list[BatchItemResult]:
+    """Return one result per order sent, in the order sent.
+
+    Raises ValueError when result.list or retExtInfo.list does not hold one entry per order.
+    """
+    if not len(sent_link_ids) == len(ids) == len(statuses):
+        raise ValueError(
+            f"{len(sent_link_ids)} orders sent, {len(ids)} in result.list, "
+            f"{len(statuses)} in retExtInfo.list"
+        )
+    return [
+        BatchItemResult(item.order_link_id or sent, item.order_id, status.code, status.msg)
+        for sent, item, status in zip(sent_link_ids, ids, statuses, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------- account and position

@@ -24,7 +24,7 @@ from shared.bybit.errors import (
     RequestTimeout,
     VenueError,
 )
-from shared.bybit.rest import BybitRest, RetryPolicy
+from shared.bybit.rest import BybitRest, RetryPolicy, endpoint_group
 from shared.runtime import LiveClock
 from tests.helpers.fixtures import BYBIT_FIXTURES as FIXTURES
 
@@ -640,3 +640,155 @@ async def test_a_ticker_that_is_not_utf8_is_dropped_and_the_others_kept(
     assert [t.symbol for t in tickers] == [good[0]["symbol"], good[1]["symbol"]]
     assert rest.stats.errors["bad_ticker"] == 1
     assert rest.stats.dropped == {"not_utf8": 1}
+
+
+# ------------------------------------------------------------------ hot path and batches
+
+
+def _batch_body(items: list[dict[str, str]], statuses: list[tuple[int, str]]) -> bytes:
+    ext = {"list": [{"code": code, "msg": msg} for code, msg in statuses]}
+    result = {"list": items}
+    return json.dumps({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": ext}).encode()
+
+
+def _cancel(link_id: str) -> wire.OrderCancelRequest:
+    return wire.OrderCancelRequest(symbol="BTCUSDT", order_link_id=link_id)
+
+
+async def test_a_batch_is_sent_as_one_body_and_answered_per_order(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    items = [{"orderId": "1", "orderLinkId": "c-1"}, {"orderId": "", "orderLinkId": ""}]
+    venue.on("/v5/order/cancel-batch", raw_body(_batch_body(items, [(0, "OK"), (110001, "no")])))
+
+    timed = await rest.cancel_batch([_cancel("c-1"), _cancel("c-2")])
+
+    assert [(i.order_link_id, i.order_id, i.code, i.message) for i in timed.value] == [
+        ("c-1", "1", 0, "OK"),
+        ("c-2", "", 110001, "no"),  # the venue left the id out: the one sent is kept
+    ]
+    (seen,) = venue.seen
+    assert json.loads(seen.body) == {
+        "category": "linear",
+        "request": [
+            {"symbol": "BTCUSDT", "orderLinkId": "c-1"},
+            {"symbol": "BTCUSDT", "orderLinkId": "c-2"},
+        ],
+    }
+
+
+async def test_a_batch_refused_as_a_whole_raises_like_a_single_call(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/cancel-batch", envelope(10001, "params error"))
+
+    with pytest.raises(VenueError) as caught:
+        await rest.cancel_batch([_cancel("c-1")])
+
+    assert caught.value.ret_code == 10001
+    assert not caught.value.outcome_unknown
+
+
+async def test_a_batch_lost_in_transport_is_outcome_unknown(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/create-batch", drop())
+
+    with pytest.raises(NetworkError) as caught:
+        await rest.create_batch([_create_request()])
+
+    assert caught.value.outcome_unknown
+    assert len(venue.seen) == 1  # a create is not resent
+
+
+async def test_a_batch_answer_missing_an_order_is_a_bad_response(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    items = [{"orderId": "1", "orderLinkId": "c-1"}]
+    venue.on("/v5/order/cancel-batch", raw_body(_batch_body(items, [(0, "OK")])))
+
+    with pytest.raises(BadResponse, match=r"2 orders sent, 1 in result\.list") as caught:
+        await rest.cancel_batch([_cancel("c-1"), _cancel("c-2")])
+
+    assert caught.value.outcome_unknown
+    assert rest.stats.dropped == {"wrong_shape": 1}
+
+
+async def test_a_started_create_lost_in_transport_is_outcome_unknown_and_not_resent(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/create", drop(), ok(ORDER_IDS))
+    await rest.warm(1)
+
+    pending = rest.start_create_order(_create_request())
+    assert pending is not None
+    with pytest.raises(NetworkError) as caught:
+        await pending.result()
+
+    assert caught.value.outcome_unknown
+    assert len(venue.seen) == 1
+    assert rest.stats.errors["network"] == 1
+
+
+async def test_a_started_amend_with_retry_is_retried_the_async_way(
+    venue: FakeVenue, rest: BybitRest
+) -> None:
+    venue.on("/v5/order/amend", status(502, "bad gateway"), ok(ORDER_IDS))
+    await rest.warm(1)
+
+    pending = rest.start_amend_order(
+        wire.OrderAmendRequest(symbol="BTCUSDT", order_link_id="bot-0001", qty="1"), retry=True
+    )
+    assert pending is not None
+    timed = await pending.result()
+
+    assert timed.value.order_id == ORDER_IDS["orderId"]
+    assert timed.timing.attempts == 2
+    assert timed.timing.sent_ns > pending.sent_ns  # the timing is the answered attempt's
+    assert len(venue.seen) == 2
+    assert rest.stats.requests == 2
+
+
+async def test_a_started_call_times_out_from_its_send(venue: FakeVenue) -> None:
+    venue.on("/v5/order/create", hang())
+    client = BybitRest(venue.base_url, api_key=KEY, api_secret=SECRET, timeout_s=0.1)
+    await client.warm(1)
+
+    pending = client.start_create_order(_create_request())
+    assert pending is not None
+    with pytest.raises(RequestTimeout) as caught:
+        await pending.result()
+    await client.close()
+
+    assert caught.value.outcome_unknown
+    assert client.idle_connections == 0  # the timed-out connection is not reused
+
+
+async def test_a_started_call_without_keys_raises_before_sending(venue: FakeVenue) -> None:
+    client = BybitRest(venue.base_url, retry=FAST_RETRY)
+    await client.warm(1)
+
+    with pytest.raises(CredentialsMissing):
+        client.start_create_order(_create_request())
+    await client.close()
+
+    assert venue.seen == []
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    [
+        ("/v5/order/create", "orders"),
+        ("/v5/order/amend", "orders"),
+        ("/v5/order/cancel", "orders"),
+        ("/v5/order/cancel-all", "orders"),
+        ("/v5/order/create-batch", "orders"),
+        ("/v5/order/amend-batch", "orders"),
+        ("/v5/order/cancel-batch", "orders"),
+        ("/v5/order/realtime", "queries"),
+        ("/v5/position/set-leverage", "queries"),
+        ("/v5/market/time", "queries"),
+    ],
+)
+def test_endpoint_group_puts_the_order_changing_paths_in_orders(path: str, group: str) -> None:
+    assert endpoint_group(path) == group

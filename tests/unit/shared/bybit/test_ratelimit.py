@@ -4,6 +4,7 @@ from shared.bybit.ratelimit import RateBudget
 from shared.runtime import FakeClock
 
 PATH = "/v5/order/create"
+BATCH = "/v5/order/create-batch"
 NOW_MS = 1_700_000_000_000
 
 
@@ -130,3 +131,33 @@ async def test_exhaust_without_headers_makes_the_next_request_wait() -> None:
     await budget.acquire(PATH)
 
     assert sleep.calls == [0.1]
+
+
+async def test_a_batch_counts_each_of_its_orders() -> None:
+    budget, _, sleep = _budget()
+    budget.update(BATCH, _headers(10, 9, NOW_MS), NOW_MS)
+
+    await budget.acquire(BATCH, units=4)
+    budget.consume(BATCH, units=3)
+
+    assert sleep.calls == []
+    assert budget.snapshot()[BATCH]["remaining"] == 2
+
+
+async def test_a_batch_larger_than_what_remains_waits_for_the_reset() -> None:
+    budget, _, sleep = _budget()
+    budget.update(BATCH, _headers(10, 5, NOW_MS + 300), NOW_MS)
+    await budget.acquire(BATCH, units=4)  # one left until NOW_MS + 300
+
+    single = budget.delay_s(BATCH, NOW_MS, units=1)
+    await budget.acquire(BATCH, units=3)
+
+    assert single == 0
+    assert sleep.calls == [0.3]
+
+
+def test_a_batch_larger_than_the_limit_is_not_held_back_forever() -> None:
+    budget, _, _ = _budget()
+    budget.update(BATCH, _headers(10, 10, NOW_MS + 500), NOW_MS)
+
+    assert budget.delay_s(BATCH, NOW_MS, units=20) == 0  # the venue takes the first 10
