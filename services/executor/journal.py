@@ -29,6 +29,8 @@ import msgspec
 
 from services.executor.journal_records import (
     FILL_COLUMNS,
+    INDEXES,
+    MIGRATIONS,
     SCHEMA,
     SCHEMA_VERSION,
     EventKind,
@@ -45,7 +47,7 @@ _INTENDED: Final = str(OrderStatus.INTENDED)
 _SUBMITTED: Final = str(OrderStatus.SUBMITTED)
 _TERMINAL: Final = tuple(sorted(str(s) for s in TERMINAL_STATUSES))
 _OPEN_FILTER: Final = f"status NOT IN ({', '.join('?' * len(_TERMINAL))})"
-_ORDER_COLUMNS: Final = "command, status, venue_order_id, ts_request_sent_ns, ts_ack_ns"
+_ORDER_COLUMNS: Final = "command, status, venue_order_id, ts_request_sent_ns, ts_ack_ns, trace_id"
 _encoder: Final = msgspec.json.Encoder()
 _command_decoder: Final = msgspec.json.Decoder(SubmitOrder)
 _payload_decoder: Final = msgspec.json.Decoder(dict[str, str])
@@ -79,6 +81,7 @@ class Journal:
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
             self._check_version(path)
+            self._db.executescript(f"BEGIN IMMEDIATE; {INDEXES} COMMIT;")
         except BaseException:
             self._db.close()
             raise
@@ -95,7 +98,8 @@ class Journal:
         status = _SUBMITTED if sent_ns else _INTENDED
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO intents (client_order_id, strategy_id, symbol, command,"
-            " ts_recorded_ns, status, ts_request_sent_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " ts_recorded_ns, status, ts_request_sent_ns, trace_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 command.client_order_id,
                 command.strategy_id,
@@ -104,6 +108,7 @@ class Journal:
                 ts_ns,
                 status,
                 sent_ns,
+                command.trace_id,
             ),
         )
         return cursor.rowcount == 1
@@ -196,6 +201,15 @@ class Journal:
         ).fetchone()
         return None if row is None else self._order_from_row(row)
 
+    def find_traced(self, trace_id: str) -> list[JournaledOrder]:
+        """Return the orders whose command carried `trace_id`, in the order journaled."""
+        if not trace_id:
+            return []  # orders from before issue 14 (or an operator's) share the empty one
+        rows = self._db.execute(
+            f"SELECT {_ORDER_COLUMNS} FROM intents WHERE trace_id = ? ORDER BY rowid", (trace_id,)
+        ).fetchall()
+        return [self._order_from_row(row) for row in rows]
+
     def load(self) -> JournalState:
         """Return the state to rebuild the executor's registry from after a restart."""
         rows = self._db.execute(
@@ -233,12 +247,22 @@ class Journal:
         self._db.execute("COMMIT")
 
     def _check_version(self, path: Path) -> None:
+        """Stamp a new journal; migrate an older one step by step (one commit); refuse a
+        newer one (or one no migration starts from)."""
         with self._transaction() as db:
             row = db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
+                return
+            version = row[0]
+            while version != SCHEMA_VERSION and version in MIGRATIONS:
+                for statement in MIGRATIONS[version]:
+                    db.execute(statement)
+                version += 1
+            if version != SCHEMA_VERSION:
                 raise JournalVersionError(f"{path}: version {row[0]}, want {SCHEMA_VERSION}")
+            if version != row[0]:
+                db.execute("UPDATE schema_version SET version = ?", (version,))
 
     def _order_from_row(self, row: tuple[Any, ...]) -> JournaledOrder:
         command = self._amended(_command_decoder.decode(row[0]))
@@ -255,6 +279,7 @@ class Journal:
             ts_ack_ns=row[4],
             fills=tuple(f for f in parsed if isinstance(f, Fill)),
             quarantined=tuple(f for f in parsed if isinstance(f, QuarantinedFill)),
+            trace_id=row[5],
         )
 
     def _amended(self, command: SubmitOrder) -> SubmitOrder:

@@ -21,7 +21,24 @@ from services.executor.order_state import OrderRecord
 from shared.bybit.validate import Defect, Refusal, fill_refusal
 from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+READABLE_VERSIONS: Final = (1, 2)  # what a read-only reader accepts (1: no trace_id column)
+
+# Version 1 -> 2 (issue 14): intents.trace_id, the command's trace id (the market-data frame
+# behind the decision), filled from the command for the rows already there. Journal() runs
+# each step up to SCHEMA_VERSION in the transaction that checks the version, so an old
+# journal opens (and is migrated) while a journal of a newer version is refused.
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        "ALTER TABLE intents ADD COLUMN trace_id TEXT NOT NULL DEFAULT ''",
+        "UPDATE intents SET trace_id = coalesce(json_extract(command, '$.trace_id'), '')",
+    ),
+}
+# Run after the version check (and its migration): on a version 1 journal the column is new.
+INDEXES: Final = """
+CREATE INDEX IF NOT EXISTS intents_by_trace ON intents (trace_id);
+CREATE INDEX IF NOT EXISTS intents_by_venue_id ON intents (venue_order_id);
+"""
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -29,7 +46,7 @@ CREATE TABLE IF NOT EXISTS intents (
     client_order_id TEXT PRIMARY KEY, strategy_id TEXT NOT NULL, symbol TEXT NOT NULL,
     command TEXT NOT NULL, ts_recorded_ns INTEGER NOT NULL, status TEXT NOT NULL,
     venue_order_id TEXT, ts_request_sent_ns INTEGER NOT NULL DEFAULT 0,
-    ts_ack_ns INTEGER NOT NULL DEFAULT 0);
+    ts_ack_ns INTEGER NOT NULL DEFAULT 0, trace_id TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, kind TEXT NOT NULL,
     status TEXT, venue_order_id TEXT, payload TEXT NOT NULL, ts_ns INTEGER NOT NULL);
@@ -100,6 +117,7 @@ class JournaledOrder:
     ts_ack_ns: int
     fills: tuple[Fill, ...]
     quarantined: tuple[QuarantinedFill, ...] = ()  # its fill rows that failed the checks
+    trace_id: str = ""  # the command's: the market-data frame behind it ("" before issue 14)
 
     def to_record(self) -> tuple[OrderRecord, list[QuarantinedFill]]:
         """Return the registry record (the journaled status, then the fills replayed) and

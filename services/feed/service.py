@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Final
 
-from services.feed.session import FeedSession, Phase
+from services.feed.session import FeedSession, Phase, trace_prefix
 from services.feed.settings import FeedSettings
 from shared.bus import FrameError, Publisher, Receiver, SnapshotServer, SnapshotTimeout
 from shared.bybit import wire
@@ -47,10 +47,13 @@ class FeedService:
         self._switch_lock = asyncio.Lock()
         self._snapshot_patience_ns = int(3 * settings.subscribe_timeout_s * 1e9)
         self._resync = asyncio.Event()
+        self._trace_prefix = ""  # this incarnation's, set at start
+        self._frames = 0  # venue frames received: the number in each trace id
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
         ctx, eps = self._context, self._context.endpoints
         resources.callback(ctx.node.close)
+        self._trace_prefix = trace_prefix(self._clock.now_ns())
         self._publisher = ctx.node.publisher(eps.market_data, hwm=ctx.bus.market_data_hwm)
         snapshots = ctx.node.snapshot_server(eps.market_data_snapshot, self._publisher)
         self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
@@ -190,18 +193,25 @@ class FeedService:
     def _on_frame(self, frame: StreamFrame) -> None:
         """The hot path: decode, apply, publish. No await, no task, no blocking send."""
         data = frame.data
+        self._frames += 1
         decoded = decode_public(data)  # the boundary: a wire type or a counted drop
         if isinstance(decoded, FrameDrop):
             self._drop_frame(decoded, data)
             return
+        trace_id = f"{self._trace_prefix}{self._frames}"
         try:
             if isinstance(decoded, wire.OrderBookMessage):
-                self._publish(self.session.on_book(decoded, frame.ts_recv_ns))
+                self._publish(self.session.on_book(decoded, frame.ts_recv_ns, trace_id))
             else:
-                self._publish(self.session.on_trades(decoded, frame.ts_recv_ns))
+                self._publish(self.session.on_trades(decoded, frame.ts_recv_ns, trace_id))
         except (ArithmeticError, ValueError) as e:  # e.g. a NaN price reached the book
             self._publish(self.session.bad_book_frame(frame.ts_recv_ns))
-            log.error("book frame broke the book, resyncing error=%r head=%r", e, data[:80])
+            log.error(
+                "book frame broke the book, resyncing error=%r head=%r trace=%s",
+                e,
+                data[:80],
+                trace_id,
+            )
 
     def _drop_frame(self, drop: FrameDrop, data: bytes) -> None:
         if self._stream is not None:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from msgspec.structs import replace
+
 from services.feed.book import BookUpdate, OrderBook
 from services.feed.refusals import RefusalAlerts
 from shared.bybit import wire
@@ -45,6 +47,21 @@ from shared.schema import (
 )
 
 NS_PER_MS = 1_000_000
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def trace_prefix(start_ns: int) -> str:
+    """Return "<start ms in base 36>-": the feed incarnation's part of every trace id.
+
+    A trace id is this prefix and the venue frame's number in the incarnation (1, 2, ...),
+    e.g. "mj4k2x9a-1842": unique across feed restarts (docs/decisions/0003-trace-id.md).
+    """
+    ms, digits = start_ns // NS_PER_MS, ""
+    while True:
+        ms, digit = divmod(ms, 36)
+        digits = _BASE36[digit] + digits
+        if not ms:
+            return digits + "-"
 
 
 class Phase(Enum):
@@ -108,8 +125,10 @@ class FeedSession:
         self.book = None
         return self._status(FeedState.DISCONNECTED, reason, now_ns)
 
-    def on_book(self, message: wire.OrderBookMessage, recv_ns: int) -> list[BusMessage]:
-        """Apply one book frame; return what to publish."""
+    def on_book(
+        self, message: wire.OrderBookMessage, recv_ns: int, trace_id: str = ""
+    ) -> list[BusMessage]:
+        """Apply one book frame; return what to publish (stamped with the frame's `trace_id`)."""
         book = self.book
         if message.data.s != self.symbol or book is None:
             self.counters["wrong_symbol"] += 1
@@ -126,15 +145,15 @@ class FeedSession:
             self.counters["before_snapshot"] += 1  # deltas in flight while a snapshot is awaited
             return []
         self.counters[f"book_{update.value}"] += 1
-        return self._after(update, message, recv_ns)
+        return self._after(update, message, recv_ns, trace_id)
 
     def _after(
-        self, update: BookUpdate, message: wire.OrderBookMessage, recv_ns: int
+        self, update: BookUpdate, message: wire.OrderBookMessage, recv_ns: int, trace_id: str
     ) -> list[BusMessage]:
         if update is BookUpdate.APPLIED:
             lag_ms = recv_ns // NS_PER_MS - message.ts
             if lag_ms * NS_PER_MS <= self.max_venue_lag_ns:
-                return self._publishable(message, recv_ns)
+                return self._publishable(message, recv_ns, trace_id)
             self.counters["stale_frames"] += 1
             return self._status(FeedState.STALE, f"venue ts lags by {lag_ms} ms", recv_ns)
         if update is BookUpdate.GAP:
@@ -153,8 +172,12 @@ class FeedSession:
             self.resync_needed = True
         return self._status(FeedState.RESYNCING, "unusable book frame", now_ns)
 
-    def on_trades(self, message: wire.PublicTradeMessage, recv_ns: int) -> list[BusMessage]:
-        """The trades of the symbol served; one refused is dropped alone (with its alert)."""
+    def on_trades(
+        self, message: wire.PublicTradeMessage, recv_ns: int, trace_id: str = ""
+    ) -> list[BusMessage]:
+        """The trades of the symbol served; one refused is dropped alone (with its alert).
+
+        Every trade of the frame carries the frame's `trace_id`."""
         if self.phase not in (Phase.AWAITING_SNAPSHOT, Phase.LIVE):
             self.counters["wrong_symbol"] += len(message.data)
             return []
@@ -163,7 +186,8 @@ class FeedSession:
         out: list[BusMessage] = []
         for d in ours:
             if (refusal := trade_refusal(d, self.grid)) is None:
-                out.append(to_trade(d, self.epoch, recv_ns))
+                trade = to_trade(d, self.epoch, recv_ns)
+                out.append(replace(trade, trace_id=trace_id) if trace_id else trade)
             else:
                 out += self._refusals.refuse("trade", d.s, refusal, "trade dropped", recv_ns)
         return out
@@ -187,7 +211,9 @@ class FeedSession:
             return self._status(FeedState.STALE, "no book update", now_ns)
         return []
 
-    def _publishable(self, message: wire.OrderBookMessage, recv_ns: int) -> list[BusMessage]:
+    def _publishable(
+        self, message: wire.OrderBookMessage, recv_ns: int, trace_id: str
+    ) -> list[BusMessage]:
         assert self.book is not None
         assert self.symbol is not None
         out: list[BusMessage] = []
@@ -215,6 +241,7 @@ class FeedSession:
                     venue_update_id=message.data.u,
                     ts_event_ns=ts_event_ns,
                     ts_recv_ns=recv_ns,
+                    trace_id=trace_id,
                 )
             )
         if self.depth > 1:
@@ -228,6 +255,7 @@ class FeedSession:
                     venue_update_id=message.data.u,
                     ts_event_ns=ts_event_ns,
                     ts_recv_ns=recv_ns,
+                    trace_id=trace_id,
                 )
             )
         return out

@@ -31,6 +31,7 @@ class Transition:
     to_state: str
     reason: str
     ts_ns: int
+    trace_id: str = ""  # the latest market-data frame when it happened (for the log)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class EntrySkipped:
 
     reason: str
     ts_ns: int
+    trace_id: str = ""  # the frame whose signal could not become an order
 
 
 @dataclass(frozen=True, slots=True)

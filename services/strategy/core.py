@@ -106,7 +106,8 @@ class ScalperCore:
             return
         from_state = self.state
         check_transition(from_state, to_state)
-        out.append(Transition(from_state.value, to_state.value, reason, now_ns))
+        trace_id = self.trigger.trace_id  # the latest frame: the decision's, or a timer's last
+        out.append(Transition(from_state.value, to_state.value, reason, now_ns, trace_id))
         self.state = to_state
         self.reason = reason
         if to_state is S.POSITION_OPEN:  # a retried exit or a resync keeps the holding deadline
@@ -244,7 +245,9 @@ class ScalperCore:
         if order.cancel_sent or now_ns < order.next_cancel_ns:
             return
         order.cancel_sent = True
-        out.append(self.orders.cancel(order.symbol, order.client_order_id, now_ns))
+        # On a timer no frame decides: the latest frame seen for the symbol stands in.
+        trace_id = self.trigger.trace_id
+        out.append(self.orders.cancel(order.symbol, order.client_order_id, now_ns, trace_id))
 
     def _flatten(self, now_ns: int, out: list[Output]) -> None:
         """Switching or Halted: cancel every working entry, exit the position, then leave."""

@@ -189,11 +189,15 @@ class StrategyLoop:
             self._s.publisher.send(output)
         elif isinstance(output, Transition):
             log.info(
-                "transition %s -> %s reason=%s", output.from_state, output.to_state, output.reason
+                "transition %s -> %s reason=%s trace=%s",
+                output.from_state,
+                output.to_state,
+                output.reason,
+                output.trace_id or "-",
             )
             self._publish_status(output.ts_ns)
         elif isinstance(output, EntrySkipped):
-            log.info("entry skipped reason=%s", output.reason)
+            log.info("entry skipped reason=%s trace=%s", output.reason, output.trace_id or "-")
         elif isinstance(output, Resync):
             self.counters["resyncs"] += 1
             log.warning("resync peers=%s reason=%s", ",".join(output.peers), output.reason)
@@ -204,16 +208,22 @@ class StrategyLoop:
 
     def _send(self, command: SubmitOrder | CancelOrder | CancelAllOrders) -> OrderDenied | None:
         """Send `command`; if the executor's socket is away, the denial the machine must hear."""
-        self.counters[f"sent_{type(command).__name__}"] += 1
+        kind = type(command).__name__
+        self.counters[f"sent_{kind}"] += 1
+        order_id = getattr(command, "client_order_id", ClientOrderId(""))
+        trace = command.trace_id or "-"
         if self._s.commands.send(command):
+            log.info("command sent %s order=%s %s trace=%s", kind, order_id, _what(command), trace)
             return None
         self.counters["commands_undeliverable"] += 1
+        log.warning("command not delivered %s order=%s trace=%s", kind, order_id, trace)
         return OrderDenied(
-            client_order_id=getattr(command, "client_order_id", ClientOrderId("")),
+            client_order_id=order_id,
             strategy_id=self._strategy_id,
-            command_kind=type(command).__name__,
+            command_kind=kind,
             reason="executor unreachable: command not delivered",
             ts_event_ns=self._clock.now_ns(),
+            trace_id=command.trace_id,
         )
 
     def _publish_status(self, now: int) -> None:
@@ -227,6 +237,18 @@ class StrategyLoop:
         if status is None:
             return []
         return [(topics.topic_for(status, "strategy"), status)]
+
+
+def _what(command: SubmitOrder | CancelOrder | CancelAllOrders) -> str:
+    """The log's summary of a command (a submit's side, qty, type and price)."""
+    if isinstance(command, SubmitOrder):
+        price = "" if command.limit_price is None else f" price={command.limit_price}"
+        return (
+            f"symbol={command.symbol} side={command.side} qty={command.qty}"
+            f" type={command.order_type} tif={command.time_in_force}{price}"
+            f" reduce_only={command.reduce_only}"
+        )
+    return f"symbol={command.symbol}"
 
 
 def _has_state(messages: list[tuple[bytes, BusMessage]]) -> bool:

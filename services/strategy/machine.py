@@ -139,7 +139,7 @@ class MomentumScalper(ExecutionReactions):
             float(quote.ask_qty),
             quote.ts_recv_ns,
         )
-        self.trigger = Trigger(quote.ts_recv_ns, quote.ts_event_ns)
+        self.trigger = Trigger(quote.ts_recv_ns, quote.ts_event_ns, quote.trace_id)
         state = self.state
         if state is S.IDLE:
             self._try_entry(now_ns, out)
@@ -153,7 +153,7 @@ class MomentumScalper(ExecutionReactions):
             return
         self.window.push(float(trade.price), float(trade.qty), trade.ts_recv_ns)
         if self.state is S.IDLE:
-            self.trigger = Trigger(trade.ts_recv_ns, trade.ts_event_ns)
+            self.trigger = Trigger(trade.ts_recv_ns, trade.ts_event_ns, trade.trace_id)
             self._try_entry(now_ns, out)
 
     def _entry_block(self, now_ns: int) -> str | None:
@@ -187,7 +187,7 @@ class MomentumScalper(ExecutionReactions):
             self.counters["entry_not_sized"] += 1
             if plan.reason != self._last_skip:
                 self._last_skip = plan.reason
-                out.append(EntrySkipped(plan.reason, now_ns))
+                out.append(EntrySkipped(plan.reason, now_ns, self.trigger.trace_id))
             return
         command = self.orders.entry(plan, self.listing, self.trigger, now_ns)
         self.book.add(command)

@@ -39,10 +39,11 @@ class Listing(NamedTuple):
 
 
 class Trigger(NamedTuple):
-    """Feed receive time and venue time of the market data behind a decision."""
+    """Feed receive time, venue time and trace id of the market data behind a decision."""
 
     recv_ns: int
     event_ns: int
+    trace_id: str = ""  # the frame's (Quote.trace_id), carried by the commands it causes
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class OrderFactory:
             expires_at_ns=now_ns + self._ttl_ns,
             ts_trigger_recv_ns=trigger.recv_ns,
             ts_trigger_event_ns=trigger.event_ns,
+            trace_id=trigger.trace_id,
         )
 
     def exit(
@@ -155,13 +157,18 @@ class OrderFactory:
             expires_at_ns=now_ns + self._ttl_ns,
             ts_trigger_recv_ns=trigger.recv_ns,
             ts_trigger_event_ns=trigger.event_ns,
+            trace_id=trigger.trace_id,
         )
 
-    def cancel(self, symbol: Symbol, order_id: ClientOrderId, now_ns: int) -> CancelOrder:
+    def cancel(
+        self, symbol: Symbol, order_id: ClientOrderId, now_ns: int, trace_id: str = ""
+    ) -> CancelOrder:
+        """A cancel; `trace_id` is the latest frame's when no frame decided it (a timer)."""
         return CancelOrder(
             client_order_id=order_id,
             strategy_id=self.strategy_id,
             symbol=symbol,
             ts_created_ns=now_ns,
             expires_at_ns=now_ns + self._ttl_ns,
+            trace_id=trace_id,
         )

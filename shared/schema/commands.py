@@ -23,6 +23,7 @@ class SubmitOrder(Message, frozen=True, kw_only=True):
     expires_at_ns: NanosSinceEpoch  # the executor denies it after this
     ts_trigger_recv_ns: NanosSinceEpoch  # feed receive time of the data that triggered it
     ts_trigger_event_ns: NanosSinceEpoch  # venue time of that data
+    trace_id: str = ""  # the market-data frame behind the decision (Quote.trace_id)
 
     def __post_init__(self) -> None:
         if self.qty <= 0:
@@ -41,6 +42,7 @@ class CancelOrder(Message, frozen=True, kw_only=True):
     symbol: Symbol
     ts_created_ns: NanosSinceEpoch
     expires_at_ns: NanosSinceEpoch
+    trace_id: str = ""  # the market-data frame behind the decision (Quote.trace_id)
 
 
 class AmendOrder(Message, frozen=True, kw_only=True):
@@ -53,6 +55,7 @@ class AmendOrder(Message, frozen=True, kw_only=True):
     limit_price: Decimal | None = None
     ts_created_ns: NanosSinceEpoch
     expires_at_ns: NanosSinceEpoch
+    trace_id: str = ""  # the market-data frame behind the decision (Quote.trace_id)
 
 
 class CancelAllOrders(Message, frozen=True, kw_only=True):
@@ -63,6 +66,7 @@ class CancelAllOrders(Message, frozen=True, kw_only=True):
     reason: str
     ts_created_ns: NanosSinceEpoch
     expires_at_ns: NanosSinceEpoch
+    trace_id: str = ""  # the market-data frame behind the decision (Quote.trace_id)
 
 
 class ClosePosition(Message, frozen=True, kw_only=True):
@@ -73,6 +77,7 @@ class ClosePosition(Message, frozen=True, kw_only=True):
     reason: str
     ts_created_ns: NanosSinceEpoch
     expires_at_ns: NanosSinceEpoch
+    trace_id: str = ""  # the market-data frame behind the decision (Quote.trace_id)
 
 
 class SetTradingState(Message, frozen=True, kw_only=True):

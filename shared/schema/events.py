@@ -24,6 +24,7 @@ class OrderAccepted(Message, frozen=True, kw_only=True):
     ts_trigger_recv_ns: NanosSinceEpoch  # copied from the command: tick-to-order tracing
     ts_request_sent_ns: NanosSinceEpoch  # when the request left the executor
     ts_ack_ns: NanosSinceEpoch  # when the venue's answer arrived
+    trace_id: str = ""  # the order's SubmitOrder.trace_id (journaled with the intent)
 
 
 class OrderRejected(Message, frozen=True, kw_only=True):
@@ -35,6 +36,7 @@ class OrderRejected(Message, frozen=True, kw_only=True):
     reason: str
     venue_code: int  # Bybit retCode
     ts_event_ns: NanosSinceEpoch
+    trace_id: str = ""  # the order's SubmitOrder.trace_id (journaled with the intent)
 
 
 class OrderDenied(Message, frozen=True, kw_only=True):
@@ -45,6 +47,7 @@ class OrderDenied(Message, frozen=True, kw_only=True):
     command_kind: str
     reason: str
     ts_event_ns: NanosSinceEpoch
+    trace_id: str = ""  # the denied command's trace_id
 
 
 class _Fill(Message, frozen=True, kw_only=True):
@@ -64,6 +67,7 @@ class _Fill(Message, frozen=True, kw_only=True):
     ts_trigger_recv_ns: NanosSinceEpoch
     ts_request_sent_ns: NanosSinceEpoch
     ts_ack_ns: NanosSinceEpoch
+    trace_id: str = ""  # the order's SubmitOrder.trace_id (journaled with the intent)
 
 
 class OrderPartiallyFilled(_Fill, frozen=True, kw_only=True):
@@ -84,6 +88,7 @@ class OrderCanceled(Message, frozen=True, kw_only=True):
     cum_filled_qty: Decimal
     reason: str
     ts_event_ns: NanosSinceEpoch
+    trace_id: str = ""  # the order's SubmitOrder.trace_id (journaled with the intent)
 
 
 class PositionChanged(Message, frozen=True, kw_only=True):

@@ -18,6 +18,7 @@ class Quote(Message, frozen=True, kw_only=True):
     venue_update_id: int  # Bybit's `u`
     ts_event_ns: NanosSinceEpoch  # when the venue says it happened
     ts_recv_ns: NanosSinceEpoch  # when the feed received the frame
+    trace_id: str = ""  # the venue frame it came from: "<feed start>-<frame no>"
 
 
 class BookLevel(Record, frozen=True, kw_only=True):
@@ -35,6 +36,7 @@ class BookLevels(Message, frozen=True, kw_only=True):
     venue_update_id: int
     ts_event_ns: NanosSinceEpoch
     ts_recv_ns: NanosSinceEpoch
+    trace_id: str = ""  # the venue frame it came from: "<feed start>-<frame no>"
 
 
 class Trade(Message, frozen=True, kw_only=True):
@@ -48,6 +50,7 @@ class Trade(Message, frozen=True, kw_only=True):
     trade_id: str
     ts_event_ns: NanosSinceEpoch
     ts_recv_ns: NanosSinceEpoch
+    trace_id: str = ""  # the venue frame it came from: "<feed start>-<frame no>"
 
 
 class FeedStatus(Message, frozen=True, kw_only=True):

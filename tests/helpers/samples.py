@@ -58,6 +58,7 @@ T = 1_763_700_000_000_000_000
 SYM = Symbol("BTCUSDT")
 COID = ClientOrderId("mom1-3-17")
 VOID = VenueOrderId("1321003749386327552")
+TRACE = "mj4k2x9a-1842"  # a feed frame's trace id: "<feed start, ms base 36>-<frame no>"
 D = Decimal
 # BTCUSDT's grid and limits, as the simulator lists it (tick 0.1, step 0.001).
 BTCUSDT_RULES = InstrumentRules(
@@ -71,7 +72,9 @@ BTCUSDT_RULES = InstrumentRules(
 )
 
 
-def make_quote(symbol: str = "BTCUSDT", bid: str = "64000.1", seq: int = 1) -> Quote:
+def make_quote(
+    symbol: str = "BTCUSDT", bid: str = "64000.1", seq: int = 1, trace_id: str = ""
+) -> Quote:
     return Quote(
         symbol=Symbol(symbol),
         epoch=3,
@@ -82,10 +85,11 @@ def make_quote(symbol: str = "BTCUSDT", bid: str = "64000.1", seq: int = 1) -> Q
         venue_update_id=seq,
         ts_event_ns=T,
         ts_recv_ns=T + 1_500_000,
+        trace_id=trace_id,
     )
 
 
-def make_submit(expires_at_ns: int = T + 2_000_000_000) -> SubmitOrder:
+def make_submit(expires_at_ns: int = T + 2_000_000_000, trace_id: str = "") -> SubmitOrder:
     return SubmitOrder(
         client_order_id=COID,
         strategy_id="mom1",
@@ -100,6 +104,7 @@ def make_submit(expires_at_ns: int = T + 2_000_000_000) -> SubmitOrder:
         expires_at_ns=expires_at_ns,
         ts_trigger_recv_ns=T - 50_000,
         ts_trigger_event_ns=T - 2_000_000,
+        trace_id=trace_id,
     )
 
 
@@ -120,10 +125,11 @@ _FILL = {
     "ts_trigger_recv_ns": T - 50_000,
     "ts_request_sent_ns": T - 30_000,
     "ts_ack_ns": T - 10_000,
+    "trace_id": TRACE,
 }
 
 SAMPLES: dict[str, BusMessage] = {
-    "Quote": make_quote(),
+    "Quote": make_quote(trace_id=TRACE),
     "Trade": Trade(
         symbol=SYM,
         epoch=3,
@@ -133,6 +139,7 @@ SAMPLES: dict[str, BusMessage] = {
         trade_id="a1b2",
         ts_event_ns=T,
         ts_recv_ns=T + 1,
+        trace_id=TRACE,
     ),
     "BookLevels": BookLevels(
         symbol=SYM,
@@ -142,6 +149,7 @@ SAMPLES: dict[str, BusMessage] = {
         venue_update_id=9,
         ts_event_ns=T,
         ts_recv_ns=T + 1,
+        trace_id=TRACE,
     ),
     "FeedStatus": FeedStatus(
         symbol=SYM, epoch=3, state=FeedState.RESYNCING, reason="u gap", ts_event_ns=T
@@ -163,9 +171,14 @@ SAMPLES: dict[str, BusMessage] = {
         reason="score above hysteresis",
         ts_event_ns=T,
     ),
-    "SubmitOrder": make_submit(),
+    "SubmitOrder": make_submit(trace_id=TRACE),
     "CancelOrder": CancelOrder(
-        client_order_id=COID, strategy_id="mom1", symbol=SYM, ts_created_ns=T, expires_at_ns=T + 1
+        client_order_id=COID,
+        strategy_id="mom1",
+        symbol=SYM,
+        ts_created_ns=T,
+        expires_at_ns=T + 1,
+        trace_id=TRACE,
     ),
     "AmendOrder": AmendOrder(
         client_order_id=COID,
@@ -174,12 +187,23 @@ SAMPLES: dict[str, BusMessage] = {
         limit_price=D("64000.5"),
         ts_created_ns=T,
         expires_at_ns=T + 1,
+        trace_id=TRACE,
     ),
     "CancelAllOrders": CancelAllOrders(
-        strategy_id="mom1", symbol=SYM, reason="switch", ts_created_ns=T, expires_at_ns=T + 1
+        strategy_id="mom1",
+        symbol=SYM,
+        reason="switch",
+        ts_created_ns=T,
+        expires_at_ns=T + 1,
+        trace_id=TRACE,
     ),
     "ClosePosition": ClosePosition(
-        strategy_id="mom1", symbol=SYM, reason="halt", ts_created_ns=T, expires_at_ns=T + 1
+        strategy_id="mom1",
+        symbol=SYM,
+        reason="halt",
+        ts_created_ns=T,
+        expires_at_ns=T + 1,
+        trace_id=TRACE,
     ),
     "SetTradingState": SetTradingState(
         state=TradingState.HALTED, reason="operator", ts_created_ns=T, expires_at_ns=T + 1
@@ -226,6 +250,7 @@ SAMPLES: dict[str, BusMessage] = {
         ts_trigger_recv_ns=T - 50_000,
         ts_request_sent_ns=T - 30_000,
         ts_ack_ns=T - 10_000,
+        trace_id=TRACE,
     ),
     "OrderRejected": OrderRejected(
         client_order_id=COID,
@@ -234,6 +259,7 @@ SAMPLES: dict[str, BusMessage] = {
         reason="Order does not meet minimum order value 5USDT",
         venue_code=110094,
         ts_event_ns=T,
+        trace_id=TRACE,
     ),
     "OrderDenied": OrderDenied(
         client_order_id=COID,
@@ -241,6 +267,7 @@ SAMPLES: dict[str, BusMessage] = {
         command_kind="SubmitOrder",
         reason="notional 1500 exceeds max_order_notional 1000",
         ts_event_ns=T,
+        trace_id=TRACE,
     ),
     "OrderPartiallyFilled": OrderPartiallyFilled(**_FILL),
     "OrderFilled": OrderFilled(**{**_FILL, "leaves_qty": D("0"), "cum_filled_qty": D("0.002")}),
@@ -252,6 +279,7 @@ SAMPLES: dict[str, BusMessage] = {
         cum_filled_qty=D("0"),
         reason="timeout",
         ts_event_ns=T,
+        trace_id=TRACE,
     ),
     "PositionChanged": PositionChanged(
         symbol=SYM,

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,7 @@ async def test_feed_serves_the_announced_symbol(make_node: MakeNode, ipc_dir: Pa
         await eventually(lambda: r.ready("BTCUSDT", 1), timeout_s=10)
         await eventually(lambda: len(r.messages(Quote)) >= 3 and r.messages(Trade), timeout_s=10)
         quote = r.messages(Quote)[-1]
+        traces = [m.trace_id for m in r.messages(Quote) + r.messages(Trade)]
         port = r.feed._settings.metrics_port
         async with r.sim.session.get(f"http://127.0.0.1:{port}/metrics") as response:
             metrics = await response.text()
@@ -93,6 +95,10 @@ async def test_feed_serves_the_announced_symbol(make_node: MakeNode, ipc_dir: Pa
     assert quote.symbol == "BTCUSDT"
     assert quote.bid_price < quote.ask_price
     assert quote.ts_recv_ns >= quote.ts_event_ns - 1_000_000_000
+    # Issue 14: every message names its venue frame, "<feed start, base 36>-<frame no>".
+    prefixes = {t.split("-")[0] for t in traces}
+    assert all(re.fullmatch(r"[0-9a-z]+-[1-9][0-9]*", t) for t in traces), traces[:5]
+    assert prefixes == {r.feed._trace_prefix[:-1]}
 
 
 async def test_no_old_symbol_after_the_new_epochs_feed_ready(

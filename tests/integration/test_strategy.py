@@ -6,8 +6,12 @@ the execution events and FeedReady on the bus, and the simulator's positions.
 """
 
 import itertools
+import logging
+import re
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,7 +54,10 @@ def _assert_one_entry_at_a_time(intents: list[Intent]) -> None:
         )
 
 
-async def test_entries_and_exits_happen_end_to_end(make_node: MakeNode, ipc_dir: Path) -> None:
+async def test_entries_and_exits_happen_end_to_end(
+    make_node: MakeNode, ipc_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.strategy.loop")
     # A cooldown after each exit holds the strategy in Idle long enough to compare it with
     # the venue; max-hold-s closes every position quickly.
     async with strategy_rig(make_node, ipc_dir, strategy={**FAST_STRATEGY, "cooldown_s": 3.0}) as r:
@@ -82,6 +89,16 @@ async def test_entries_and_exits_happen_end_to_end(make_node: MakeNode, ipc_dir:
     assert {entry.command.client_order_id, exit_.command.client_order_id} <= filled_ids
     assert machine.counters["unknown_order_event"] == 0
     assert machine.counters["position_mismatch"] == 0
+    # Issue 14: each order carries the trace id of the feed frame behind it, journaled with
+    # the intent and named in the strategy's log line about the command.
+    trace_form = re.compile(r"[0-9a-z]+-[1-9][0-9]*")
+    for intent in (entry, exit_):
+        trace_id = intent.command.trace_id
+        assert trace_form.fullmatch(trace_id), trace_id
+        sent = f"command sent SubmitOrder order={intent.command.client_order_id} "
+        assert any(sent in m and m.endswith(f"trace={trace_id}") for m in caplog.messages)
+    journal = r.run_dir / "executor-journal.sqlite"
+    assert _journaled_trace(journal, entry.command.client_order_id) == entry.command.trace_id
     # Flat on both sides: the strategy's book and the venue agree.
     assert state is State.IDLE
     assert book_qty == 0
@@ -171,6 +188,14 @@ async def test_a_restarted_executors_snapshot_with_the_fill_moves_a_pending_entr
     assert exits[0].side is not entry.side
     assert rejoins == 1
     assert silences == 0  # a restart quicker than the heartbeats: seen as a new incarnation
+
+
+def _journaled_trace(journal: Path, client_order_id: str) -> str:
+    with closing(sqlite3.connect(f"{journal.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        row = db.execute(
+            "SELECT trace_id FROM intents WHERE client_order_id = ?", (client_order_id,)
+        ).fetchone()
+    return str(row[0])
 
 
 def _accepted(entry: SubmitOrder) -> OrderAccepted:

@@ -12,7 +12,7 @@ from scripts import backup_journal as command
 from scripts.run_processes import RunProcess
 from services.executor.journal import Journal
 from services.executor.journal_backup import BackupError, backup_journal, restore_journal
-from services.executor.journal_records import Fill
+from services.executor.journal_records import SCHEMA_VERSION, Fill
 from shared.schema import ClientOrderId, VenueOrderId
 from tests.helpers.samples import make_submit
 
@@ -73,7 +73,7 @@ def test_a_copy_taken_while_another_connection_commits_is_whole(tmp_path: Path) 
     fills = {str(e) for (e,) in rows(copy, "SELECT exec_id FROM fills")}
     events = rows(copy, "SELECT json_extract(payload, '$.exec_id'), client_order_id FROM events")
     assert rows(copy, "PRAGMA integrity_check") == [("ok",)]
-    assert rows(copy, "SELECT version FROM schema_version") == [(1,)]
+    assert rows(copy, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
     assert rows(copy, "PRAGMA journal_mode") == [("delete",)]  # self-contained, no -wal
     assert before <= len(fills) <= after  # one committed state of the writer's
     assert fills == {f"e{n}" for n in range(len(fills))}  # a prefix of the commits ...

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import msgspec
 
-from services.feed.session import FeedSession, Phase
+from services.feed.session import FeedSession, Phase, trace_prefix
 from shared.bybit import wire
-from shared.schema import FeedReady, FeedState, FeedStatus, Quote
+from shared.schema import BookLevels, FeedReady, FeedState, FeedStatus, Quote, Trade
 
 NOW = 1_700_000_000_000_000_000
 
@@ -76,3 +76,40 @@ def test_a_nan_level_resets_the_book_and_asks_for_a_resync() -> None:
     assert session.resync_needed
     assert session.counters["refused_book_not_finite"] == 1
     assert [m.state for m in out if isinstance(m, FeedStatus)] == [FeedState.RESYNCING]
+
+
+def test_the_quote_and_levels_of_one_frame_carry_that_frames_trace_id() -> None:
+    session = _session()
+    session.begin_switch("BTCUSDT", 1)
+    session.subscribed(NOW)
+    session.on_book(_book(1), NOW, "mj4k2x9a-1")
+
+    out = session.on_book(_book(2, "delta", bid="100.5"), NOW, "mj4k2x9a-2")
+
+    market = [m for m in out if isinstance(m, Quote | BookLevels)]
+    assert [type(m) for m in market] == [Quote, BookLevels]
+    assert {m.trace_id for m in market} == {"mj4k2x9a-2"}
+
+
+def test_every_trade_of_a_frame_carries_that_frames_trace_id() -> None:
+    session = _session()
+    session.begin_switch("BTCUSDT", 1)
+    session.subscribed(NOW)
+    trade = b'{"T":1,"s":"BTCUSDT","S":"Buy","v":"0.01","p":"100","i":"t%d","BT":false}'
+    frame = b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[%s,%s]}' % (
+        trade % 1,
+        trade % 2,
+    )
+    message = msgspec.json.decode(frame, type=wire.PublicTradeMessage)
+
+    out = session.on_trades(message, NOW, "mj4k2x9a-7")
+
+    assert [(type(m), m.trace_id) for m in out] == [(Trade, "mj4k2x9a-7")] * 2
+
+
+def test_trace_prefix_is_the_start_in_milliseconds_in_base_36() -> None:
+    assert trace_prefix(0) == "0-"
+    assert trace_prefix(35 * 1_000_000) == "z-"
+    assert trace_prefix(36 * 1_000_000) == "10-"
+    assert trace_prefix(NOW) == "loyw3v28-"
+    assert int(trace_prefix(NOW)[:-1], 36) == NOW // 1_000_000

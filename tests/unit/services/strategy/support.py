@@ -68,6 +68,7 @@ def quote(
     epoch: int = 1,
     bid_qty: str = "1",
     ask_qty: str = "1",
+    trace_id: str = "",
 ) -> Quote:
     return Quote(
         symbol=symbol,
@@ -79,6 +80,7 @@ def quote(
         venue_update_id=1,
         ts_event_ns=ts - MS,
         ts_recv_ns=ts,
+        trace_id=trace_id,
     )
 
 
