@@ -23,11 +23,16 @@ GROUPS: dict[str, str] = {
     "e2e": "scripts.benchmarks.e2e",
     "strategy": "scripts.benchmarks.strategy",
     "fuzz": "scripts.benchmarks.fuzz",
+    "soak": "scripts.benchmarks.soak",
 }
+ALL: tuple[str, ...] = tuple(g for g in GROUPS if g != "soak")  # the default: soak is opt-in
 
 
-def _load(group: str) -> Callable[[bool], Iterator[Result]]:
+def _load(group: str, options: dict[str, Any]) -> Callable[[bool], Iterator[Result]]:
+    """The group's run(); a group with `configure(**options)` gets the options first."""
     module = importlib.import_module(GROUPS[group])
+    if hasattr(module, "configure"):
+        module.configure(**options)
     run: Callable[[bool], Iterator[Result]] = module.run
     return run
 
@@ -36,18 +41,26 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description="Run benchmark groups and print one JSON object per result line.",
-        epilog=f"groups: {', '.join(GROUPS)} (default: all)",
+        epilog=f"groups: {', '.join(GROUPS)} (default: all but soak)",
     )
     parser.add_argument("groups", nargs="*", metavar="GROUP", help="groups to run")
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        metavar="N",
+        help="how long soak runs the system (default 2; with --quick 1)",
+    )
     args = parser.parse_args(argv)
+    if args.minutes is not None and args.minutes <= 0:
+        parser.error("--minutes must be positive")
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {unknown[0]!r}; known: {', '.join(GROUPS)}")
-    for group in args.groups or list(GROUPS):
+    for group in args.groups or list(ALL):
         started = time.monotonic()
         print(f"bench: {group} ...", file=sys.stderr, flush=True)
-        for result in _load(group)(args.quick):
+        for result in _load(group, {"minutes": args.minutes})(args.quick):
             print(json.dumps(result), flush=True)
         print(f"bench: {group} done in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0
