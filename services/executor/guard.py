@@ -43,7 +43,8 @@ REPORT_GRACE_NS: Final = NS_PER_S  # an order's reports may trail its ack by thi
 
 
 class Guard:
-    """Runs the backstops; each REST round holds the venue lock, like every order call."""
+    """Runs the backstops, concurrently with commands: an order whose request is in flight
+    is left to its answer."""
 
     def __init__(
         self,
@@ -80,8 +81,7 @@ class Guard:
             if strategy.drain(10_000):
                 self._dead_man.heard(now)
             try:
-                async with self._parts.venue_lock:
-                    await self._tick(now)
+                await self._tick(now)
             except BybitError as e:
                 self._counters["guard_failures"] += 1
                 log.warning("guard: venue call failed, trying again next tick error=%s", e)
@@ -157,7 +157,7 @@ class Guard:
 
     async def _verify_orders(self, now: int) -> bool:
         """Return True if an order we think works is not among the venue's open orders."""
-        working = self._parts.registry.open_records()
+        working = [r for r in self._parts.registry.open_records() if not r.in_flight]
         if not working:
             return False
         listed = await self._parts.rest.open_orders()

@@ -128,11 +128,16 @@ class Journal:
             _append_event(db, _Event(client_order_id, kind, ts_ns, status, venue_order_id, payload))
 
     def record_ack(
-        self, client_order_id: ClientOrderId, ts_ns: int, venue_order_id: VenueOrderId, sent_ns: int
+        self,
+        client_order_id: ClientOrderId,
+        ts_ns: int,
+        venue_order_id: VenueOrderId,
+        sent_ns: int,
+        status: OrderStatus | None = None,
     ) -> None:
         """The venue's create response; `sent_ns`, when the request's last bytes left, replaces
-        the intent's "sent" mark (written before the send)."""
-        event = _Event(client_order_id, EventKind.ACK, ts_ns, None, venue_order_id, None, sent_ns)
+        the intent's "sent" mark (written before the send); `status`: the order's after it."""
+        event = _Event(client_order_id, EventKind.ACK, ts_ns, status, venue_order_id, None, sent_ns)
         with self._transaction() as db:
             _append_event(db, event)
 

@@ -1,24 +1,42 @@
-"""Changing and taking away exposure: cancel, amend, cancel-all, close a position, halt."""
+"""Changing and taking away exposure: cancel, amend (one or a batch), cancel-all, close a
+position, halt.
+
+A command's decision is taken at once (order_core) and its request written without an
+await where a connection is idle; the answer is read by a task, so the next command does
+not wait for it. Cancels are never held back by a breaker. A cancel of an order whose
+create is still unanswered waits for that answer (the venue may not know the order yet).
+"""
 
 import logging
+from collections.abc import Awaitable, Sequence
 from decimal import Decimal
 
-import msgspec
-
 from services.executor.journal_records import EventKind
+from services.executor.order_core import (
+    AmendPlan,
+    Denied,
+    awaiting_ack,
+    batch_refusal,
+    decide_amend,
+    decide_cancel,
+)
 from services.executor.order_flow import OrderFlow
 from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
 from services.executor.ports import Parts
-from services.executor.risk import RiskLimits, check_order, quantize_order
+from services.executor.venue_calls import VenueCalls
 from shared.bybit import wire
 from shared.bybit.errors import BybitError, VenueError
+from shared.bybit.rest import Timed
+from shared.bybit.wire_more import BatchItemResult
 from shared.order_ids import client_order_id, parse_client_order_id
 from shared.schema import (
     AlertSeverity,
     AmendOrder,
+    AmendOrders,
     BusMessage,
     CancelAllOrders,
     CancelOrder,
+    CancelOrders,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -34,104 +52,125 @@ log = logging.getLogger(__name__)
 
 
 class OrderControl:
-    """Cancels and flattens over REST; a flatten goes through the order flow like any order."""
+    """Cancels, amends and flattens; a flatten goes through the order flow like any order."""
 
-    def __init__(self, parts: Parts, flow: OrderFlow, limits: RiskLimits) -> None:
+    def __init__(self, parts: Parts, flow: OrderFlow, calls: VenueCalls) -> None:
         self._parts = parts
         self._flow = flow
-        self._limits = limits
+        self._calls = calls
         self._clock = parts.clock
         self._registry = parts.registry
         self._journal = parts.journal
         self._rest = parts.rest
         self._outbox = parts.outbox
 
-    async def cancel(self, command: CancelOrder) -> None:
-        record = self._registry.get(command.client_order_id)
-        if record is None or record.strategy_id != command.strategy_id:
-            self._outbox.deny(command, f"unknown client_order_id {command.client_order_id}")
-        elif record.status not in CANCELABLE_STATUSES:
-            self._outbox.deny(command, f"order {command.client_order_id} is {record.status}")
+    def change(self, command: CancelOrder | CancelOrders | AmendOrder | AmendOrders) -> None:
+        """A cancel or an amend, of one order or a batch."""
+        if isinstance(command, CancelOrder):
+            self.cancel(command)
+        elif isinstance(command, CancelOrders):
+            self.cancel_batch(command)
+        elif isinstance(command, AmendOrder):
+            self.amend(command)
         else:
-            await self.cancel_record(record, command)
+            self.amend_batch(command)
 
-    async def amend(self, command: AmendOrder) -> None:
-        """Change a working limit order's qty and/or price, after the same last-line checks."""
-        record = self._registry.get(command.client_order_id)
-        journaled = self._journal.find(command.client_order_id)
-        if record is None or journaled is None or record.strategy_id != command.strategy_id:
-            self._outbox.deny(command, f"unknown client_order_id {command.client_order_id}")
-            return
-        if record.status not in CANCELABLE_STATUSES or record.order_type is not OrderType.LIMIT:
-            self._outbox.deny(command, f"order {command.client_order_id} is {record.status}")
-            return
-        changed = msgspec.structs.replace(
-            journaled.command,
-            qty=command.qty or record.qty,
-            limit_price=command.limit_price or record.limit_price,
-            expires_at_ns=command.expires_at_ns,
-        )
-        reason = await self._check_amended(changed, record)
-        if reason:
-            self._outbox.deny(command, reason)
-            return
-        request = wire.OrderAmendRequest(
-            symbol=record.symbol,
-            order_link_id=record.client_order_id,
-            qty=_text(changed.qty) if changed.qty != record.qty else None,
-            price=_text(changed.limit_price) if changed.limit_price != record.limit_price else None,
-        )
-        try:
-            await self._rest.amend_order(request, retry=True)
-        except VenueError as e:
-            self._outbox.deny(command, f"amend of {record.client_order_id} refused: {e.ret_msg}")
-            return
-        record.qty, record.limit_price = changed.qty, changed.limit_price
-        payload = {"qty": str(changed.qty), "limit_price": str(changed.limit_price)}
-        self._journal.record_event(
-            record.client_order_id, EventKind.AMEND, self._clock.now_ns(), payload=payload
-        )
+    # ------------------------------------------------------------ cancels
 
-    async def _check_amended(self, changed: SubmitOrder, record: OrderRecord) -> str | None:
-        rules = self._flow.rules.get(record.symbol)
-        if rules is None:
-            return f"symbol {record.symbol} has no instrument rules"
-        if changed.qty <= record.cum_filled_qty:
-            return f"qty {changed.qty} is not above the filled qty {record.cum_filled_qty}"
-        quantized = quantize_order(changed, rules, await self._flow.last_price(record.symbol))
-        if isinstance(quantized, str):
-            return quantized
-        if quantized.qty != changed.qty or quantized.limit_price != changed.limit_price:
-            return f"qty {changed.qty} or price {changed.limit_price} off the instrument's grid"
-        now = self._clock.now_ns()
-        exposure = self._registry.exposure(now)
-        others = msgspec.structs.replace(exposure, open_orders=exposure.open_orders - 1)
-        status = self._parts.status
-        return check_order(changed, self._limits, others, status.state, status.reconciled, now)
+    def cancel(self, command: CancelOrder) -> None:
+        verdict = decide_cancel(command, self._registry.get(command.client_order_id))
+        if isinstance(verdict, Denied):
+            self._outbox.deny(command, verdict.reason)
+        else:
+            self.start_cancel(verdict, command)
 
-    async def cancel_all(self, command: CancelAllOrders) -> None:
-        for record in self._registry.open_records():
-            if record.strategy_id == command.strategy_id and (
-                command.symbol is None or record.symbol == command.symbol
-            ):
-                await self.cancel_record(record, command)
+    def cancel_batch(self, command: CancelOrders) -> None:
+        """Each order decided and answered on its own; the cancelable ones in one request."""
+        strategies = {c.strategy_id for c in command.cancels}
+        size, strategy_id = len(command.cancels), command.strategy_id
+        refusal = batch_refusal("CancelOrders", size, strategies, strategy_id)
+        records: list[tuple[OrderRecord, BusMessage]] = []
+        for cancel in command.cancels:
+            verdict = decide_cancel(cancel, self._registry.get(cancel.client_order_id))
+            if refusal:
+                verdict = Denied(refusal)
+            if isinstance(verdict, Denied):
+                self._outbox.deny(cancel, verdict.reason)
+            elif self._defer_until_ack(verdict):
+                continue
+            else:
+                records.append((verdict, cancel))
+        if len(records) == 1:
+            self.start_cancel(*records[0])
+        elif records:
+            requests = [_cancel_request(record) for record, _ in records]
+            pending = self._rest.start_cancel_batch(requests, retry=True)
+            answer = pending.result() if pending else self._rest.cancel_batch(requests, retry=True)
+            self._calls.spawn(self._finish_cancels(records, answer))
+
+    def start_cancel(self, record: OrderRecord, command: BusMessage | None) -> None:
+        """Cancel one order now (request written at once where a connection is idle)."""
+        if self._defer_until_ack(record) or record.status not in CANCELABLE_STATUSES:
+            return
+        request = _cancel_request(record)
+        pending = self._rest.start_cancel_order(request, retry=True)
+        answer = pending.result() if pending else self._rest.cancel_order_timed(request, True)
+        self._calls.spawn(self._finish_cancel(record, command, answer))
 
     async def cancel_record(self, record: OrderRecord, command: BusMessage | None) -> None:
-        """Cancel one order; a refusal is a denial of `command` (our own cancels: an alert)."""
-        if record.status not in CANCELABLE_STATUSES:
+        """Cancel one order and wait for the venue's answer (halt, shutdown, dead-man)."""
+        if self._defer_until_ack(record) or record.status not in CANCELABLE_STATUSES:
             return
-        request = wire.OrderCancelRequest(
-            symbol=record.symbol, order_link_id=record.client_order_id
-        )
+        request = _cancel_request(record)
+        await self._finish_cancel(record, command, self._rest.cancel_order_timed(request, True))
+
+    def _defer_until_ack(self, record: OrderRecord) -> bool:
+        """Its create is unanswered: the venue may not know it yet; cancel once acked."""
+        if not awaiting_ack(record):
+            return False
+        record.cancel_on_ack = True
+        self._parts.counters["cancels_after_ack"] += 1
+        return True
+
+    async def _finish_cancel(
+        self, record: OrderRecord, command: BusMessage | None, answer: Awaitable[object]
+    ) -> None:
         try:
-            await self._rest.cancel_order(request, retry=True)
+            await self._calls.orders_call(answer)
         except VenueError as e:
-            reason = f"cancel of {record.client_order_id} refused: {e.ret_msg}"
-            if command is None:
-                self._outbox.alert(AlertSeverity.WARNING, "cancel_refused", reason)
-            else:
-                self._outbox.deny(command, reason)
+            self._cancel_refused(record, command, e.ret_msg)
             return
+        self._cancel_sent(record)
+
+    async def _finish_cancels(
+        self,
+        records: list[tuple[OrderRecord, BusMessage]],
+        answer: Awaitable[Timed[list[BatchItemResult]]],
+    ) -> None:
+        try:
+            timed = await self._calls.orders_call(answer)
+        except VenueError as e:
+            for record, command in records:
+                self._cancel_refused(record, command, e.ret_msg)
+            return
+        items = {item.order_link_id: item for item in timed.value}
+        for record, command in records:
+            item = items.get(record.client_order_id)
+            if item is not None and item.code == 0:
+                self._cancel_sent(record)
+            else:
+                reason = "missing from the batch answer" if item is None else item.message
+                self._cancel_refused(record, command, reason)
+
+    def _cancel_refused(self, record: OrderRecord, command: BusMessage | None, why: str) -> None:
+        """A refusal is a denial of `command` (our own cancels: an alert)."""
+        reason = f"cancel of {record.client_order_id} refused: {why}"
+        if command is None:
+            self._outbox.alert(AlertSeverity.WARNING, "cancel_refused", reason)
+        else:
+            self._outbox.deny(command, reason)
+
+    def _cancel_sent(self, record: OrderRecord) -> None:
         now = self._clock.now_ns()
         pending = record.apply_status(S.PENDING_CANCEL).value == "apply"
         self._journal.record_event(
@@ -141,16 +180,99 @@ class OrderControl:
             status=S.PENDING_CANCEL if pending else None,
         )
 
+    def cancel_all(self, command: CancelAllOrders) -> None:
+        for record in self._registry.open_records():
+            if record.strategy_id == command.strategy_id and (
+                command.symbol is None or record.symbol == command.symbol
+            ):
+                self.start_cancel(record, command)
+
+    # ------------------------------------------------------------ amends
+
+    def amend(self, command: AmendOrder) -> None:
+        """Change a working limit order's qty and/or price, after the same last-line checks."""
+        plan = self._decide_amend(command)
+        if isinstance(plan, Denied):
+            self._outbox.deny(command, plan.reason)
+            return
+        request = _amend_request(plan)
+        pending = self._rest.start_amend_order(request, retry=True)
+        answer = pending.result() if pending else self._rest.amend_order_timed(request, True)
+        plan.record.in_flight += 1
+        self._calls.spawn(self._finish_amends([(plan, command)], answer, batch=False))
+
+    def amend_batch(self, command: AmendOrders) -> None:
+        """Each amend decided and answered on its own; the ones that pass in one request."""
+        strategies = {a.strategy_id for a in command.amends}
+        size, strategy_id = len(command.amends), command.strategy_id
+        refusal = batch_refusal("AmendOrders", size, strategies, strategy_id)
+        plans: list[tuple[AmendPlan, AmendOrder]] = []
+        for amend in command.amends:
+            plan = Denied(refusal) if refusal else self._decide_amend(amend)
+            if isinstance(plan, Denied):
+                self._outbox.deny(amend, plan.reason)
+            else:
+                plans.append((plan, amend))
+        if not plans:
+            return
+        requests = [_amend_request(plan) for plan, _ in plans]
+        pending = self._rest.start_amend_batch(requests, retry=True)
+        answer = pending.result() if pending else self._rest.amend_batch(requests, retry=True)
+        for plan, _ in plans:
+            plan.record.in_flight += 1
+        self._calls.spawn(self._finish_amends(plans, answer, batch=True))
+
+    def _decide_amend(self, command: AmendOrder) -> AmendPlan | Denied:
+        now = self._clock.now_ns()
+        journaled = self._journal.find(command.client_order_id)
+        record = self._registry.get(command.client_order_id)
+        original = None if journaled is None else journaled.command
+        return decide_amend(command, record, original, self._flow.desk(now))
+
+    async def _finish_amends(
+        self,
+        plans: Sequence[tuple[AmendPlan, AmendOrder]],
+        answer: Awaitable[object],
+        *,
+        batch: bool,
+    ) -> None:
+        """Each amend's own outcome: its new qty and price kept and journaled, or denied."""
+        try:
+            value = await self._calls.orders_call(answer)
+        except BybitError as e:
+            for plan, command in plans:
+                plan.record.in_flight -= 1
+                why = e.ret_msg if isinstance(e, VenueError) else f"outcome unknown: {e}"
+                self._outbox.deny(command, f"amend of {plan.record.client_order_id}: {why}")
+            return
+        items: dict[str, BatchItemResult] = {}
+        if batch and isinstance(value, Timed):
+            items = {item.order_link_id: item for item in value.value}
+        for plan, command in plans:
+            record = plan.record
+            record.in_flight -= 1
+            item = items.get(record.client_order_id) if batch else None
+            if batch and (item is None or item.code != 0):
+                why = "missing from the batch answer" if item is None else item.message
+                self._outbox.deny(command, f"amend of {record.client_order_id} refused: {why}")
+                continue
+            record.qty, record.limit_price = plan.qty, plan.limit_price
+            payload = {"qty": str(plan.qty), "limit_price": str(plan.limit_price)}
+            self._journal.record_event(
+                record.client_order_id, EventKind.AMEND, self._clock.now_ns(), payload=payload
+            )
+            self._parts.counters["amended"] += 1
+
+    # ------------------------------------------------------------ flatten and halt
+
     async def close_position(
         self, symbol: str, strategy_id: str, command: BusMessage | None, *, reason: str = ""
     ) -> None:
         """Flatten with a reduce-only market order for the venue's exact size; logged with
         `reason` (or the command's)."""
+        positions = await self._calls.queries_call(self._rest.positions(symbol=symbol))
         net = sum(
-            (
-                p.size if p.side == "Buy" else -p.size
-                for p in await self._rest.positions(symbol=symbol)
-            ),
+            (p.size if p.side == "Buy" else -p.size for p in positions),
             start=Decimal(0),
         )
         if net == 0:
@@ -176,12 +298,13 @@ class OrderControl:
             ts_trigger_recv_ns=now,
             ts_trigger_event_ns=now,
         )
-        await self._flow.send_intent(flatten, now)
+        self._flow.send_intent(flatten, now)
 
-    async def set_trading_state(self, command: SetTradingState) -> None:
+    def set_trading_state(self, command: SetTradingState) -> None:
         status = self._parts.status
         if command.state is TradingState.HALTED:
-            await self.halt(command.reason, command)
+            self._outbox.set_state(TradingState.HALTED, command.reason)
+            self._calls.spawn(self.halt(command.reason, command))
             return
         if status.state is TradingState.HALTED:
             status.rebase_daily_loss = True  # an operator's reset: the daily loss starts afresh
@@ -192,8 +315,12 @@ class OrderControl:
             self._outbox.set_state(command.state, command.reason)
 
     async def halt(self, reason: str, command: BusMessage | None) -> None:
-        """Cancel every working order, flatten every position, stay HALTED until a reset."""
-        self._outbox.set_state(TradingState.HALTED, reason)
+        """Cancel every working order, flatten every position, stay HALTED until a reset.
+
+        An order whose create is still unanswered is cancelled when its ack comes
+        (order_core.cancel_on_ack)."""
+        if self._parts.status.state is not TradingState.HALTED:
+            self._outbox.set_state(TradingState.HALTED, reason)
         for record in self._registry.open_records():
             await self.cancel_record(record, command)
         await self.flatten_all(command, reason)
@@ -210,6 +337,19 @@ class OrderControl:
         left = await self._rest.open_orders(open_only=0)
         if left:
             raise BybitError(f"{len(left)} orders still open after cancel-all")
+
+
+def _cancel_request(record: OrderRecord) -> wire.OrderCancelRequest:
+    return wire.OrderCancelRequest(symbol=record.symbol, order_link_id=record.client_order_id)
+
+
+def _amend_request(plan: AmendPlan) -> wire.OrderAmendRequest:
+    return wire.OrderAmendRequest(
+        symbol=plan.record.symbol,
+        order_link_id=plan.record.client_order_id,
+        qty=_text(plan.qty) if plan.qty_changed else None,
+        price=_text(plan.limit_price) if plan.price_changed else None,
+    )
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -157,6 +157,11 @@ class OrderRecord:
     ts_ack_ns: int = 0
     duplicate_reports: int = 0
     stale_reports: int = 0
+    # Requests about it not answered yet (its create, a lookup by orderLinkId): while any
+    # is, reconciliation and the guard leave it to that answer.
+    in_flight: int = 0
+    cancel_on_ack: bool = False  # cancelled while its create was in flight: cancel once acked
+    trace_id: str = ""  # the market-data frame behind the decision (docs/decisions/0003)
 
     @classmethod
     def from_command(cls, command: SubmitOrder) -> "OrderRecord":
@@ -172,6 +177,7 @@ class OrderRecord:
             limit_price=command.limit_price,
             reduce_only=command.reduce_only,
             ts_trigger_recv_ns=command.ts_trigger_recv_ns,
+            trace_id=command.trace_id,
         )
 
     @property

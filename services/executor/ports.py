@@ -80,7 +80,14 @@ class Outbox:
 
     def deny(self, command: BusMessage, reason: str) -> None:
         self._counters["denied"] += 1
-        log.info("denied kind=%s reason=%s", type(command).__name__, reason)
+        trace_id = getattr(command, "trace_id", "")
+        log.info(
+            "denied kind=%s order=%s reason=%s trace=%s",
+            type(command).__name__,
+            getattr(command, "client_order_id", "-"),
+            reason,
+            trace_id or "-",
+        )
         self.publish(
             OrderDenied(
                 client_order_id=ClientOrderId(getattr(command, "client_order_id", "")),
@@ -88,13 +95,18 @@ class Outbox:
                 command_kind=type(command).__name__,
                 reason=reason,
                 ts_event_ns=self._clock.now_ns(),
+                trace_id=trace_id,
             )
         )
 
 
 @dataclass(frozen=True)
 class Parts:
-    """The pieces of state the order flow, venue events and reconciliation share by reference."""
+    """The pieces of state the order flow, venue events and reconciliation share by reference.
+
+    No lock: the workers run on one event loop and change this state only between awaits;
+    an order with a request in flight (OrderRecord.in_flight) is left to that request's answer.
+    """
 
     clock: Clock
     registry: OrderRegistry
@@ -103,7 +115,6 @@ class Parts:
     counters: Counter[str]
     status: TradingStatus
     outbox: Outbox
-    venue_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reconcile_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     unprotected: set[Symbol] = field(default_factory=set)  # positions without a venue stop
     latency: LatencyWindow = field(default_factory=LatencyWindow)

@@ -32,7 +32,9 @@ S = OrderStatus
 
 
 class ReconcileRunner:
-    """Runs reconcile() under the venue lock whenever asked, and applies what it finds."""
+    """Runs reconcile() whenever asked, concurrently with commands, and applies what it
+    finds. While it runs the state is Reducing (risk lets only reducing orders through);
+    an order whose request is in flight is left to its answer."""
 
     def __init__(self, parts: Parts, flow: OrderFlow, events: VenueEvents) -> None:
         self._parts = parts
@@ -91,8 +93,7 @@ class ReconcileRunner:
             await wanted.wait()
             wanted.clear()
             try:
-                async with self._parts.venue_lock:
-                    await self._reconcile()
+                await self._reconcile()
             except BybitError as e:
                 log.warning("reconciliation failed, retrying error=%s", e)
                 await asyncio.sleep(1.0)
@@ -118,7 +119,7 @@ class ReconcileRunner:
         """Open orders, executions and positions over REST, applied; no trading state change.
 
         Called by reconciliation, and every second while the private stream is down (REST
-        polling takes over); the caller holds the venue lock.
+        polling takes over).
         """
         asked_ns = self._clock.now_ns()
         checks = self._events.checks  # refused reports are left out, counted and alerted
@@ -184,7 +185,7 @@ class ReconcileRunner:
     async def settle_in_doubt(self) -> None:
         """Orders left in doubt (e.g. after a rate-limit storm): ask the venue again."""
         for record in self._registry.open_records():
-            if record.status is S.IN_DOUBT:
+            if record.status is S.IN_DOUBT and not record.in_flight:
                 await self._settle_unlisted(record.client_order_id)
 
     def _apply_result(
@@ -250,14 +251,14 @@ class ReconcileRunner:
     async def _settle_unlisted(self, coid: ClientOrderId) -> None:
         """A journal-open order the venue does not list as open: ask for its final status."""
         record = self._registry.get(coid)
-        if record is None:
-            return
+        if record is None or record.in_flight:
+            return  # in flight: its own answer (or lookup) settles it
         found = await self._flow.query(record.symbol, coid)
         if found is not None and not self._events.checks.order_ok(found):
             return  # refused (counted, alerted): asked again at the next round
         if found is None:
-            if record.status in (S.IN_DOUBT, S.SUBMITTED):
-                await self._flow.resend_unknown(record)
+            if record.status in (S.IN_DOUBT, S.SUBMITTED) and not record.in_flight:
+                self._flow.resend_unknown(record)
             return
         state = venue_status(found.order_status, found.cum_exec_qty, found.qty)
         if not record.venue_order_id:

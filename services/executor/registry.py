@@ -201,6 +201,7 @@ def fill_event(record: OrderRecord, fill: Fill) -> OrderFilled | OrderPartiallyF
         ts_trigger_recv_ns=record.ts_trigger_recv_ns,
         ts_request_sent_ns=record.ts_request_sent_ns,
         ts_ack_ns=record.ts_ack_ns,
+        trace_id=record.trace_id,
     )
 
 
@@ -217,6 +218,7 @@ def canceled_event(
         cum_filled_qty=max(record.cum_filled_qty, venue_cum_qty),
         reason=reason,
         ts_event_ns=ts_ns,
+        trace_id=record.trace_id,
     )
 
 

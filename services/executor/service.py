@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from services.executor.journal import Journal
@@ -12,20 +13,30 @@ from services.executor.registry import OrderRegistry
 from services.executor.settings import ExecutorSettings
 from services.executor.venue_events import PRIVATE_TOPICS
 from services.executor.workers import Workers, register_metrics, venue_clients
-from shared.bus import CommandReceiver, Publisher, Receiver, RefusedCommand, SnapshotServer
+from shared.bus import (
+    CommandReceiver,
+    Delivery,
+    Publisher,
+    Receiver,
+    RefusedCommand,
+    SnapshotServer,
+)
 from shared.bybit.errors import BybitError
 from shared.bybit.stream import BybitStream
 from shared.bybit.translate import instrument_rules
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.schema import (
     AmendOrder,
+    AmendOrders,
     BusMessage,
     CancelAllOrders,
     CancelOrder,
+    CancelOrders,
     ClosePosition,
     RequestSnapshot,
     SetTradingState,
     SubmitOrder,
+    SubmitOrders,
     Trade,
     TradingState,
     topics,
@@ -33,6 +44,9 @@ from shared.schema import (
 
 log = logging.getLogger(__name__)
 MARKET_READ_INTERVAL_S = 0.1  # how often the last trade prices are read (risk's price band)
+WARM_CONNECTIONS = 2  # idle venue connections kept open for the next orders
+WARM_INTERVAL_S = 5.0
+COMMANDS_PER_TURN = 64  # commands taken before other tasks get a turn (answers, the stream)
 
 
 @dataclass(frozen=True)
@@ -88,9 +102,9 @@ class ExecutorService:
         parts = Parts(
             self._clock, self.registry, self.journal, rest, self.counters, self.status, outbox
         )
-        register_metrics(ctx.registry, parts)
-        start_metrics(ctx, self._settings.metrics_port, resources)
         work = Workers.build(parts, self._settings, self._limits)
+        register_metrics(ctx.registry, parts, work.calls)
+        start_metrics(ctx, self._settings.metrics_port, resources)
         self._wired = _Wired(publisher, snapshots, commands, market, strategy, stream, work)
 
     async def run(self) -> None:
@@ -110,6 +124,8 @@ class ExecutorService:
                 tasks.create_task(w.work.reconciler.run(), name="executor.reconcile")
                 tasks.create_task(self._take_commands(w), name="executor.commands")
                 tasks.create_task(self._follow_market(w.market), name="executor.market")
+                tasks.create_task(w.work.prices.run(), name="executor.prices")
+                tasks.create_task(self._keep_warm(w.work), name="executor.warm")
                 tasks.create_task(w.work.guard.run(w.strategy), name="executor.guard")
                 heartbeat_s = self._context.bus.heartbeat_interval_ms / 1000
                 tasks.create_task(
@@ -122,18 +138,19 @@ class ExecutorService:
     async def _shutdown(self, work: Workers) -> None:
         """SIGTERM: no more commands; cancel working orders, confirm over REST, maybe flatten.
 
-        The private stream has stopped with the other tasks: a last REST reconciliation books
-        what happened meanwhile (a fill that beat the cancel, the flattening fills).
+        The private stream has stopped with the other tasks, and the answers still awaited
+        are not read: a last REST reconciliation books what happened meanwhile (a fill that
+        beat the cancel, the flattening fills).
         """
         self.accepting = False
         flatten = self._settings.flatten_on_shutdown
         try:
             async with asyncio.timeout(self._settings.shutdown_timeout_s):
-                async with work.parts.venue_lock:
-                    await work.control.cancel_everything()
-                    if flatten:
-                        await work.control.flatten_all(None, "shutdown (flatten-on-shutdown)")
-                    await work.reconciler.poll()
+                await work.calls.cancel_tasks()
+                await work.control.cancel_everything()
+                if flatten:
+                    await work.control.flatten_all(None, "shutdown (flatten-on-shutdown)")
+                await work.reconciler.poll()
         except (TimeoutError, BybitError) as e:
             log.error("shutdown: working orders not confirmed cancelled error=%s", e)
             return
@@ -145,38 +162,62 @@ class ExecutorService:
         return [(topics.topic_for(snapshot, self.name), snapshot)]
 
     async def _take_commands(self, w: _Wired) -> None:
+        """Each command is decided and its request written before the next is read: no
+        await per command (a wake-up costs 100 µs or more); other tasks get a turn after
+        COMMANDS_PER_TURN commands, or when none is waiting."""
         self.accepting = True
+        taken = 0
         while self.accepting:
             item = w.commands.receive_nowait()
-            if item is None:
-                await w.commands.receiver.wait(0.5)
+            if item is None or taken >= COMMANDS_PER_TURN:
+                taken = 0
+                if item is None:
+                    await w.commands.receiver.wait(0.5)
+                else:
+                    await asyncio.sleep(0)  # a turn for the answers and the stream
+                    self._take(w, item)
                 continue
-            if isinstance(item, RefusedCommand):
-                w.work.parts.outbox.deny(item.delivery.message, item.reason)
-                continue
-            try:
-                async with w.work.parts.venue_lock:
-                    await self._on_command(w, item.message, item.ts_recv_ns)
-            except BybitError as e:
-                w.work.parts.outbox.deny(item.message, f"venue call failed: {e}")
+            taken += 1
+            self._take(w, item)
 
-    async def _on_command(self, w: _Wired, command: BusMessage, ts_recv_ns: int) -> None:
+    def _take(self, w: _Wired, item: Delivery | RefusedCommand) -> None:
+        if isinstance(item, RefusedCommand):
+            w.work.parts.outbox.deny(item.delivery.message, item.reason)
+            return
+        try:
+            self._on_command(w, item.message, item.ts_recv_ns)
+        except BybitError as e:  # e.g. no API keys: nothing was sent
+            w.work.parts.outbox.deny(item.message, f"venue call failed: {e}")
+
+    def _on_command(self, w: _Wired, command: BusMessage, ts_recv_ns: int) -> None:
+        work = w.work
         if isinstance(command, SubmitOrder):
-            await w.work.flow.submit(command, ts_recv_ns)
-        elif isinstance(command, CancelOrder):
-            await w.work.control.cancel(command)
-        elif isinstance(command, AmendOrder):
-            await w.work.control.amend(command)
+            work.flow.submit(command, ts_recv_ns)
+        elif isinstance(command, SubmitOrders):
+            work.flow.submit_batch(command, ts_recv_ns)
+        elif isinstance(command, CancelOrder | CancelOrders | AmendOrder | AmendOrders):
+            work.control.change(command)
         elif isinstance(command, CancelAllOrders):
-            await w.work.control.cancel_all(command)
+            work.control.cancel_all(command)
         elif isinstance(command, ClosePosition):
-            await w.work.control.close_position(command.symbol, command.strategy_id, command)
+            close = work.control.close_position(command.symbol, command.strategy_id, command)
+            work.calls.spawn(_denying(work.parts.outbox, command, close))
         elif isinstance(command, SetTradingState):
-            await w.work.control.set_trading_state(command)
+            work.control.set_trading_state(command)
         elif isinstance(command, RequestSnapshot):
-            w.work.parts.outbox.publish(self._snapshot_provider(b"")[0][1])
+            work.parts.outbox.publish(self._snapshot_provider(b"")[0][1])
         else:
-            w.work.parts.outbox.deny(command, f"{type(command).__name__} is not supported yet")
+            work.parts.outbox.deny(command, f"{type(command).__name__} is not supported yet")
+
+    async def _keep_warm(self, work: Workers) -> None:
+        """Idle venue connections ready, so that an order's bytes go out without a connect
+        (an unused one is closed after a while: see shared/bybit/http1.py)."""
+        while True:
+            try:
+                await work.parts.rest.warm(WARM_CONNECTIONS)
+            except BybitError as e:
+                log.warning("could not open venue connections ahead error=%s", e)
+            await asyncio.sleep(WARM_INTERVAL_S)  # pacing, not waiting for anything
 
     async def _follow_market(self, market: Receiver) -> None:
         """Last trade prices (risk's price band), read in batches: no wake-up per trade, so
@@ -187,3 +228,11 @@ class ExecutorService:
                 if isinstance(delivery.message, Trade):
                     trade = delivery.message
                     self.registry.set_price(trade.symbol, trade.price, trade.ts_recv_ns)
+
+
+async def _denying(outbox: Outbox, command: BusMessage, work: Awaitable[None]) -> None:
+    """Run a command's venue work; a failed venue call denies the command."""
+    try:
+        await work
+    except BybitError as e:
+        outbox.deny(command, f"venue call failed: {e}")

@@ -1,6 +1,7 @@
 """The private stream's reports applied to the registry: orders, executions, positions, wallet."""
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
@@ -41,6 +42,8 @@ class VenueEvents:
 
     def __init__(self, parts: Parts) -> None:
         self._parts = parts
+        # Told of each connect (True) and drop (False): the private stream's breaker.
+        self.on_stream: Callable[[bool], None] = lambda up: None
         self._clock = parts.clock
         self._registry = parts.registry
         self._journal = parts.journal
@@ -60,10 +63,12 @@ class VenueEvents:
             elif isinstance(event, StreamConnected):
                 self._counters["stream_connects"] += 1
                 self._parts.status.stream_up = True
+                self.on_stream(True)
                 self._parts.reconcile_wanted.set()  # after every (re)connect: reconcile
             elif isinstance(event, StreamDisconnected):
                 self._counters["stream_disconnects"] += 1
                 self._parts.status.stream_up = False
+                self.on_stream(False)
                 log.warning("private stream down reason=%s", event.reason)
 
     def on_frame(self, frame: StreamFrame) -> FrameDrop | None:
@@ -152,6 +157,7 @@ class VenueEvents:
                     reason=reason,
                     venue_code=0,
                     ts_event_ns=now,
+                    trace_id=record.trace_id,
                 )
             )
 
@@ -185,6 +191,14 @@ class VenueEvents:
             self._registry.index(record)
         record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
         self._counters["fills"] += 1
+        log.info(
+            "fill order=%s exec_id=%s qty=%s price=%s trace=%s",
+            record.client_order_id,
+            fill.exec_id,
+            fill.qty,
+            fill.price,
+            record.trace_id or "-",
+        )
         self._outbox.publish(fill_event(record, fill))
 
     def _impossible_fill(self, error: str) -> None:

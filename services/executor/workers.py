@@ -11,9 +11,11 @@ from services.executor.guard import Guard
 from services.executor.order_control import OrderControl
 from services.executor.order_flow import OrderFlow
 from services.executor.ports import Parts
+from services.executor.prices import PriceRefresh
 from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.risk import RiskLimits
 from services.executor.settings import ExecutorSettings
+from services.executor.venue_calls import VenueCalls
 from services.executor.venue_events import VenueEvents
 from shared.bybit.rest import BybitRest
 from shared.bybit.stream import BybitStream
@@ -26,21 +28,31 @@ class Workers:
     """The executor's workers; each reads and changes the shared state through `parts`."""
 
     parts: Parts
+    calls: VenueCalls
     events: VenueEvents
     flow: OrderFlow
     control: OrderControl
     reconciler: ReconcileRunner
     guard: Guard
+    prices: PriceRefresh
 
     @classmethod
     def build(cls, parts: Parts, settings: ExecutorSettings, limits: RiskLimits) -> "Workers":
+        calls = VenueCalls(
+            parts, settings.breakers(), settings.strategy_rates(), settings.max_requests_in_flight
+        )
         events = VenueEvents(parts)
-        flow = OrderFlow(parts, settings, limits, events)
+        events.on_stream = lambda up: calls.stream(up=up)
+        flow = OrderFlow(parts, settings, limits, events, calls)
         events.checks.grid_of = lambda symbol: flow.rules.get(symbol)  # rules read at start
-        control = OrderControl(parts, flow, limits)
+        control = OrderControl(parts, flow, calls)
+        flow.cancel_after_ack = lambda record: control.start_cancel(record, None)
         reconciler = ReconcileRunner(parts, flow, events)
         guard = Guard(parts, settings, flow, events, control, reconciler)
-        return cls(parts, events, flow, control, reconciler, guard)
+        prices = PriceRefresh(
+            parts, calls, events.checks, lambda: flow.rules.keys(), settings.price_max_age_s
+        )
+        return cls(parts, calls, events, flow, control, reconciler, guard, prices)
 
 
 def venue_clients(
@@ -68,12 +80,20 @@ def venue_clients(
     return rest, stream
 
 
-def register_metrics(registry: CollectorRegistry, parts: Parts) -> None:
+def register_metrics(registry: CollectorRegistry, parts: Parts, calls: VenueCalls) -> None:
     """Event counters, per-stage latency, and the venue's rate-limit use per path."""
     registry.register(
         CounterCollector("executor_events", "Executor events by kind", lambda: parts.counters)
     )
     registry.register(LatencyCollector("executor", parts.latency))
+    registry.register(
+        GaugeCollector(
+            "executor_circuit_state",
+            "Circuit breaker per endpoint group: 0 closed, 1 half-open, 2 open",
+            "group",
+            calls.breakers.gauge_values,
+        )
+    )
     registry.register(
         GaugeCollector(
             "bybit_rate_limit_remaining",

@@ -140,11 +140,6 @@ def test_circuit_state_gauge_has_an_alert_when_open() -> None:
     assert any(re.search(rf"{CIRCUIT_STATE}\)?\s*==\s*2", expr) for expr in exprs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: services/executor/workers.py register_metrics does not register the "
-    "breakers' gauge yet; remove this mark when it does",
-)
 def test_circuit_state_gauge_is_registered_by_the_executor() -> None:
     assert CIRCUIT_STATE in exported_names()
 

@@ -237,11 +237,6 @@ def test_reduce_only_limit_order_that_reduces_passes_without_a_price(state: Trad
     assert verdict is command
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="order_core: quantize_order values a market order at fresh_price, so a reducing"
-    " market exit without a fresh price is denied 'min notional unknown'",
-)
 def test_reduce_only_market_exit_passes_without_a_price() -> None:
     command = exit_order(price=None)
     desk = make_desk(price=None, exp=long_position(last=None))
@@ -438,6 +433,18 @@ def test_cancel_of_a_working_order_returns_its_record(status: OrderStatus) -> No
     record = working(status)
 
     assert decide_cancel(cancel(), record) is record
+
+
+@pytest.mark.parametrize("status", [OrderStatus.SUBMITTED, OrderStatus.IN_DOUBT])
+def test_cancel_of_an_order_whose_create_is_unanswered_returns_it_to_cancel_on_ack(
+    status: OrderStatus,
+) -> None:
+    record = working(status, venue_order_id=None, in_flight=1)
+
+    assert decide_cancel(cancel(), record) is record
+    assert decide_cancel(cancel(), working(status, venue_order_id=None)) == Denied(
+        f"order mom1-3-17 is {status}"
+    )  # nothing in flight: no answer will come to cancel it on
 
 
 # ---- decide_amend

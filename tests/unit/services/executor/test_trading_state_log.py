@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 
+from services.executor.order_budget import StrategyRateLimits
 from services.executor.order_control import OrderControl
 from services.executor.ports import Parts
 from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.risk import RiskLimits
+from services.executor.venue_calls import VenueCalls
+from shared.runtime.breaker import Breakers
 from shared.schema import SetTradingState, SubmitOrder, Symbol, TradingState
 from tests.helpers.executor_parts import make_parts
 
@@ -39,8 +42,12 @@ class _Flow:
     def __init__(self) -> None:
         self.sent: list[SubmitOrder] = []
 
-    async def send_intent(self, command: SubmitOrder, ts_recv_ns: int) -> None:
+    def send_intent(self, command: SubmitOrder, ts_recv_ns: int) -> None:
         self.sent.append(command)
+
+
+def _calls(parts: Parts) -> VenueCalls:
+    return VenueCalls(parts, Breakers(), StrategyRateLimits(), max_in_flight=8)
 
 
 @pytest.fixture
@@ -59,7 +66,7 @@ async def test_a_halt_and_its_flatten_are_logged_with_the_reason(
 ) -> None:
     parts.registry.positions[Symbol("BTCUSDT")] = SimpleNamespace(qty=Decimal("0.002"))  # type: ignore[assignment]
     flow = _Flow()
-    control = OrderControl(parts, flow, LIMITS)  # type: ignore[arg-type]
+    control = OrderControl(parts, flow, _calls(parts))  # type: ignore[arg-type]
     caplog.set_level(logging.INFO)
 
     await control.halt("daily loss limit: today's PnL -500.00 USDT", None)
@@ -77,11 +84,11 @@ async def test_a_halt_and_its_flatten_are_logged_with_the_reason(
 async def test_an_operators_resume_is_logged_with_the_reason(
     parts: Parts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    control = OrderControl(parts, _Flow(), LIMITS)  # type: ignore[arg-type]
+    control = OrderControl(parts, _Flow(), _calls(parts))  # type: ignore[arg-type]
     parts.status.state, parts.status.reconciled = TradingState.HALTED, True
     caplog.set_level(logging.INFO)
 
-    await control.set_trading_state(
+    control.set_trading_state(
         SetTradingState(
             state=TradingState.ACTIVE, reason="operator: checked", ts_created_ns=0, expires_at_ns=1
         )
@@ -94,7 +101,7 @@ async def test_an_operators_resume_is_logged_with_the_reason(
 async def test_a_close_position_command_is_logged_with_its_reason(
     parts: Parts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    control = OrderControl(parts, _Flow(), LIMITS)  # type: ignore[arg-type]
+    control = OrderControl(parts, _Flow(), _calls(parts))  # type: ignore[arg-type]
     caplog.set_level(logging.INFO)
     command = SimpleNamespace(reason="strategy: max hold")
 

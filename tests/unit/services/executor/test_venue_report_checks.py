@@ -14,14 +14,17 @@ import msgspec
 import pytest
 
 from services.executor.guard import Guard
-from services.executor.order_flow import OrderFlow
+from services.executor.order_budget import StrategyRateLimits
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
+from services.executor.prices import PriceRefresh
 from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.settings import ExecutorSettings
+from services.executor.venue_calls import VenueCalls
 from services.executor.venue_events import VenueEvents
 from shared.bybit import wire
 from shared.bybit.stream import StreamFrame
+from shared.runtime.breaker import Breakers
 from shared.runtime.clock import FakeClock
 from shared.schema import (
     Alert,
@@ -242,12 +245,13 @@ def test_a_ticker_with_a_nan_last_price_leaves_the_price_unknown(tmp_path: Path)
     ticker = msgspec.json.decode(result, type=wire.TickerList).list[0]
     bad = msgspec.structs.replace(ticker, symbol=BTC, last_price=D("NaN"))
     events, parts, publisher = events_with_a_working_order(tmp_path, _Rest(tickers=[bad]))
-    settings = ExecutorSettings(metrics_port=1)
-    flow = OrderFlow(parts, settings, settings.risk_limits(), events)
+    calls = VenueCalls(parts, Breakers(), StrategyRateLimits(), max_in_flight=8)
+    prices = PriceRefresh(parts, calls, events.checks, lambda: [BTC], max_age_s=5.0)
 
-    price = asyncio.run(flow.last_price(BTC))
+    asyncio.run(prices.refresh())
 
-    assert price is None  # unknown: a market order is denied, never valued at NaN
+    # Unknown: a new order is denied (price_stale), never valued at NaN.
+    assert parts.registry.price(BTC, parts.clock.now_ns(), 10**12) is None
     assert parts.counters["refused_ticker_not_finite"] == 1
     assert [a.code for a in _alerts(publisher)] == ["invalid_venue_report"]
 
@@ -258,7 +262,7 @@ class _Flow:
     async def query(self, symbol: str, order_link_id: str) -> None:
         return None
 
-    async def resend_unknown(self, record: OrderRecord) -> None:
+    def resend_unknown(self, record: OrderRecord) -> None:
         return None
 
 
