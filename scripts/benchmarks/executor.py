@@ -12,6 +12,7 @@ deploy/settings.toml) under the plain names, then FULL under names ending in `_f
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import sqlite3
@@ -19,13 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from prometheus_client import CollectorRegistry
 
+from scripts.benchmarks.executor_stress import stress_results
 from scripts.benchmarks.simulator import API_KEY, API_SECRET, simulator_process
 from services.executor.service import ExecutorService
 from services.executor.settings import ExecutorSettings
@@ -34,7 +38,10 @@ from shared.order_ids import client_order_id
 from shared.runtime.bootstrap import ServiceContext, Venue
 from shared.runtime.clock import LiveClock
 from shared.schema import (
+    AmendOrder,
+    AmendOrders,
     OrderAccepted,
+    OrderAmended,
     OrderDenied,
     OrderRejected,
     OrderSide,
@@ -48,11 +55,16 @@ from shared.settings import BusSettings, BybitSettings, Endpoints, Mode, Secrets
 
 Result = dict[str, Any]
 NS_PER_S = 1_000_000_000
+SYMBOL = Symbol("BTCUSDT")
+SLOW_VENUE_MS = 50  # the venue's REST answers this late while a reconciliation runs
+BATCH = 10  # amends per AmendOrders
 DEFAULT_SYNCHRONOUS = ExecutorSettings(metrics_port=0).journal_synchronous
 
 
 @contextlib.asynccontextmanager
-async def _executor(url: str, synchronous: str) -> AsyncIterator[tuple[Sender, Receiver]]:
+async def _executor(
+    url: str, synchronous: str
+) -> AsyncIterator[tuple[Sender, Receiver, ExecutorService]]:
     directory = Path(tempfile.mkdtemp(prefix="bench-exec-", dir="/tmp"))  # mode 0700
     endpoints = Endpoints(**{f: f"ipc://{directory}/{f}" for f in Endpoints.__struct_fields__})
     bus = BusSettings(endpoints=endpoints, heartbeat_interval_ms=200)
@@ -77,9 +89,10 @@ async def _executor(url: str, synchronous: str) -> AsyncIterator[tuple[Sender, R
         metrics_port=0,
         journal_synchronous=synchronous,  # type: ignore[arg-type]
         max_orders_per_minute=1_000_000,
+        strategy_orders_per_minute=1_000_000,
         max_open_orders=1_000,
         max_position_notional_usdt=1_000_000.0,
-        price_max_age_s=3_600.0,  # no feed here: the price of the first ticker call is kept
+        price_max_age_s=3_600.0,  # no feed here: the background ticker read's price is kept
         dead_man_after_s=3_600.0,  # market orders never work for long; no heartbeats here
     )
     executor = ExecutorService(settings, context)
@@ -89,16 +102,19 @@ async def _executor(url: str, synchronous: str) -> AsyncIterator[tuple[Sender, R
         async with contextlib.AsyncExitStack() as stack:
             await executor.start(stack)
             task = asyncio.create_task(executor.run())
-            # Polling the start-up (not a measurement): reconciled, and heard by our SUB.
-            while executor.state is not TradingState.ACTIVE or not strategy.liveness.is_alive(
-                "executor", clock.now_ns()
+            # Polling the start-up (not a measurement): reconciled, a price read from the
+            # venue's tickers (no feed here), and heard by our SUB.
+            while (
+                executor.state is not TradingState.ACTIVE
+                or executor.registry.price(SYMBOL, clock.now_ns(), NS_PER_S * 3_600) is None
+                or not strategy.liveness.is_alive("executor", clock.now_ns())
             ):
                 if task.done():
                     task.result()
                 events.drain()
                 await asyncio.sleep(0.01)
             try:
-                yield commands, events
+                yield commands, events, executor
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -151,24 +167,149 @@ async def _first_send(commands: Sender, order: SubmitOrder) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _measure(url: str, synchronous: str, count: int) -> tuple[list[int], float]:
-    async with _executor(url, synchronous) as (commands, events):
+async def _sequential(commands: Sender, events: Receiver, first: int, count: int) -> list[int]:
+    """cmd_to_send of `count` orders, each sent once the one before is accepted (ns)."""
+    samples = []
+    for seq in range(first, first + count):
+        commands.send(_order(seq))
+        (accepted,) = await _accepted(events, 1)
+        samples.append(accepted.ts_request_sent_ns - accepted.ts_trigger_recv_ns)
+    return samples
+
+
+async def _measure(url: str, synchronous: str, count: int) -> tuple[list[int], float, float]:
+    """cmd_to_send one at a time, orders/s one at a time, and orders/s pipelined."""
+    async with _executor(url, synchronous) as (commands, events, _):
         await _first_send(commands, _order(0))
         await _accepted(events, 1)
-        for seq in range(1, 20):  # warm-up: connections, ticker price, code paths
-            commands.send(_order(seq))
-            await _accepted(events, 1)
-        samples = []
-        for seq in range(count):
-            commands.send(_order(seq))
-            (accepted,) = await _accepted(events, 1)
-            samples.append(accepted.ts_request_sent_ns - accepted.ts_trigger_recv_ns)
+        await _sequential(commands, events, 1, 19)  # warm-up: connections, code paths
         started = time.perf_counter()
-        for seq in range(count):
-            commands.send(_order(seq + count))
+        samples = await _sequential(commands, events, 20, count)
+        one_at_a_time = count / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for seq in range(count):  # all at once: several in flight (max-requests-in-flight)
+            commands.send(_order(seq + 20 + count))
         await _accepted(events, count)
-        rate = count / (time.perf_counter() - started)
-    return samples, rate
+        pipelined = count / (time.perf_counter() - started)
+    return samples, one_at_a_time, pipelined
+
+
+def _set_faults(url: str, **faults: object) -> None:
+    body = json.dumps({k.replace("_", "-"): v for k, v in faults.items()}).encode()
+    request = urllib.request.Request(
+        f"{url}/admin/faults", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+async def _while_reconciling(url: str, count: int) -> tuple[list[int], list[int], int]:
+    """cmd_to_send against a venue answering REST 50 ms late: quiet, then while the
+    reconciliation's REST round (open orders, executions, positions: poll()) runs in a
+    loop. Returns both samples and the number of rounds run meanwhile."""
+    _set_faults(url, rest_latency_ms=SLOW_VENUE_MS)
+    try:
+        async with _executor(url, DEFAULT_SYNCHRONOUS) as (commands, events, executor):
+            await _first_send(commands, _order(0))
+            await _accepted(events, 1)
+            await _sequential(commands, events, 1, 9)
+            quiet = await _sequential(commands, events, 10, count)
+            reconciler = executor.workers.reconciler
+            rounds = 0
+
+            async def reconcile_forever() -> None:
+                nonlocal rounds
+                while True:
+                    await reconciler.poll()
+                    rounds += 1
+
+            task = asyncio.create_task(reconcile_forever())
+            try:
+                busy = await _sequential(commands, events, 10 + count, count)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        _set_faults(url, rest_latency_ms=0)
+    return quiet, busy, rounds
+
+
+def _resting(seq: int, price: Decimal) -> SubmitOrder:
+    return msgspec.structs.replace(
+        _order(seq),
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.POST_ONLY,
+        limit_price=price,
+    )
+
+
+async def _batch_amends(url: str, rounds: int) -> tuple[list[int], list[int]]:
+    """AmendOrders of BATCH resting orders, new prices each round: the command's receive
+    to the amend-batch request written, and the round trip to every OrderAmended (ns)."""
+    async with _executor(url, DEFAULT_SYNCHRONOUS) as (commands, events, executor):
+        last = executor.registry.price(SYMBOL, time.time_ns(), NS_PER_S * 3_600)
+        assert last is not None  # waited for in _executor
+        below = (last * Decimal("0.996")).quantize(Decimal("0.1"))
+        orders = [_resting(seq, below) for seq in range(BATCH)]
+        await _first_send(commands, orders[0])
+        for order in orders[1:]:
+            commands.send(order)
+        await _accepted(events, BATCH)
+        to_send, round_trips = [], []
+        for n in range(rounds):
+            price = below - Decimal("0.1") * (1 + n % 2)
+            now = time.time_ns()
+            amends = tuple(
+                AmendOrder(
+                    client_order_id=order.client_order_id,
+                    strategy_id=order.strategy_id,
+                    symbol=order.symbol,
+                    limit_price=price,
+                    ts_created_ns=now,
+                    expires_at_ns=now + 60 * NS_PER_S,
+                )
+                for order in orders
+            )
+            started = time.perf_counter_ns()
+            commands.send(
+                AmendOrders(
+                    strategy_id="bench",
+                    amends=amends,
+                    ts_created_ns=now,
+                    expires_at_ns=now + 60 * NS_PER_S,
+                )
+            )
+            amended = await _amended(events, BATCH)
+            round_trips.append(time.perf_counter_ns() - started)
+            to_send.append(amended[0].ts_request_sent_ns - amended[0].ts_command_recv_ns)
+    return to_send, round_trips
+
+
+async def _amended(events: Receiver, count: int, timeout_s: float = 30.0) -> list[OrderAmended]:
+    amended: list[OrderAmended] = []
+    deadline = time.monotonic() + timeout_s
+    while len(amended) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(amended)} of {count} amends answered in {timeout_s} s")
+        await events.wait(1.0)
+        for delivery in events.drain(10_000):
+            message = delivery.message
+            if isinstance(message, OrderAmended):
+                amended.append(message)
+            elif isinstance(message, OrderDenied | OrderRejected):
+                raise RuntimeError(f"an amend was not taken: {message}")
+    return amended
+
+
+def _p50_us(samples: list[int]) -> float:
+    return round(statistics.median(samples) / 1000, 1)
+
+
+def _p99_us(samples: list[int]) -> float:
+    ordered = sorted(samples)
+    return round(ordered[max(0, int(len(ordered) * 0.99) - 1)] / 1000, 1)
 
 
 def _commit_us(synchronous: str, count: int) -> list[float]:
@@ -216,32 +357,40 @@ def _durable_write_us(count: int) -> list[float]:
 
 def run(quick: bool) -> Iterator[Result]:
     count = 200 if quick else 1_000
-    with simulator_process("--no-rate-limits", "--symbols", "BTCUSDT") as url:
+    with simulator_process("--no-rate-limits", "--symbols", SYMBOL) as url:
         for synchronous in sorted(("FULL", "NORMAL"), key=lambda s: s != DEFAULT_SYNCHRONOUS):
             print(f"bench: executor journal synchronous={synchronous}", file=sys.stderr)
-            samples, rate = asyncio.run(_measure(url, synchronous, count))
-            samples.sort()
+            samples, one_at_a_time, pipelined = asyncio.run(_measure(url, synchronous, count))
             suffix = "" if synchronous == DEFAULT_SYNCHRONOUS else f"_{synchronous.lower()}"
             default = " (the default)" if synchronous == DEFAULT_SYNCHRONOUS else ""
             note = f"journal synchronous={synchronous}{default}"
             yield {
                 "name": f"executor.cmd_to_send_p50_us{suffix}",
-                "value": round(statistics.median(samples) / 1000, 1),
+                "value": _p50_us(samples),
                 "unit": "us",
                 "samples": len(samples),
+                "target": "<= 100" if not suffix else None,
                 "note": note,
             }
             yield {
                 "name": f"executor.cmd_to_send_p99_us{suffix}",
-                "value": round(samples[int(len(samples) * 0.99) - 1] / 1000, 1),
+                "value": _p99_us(samples),
                 "unit": "us",
+                "target": "<= 300" if not suffix else None,
                 "note": note,
             }
             yield {
                 "name": f"executor.orders_per_s{suffix}",
-                "value": round(rate),
+                "value": round(one_at_a_time),
                 "unit": "orders/s",
                 "note": f"{note}; market IOC, each accepted (ack) before the next is sent",
+            }
+            yield {
+                "name": f"executor.orders_per_s_pipelined{suffix}",
+                "value": round(pipelined),
+                "unit": "orders/s",
+                "target": ">= 2000" if not suffix else None,
+                "note": f"{note}; {count} market IOC sent at once, until all are accepted",
             }
             commits = _commit_us(synchronous, 200 if quick else 1_000)
             yield {
@@ -251,6 +400,44 @@ def run(quick: bool) -> Iterator[Result]:
                 "samples": len(commits),
                 "note": f"{note}; one-row SQLite WAL commit, the floor under cmd_to_send",
             }
+        print("bench: executor while reconciling (venue REST 50 ms late)", file=sys.stderr)
+        quiet, busy, rounds = asyncio.run(_while_reconciling(url, 50 if quick else 200))
+        slow = f"venue REST answers {SLOW_VENUE_MS} ms late; {len(busy)} orders one at a time"
+        yield {
+            "name": "executor.cmd_to_send_p99_slow_venue_quiet_us",
+            "value": _p99_us(quiet),
+            "unit": "us",
+            "note": f"{slow}, no reconciliation",
+        }
+        yield {
+            "name": "executor.cmd_to_send_p99_while_reconciling_us",
+            "value": _p99_us(busy),
+            "unit": "us",
+            "target": "<= 2x the quiet p99",
+            "note": f"{slow}, reconciliation's REST round in a loop ({rounds} rounds)",
+        }
+        yield {
+            "name": "executor.cmd_to_send_p99_reconciling_ratio",
+            "value": round(_p99_us(busy) / max(_p99_us(quiet), 0.1), 2),
+            "unit": "x",
+            "target": "<= 2.0",
+            "note": "while reconciling / quiet, both against the slow venue, in one run",
+        }
+        print("bench: executor batch amends", file=sys.stderr)
+        to_send, round_trips = asyncio.run(_batch_amends(url, 50 if quick else 200))
+        yield {
+            "name": "executor.batch_amend_p50_us",
+            "value": _p50_us(to_send),
+            "unit": "us",
+            "samples": len(to_send),
+            "note": f"AmendOrders of {BATCH}: command received to amend-batch request written",
+        }
+        yield {
+            "name": "executor.batch_amend_round_trip_p50_us",
+            "value": _p50_us(round_trips),
+            "unit": "us",
+            "note": f"AmendOrders of {BATCH} sent to every OrderAmended heard, via the venue",
+        }
     writes = _durable_write_us(200 if quick else 1_000)
     yield {
         "name": "executor.durable_write_p50_us",
@@ -259,3 +446,5 @@ def run(quick: bool) -> Iterator[Result]:
         "samples": len(writes),
         "note": "512-byte O_DSYNC write: what any power-loss-safe intent costs on this disk",
     }
+    print("bench: executor stress (1,000 intents, faults on)", file=sys.stderr)
+    yield from stress_results(quick)

@@ -7,7 +7,15 @@ orderLinkId, fills by execId, positions), with alerts; what it does not give bac
 README's "Journal durability". FULL fsyncs the WAL on every commit, so a returned
 `record_intent` also survives a power loss, at one fsync per commit in the caller's thread
 (`scripts/bench executor`: `executor.journal_commit_p50_us`, and `_full` for FULL).
-The intent and its "sent" mark are one commit; each later event or fill is one more.
+The intent and its "sent" mark are one commit, made before the request is sent.
+
+Group commit (`group_commits`, how the executor runs it): the later writes (acks, events,
+fills) of one event-loop turn share one transaction, committed by `flush()` at the end of
+the turn (the executor's outbox publishes what they tell only after that commit: nothing is
+published that is not journaled) or by the next intent's commit, whichever comes first.
+Each write is a savepoint of its own: one that fails is rolled back alone. A crash before
+the commit loses what it would have written, exactly as if the venue's reports had come a
+moment later: reconciliation books them from the venue.
 
 Tables: `intents` (one row per SubmitOrder, keyed by client_order_id: the command as
 msgspec JSON, so it evolves with the schema; plus the latest status, venue id, send and
@@ -19,7 +27,7 @@ row that is not a sane fill is never replayed (JournaledOrder.quarantined, quara
 """
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +37,6 @@ import msgspec
 
 from services.executor.journal_records import (
     FILL_COLUMNS,
-    INDEXES,
     MIGRATIONS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -70,10 +77,17 @@ class _Event(NamedTuple):
 class Journal:
     """The executor's order journal (one writer: the executor process, one thread)."""
 
-    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, path: Path, synchronous: str = "NORMAL", *, group_commits: bool = False
+    ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self._db = sqlite3.connect(path, isolation_level=None)  # autocommit; explicit BEGIN
+        self._group_commits = False  # set once the schema is checked (its own commit)
+        self._open = False  # a group transaction is open (group_commits only)
+        # Called when a group transaction opens: the owner schedules flush() for the end of
+        # the turn (the executor: loop.call_soon).
+        self.on_group_open: Callable[[], None] = lambda: None
         try:
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
@@ -81,13 +95,25 @@ class Journal:
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
             self._check_version(path)
-            self._db.executescript(f"BEGIN IMMEDIATE; {INDEXES} COMMIT;")
         except BaseException:
             self._db.close()
             raise
+        self._group_commits = group_commits
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
+
+    @property
+    def pending(self) -> bool:
+        """Writes of this turn not committed yet (group commits)."""
+        return self._open
+
+    def flush(self) -> None:
+        """Commit the turn's group transaction, if one is open."""
+        if self._open:
+            self._open = False
+            self._db.execute("COMMIT")
 
     def record_intent(self, command: SubmitOrder, ts_ns: int, *, sent_ns: int = 0) -> bool:
         """Write an intent (as it will be sent), committed and fsynced; False if known.
@@ -96,7 +122,7 @@ class Journal:
         statement, one commit (no "sent" event row; resends have theirs).
         """
         status = _SUBMITTED if sent_ns else _INTENDED
-        cursor = self._db.execute(
+        cursor = self._db.execute(  # autocommit, or in the open group then committed with it
             "INSERT OR IGNORE INTO intents (client_order_id, strategy_id, symbol, command,"
             " ts_recorded_ns, status, ts_request_sent_ns, trace_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -111,6 +137,7 @@ class Journal:
                 command.trace_id,
             ),
         )
+        self.flush()
         return cursor.rowcount == 1
 
     def record_event(
@@ -243,13 +270,28 @@ class Journal:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write: its own transaction, or a savepoint in the turn's group transaction."""
+        if not self._group_commits:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return
+        if not self._open:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._open = True
+            self.on_group_open()
+        self._db.execute("SAVEPOINT write")
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK TO write")
+            self._db.execute("RELEASE write")
             raise
-        self._db.execute("COMMIT")
+        self._db.execute("RELEASE write")
 
     def _check_version(self, path: Path) -> None:
         """Stamp a new journal; migrate an older one step by step (one commit); refuse a

@@ -34,11 +34,9 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "UPDATE intents SET trace_id = coalesce(json_extract(command, '$.trace_id'), '')",
     ),
 }
-# Run after the version check (and its migration): on a version 1 journal the column is new.
-INDEXES: Final = """
-CREATE INDEX IF NOT EXISTS intents_by_trace ON intents (trace_id);
-CREATE INDEX IF NOT EXISTS intents_by_venue_id ON intents (venue_order_id);
-"""
+# No index by trace or venue order id: each would cost every intent and ack a B-tree write
+# (10 µs of an intent's 25 here, scripts/bench executor), for lookups only an operator makes
+# (scripts/trace), which scan instead.
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);

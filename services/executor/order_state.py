@@ -163,6 +163,27 @@ class OrderRecord:
     cancel_on_ack: bool = False  # cancelled while its create was in flight: cancel once acked
     trace_id: str = ""  # the market-data frame behind the decision (docs/decisions/0003)
 
+    def as_command(self, now_ns: int) -> SubmitOrder:
+        """The order as it stands (after amends), as the command that would place it now:
+        what an amend's risk check weighs."""
+        return SubmitOrder(
+            client_order_id=self.client_order_id,
+            strategy_id=self.strategy_id,
+            epoch=0,
+            symbol=self.symbol,
+            side=self.side,
+            order_type=self.order_type,
+            time_in_force=self.time_in_force,
+            qty=self.qty,
+            limit_price=self.limit_price,
+            reduce_only=self.reduce_only,
+            ts_created_ns=now_ns,
+            expires_at_ns=now_ns,
+            ts_trigger_recv_ns=self.ts_trigger_recv_ns,
+            ts_trigger_event_ns=0,
+            trace_id=self.trace_id,
+        )
+
     @classmethod
     def from_command(cls, command: SubmitOrder) -> "OrderRecord":
         """Return the record of a new intent (status INTENDED)."""

@@ -40,7 +40,12 @@ class TradingStatus:
 
 
 class Outbox:
-    """Everything the executor publishes on exec.*: events, alerts, denials, state changes."""
+    """Everything the executor publishes on exec.*: events, alerts, denials, state changes.
+
+    While the journal holds writes of this turn not yet committed (group commits), what is
+    published waits, in order, for that commit (`end_turn`): nothing goes out that is not
+    journaled, and the order of events is the order of their writes.
+    """
 
     def __init__(
         self,
@@ -55,9 +60,29 @@ class Outbox:
         self._counters = counters
         self._status = status
         self._journal = journal
+        self._held: list[BusMessage] = []
+        self._turn_scheduled = False
 
     def publish(self, message: BusMessage) -> None:
-        self._publisher.send(message)
+        if self._journal.pending or self._held:
+            self._held.append(message)
+            self.schedule_end_of_turn()
+        else:
+            self._publisher.send(message)
+
+    def end_turn(self) -> None:
+        """Commit the turn's journal writes, then publish what waited for them."""
+        self._turn_scheduled = False
+        self._journal.flush()
+        held, self._held = self._held, []
+        for message in held:
+            self._publisher.send(message)
+
+    def schedule_end_of_turn(self) -> None:
+        """Once per turn: end_turn() after the callbacks already due (asyncio's call_soon)."""
+        if not self._turn_scheduled:
+            self._turn_scheduled = True
+            asyncio.get_running_loop().call_soon(self.end_turn)
 
     def alert(self, severity: AlertSeverity, code: str, detail: str) -> None:
         self._counters[f"alert_{code}"] += 1

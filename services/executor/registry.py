@@ -112,14 +112,16 @@ class OrderRegistry:
         return Decimal(0) if position is None else position.qty
 
     def exposure(self, now_ns: int) -> Exposure:
-        recent = tuple(self._recent_orders)  # ascending; older than a minute pruned on add
+        recent = self._recent_orders  # ascending
+        while recent and now_ns - recent[0] >= NS_PER_MINUTE:
+            recent.popleft()
         return Exposure(
             positions={
                 s: PositionExposure(qty=p.qty, avg_price=p.avg_entry_price)
                 for s, p in self.positions.items()
             },
             open_orders=len(self.open_records()),
-            recent_order_ts_ns=recent,
+            orders_last_minute=len(recent),
             last_trade_price={s: p for s, (p, _) in self._prices.items()},
         )
 

@@ -48,7 +48,7 @@ class Exposure(msgspec.Struct, frozen=True, kw_only=True):
 
     positions: dict[str, PositionExposure] = msgspec.field(default_factory=dict)
     open_orders: int = 0  # working orders of every strategy
-    recent_order_ts_ns: tuple[int, ...] = ()  # when recent orders passed the check, ascending
+    orders_last_minute: int = 0  # orders that passed the check in the minute before now
     last_trade_price: dict[str, Decimal] = msgspec.field(default_factory=dict)
     pnl_today_usdt: Decimal = Decimal(0)  # realised + unrealised since the day began
 
@@ -75,7 +75,7 @@ def check_order(
     reason = (
         _check_expiry(command, now_ns)
         or _check_symbol(command, limits)
-        or _check_rate(limits, exposure, now_ns)
+        or _check_rate(limits, exposure)
         or _check_state(state, reconciled, reducing=reducing)
     )
     if reason:
@@ -152,8 +152,8 @@ def _check_symbol(command: SubmitOrder, limits: RiskLimits) -> str | None:
     return None
 
 
-def _check_rate(limits: RiskLimits, exposure: Exposure, now_ns: int) -> str | None:
-    count = orders_in_last_minute(exposure.recent_order_ts_ns, now_ns)
+def _check_rate(limits: RiskLimits, exposure: Exposure) -> str | None:
+    count = exposure.orders_last_minute
     if count >= limits.max_orders_per_minute:
         limit = limits.max_orders_per_minute
         return f"orders per minute {count} reached max_orders_per_minute {limit}"

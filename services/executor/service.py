@@ -81,6 +81,12 @@ class ExecutorService:
     def state(self) -> TradingState:
         return self.status.state
 
+    @property
+    def workers(self) -> Workers:
+        """The workers built by start() (tests and benchmarks drive them directly)."""
+        assert self._wired is not None, "start() first"
+        return self._wired.work
+
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
         ctx, eps = self._context, self._context.endpoints
         resources.callback(ctx.node.close)
@@ -94,11 +100,14 @@ class ExecutorService:
             [eps.strategy_events], ["strategy."], deliver_heartbeats=True
         )
         self.journal = Journal(
-            ctx.run_dir / "executor-journal.sqlite", self._settings.journal_synchronous
+            ctx.run_dir / "executor-journal.sqlite",
+            self._settings.journal_synchronous,
+            group_commits=True,
         )
         resources.callback(self.journal.close)
         rest, stream = venue_clients(ctx, self._settings, resources)
         outbox = Outbox(publisher, self._clock, self.counters, self.status, self.journal)
+        self.journal.on_group_open = outbox.schedule_end_of_turn
         parts = Parts(
             self._clock, self.registry, self.journal, rest, self.counters, self.status, outbox
         )
@@ -154,9 +163,13 @@ class ExecutorService:
         except (TimeoutError, BybitError) as e:
             log.error("shutdown: working orders not confirmed cancelled error=%s", e)
             return
+        finally:
+            work.parts.outbox.end_turn()  # the last writes committed, their events out
         log.info("shutdown: no working orders at the venue%s", ", flattened" if flatten else "")
 
     def _snapshot_provider(self, prefix: bytes) -> list[tuple[bytes, BusMessage]]:
+        if self._wired is not None:  # the events it reflects are published before it
+            self._wired.work.parts.outbox.end_turn()
         status = self.status
         snapshot = self.registry.snapshot(status.state, status.reconciled, self._clock.now_ns())
         return [(topics.topic_for(snapshot, self.name), snapshot)]
@@ -196,7 +209,7 @@ class ExecutorService:
         elif isinstance(command, SubmitOrders):
             work.flow.submit_batch(command, ts_recv_ns)
         elif isinstance(command, CancelOrder | CancelOrders | AmendOrder | AmendOrders):
-            work.control.change(command)
+            work.control.change(command, ts_recv_ns)
         elif isinstance(command, CancelAllOrders):
             work.control.cancel_all(command)
         elif isinstance(command, ClosePosition):

@@ -115,6 +115,11 @@ class VenueCalls:
         """
         clock, breaker = self._parts.clock, self.breakers[group]
         sent_ns = clock.now_ns()  # the caller awaits right after the request went out
+        if group != "orders":
+            # Queries are never held back (reconciliation needs them most when the venue
+            # is sick); asking only moves an open breaker to half-open after its cool-down,
+            # so that this call's outcome can close it again.
+            breaker.allow(sent_ns)
         try:
             value = await answer
         except BybitError as e:
@@ -136,6 +141,7 @@ class VenueCalls:
     def stream(self, *, up: bool) -> None:
         """The private stream connected (a success) or dropped (a failure)."""
         breaker, now = self.breakers["private_stream"], self._parts.clock.now_ns()
+        breaker.allow(now)  # informational, as for queries: an open one may go half-open
         changed = breaker.record_success(now) if up else breaker.record_failure(now)
         self._changed("private_stream", changed)
 

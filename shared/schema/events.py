@@ -91,6 +91,26 @@ class OrderCanceled(Message, frozen=True, kw_only=True):
     trace_id: str = ""  # the order's SubmitOrder.trace_id (journaled with the intent)
 
 
+class OrderAmended(Message, frozen=True, kw_only=True):
+    """The venue took an amend: the working order's qty and price are now these.
+
+    A qty decrease keeps the order's place in the queue; a new price or a larger qty is a
+    new place (Bybit's rule, modelled by the simulator). A refused amend is an OrderDenied.
+    """
+
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId
+    strategy_id: str
+    symbol: Symbol
+    qty: Decimal
+    limit_price: Decimal | None
+    ts_event_ns: NanosSinceEpoch
+    ts_command_recv_ns: NanosSinceEpoch  # the amend command's receive time at the executor
+    ts_request_sent_ns: NanosSinceEpoch  # its request's last bytes written (0: unknown)
+    ts_ack_ns: NanosSinceEpoch  # the venue's answer received
+    trace_id: str = ""  # the amend command's trace_id
+
+
 class PositionChanged(Message, frozen=True, kw_only=True):
     """The venue's position in one symbol (one-way mode: qty is signed, short < 0)."""
 

@@ -18,6 +18,7 @@ from shared.schema.events import (
     BalanceChanged,
     ExecutionSnapshot,
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderDenied,
     OrderFilled,
@@ -64,4 +65,5 @@ BusMessage = (
     | SubmitOrders
     | AmendOrders
     | CancelOrders
+    | OrderAmended
 )

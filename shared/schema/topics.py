@@ -9,6 +9,7 @@ from shared.schema.events import (
     BalanceChanged,
     ExecutionSnapshot,
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderDenied,
     OrderFilled,
@@ -45,6 +46,7 @@ _ORDER_TOPICS: Final[dict[type[Message], str]] = {
     OrderPartiallyFilled: "exec.fill.",
     OrderFilled: "exec.fill.",
     OrderCanceled: "exec.order.",
+    OrderAmended: "exec.order.",
     StrategyStatus: "strategy.status.",
 }
 _FIXED_TOPICS: Final[dict[type[Message], str]] = {

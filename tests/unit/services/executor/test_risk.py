@@ -137,11 +137,12 @@ def test_open_order_limit() -> None:
 
 def test_orders_per_minute_counts_only_the_last_minute() -> None:
     recent = tuple(NOW - i * 1_000_000_000 for i in range(10))
-    assert check(order(), exposure(recent_order_ts_ns=recent)) == (
+    counted = orders_in_last_minute(recent, NOW)
+    assert check(order(), exposure(orders_last_minute=counted)) == (
         "orders per minute 10 reached max_orders_per_minute 10"
     )
     old = tuple(ts - NS_PER_MINUTE for ts in recent)
-    assert check(order(), exposure(recent_order_ts_ns=old)) is None
+    assert check(order(), exposure(orders_last_minute=orders_in_last_minute(old, NOW))) is None
 
 
 def test_expired_command_is_denied() -> None:
@@ -313,7 +314,7 @@ def test_orders_per_minute_never_exceed_the_limit(gaps_ns: list[int]) -> None:
     for gap in gaps_ns:
         now += gap
         command = msgspec.structs.replace(order(), expires_at_ns=now + 1)
-        exp = exposure(recent_order_ts_ns=tuple(approved))
+        exp = exposure(orders_last_minute=orders_in_last_minute(tuple(approved), now))
         if check_order(command, LIMITS, exp, TradingState.ACTIVE, True, now) is None:
             approved.append(now)
     for ts in approved:
