@@ -150,6 +150,7 @@ def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
         "services": view.services(SERVICES, processes, spawns, bus),
         "counters": view.counters(metrics),
         "latency_us": view.latency(executor),
+        "breakers": view.breakers(executor),
         "market": _paper_market(system.mode.value),
     }
 

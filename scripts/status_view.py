@@ -164,6 +164,21 @@ def _label(name: str, label: str) -> str | None:
     return name[start : name.find('"', start)]
 
 
+_BREAKER_STATES: Final = {0: "closed", 1: "half-open", 2: "OPEN"}
+
+
+def breakers(executor: Metrics) -> dict[str, Any]:
+    """The executor's circuit breaker per endpoint group (executor_circuit_state)."""
+    if isinstance(executor, str):
+        return {"breakers": unknown(f"executor: {executor}")}
+    states = {
+        group.replace("_", " "): _BREAKER_STATES.get(int(value), f"state {value:g}")
+        for name, value in sorted(executor.items())
+        if name.startswith("executor_circuit_state{") and (group := _label(name, "group"))
+    }
+    return states or {"breakers": unknown("the executor exports no executor_circuit_state")}
+
+
 def latency(executor: Metrics) -> dict[str, Any]:
     """The executor's recent latency percentiles in microseconds."""
     result: dict[str, Any] = {}
@@ -231,6 +246,8 @@ def render(status: Mapping[str, Any]) -> str:
             f" {beat:>10}"
         )
     lines += ["", "bus " + _bus(status["counters"]), _latency(status["latency_us"])]
+    if "breakers" in status:
+        lines.append(f"breakers  {human(status['breakers'])}")
     lines += market_lines(status.get("market", unknown("not collected")))
     return "\n".join(lines)
 

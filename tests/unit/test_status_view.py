@@ -34,6 +34,21 @@ def test_bus_counters_sum_every_page_and_name_each_drop() -> None:
     assert view._bus(counters) == "dropped 4 (a superseded 2, b superseded 2)  gaps 2  lost 0"
 
 
+def test_breakers_show_each_groups_state_and_an_open_one_stands_out() -> None:
+    page = {
+        'executor_circuit_state{group="orders"}': 2.0,
+        'executor_circuit_state{group="queries"}': 0.0,
+        'executor_circuit_state{group="private_stream"}': 1.0,
+    }
+
+    shown = view.human(view.breakers(page))
+
+    assert shown == "orders OPEN  private stream half-open  queries closed"
+    assert view.human(view.breakers("metrics on port 9 did not answer")) == (
+        "breakers unknown (executor: metrics on port 9 did not answer)"
+    )
+
+
 def test_an_unreadable_journal_makes_todays_orders_and_pnl_unknown() -> None:
     day = "journal: run/executor-journal.sqlite does not exist"
     orders = view.orders(day, "metrics on port 9 did not answer", "executor: no snapshot")

@@ -330,9 +330,9 @@ _RISK_DENIALS = [
         id="open-orders",
     ),
     pytest.param(
-        submit(price="65000"),
+        submit(price="65001"),  # 156.40625 bps: no rounding tie
         make_desk(),
-        "price 65000 is 156.2 bps from last trade 64000, beyond price_band_bps 100",
+        "price 65001 is 156.4 bps from last trade 64000, beyond price_band_bps 100",
         id="price-band",
     ),
 ]
@@ -550,9 +550,9 @@ def test_amend_denied_when_off_the_instruments_grid(command: AmendOrder, reason:
         (amend(price="64000.5"), make_desk(state=TradingState.HALTED), HALTED_REASON),
         (amend(qty="0.001"), make_desk(state=TradingState.REDUCING), REDUCING_REASON),
         (
-            amend(price="65000"),
+            amend(price="65001"),  # 156.40625 bps: no rounding tie
             make_desk(),
-            "price 65000 is 156.2 bps from last trade 64000, beyond price_band_bps 100",
+            "price 65001 is 156.4 bps from last trade 64000, beyond price_band_bps 100",
         ),
         (
             amend(qty="0.02"),
