@@ -79,7 +79,8 @@ class OrderFlow:
         self._outbox = parts.outbox
         self.rules: dict[str, InstrumentRules] = {}
         self._price_max_age_ns = int(settings.price_max_age_s * 1e9)
-        self._waiting: deque[list[Send]] = deque()  # sends beyond the in-flight cap, in order
+        # Sends beyond the in-flight cap, in order, with their resend count.
+        self._waiting: deque[tuple[list[Send], int]] = deque()
         # Set by Workers.build: OrderControl's cancel (it builds on this flow).
         self.cancel_after_ack: Callable[[OrderRecord], None] = lambda record: None
 
@@ -94,7 +95,7 @@ class OrderFlow:
             reconciled=status.reconciled,
             limits=self._limits,
             rules=self.rules,
-            exposure=registry.exposure(now_ns),
+            exposure=registry.exposure(now_ns, self._limits.max_open_orders),
             fresh_price=lambda symbol: registry.price(symbol, now_ns, self._price_max_age_ns),
             known=registry.get,
             orders_refusal=lambda command, reduce_only: self._calls.orders_refusal(
@@ -158,17 +159,29 @@ class OrderFlow:
     # ------------------------------------------------------------ sending
 
     def _dispatch(self, sends: list[Send], resends: int = 0) -> None:
-        """Send now if a slot is free, else queue behind the orders already waiting."""
+        """Send now if a slot is free, else queue behind the orders already waiting.
+
+        From here the orders are in flight: a queued one is spoken for (reconciliation
+        must not resend it), and a cancel of it waits for its ack.
+        """
+        for record, _ in sends:
+            record.in_flight += 1
         if self._waiting or not self._calls.slot_free():
             self._counters["sends_queued"] += 1
-            self._waiting.append(sends)
+            self._waiting.append((sends, resends))
             return
         self._send(sends, resends)
 
     def _send(self, sends: list[Send], resends: int) -> None:
         self._calls.creates_in_flight += 1
-        for record, _ in sends:
-            record.in_flight += 1
+        try:
+            self._start(sends, resends)
+        except (BybitError, ValueError) as e:  # refused before anything was written
+            self._answered([record for record, _ in sends])
+            for record, _ in sends:
+                self.rejected(record, f"not sent: {e}", 0)
+
+    def _start(self, sends: list[Send], resends: int) -> None:
         if len(sends) == 1:
             record, command = sends[0]
             request = create_request(command)
@@ -189,7 +202,7 @@ class OrderFlow:
     def _next_waiting(self) -> None:
         """A request ended: send what waits, while slots are free."""
         while self._waiting and self._calls.slot_free():
-            self._send(self._waiting.popleft(), 0)
+            self._send(*self._waiting.popleft())
 
     async def _finish_one(
         self,

@@ -111,7 +111,11 @@ class OrderRegistry:
         position = self.positions.get(Symbol(symbol))
         return Decimal(0) if position is None else position.qty
 
-    def exposure(self, now_ns: int) -> Exposure:
+    def exposure(self, now_ns: int, open_orders_limit: int | None = None) -> Exposure:
+        """What risk weighs now. With `open_orders_limit`, the open orders are counted
+        exactly only when they may reach it: below it, working plus just-finished orders
+        (an upper bound, cheap) decide the same, and a burst of hundreds of orders in
+        flight does not cost a scan of all of them per order."""
         recent = self._recent_orders  # ascending
         while recent and now_ns - recent[0] >= NS_PER_MINUTE:
             recent.popleft()
@@ -120,7 +124,11 @@ class OrderRegistry:
                 s: PositionExposure(qty=p.qty, avg_price=p.avg_entry_price)
                 for s, p in self.positions.items()
             },
-            open_orders=len(self.open_records()),
+            open_orders=(
+                len(self._orders)
+                if open_orders_limit is not None and len(self._orders) < open_orders_limit
+                else len(self.open_records())
+            ),
             orders_last_minute=len(recent),
             last_trade_price={s: p for s, (p, _) in self._prices.items()},
         )
