@@ -1,9 +1,8 @@
 """Bybit V5 REST client (category=linear): signing, time offset, retries, rate budget, decoding.
 
 Every method returns the decoded wire type; the order endpoints' `*_timed` variants and the
-batch methods return it in a `Timed`, with the timing of the request that produced it. (The
-older way, still kept: `last_timing`, set just before a method returns, belongs to that call
-if read right after the await, before the task awaits anything else.)
+batch methods return it in a `Timed`, with the timing of the request that produced it: a
+call's timing comes back with its result, never through shared state.
 
 The hot path: `start_create_order` and the other `start_*` methods sign the request and write
 it to an idle connection without awaiting anything, and return a `PendingCall` whose
@@ -279,7 +278,6 @@ class BybitRest:
         self._http = Http1Client(self._base_url, self._clock)
         self._offset_ns = 0
         self.stats = RestStats()
-        self.last_timing: Timing | None = None
 
     @property
     def budget(self) -> RateBudget:
@@ -321,7 +319,11 @@ class BybitRest:
 
     async def server_time(self) -> wire.ServerTime:
         """GET /v5/market/time."""
-        return await self._get("/v5/market/time", wire.ServerTime, {})
+        return (await self._server_time_timed()).value
+
+    async def _server_time_timed(self) -> Timed[wire.ServerTime]:
+        request = _Request("GET", "/v5/market/time", query=query_string({}))
+        return await self._call(request, _decoder(request, wire.ServerTime), retry=True)
 
     async def sync_time(self) -> int:
         """Measure and store the venue clock offset; return it in ns (positive: venue ahead).
@@ -329,9 +331,8 @@ class BybitRest:
         offset = server time - midpoint of the local send and receive times, so half of an
         asymmetric round trip is the error bound. Signed timestamps use local clock + offset.
         """
-        server = await self.server_time()
-        timing = self.last_timing
-        assert timing is not None  # set by the call just returned
+        answer = await self._server_time_timed()
+        server, timing = answer.value, answer.timing
         midpoint_ns = (timing.sent_ns + timing.received_ns) // 2
         try:
             server_ns = int(server.time_nano)
@@ -714,10 +715,7 @@ class BybitRest:
                 )
                 await asyncio.sleep(delay)
                 continue
-            # No await after this line: the caller may read last_timing of its own call.
-            timing = Timing(request.path, sent_ns, received_ns, attempt)
-            self.last_timing = timing
-            return Timed(value, timing)
+            return Timed(value, Timing(request.path, sent_ns, received_ns, attempt))
 
     def _retry_delay(self, backoff_s: float, e: BybitError) -> float:
         if isinstance(e, RateLimited) and e.reset_at_ms is not None:

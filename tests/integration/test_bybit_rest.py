@@ -304,8 +304,6 @@ async def test_get_is_retried_on_5xx(venue: FakeVenue, rest: BybitRest) -> None:
     assert len(venue.seen) == 3
     assert rest.stats.retries == 2
     assert rest.stats.requests == 3
-    assert rest.last_timing is not None
-    assert rest.last_timing.attempts == 3
 
 
 async def test_refused_connection_is_retried_then_raised_as_outcome_known() -> None:
@@ -564,14 +562,13 @@ async def test_rate_headers_reach_the_budget(venue: FakeVenue, rest: BybitRest) 
     }
     venue.on("/v5/order/create", ok(ORDER_IDS, headers=headers))
 
-    await rest.create_order(_create_request())
+    created = await rest.create_order_timed(_create_request())
 
     assert rest.budget.snapshot() == {
         "/v5/order/create": {"limit": 10, "remaining": 7, "reset_ms": reset_ms}
     }
-    assert rest.last_timing is not None
-    assert rest.last_timing.path == "/v5/order/create"
-    assert 0 < rest.last_timing.latency_ns < 2_000_000_000
+    assert created.timing.path == "/v5/order/create"
+    assert 0 < created.timing.latency_ns < 2_000_000_000
 
 
 async def test_the_sent_time_is_after_the_call_and_before_the_venue_saw_the_request(
@@ -580,10 +577,9 @@ async def test_the_sent_time_is_after_the_call_and_before_the_venue_saw_the_requ
     venue.on("/v5/order/create", ok(ORDER_IDS))
     called_ms = _now_ms()
 
-    await rest.create_order(_create_request())
+    created = await rest.create_order_timed(_create_request())
 
-    assert rest.last_timing is not None
-    sent_ms, received_ms = rest.last_timing.sent_ns / 1e6, rest.last_timing.received_ns / 1e6
+    sent_ms, received_ms = created.timing.sent_ns / 1e6, created.timing.received_ns / 1e6
     assert called_ms <= sent_ms <= venue.seen[-1].arrived_ms + 1 <= received_ms + 1
 
 

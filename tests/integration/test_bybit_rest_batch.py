@@ -236,7 +236,6 @@ async def test_the_timed_methods_carry_their_own_timing(rest: BybitRest) -> None
     assert_sane(canceled.timing, "/v5/order/cancel")
     assert created.timing.received_ns <= amended.timing.sent_ns
     assert amended.timing.received_ns <= canceled.timing.sent_ns
-    assert rest.last_timing == canceled.timing  # the old way still works
 
 
 async def _lifecycle(rest: BybitRest) -> tuple[Timed[Any], Timed[Any], Timed[Any]]:
