@@ -188,6 +188,8 @@ class OrderFlow:
             pending = self._rest.start_create_order(request)
             if pending is not None:
                 record.ts_request_sent_ns = pending.sent_ns
+            else:  # no idle connection, or the rate budget says wait: the async way
+                self._counters["creates_not_at_once"] += 1
             answer = pending.result() if pending else self._rest.create_order_timed(request)
             self._calls.spawn(self._finish_one(record, command, answer, resends))
             return
@@ -196,6 +198,8 @@ class OrderFlow:
         if batch is not None:
             for record, _ in sends:
                 record.ts_request_sent_ns = batch.sent_ns
+        else:
+            self._counters["creates_not_at_once"] += 1
         answers = batch.result() if batch else self._rest.create_batch(requests)
         self._calls.spawn(self._finish_batch(sends, answers))
 

@@ -275,7 +275,10 @@ class BybitRest:
         self._retry = retry or RetryPolicy()
         self._clock: Clock = clock or LiveClock()
         self._budget = budget or RateBudget(self._clock)
+        # Two pools: order calls never find their warmed connections taken by queries (a
+        # reconciliation or a ticker read in flight) and pay a connect on the hot path.
         self._http = Http1Client(self._base_url, self._clock)
+        self._http_orders = Http1Client(self._base_url, self._clock)
         self._offset_ns = 0
         self.stats = RestStats()
 
@@ -299,21 +302,23 @@ class BybitRest:
     async def close(self) -> None:
         """Close the idle connections (the client stays usable: it opens new ones)."""
         self._http.close()
+        self._http_orders.close()
 
     async def warm(self, connections: int) -> None:
-        """Open connections until `connections` are idle, for the start_* methods to find.
+        """Open order connections until `connections` are idle, for the start_* methods
+        to find (queries have a pool of their own).
 
         Raises ConnectFailed if one could not be opened (those that could are kept).
         """
         try:
-            await self._http.warm(connections)
+            await self._http_orders.warm(connections)
         except ConnectError as e:
             raise ConnectFailed(f"warm: connect failed: {e}") from e
 
     @property
     def idle_connections(self) -> int:
         """Connections ready for a start_* call."""
-        return self._http.idle_connections
+        return self._http_orders.idle_connections
 
     # ------------------------------------------------------------ market (public)
 
@@ -647,7 +652,7 @@ class BybitRest:
             return None
         deadline = asyncio.get_running_loop().time() + self._timeout_s  # in a loop, or raise now
         headers = self._headers(request)
-        pending = self._http.start(request.method, request.target, headers, request.body)
+        pending = self._pool(request).start(request.method, request.target, headers, request.body)
         if pending is None:
             return None
         self._budget.consume(request.path, request.units)
@@ -755,7 +760,11 @@ class BybitRest:
 
     async def _send(self, request: _Request) -> PendingResponse:
         headers = self._headers(request)
-        return await self._http.send(request.method, request.target, headers, request.body)
+        pool = self._pool(request)
+        return await pool.send(request.method, request.target, headers, request.body)
+
+    def _pool(self, request: _Request) -> Http1Client:
+        return self._http_orders if request.path in ORDER_PATHS else self._http
 
     def _headers(self, request: _Request) -> dict[str, str]:
         body = request.body
