@@ -173,7 +173,7 @@ def _amend_risk(changed: SubmitOrder, record: OrderRecord, desk: Desk) -> str | 
         return quantized
     if quantized.qty != changed.qty or quantized.limit_price != changed.limit_price:
         return f"qty {changed.qty} or price {changed.limit_price} off the instrument's grid"
-    others = msgspec.structs.replace(desk.exposure, open_orders=desk.exposure.open_orders - 1)
+    others = _without(desk.exposure, record)
     reason = check_order(changed, desk.limits, others, desk.state, desk.reconciled, desk.now_ns)
     if reason is None and changed.qty > record.qty:  # more size is more exposure
         reason = desk.orders_refusal(changed, changed.reduce_only)
@@ -192,6 +192,23 @@ def _quantize_exit(command: SubmitOrder, rules: InstrumentRules) -> SubmitOrder 
     if qty == command.qty and price == command.limit_price:
         return command
     return msgspec.structs.replace(command, qty=qty, limit_price=price)
+
+
+def _without(exposure: Exposure, record: OrderRecord) -> Exposure:
+    """The exposure without `record` itself (an amend replaces it: not counted twice)."""
+    working = dict(exposure.working_qty)
+    if not record.reduce_only and record.symbol in working:
+        buys, sells = working[record.symbol]
+        left = max(record.qty - record.cum_filled_qty, Decimal(0))
+        is_buy = str(record.side) == "Buy"
+        working[record.symbol] = (
+            (max(buys - left, Decimal(0)), sells)
+            if is_buy
+            else (buys, max(sells - left, Decimal(0)))
+        )
+    return msgspec.structs.replace(
+        exposure, open_orders=max(exposure.open_orders - 1, 0), working_qty=working
+    )
 
 
 def _reduces(command: SubmitOrder, exposure: Exposure) -> bool:

@@ -95,7 +95,7 @@ class OrderFlow:
             reconciled=status.reconciled,
             limits=self._limits,
             rules=self.rules,
-            exposure=registry.exposure(now_ns, self._limits.max_open_orders),
+            exposure=registry.exposure(now_ns),
             fresh_price=lambda symbol: registry.price(symbol, now_ns, self._price_max_age_ns),
             known=registry.get,
             orders_refusal=lambda command, reduce_only: self._calls.orders_refusal(

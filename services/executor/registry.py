@@ -23,6 +23,7 @@ from shared.schema import (
     OrderCanceled,
     OrderFilled,
     OrderPartiallyFilled,
+    OrderSide,
     OrderType,
     Position,
     PositionChanged,
@@ -35,6 +36,7 @@ from shared.schema import (
 _RECENT_ORDERS: Final = 10_000
 _DONE_KEPT: Final = 10_000  # finished orders kept in memory (the journal keeps them all)
 NS_PER_S: Final = 1_000_000_000
+_ZERO: Final = Decimal(0)
 NS_PER_MINUTE: Final = 60 * NS_PER_S
 
 
@@ -111,26 +113,33 @@ class OrderRegistry:
         position = self.positions.get(Symbol(symbol))
         return Decimal(0) if position is None else position.qty
 
-    def exposure(self, now_ns: int, open_orders_limit: int | None = None) -> Exposure:
-        """What risk weighs now. With `open_orders_limit`, the open orders are counted
-        exactly only when they may reach it: below it, working plus just-finished orders
-        (an upper bound, cheap) decide the same, and a burst of hundreds of orders in
-        flight does not cost a scan of all of them per order."""
+    def exposure(self, now_ns: int) -> Exposure:
+        """What risk weighs now: positions, and the working orders (counted, and their
+        unfilled qty that could add to a position), in one pass over them."""
         recent = self._recent_orders  # ascending
         while recent and now_ns - recent[0] >= NS_PER_MINUTE:
             recent.popleft()
+        working = 0
+        leaves: dict[str, tuple[Decimal, Decimal]] = {}
+        for record in self._orders.values():
+            if record.is_terminal:
+                continue
+            working += 1
+            if record.reduce_only:
+                continue
+            buys, sells = leaves.get(record.symbol, (_ZERO, _ZERO))
+            left = max(record.qty - record.cum_filled_qty, _ZERO)
+            is_buy = record.side is OrderSide.BUY
+            leaves[record.symbol] = (buys + left, sells) if is_buy else (buys, sells + left)
         return Exposure(
             positions={
                 s: PositionExposure(qty=p.qty, avg_price=p.avg_entry_price)
                 for s, p in self.positions.items()
             },
-            open_orders=(
-                len(self._orders)
-                if open_orders_limit is not None and len(self._orders) < open_orders_limit
-                else len(self.open_records())
-            ),
+            open_orders=working,
             orders_last_minute=len(recent),
             last_trade_price={s: p for s, (p, _) in self._prices.items()},
+            working_qty=leaves,
         )
 
     def journal_view(self, venue_open: Sequence[wire.Order] = ()) -> JournalView:

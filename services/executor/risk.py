@@ -49,6 +49,10 @@ class Exposure(msgspec.Struct, frozen=True, kw_only=True):
     positions: dict[str, PositionExposure] = msgspec.field(default_factory=dict)
     open_orders: int = 0  # working orders of every strategy
     orders_last_minute: int = 0  # orders that passed the check in the minute before now
+    # Unfilled qty of working orders that may add to the position, by symbol: (buys,
+    # sells). A position is checked as if they all filled: a burst of orders sent before
+    # their fills are booked cannot together pass the position limit.
+    working_qty: dict[str, tuple[Decimal, Decimal]] = msgspec.field(default_factory=dict)
     last_trade_price: dict[str, Decimal] = msgspec.field(default_factory=dict)
     pnl_today_usdt: Decimal = Decimal(0)  # realised + unrealised since the day began
 
@@ -198,8 +202,12 @@ def _check_exposure(
             f"notional {_fmt(notional)} exceeds max_order_notional_usdt"
             f" {_fmt(limits.max_order_notional_usdt)}"
         )
-    signed_qty = command.qty if command.side is OrderSide.BUY else -command.qty
-    projected = abs(exposure.position_qty(command.symbol) + signed_qty) * price
+    buys, sells = exposure.working_qty.get(command.symbol, (Decimal(0), Decimal(0)))
+    if command.side is OrderSide.BUY:
+        worst = exposure.position_qty(command.symbol) + buys + command.qty
+    else:
+        worst = exposure.position_qty(command.symbol) - sells - command.qty
+    projected = abs(worst) * price
     if projected > limits.max_position_notional_usdt:
         return (
             f"position notional {_fmt(projected)} would exceed max_position_notional_usdt"

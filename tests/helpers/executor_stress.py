@@ -57,10 +57,12 @@ FAULTS: Final[dict[str, Any]] = {
 # 600); an order counts as open from its create until its fill or cancel is booked, and the
 # executor sends creates ahead of their answers, so open orders (the resting fifth of the
 # burst and the orders in flight) may reach max_open_orders: those are denied, with a reason.
+# The position limit counts working orders as if they filled: sized for half the burst on one
+# side (500 x ~0.002 BTC or ETH-equivalent), so that it too denies only the tail, if any.
 RISK: Final[dict[str, Any]] = {
     "max_orders_per_minute": 1_200,
     "max_open_orders": 800,
-    "max_position_notional_usdt": 3_000.0,
+    "max_position_notional_usdt": 150_000.0,
     "price_max_age_s": 2.0,  # no feed here: the last price comes from the venue's tickers
     "rest_timeout_s": 1.0,  # below timeout-after-accept-s: a held-back create is in doubt
 }

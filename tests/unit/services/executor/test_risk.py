@@ -126,6 +126,17 @@ def test_position_notional_counts_the_existing_position() -> None:
     assert reason == "position notional 5250 would exceed max_position_notional_usdt 5000"
 
 
+def test_position_notional_counts_working_orders_on_the_same_side_as_if_filled() -> None:
+    # 3 ETH held and 0.2 more bought, not yet filled: 0.3 more would make 3.5 (5250 USDT).
+    working = {"ETHUSDT": (D("0.2"), D("2"))}
+
+    buy = check(order(qty="0.3"), exposure(position="3", working_qty=working))
+    sell = check(order(qty="0.3", side=OrderSide.SELL), exposure(position="3", working_qty=working))
+
+    assert buy == "position notional 5250 would exceed max_position_notional_usdt 5000"
+    assert sell is None  # 3 - 2 - 0.3: sells working against the position only lower it
+
+
 def test_order_against_the_position_lowers_position_notional() -> None:
     assert check(order(qty="0.5", side=OrderSide.SELL), exposure(position="3.4")) is None
 
