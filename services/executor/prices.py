@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterable
 from services.executor.ports import Parts
 from services.executor.report_checks import ReportChecks
 from services.executor.venue_calls import VenueCalls
+from shared.bus import Receiver
 from shared.bybit.errors import BybitError
+from shared.schema import Trade
 
 log = logging.getLogger(__name__)
 TICK_S = 0.25
+MARKET_READ_INTERVAL_S = 0.1  # how often the feed's trades are read
 
 
 class PriceRefresh:
@@ -33,6 +36,17 @@ class PriceRefresh:
         self._checks = checks
         self._symbols = symbols
         self._refresh_after_ns = int(max_age_s * 1e9 / 2)
+
+    async def follow_market(self, market: Receiver) -> None:
+        """The feed's trades, read in batches: no wake-up per trade, so the moment a trade
+        triggers an order the executor is free to take the command."""
+        registry = self._parts.registry
+        while True:
+            await asyncio.sleep(MARKET_READ_INTERVAL_S)  # pacing, not waiting for anything
+            for delivery in market.drain():
+                if isinstance(delivery.message, Trade):
+                    trade = delivery.message
+                    registry.set_price(trade.symbol, trade.price, trade.ts_recv_ns)
 
     async def run(self) -> None:
         while True:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import msgspec
 
 from services.executor.journal_records import EventKind
-from services.executor.order_flow import OrderFlow
+from services.executor.order_outcomes import OrderOutcomes
 from services.executor.order_state import TERMINAL_STATUSES, OrderRecord
 from services.executor.ports import Parts
 from services.executor.reconciliation import ReconcileResult, VenueView, adopt, reconcile
@@ -36,7 +36,7 @@ class ReconcileRunner:
     finds. While it runs the state is Reducing (risk lets only reducing orders through);
     an order whose request is in flight is left to its answer."""
 
-    def __init__(self, parts: Parts, flow: OrderFlow, events: VenueEvents) -> None:
+    def __init__(self, parts: Parts, flow: OrderOutcomes, events: VenueEvents) -> None:
         self._parts = parts
         self._flow = flow
         self._events = events

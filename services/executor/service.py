@@ -4,9 +4,9 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable
 from dataclasses import dataclass
 
+from services.executor.commands import take
 from services.executor.journal import Journal
 from services.executor.ports import Outbox, Parts, TradingStatus
 from services.executor.registry import OrderRegistry
@@ -15,10 +15,8 @@ from services.executor.venue_events import PRIVATE_TOPICS
 from services.executor.workers import Workers, register_metrics, venue_clients
 from shared.bus import (
     CommandReceiver,
-    Delivery,
     Publisher,
     Receiver,
-    RefusedCommand,
     SnapshotServer,
 )
 from shared.bybit.errors import BybitError
@@ -26,26 +24,13 @@ from shared.bybit.stream import BybitStream
 from shared.bybit.translate import instrument_rules
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.schema import (
-    AmendOrder,
-    AmendOrders,
     BusMessage,
-    CancelAllOrders,
-    CancelOrder,
-    CancelOrders,
-    ClosePosition,
-    RequestSnapshot,
-    SetTradingState,
-    SubmitOrder,
-    SubmitOrders,
-    Trade,
+    ExecutionSnapshot,
     TradingState,
     topics,
 )
 
 log = logging.getLogger(__name__)
-MARKET_READ_INTERVAL_S = 0.1  # how often the last trade prices are read (risk's price band)
-WARM_CONNECTIONS = 2  # idle venue connections kept open for the next orders
-WARM_INTERVAL_S = 5.0
 COMMANDS_PER_TURN = 64  # commands taken before other tasks get a turn (answers, the stream)
 
 
@@ -132,9 +117,9 @@ class ExecutorService:
                 tasks.create_task(w.stream.subscribe(PRIVATE_TOPICS), name="executor.sub")
                 tasks.create_task(w.work.reconciler.run(), name="executor.reconcile")
                 tasks.create_task(self._take_commands(w), name="executor.commands")
-                tasks.create_task(self._follow_market(w.market), name="executor.market")
+                tasks.create_task(w.work.prices.follow_market(w.market), name="executor.market")
                 tasks.create_task(w.work.prices.run(), name="executor.prices")
-                tasks.create_task(self._keep_warm(w.work), name="executor.warm")
+                tasks.create_task(w.work.calls.keep_warm(), name="executor.warm")
                 tasks.create_task(w.work.guard.run(w.strategy), name="executor.guard")
                 heartbeat_s = self._context.bus.heartbeat_interval_ms / 1000
                 tasks.create_task(
@@ -168,11 +153,14 @@ class ExecutorService:
         log.info("shutdown: no working orders at the venue%s", ", flattened" if flatten else "")
 
     def _snapshot_provider(self, prefix: bytes) -> list[tuple[bytes, BusMessage]]:
+        snapshot = self._snapshot()
+        return [(topics.topic_for(snapshot, self.name), snapshot)]
+
+    def _snapshot(self) -> ExecutionSnapshot:
         if self._wired is not None:  # the events it reflects are published before it
             self._wired.work.parts.outbox.end_turn()
         status = self.status
-        snapshot = self.registry.snapshot(status.state, status.reconciled, self._clock.now_ns())
-        return [(topics.topic_for(snapshot, self.name), snapshot)]
+        return self.registry.snapshot(status.state, status.reconciled, self._clock.now_ns())
 
     async def _take_commands(self, w: _Wired) -> None:
         """Each command is decided and its request written before the next is read: no
@@ -188,64 +176,7 @@ class ExecutorService:
                     await w.commands.receiver.wait(0.5)
                 else:
                     await asyncio.sleep(0)  # a turn for the answers and the stream
-                    self._take(w, item)
+                    take(w.work, item, self._snapshot)
                 continue
             taken += 1
-            self._take(w, item)
-
-    def _take(self, w: _Wired, item: Delivery | RefusedCommand) -> None:
-        if isinstance(item, RefusedCommand):
-            w.work.parts.outbox.deny(item.delivery.message, item.reason)
-            return
-        try:
-            self._on_command(w, item.message, item.ts_recv_ns)
-        except BybitError as e:  # e.g. no API keys: nothing was sent
-            w.work.parts.outbox.deny(item.message, f"venue call failed: {e}")
-
-    def _on_command(self, w: _Wired, command: BusMessage, ts_recv_ns: int) -> None:
-        work = w.work
-        if isinstance(command, SubmitOrder):
-            work.flow.submit(command, ts_recv_ns)
-        elif isinstance(command, SubmitOrders):
-            work.flow.submit_batch(command, ts_recv_ns)
-        elif isinstance(command, CancelOrder | CancelOrders | AmendOrder | AmendOrders):
-            work.control.change(command, ts_recv_ns)
-        elif isinstance(command, CancelAllOrders):
-            work.control.cancel_all(command)
-        elif isinstance(command, ClosePosition):
-            close = work.control.close_position(command.symbol, command.strategy_id, command)
-            work.calls.spawn(_denying(work.parts.outbox, command, close))
-        elif isinstance(command, SetTradingState):
-            work.control.set_trading_state(command)
-        elif isinstance(command, RequestSnapshot):
-            work.parts.outbox.publish(self._snapshot_provider(b"")[0][1])
-        else:
-            work.parts.outbox.deny(command, f"{type(command).__name__} is not supported yet")
-
-    async def _keep_warm(self, work: Workers) -> None:
-        """Idle venue connections ready, so that an order's bytes go out without a connect
-        (an unused one is closed after a while: see shared/bybit/http1.py)."""
-        while True:
-            try:
-                await work.parts.rest.warm(WARM_CONNECTIONS)
-            except BybitError as e:
-                log.warning("could not open venue connections ahead error=%s", e)
-            await asyncio.sleep(WARM_INTERVAL_S)  # pacing, not waiting for anything
-
-    async def _follow_market(self, market: Receiver) -> None:
-        """Last trade prices (risk's price band), read in batches: no wake-up per trade, so
-        the moment a trade triggers an order the executor is free to take the command."""
-        while True:
-            await asyncio.sleep(MARKET_READ_INTERVAL_S)  # pacing, not waiting for anything
-            for delivery in market.drain():
-                if isinstance(delivery.message, Trade):
-                    trade = delivery.message
-                    self.registry.set_price(trade.symbol, trade.price, trade.ts_recv_ns)
-
-
-async def _denying(outbox: Outbox, command: BusMessage, work: Awaitable[None]) -> None:
-    """Run a command's venue work; a failed venue call denies the command."""
-    try:
-        await work
-    except BybitError as e:
-        outbox.deny(command, f"venue call failed: {e}")
+            take(w.work, item, self._snapshot)

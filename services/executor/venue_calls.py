@@ -27,6 +27,8 @@ from shared.schema import AlertSeverity
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CREATE_PATH: Final = "/v5/order/create"
+WARM_CONNECTIONS: Final = 2  # idle order connections kept open for the next orders
+WARM_INTERVAL_S: Final = 5.0
 
 
 def is_venue_failure(error: BybitError) -> bool:
@@ -53,8 +55,6 @@ class VenueCalls:
         self._last_success_sent_ns: dict[str, int] = {}  # per group: the newest good news
         self._tasks: set[asyncio.Task[None]] = set()
 
-    # ------------------------------------------------------------ decisions' inputs
-
     def orders_refusal(self, strategy_id: str, now_ns: int, *, reduce_only: bool) -> str | None:
         """Why a new order of `strategy_id` may not go now, or None (and it is counted)."""
         reason = self._rates.check(strategy_id, now_ns)
@@ -75,8 +75,6 @@ class VenueCalls:
             self._fair.note(strategy_id, now_ns)
         return reason
 
-    # ------------------------------------------------------------ slots and tasks
-
     def slot_free(self) -> bool:
         return self.creates_in_flight < self._max_in_flight
 
@@ -92,13 +90,21 @@ class VenueCalls:
             self._parts.counters["venue_task_failures"] += 1
             log.error("venue task failed error=%r", error, exc_info=error)
 
+    async def keep_warm(self) -> None:
+        """Idle order connections ready, so that an order's bytes go out without a connect
+        (an unused one is closed after a while: see shared/bybit/http1.py)."""
+        while True:
+            try:
+                await self._parts.rest.warm(WARM_CONNECTIONS)
+            except BybitError as e:
+                log.warning("could not open venue connections ahead error=%s", e)
+            await asyncio.sleep(WARM_INTERVAL_S)  # pacing, not waiting for anything
+
     async def cancel_tasks(self) -> None:
         """Shutdown: stop reading answers (the last reconciliation books what happened)."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    # ------------------------------------------------------------ calls
 
     async def orders_call(self, answer: Awaitable[T]) -> T:
         return await self._call("orders", answer)

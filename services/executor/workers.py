@@ -46,8 +46,8 @@ class Workers:
         flow = OrderFlow(parts, settings, limits, events, calls)
         events.checks.grid_of = lambda symbol: flow.rules.get(symbol)  # rules read at start
         control = OrderControl(parts, flow, calls)
-        flow.cancel_after_ack = lambda record: control.start_cancel(record, None)
-        reconciler = ReconcileRunner(parts, flow, events)
+        flow.outcomes.cancel_after_ack = lambda record: control.start_cancel(record, None)
+        reconciler = ReconcileRunner(parts, flow.outcomes, events)
         guard = Guard(parts, settings, flow, events, control, reconciler)
         prices = PriceRefresh(
             parts, calls, events.checks, lambda: flow.rules.keys(), settings.price_max_age_s
