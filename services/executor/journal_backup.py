@@ -25,7 +25,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Final
 
-from services.executor.journal_records import SCHEMA_VERSION
+from services.executor.journal_records import MIGRATIONS, SCHEMA_VERSION
 
 PAGES_PER_STEP: Final = 256  # 1 MiB at SQLite's default 4 KiB page size
 _SIDE_FILES: Final = ("-wal", "-shm")
@@ -57,7 +57,8 @@ def backup_journal(source: Path, target: Path, pages_per_step: int = PAGES_PER_S
 
 
 def verify_copy(path: Path) -> None:
-    """Raise BackupError unless `path` is an intact journal of this schema version."""
+    """Raise BackupError unless `path` is an intact journal of this schema version, or of an
+    older one the executor migrates when it opens it."""
     if not path.is_file():
         raise BackupError(f"{path} does not exist or is not a file")
     try:
@@ -68,9 +69,9 @@ def verify_copy(path: Path) -> None:
             row = db.execute("SELECT version FROM schema_version").fetchone()
     except sqlite3.Error as e:
         raise BackupError(f"{path} is not a readable journal: {e}") from e
-    if row is None or row[0] != SCHEMA_VERSION:
+    if row is None or (row[0] != SCHEMA_VERSION and row[0] not in MIGRATIONS):
         found = "no version" if row is None else f"version {row[0]}"
-        raise BackupError(f"{path}: {found}, want {SCHEMA_VERSION}")
+        raise BackupError(f"{path}: {found}, want {SCHEMA_VERSION} (or one that migrates to it)")
 
 
 def restore_journal(copy: Path, journal: Path) -> Path | None:

@@ -101,6 +101,23 @@ def test_a_file_that_is_not_a_journal_is_not_restored(tmp_path: Path) -> None:
     assert Journal(journal).load().open_orders == []  # untouched
 
 
+def test_a_copy_of_an_older_version_is_restored_and_a_newer_one_refused(tmp_path: Path) -> None:
+    journal = tmp_path / "executor-journal.sqlite"
+    Journal(journal).close()
+    copies = {}
+    for version in (SCHEMA_VERSION - 1, SCHEMA_VERSION + 1):
+        copies[version] = tmp_path / f"v{version}.sqlite"
+        Journal(copies[version]).close()
+        with closing(sqlite3.connect(copies[version])) as db, db:
+            db.execute("UPDATE schema_version SET version = ?", (version,))
+
+    with pytest.raises(BackupError, match=f"version {SCHEMA_VERSION + 1}, want"):
+        restore_journal(copies[SCHEMA_VERSION + 1], journal)
+    restore_journal(copies[SCHEMA_VERSION - 1], journal)  # the executor migrates it at start
+
+    assert rows(journal, "SELECT version FROM schema_version") == [(SCHEMA_VERSION - 1,)]
+
+
 def test_restore_puts_the_copy_in_place_and_keeps_the_replaced_journal_aside(
     tmp_path: Path,
 ) -> None:
