@@ -15,9 +15,9 @@ from services.executor.ports import Parts
 from services.executor.settings import ExecutorSettings
 from services.executor.venue_calls import VenueCalls
 from services.executor.venue_events import VenueEvents
+from services.executor.venue_reports import VenueOrder, order_of
 from shared.bybit import wire
 from shared.bybit.errors import BybitError, VenueError
-from shared.bybit.translate import order_status as venue_status
 from shared.schema import (
     AlertSeverity,
     OrderAccepted,
@@ -213,8 +213,9 @@ class OrderOutcomes:
             return
         self._after_unknown(record, journaled.command, 0)
 
-    async def _lookup(self, record: OrderRecord, symbol: str) -> wire.Order | None:
-        """Query the venue a few times, paced; the order once it knows it."""
+    async def _lookup(self, record: OrderRecord, symbol: str) -> VenueOrder | None:
+        """Query the venue a few times, paced; the order once it knows it (a report the
+        checks refuse is counted, alerted, and asked for again)."""
         coid = record.client_order_id
         for attempt in range(self._settings.in_doubt_queries):
             if attempt:
@@ -229,11 +230,13 @@ class OrderOutcomes:
                     record.trace_id or "-",
                 )
                 continue
-            if found is not None:
-                return found
+            if found is not None and self._events.checks.order_ok(found):
+                return order_of(found)
         return None
 
     async def query(self, symbol: str, coid: str) -> wire.Order | None:
+        """The venue's report of one order by orderLinkId, as it came (the caller checks it
+        and translates it: the edge)."""
         for call in (self._rest.open_orders, self._rest.order_history):
             orders = await self._calls.queries_call(call(symbol=symbol, order_link_id=coid))
             for order in orders:
@@ -241,13 +244,13 @@ class OrderOutcomes:
                     return order
         return None
 
-    def _adopt_venue_order(self, record: OrderRecord, order: wire.Order) -> None:
+    def _adopt_venue_order(self, record: OrderRecord, order: VenueOrder) -> None:
         """An in-doubt order the venue knows: take its id and status (fills come as executions)."""
-        status = venue_status(order.order_status, order.cum_exec_qty, order.qty)
+        status = order.status
         if status is S.REJECTED:
             self.rejected(record, order.reject_reason, 0)
             return
-        self.accepted(record, VenueOrderId(order.order_id), self._clock.now_ns())
+        self.accepted(record, order.order_id, self._clock.now_ns())
         if status not in (S.PARTIALLY_FILLED, S.FILLED):  # those come with their executions
             self._events.apply_status(record, status, "venue")
 

@@ -5,6 +5,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Final
 
 import msgspec
 
@@ -15,20 +16,26 @@ from services.executor.ports import Parts
 from services.executor.reconciliation import ReconcileResult, VenueView, adopt, reconcile
 from services.executor.recovery import command_from_venue, history_start_ms, unknown_ours
 from services.executor.venue_events import VenueEvents
+from services.executor.venue_reports import VenueFill, VenueOrder, fill_of, order_of
 from shared.bybit import wire
 from shared.bybit.errors import BybitError
-from shared.bybit.translate import order_status as venue_status
 from shared.schema import (
     AlertSeverity,
     ClientOrderId,
     OrderStatus,
     Symbol,
     TradingState,
-    VenueOrderId,
 )
 
 log = logging.getLogger(__name__)
 S = OrderStatus
+
+
+class Unreadable:
+    """A venue report refused at the edge (report_checks): asked again, never applied."""
+
+
+UNREADABLE: Final = Unreadable()
 
 
 class ReconcileRunner:
@@ -108,7 +115,7 @@ class ReconcileRunner:
         # Orders of ours closed since a lost journal tail are listed only in the history.
         since_ms = history_start_ms(self._recover_since_ns, self._clock.now_ns())
         history = await self._rest.order_history(start_ms=since_ms)
-        await self._recover(self._events.checks.orders(history), [])
+        await self._recover([order_of(o) for o in self._events.checks.orders(history)], [])
         await self.poll()
         self._parts.counters["reconciliations"] += 1
         status.reconciled = True
@@ -123,8 +130,8 @@ class ReconcileRunner:
         """
         asked_ns = self._clock.now_ns()
         checks = self._events.checks  # refused reports are left out, counted and alerted
-        open_orders = checks.orders(await self._rest.open_orders())
-        executions = checks.executions(await self._rest.executions())
+        open_orders = [order_of(o) for o in checks.orders(await self._rest.open_orders())]
+        executions = [fill_of(e) for e in checks.executions(await self._rest.executions())]
         positions, unknown = checks.positions(await self._rest.positions())
         venue = VenueView(open_orders=open_orders, executions=executions, positions=positions)
         await self._recover(venue.open_orders, venue.executions)
@@ -140,15 +147,13 @@ class ReconcileRunner:
         for order in result.to_recheck:
             await self._recheck(order)
 
-    async def _recover(
-        self, orders: Sequence[wire.Order], executions: Sequence[wire.Execution]
-    ) -> None:
+    async def _recover(self, orders: Sequence[VenueOrder], executions: Sequence[VenueFill]) -> None:
         """Our venue orders the journal lost (see recovery.py): journaled, then booked."""
         exec_ids, since = self._registry.exec_ids, self._recover_since_ns
         found = unknown_ours(orders, executions, exec_ids, self._known, since)
         for symbol, coid in found:
-            order = await self._flow.query(symbol, coid)
-            if order is None or not self._events.checks.order_ok(order):
+            order = await self._look_up(symbol, coid)
+            if not isinstance(order, VenueOrder):
                 continue  # asked again at the next round
             command = command_from_venue(order)
             now = self._clock.now_ns()
@@ -158,11 +163,11 @@ class ReconcileRunner:
             record.apply_status(S.SUBMITTED)
             record.ts_request_sent_ns = now
             self._registry.add(record)
-            self._flow.accepted(record, VenueOrderId(order.order_id), now)
+            self._flow.accepted(record, order.order_id, now)
             fills = self._parts.counters["fills"]
             for execution in await self._rest_executions_of(order):
-                self._events.apply_execution(execution)
-            state = venue_status(order.order_status, order.cum_exec_qty, order.qty)
+                self._events.apply_fill(execution)
+            state = order.status
             self._events.apply_status(record, state, order.cancel_type)
             self._parts.counters["recovered_orders"] += 1
             self._outbox.alert(
@@ -194,7 +199,7 @@ class ReconcileRunner:
         for record in result.adopted:
             self._registry.add(record)
         for execution in result.fills:
-            self._events.apply_execution(execution)
+            self._events.apply_fill(execution)
         for correction in result.corrections:
             corrected = self._registry.get(correction.client_order_id)
             if corrected is not None:
@@ -233,40 +238,49 @@ class ReconcileRunner:
                 self._registry.positions[symbol], qty=Decimal(0)
             )
 
-    async def _recheck(self, order: wire.Order) -> None:
+    async def _recheck(self, order: VenueOrder) -> None:
         """Listed open by the venue, finished for us: adopt it only if it is still open."""
         self._parts.counters["reconcile_rechecks"] += 1
-        found: wire.Order | None = order  # an order without orderLinkId cannot be asked for
+        found: VenueOrder | Unreadable | None = order  # one without orderLinkId: as listed
         if order.order_link_id:
-            found = await self._flow.query(order.symbol, order.order_link_id)
-        if found is None or not self._events.checks.order_ok(found) or self._is_finished(found):
+            found = await self._look_up(order.symbol, order.order_link_id)
+        if not isinstance(found, VenueOrder) or found.status in TERMINAL_STATUSES:
             return  # the venue's list was older than what the stream had told us
         now = self._clock.now_ns()
         self._apply_result(adopt(found, now), VenueView([], [], []), now, now)
 
-    @staticmethod
-    def _is_finished(order: wire.Order) -> bool:
-        return venue_status(order.order_status, order.cum_exec_qty, order.qty) in TERMINAL_STATUSES
+    async def _look_up(self, symbol: str, coid: str) -> "VenueOrder | Unreadable | None":
+        """The venue's order by orderLinkId, checked at this edge: None if the venue does
+        not know it, UNREADABLE if its report was refused (counted, alerted)."""
+        found = await self._flow.query(symbol, coid)
+        if found is None:
+            return None
+        if not self._events.checks.order_ok(found):
+            return UNREADABLE
+        return order_of(found)
 
     async def _settle_unlisted(self, coid: ClientOrderId) -> None:
         """A journal-open order the venue does not list as open: ask for its final status."""
         record = self._registry.get(coid)
         if record is None or record.in_flight:
             return  # in flight: its own answer (or lookup) settles it
-        found = await self._flow.query(record.symbol, coid)
-        if found is not None and not self._events.checks.order_ok(found):
+        found = await self._look_up(record.symbol, coid)
+        if isinstance(found, Unreadable):
             return  # refused (counted, alerted): asked again at the next round
         if found is None:
             if record.status in (S.IN_DOUBT, S.SUBMITTED) and not record.in_flight:
                 self._flow.resend_unknown(record)
             return
-        state = venue_status(found.order_status, found.cum_exec_qty, found.qty)
         if not record.venue_order_id:
-            self._flow.accepted(record, VenueOrderId(found.order_id), self._clock.now_ns())
+            self._flow.accepted(record, found.order_id, self._clock.now_ns())
         for execution in await self._rest_executions_of(found):
-            self._events.apply_execution(execution)
-        self._events.apply_status(record, state, found.cancel_type)
+            self._events.apply_fill(execution)
+        self._events.apply_status(record, found.status, found.cancel_type)
 
-    async def _rest_executions_of(self, order: wire.Order) -> list[wire.Execution]:
-        executions = await self._rest.executions(symbol=order.symbol)
-        return [e for e in executions if e.order_id == order.order_id]
+    async def _rest_executions_of(self, order: VenueOrder) -> list[VenueFill]:
+        """The order's executions over REST, checked at this edge."""
+        listed = await self._rest.executions(symbol=order.symbol)
+        checked = self._events.checks.executions(
+            [e for e in listed if e.order_id == order.order_id]
+        )
+        return [fill_of(e) for e in checked]

@@ -23,8 +23,9 @@ from decimal import Decimal
 from typing import Final, Protocol
 
 from services.executor.order_state import TERMINAL_STATUSES, OrderRecord, VenueOrderState
+from services.executor.venue_reports import VenueFill, VenueOrder
 from shared.bybit import wire
-from shared.bybit.translate import is_trade_execution, order_status, to_position
+from shared.bybit.translate import to_position
 from shared.order_ids import parse_client_order_id
 from shared.schema import (
     Alert,
@@ -72,10 +73,11 @@ class JournalView:
 
 @dataclass(frozen=True)
 class VenueView:
-    """The venue's side: /v5/order/realtime, /v5/execution/list, /v5/position/list."""
+    """The venue's side: /v5/order/realtime, /v5/execution/list, /v5/position/list, the
+    orders and executions translated at the edge (venue_reports.py)."""
 
-    open_orders: Sequence[wire.Order]
-    executions: Sequence[wire.Execution]
+    open_orders: Sequence[VenueOrder]
+    executions: Sequence[VenueFill]
     positions: Sequence[wire.PositionInfo]
 
 
@@ -90,10 +92,10 @@ class ReconcileResult:
     ts_event_ns: int  # when the reconciliation ran: the time of its alerts
     adopted: list[OrderRecord] = field(default_factory=list)  # on the venue, not in the journal
     to_query: list[ClientOrderId] = field(default_factory=list)  # journal-open, venue-unlisted
-    to_recheck: list[wire.Order] = field(default_factory=list)  # venue-open, journal-finished
+    to_recheck: list[VenueOrder] = field(default_factory=list)  # venue-open, journal-finished
     corrections: list[OrderCorrection] = field(default_factory=list)
-    fills: list[wire.Execution] = field(default_factory=list)  # of orders open or adopted
-    other_fills: list[wire.Execution] = field(default_factory=list)  # of any other order
+    fills: list[VenueFill] = field(default_factory=list)  # of orders open or adopted
+    other_fills: list[VenueFill] = field(default_factory=list)  # of any other order
     positions: dict[Symbol, Decimal] = field(default_factory=dict)  # the venue's, signed
     alerts: list[Alert] = field(default_factory=list)
     ignored_executions: int = 0  # funding, ADL, delivery ...: not fills
@@ -115,7 +117,7 @@ def reconcile(journal: JournalView, venue: VenueView, now_ns: int) -> ReconcileR
     return result
 
 
-def adopt(order: wire.Order, now_ns: int) -> ReconcileResult:
+def adopt(order: VenueOrder, now_ns: int) -> ReconcileResult:
     """Return the adoption of one venue order found open on a second look (see to_recheck)."""
     result = ReconcileResult(ts_event_ns=now_ns)
     _adopt(order, {}, result)
@@ -129,8 +131,8 @@ def _collect_fills(journal: JournalView, venue: VenueView, result: ReconcileResu
     venue_ids: set[str] = {v.venue_order_id for v in open_views if v.venue_order_id}
     venue_ids.update(o.order_id for o in venue.open_orders)
     seen = set(journal.exec_ids)
-    for execution in sorted(venue.executions, key=lambda e: (int(e.exec_time), e.seq)):
-        if not is_trade_execution(execution):
+    for execution in sorted(venue.executions, key=lambda e: (e.ts_ns, e.seq)):
+        if not execution.is_trade:
             result.ignored_executions += 1
             continue
         if execution.exec_id in seen:
@@ -143,8 +145,8 @@ def _collect_fills(journal: JournalView, venue: VenueView, result: ReconcileResu
             AlertSeverity.WARNING,
             "missed_fill",
             f"exec_id={execution.exec_id} order_link_id={execution.order_link_id}"
-            f" order_id={execution.order_id} qty={execution.exec_qty}"
-            f" price={execution.exec_price} open_order={ours}",
+            f" order_id={execution.order_id} qty={execution.qty}"
+            f" price={execution.price} open_order={ours}",
         )
 
 
@@ -174,13 +176,13 @@ def _reconcile_orders(journal: JournalView, venue: VenueView, result: ReconcileR
 
 def _compare(
     view: OrderView,
-    order: wire.Order,
-    pending: Mapping[str, list[wire.Execution]],
+    order: VenueOrder,
+    pending: Mapping[str, list[VenueFill]],
     result: ReconcileResult,
 ) -> None:
     state = _venue_state(order)
     unapplied = _pending_for(order, pending)
-    expected_cum = view.cum_filled_qty + sum((e.exec_qty for e in unapplied), Decimal(0))
+    expected_cum = view.cum_filled_qty + sum((e.qty for e in unapplied), Decimal(0))
     expected_status = view.status  # what OrderRecord.apply_fill will have made of it
     if unapplied and view.status not in TERMINAL_STATUSES:
         done = expected_cum == view.qty
@@ -207,8 +209,8 @@ def _compare(
 
 
 def _adopt(
-    order: wire.Order,
-    pending: Mapping[str, list[wire.Execution]],
+    order: VenueOrder,
+    pending: Mapping[str, list[VenueFill]],
     result: ReconcileResult,
 ) -> None:
     state = _venue_state(order)
@@ -219,25 +221,25 @@ def _adopt(
     # applying them lands exactly on the venue's figures.
     unapplied = _pending_for(order, pending)
     record.cum_filled_qty = max(
-        state.cum_filled_qty - sum((e.exec_qty for e in unapplied), Decimal(0)), Decimal(0)
+        state.cum_filled_qty - sum((e.qty for e in unapplied), Decimal(0)), Decimal(0)
     )
     record.cum_filled_value = max(
-        state.cum_filled_value - sum((e.exec_value for e in unapplied), Decimal(0)), Decimal(0)
+        state.cum_filled_value - sum((e.value for e in unapplied), Decimal(0)), Decimal(0)
     )
     if record.cum_filled_qty:
         record.avg_fill_price = record.cum_filled_value / record.cum_filled_qty
-    record.fees = order.cum_exec_fee - sum((e.exec_fee for e in unapplied), Decimal(0))
+    record.fees = order.cum_fee - sum((e.fee for e in unapplied), Decimal(0))
     result.adopted.append(record)
     result._alert(
         AlertSeverity.WARNING,
         "orphan_order",
         f"order_link_id={order.order_link_id} venue_order_id={order.order_id}"
-        f" symbol={order.symbol} side={order.side} qty={order.qty} price={order.price}"
-        f" status={order.order_status}: on the venue, not in the journal; adopted",
+        f" symbol={order.symbol} side={order.side} qty={order.qty} price={order.limit_price}"
+        f" status={order.venue_status}: on the venue, not in the journal; adopted",
     )
 
 
-def _record_from_venue(order: wire.Order, state: VenueOrderState) -> OrderRecord:
+def _record_from_venue(order: VenueOrder, state: VenueOrderState) -> OrderRecord:
     # An order placed outside this system may have no orderLinkId: its orderId keys it
     # (ours always have two dashes and a strategy part, so the two cannot collide).
     parts = parse_client_order_id(order.order_link_id)
@@ -272,14 +274,14 @@ def _reconcile_positions(journal: JournalView, venue: VenueView, result: Reconci
             )
 
 
-def _venue_state(order: wire.Order) -> VenueOrderState:
+def _venue_state(order: VenueOrder) -> VenueOrderState:
     return VenueOrderState(
-        venue_order_id=VenueOrderId(order.order_id),
-        status=order_status(order.order_status, order.cum_exec_qty, order.qty),
+        venue_order_id=order.order_id,
+        status=order.status,
         qty=order.qty,
-        limit_price=order.price if order.order_type == OrderType.LIMIT else None,
-        cum_filled_qty=order.cum_exec_qty,
-        cum_filled_value=order.cum_exec_value,
+        limit_price=order.limit_price,
+        cum_filled_qty=order.cum_qty,
+        cum_filled_value=order.cum_value,
     )
 
 
@@ -287,7 +289,7 @@ def _open(views: Iterable[OrderView]) -> list[OrderView]:
     return [view for view in views if view.status not in TERMINAL_STATUSES]
 
 
-def _find(views: Sequence[OrderView], order: wire.Order) -> OrderView | None:
+def _find(views: Sequence[OrderView], order: VenueOrder) -> OrderView | None:
     """Return the view of a venue order: an open one first, else a finished one."""
     found = None
     for view in views:
@@ -300,14 +302,12 @@ def _find(views: Sequence[OrderView], order: wire.Order) -> OrderView | None:
     return found
 
 
-def _pending_by_order(fills: Iterable[wire.Execution]) -> dict[str, list[wire.Execution]]:
-    by_order: dict[str, list[wire.Execution]] = defaultdict(list)
+def _pending_by_order(fills: Iterable[VenueFill]) -> dict[str, list[VenueFill]]:
+    by_order: dict[str, list[VenueFill]] = defaultdict(list)
     for execution in fills:
         by_order[execution.order_id].append(execution)
     return by_order
 
 
-def _pending_for(
-    order: wire.Order, pending: Mapping[str, list[wire.Execution]]
-) -> list[wire.Execution]:
+def _pending_for(order: VenueOrder, pending: Mapping[str, list[VenueFill]]) -> list[VenueFill]:
     return pending.get(order.order_id, [])

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import Final
 
-from shared.bybit import wire
-from shared.bybit.translate import ms_to_ns
+from services.executor.venue_reports import VenueFill, VenueOrder
 from shared.order_ids import parse_client_order_id
 from shared.schema import (
     ClientOrderId,
@@ -37,8 +36,8 @@ def history_start_ms(since_ns: int, now_ns: int) -> int:
 
 
 def unknown_ours(
-    orders: Iterable[wire.Order],
-    executions: Iterable[wire.Execution],
+    orders: Iterable[VenueOrder],
+    executions: Iterable[VenueFill],
     booked: AbstractSet[str],
     known: Callable[[str], bool],
     since_ns: int,
@@ -48,11 +47,11 @@ def unknown_ours(
     `booked`: a booked execution's order is known). Orders created and executions made
     before `since_ns` (the journal's first intent) are older history, not recovered."""
     found: dict[str, Symbol] = {}
-    links = [(o.order_link_id, o.symbol) for o in orders if ms_to_ns(o.created_time) >= since_ns]
+    links = [(o.order_link_id, o.symbol) for o in orders if o.created_ns >= since_ns]
     links += [
         (e.order_link_id, e.symbol)
         for e in executions
-        if e.exec_id not in booked and ms_to_ns(e.exec_time) >= since_ns
+        if e.exec_id not in booked and e.ts_ns >= since_ns
     ]
     for link_id, symbol in links:
         if link_id in found or parse_client_order_id(link_id) is None or known(link_id):
@@ -61,7 +60,7 @@ def unknown_ours(
     return [(symbol, ClientOrderId(link_id)) for link_id, symbol in found.items()]
 
 
-def command_from_venue(order: wire.Order) -> SubmitOrder | None:
+def command_from_venue(order: VenueOrder) -> SubmitOrder | None:
     """Return the intent a venue order of ours was sent from, as far as the venue shows it
     (its trigger times are unknown: the order's creation time stands in); None if the
     orderLinkId is not ours or the order cannot be an intent (no qty, a limit without price).
@@ -71,7 +70,7 @@ def command_from_venue(order: wire.Order) -> SubmitOrder | None:
         return None
     try:
         order_type = OrderType(order.order_type)
-        created = ms_to_ns(order.created_time)
+        created = order.created_ns
         return SubmitOrder(
             client_order_id=ClientOrderId(order.order_link_id),
             strategy_id=parts.strategy_id,
@@ -81,7 +80,7 @@ def command_from_venue(order: wire.Order) -> SubmitOrder | None:
             order_type=order_type,
             time_in_force=TimeInForce(order.time_in_force),
             qty=order.qty,
-            limit_price=order.price if order_type is OrderType.LIMIT else None,
+            limit_price=order.limit_price if order_type is OrderType.LIMIT else None,
             reduce_only=order.reduce_only,
             ts_created_ns=created,
             expires_at_ns=created,

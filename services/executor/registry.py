@@ -14,8 +14,9 @@ from services.executor.journal_records import Fill
 from services.executor.order_state import OrderRecord
 from services.executor.reconciliation import JournalView
 from services.executor.risk import Exposure, PositionExposure
+from services.executor.venue_reports import VenueFill, VenueOrder
 from shared.bybit import wire
-from shared.bybit.translate import decimal_or_none, ms_to_ns, to_position
+from shared.bybit.translate import decimal_or_none, to_position
 from shared.schema import (
     BalanceChanged,
     ClientOrderId,
@@ -142,7 +143,7 @@ class OrderRegistry:
             working_qty=leaves,
         )
 
-    def journal_view(self, venue_open: Sequence[wire.Order] = ()) -> JournalView:
+    def journal_view(self, venue_open: Sequence[VenueOrder] = ()) -> JournalView:
         """Our side for reconcile(): the working orders, and the finished ones among
         `venue_open` (the venue's open-order list may be older than the stream's reports)."""
         finished = [
@@ -185,17 +186,17 @@ def create_request(command: SubmitOrder) -> wire.OrderCreateRequest:
     )
 
 
-def to_fill(client_order_id: ClientOrderId, execution: wire.Execution) -> Fill:
+def to_fill(client_order_id: ClientOrderId, execution: VenueFill) -> Fill:
     """Return the journal's fill of a venue execution of the order `client_order_id`."""
     return Fill(
         exec_id=execution.exec_id,
         client_order_id=client_order_id,
-        venue_order_id=VenueOrderId(execution.order_id),
-        qty=execution.exec_qty,
-        price=execution.exec_price,
-        fee=execution.exec_fee,
+        venue_order_id=execution.order_id,
+        qty=execution.qty,
+        price=execution.price,
+        fee=execution.fee,
         is_maker=execution.is_maker,
-        ts_event_ns=ms_to_ns(execution.exec_time),
+        ts_event_ns=execution.ts_ns,
     )
 
 

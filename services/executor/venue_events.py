@@ -16,11 +16,11 @@ from services.executor.registry import (
     to_fill,
 )
 from services.executor.report_checks import ReportChecks
+from services.executor.venue_reports import VenueFill, VenueOrder, fill_of, order_of
 from shared.bybit import wire
 from shared.bybit.drops import VenueDropReason
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
-from shared.bybit.translate import decimal_or_none, is_trade_execution, ms_to_ns, to_position
-from shared.bybit.translate import order_status as venue_status
+from shared.bybit.translate import decimal_or_none, is_trade_execution, to_position
 from shared.bybit.ws_frames import (
     ExecutionFrame,
     FrameDrop,
@@ -29,7 +29,7 @@ from shared.bybit.ws_frames import (
     PrivateFrame,
     decode_private,
 )
-from shared.schema import AlertSeverity, ClientOrderId, OrderRejected, OrderStatus, VenueOrderId
+from shared.schema import AlertSeverity, ClientOrderId, OrderRejected, OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -109,23 +109,27 @@ class VenueEvents:
             for message in messages:
                 self._outbox.publish(message)
 
-    def _on_order(self, order: wire.Order) -> None:
-        if not self.checks.order_ok(order):
-            return
+    def _on_order(self, report: wire.Order) -> None:
+        """The edge: an order report as streamed, checked, then applied."""
+        if self.checks.order_ok(report):
+            self.apply_order(order_of(report))
+
+    def apply_order(self, order: VenueOrder) -> None:
+        """A checked order report: its status (a fill's comes with its execution)."""
         record = self._registry.find(order.order_link_id, order.order_id)
         if record is None:
             self._counters["unknown_order_reports"] += 1
             return
-        status = venue_status(order.order_status, order.cum_exec_qty, order.qty)
+        status = order.status
         if status in (S.PARTIALLY_FILLED, S.FILLED):
             return  # a fill's status is applied with its execution (exactly once)
         if not record.venue_order_id:
-            record.record_ack(VenueOrderId(order.order_id), self._clock.now_ns())
+            record.record_ack(order.order_id, self._clock.now_ns())
             self._registry.index(record)
         reason = order.reject_reason if status is S.REJECTED else order.cancel_type
-        if order.cum_exec_qty > record.cum_filled_qty:
+        if order.cum_qty > record.cum_filled_qty:
             self._counters["order_report_before_fills"] += 1
-        self.apply_status(record, status, reason, order.cum_exec_qty)
+        self.apply_status(record, status, reason, order.cum_qty)
 
     def apply_status(
         self,
@@ -162,12 +166,20 @@ class VenueEvents:
             )
 
     def apply_execution(self, execution: wire.Execution) -> None:
-        """A venue fill, from the stream or REST: journaled and published once per exec id."""
+        """The edge: a venue execution as reported, checked, then booked as a fill."""
         if not is_trade_execution(execution):
             self._counters["non_trade_executions"] += 1
             return
         if not self.checks.execution_ok(execution):
             return  # refused: counted and alerted; never journaled nor published
+        self.apply_fill(fill_of(execution))
+
+    def apply_fill(self, execution: VenueFill) -> None:
+        """A checked venue fill, from the stream or REST: journaled and published once per
+        exec id."""
+        if not execution.is_trade:
+            self._counters["non_trade_executions"] += 1
+            return
         record = self._registry.find(execution.order_link_id, execution.order_id)
         if record is None:
             self._external_fill(execution)
@@ -211,14 +223,14 @@ class VenueEvents:
         )
         self._parts.reconcile_wanted.set()
 
-    def _external_fill(self, execution: wire.Execution) -> None:
+    def _external_fill(self, execution: VenueFill) -> None:
         """A fill of an order we never sent (a venue-side stop-loss, a manual trade):
         journaled once by execId like ours, with an alert; positions follow from the venue.
         """
         if execution.exec_id in self._registry.exec_ids:
             self._counters["duplicate_fills"] += 1
             return
-        if ms_to_ns(execution.exec_time) < self._external_since_ns:
+        if execution.ts_ns < self._external_since_ns:
             self._counters["unknown_fills_before_journal"] += 1
             return
         owner = ClientOrderId(execution.order_link_id or f"venue-{execution.order_id}")
@@ -232,7 +244,7 @@ class VenueEvents:
         self._outbox.alert(
             AlertSeverity.WARNING,
             "external_fill",
-            f"{execution.symbol} {execution.side} {execution.exec_qty} @ {execution.exec_price}"
+            f"{execution.symbol} {execution.side} {execution.qty} @ {execution.price}"
             f" order_id={execution.order_id} stop_order_type={execution.stop_order_type}:"
             " an order we did not send (e.g. the venue-side stop-loss); journaled",
         )

@@ -15,6 +15,7 @@ from services.executor.reconciliation import (
     adopt,
     reconcile,
 )
+from services.executor.venue_reports import VenueFill, VenueOrder, fill_of, order_of
 from shared.bybit import wire
 from shared.order_ids import client_order_id
 from shared.schema import (
@@ -55,11 +56,14 @@ _POSITION: wire.PositionInfo = _fixture(
 ).result.list[0]
 
 
-def venue_order(link_id: str = A, **changes: Any) -> wire.Order:
-    return msgspec.structs.replace(_ORDER, order_link_id=link_id, position_idx=0, **changes)
+def venue_order(link_id: str = A, **changes: Any) -> VenueOrder:
+    """The fixture's order, changed, as the edge hands it on (venue_reports.order_of)."""
+    return order_of(
+        msgspec.structs.replace(_ORDER, order_link_id=link_id, position_idx=0, **changes)
+    )
 
 
-def execution(exec_id: str, qty: str, order_id: str = VOID_A, **changes: Any) -> wire.Execution:
+def execution(exec_id: str, qty: str, order_id: str = VOID_A, **changes: Any) -> VenueFill:
     fields: dict[str, Any] = {
         "symbol": "ETHUSDT",
         "order_id": order_id,
@@ -73,7 +77,7 @@ def execution(exec_id: str, qty: str, order_id: str = VOID_A, **changes: Any) ->
         "exec_value": D(qty) * 1600,
         "exec_fee": D("0.01"),
     }
-    return msgspec.structs.replace(_EXECUTION, **(fields | changes))
+    return fill_of(msgspec.structs.replace(_EXECUTION, **(fields | changes)))
 
 
 def position(symbol: str, side: str, size: str) -> wire.PositionInfo:
@@ -105,8 +109,8 @@ def record(
 
 def run(
     orders: list[OrderRecord] | None = None,
-    venue_orders: list[wire.Order] | None = None,
-    executions: list[wire.Execution] | None = None,
+    venue_orders: list[VenueOrder] | None = None,
+    executions: list[VenueFill] | None = None,
     *,
     exec_ids: frozenset[str] = frozenset(),
     ours: dict[str, Decimal] | None = None,
@@ -127,7 +131,7 @@ def apply(result: ReconcileResult, orders: list[OrderRecord]) -> list[OrderRecor
     by_venue = {o.venue_order_id: o for o in by_link.values()}
     for fill in result.fills:
         target = by_link.get(fill.order_link_id) or by_venue[fill.order_id]  # type: ignore[index]
-        target.apply_fill(fill.exec_id, fill.exec_qty, fill.exec_price, fill.exec_fee)
+        target.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
     for correction in result.corrections:
         by_link[correction.client_order_id].correct(correction.venue)
     return list(by_link.values())
@@ -212,8 +216,9 @@ def test_terminal_orders_in_the_view_are_not_queried() -> None:
 
 
 def test_venue_status_and_filled_qty_win_with_an_alert() -> None:
-    venue = venue_order(order_status="PartiallyFilled", cum_exec_qty=D("0.04"))
-    venue = msgspec.structs.replace(venue, cum_exec_value=D("64"))
+    venue = venue_order(
+        order_status="PartiallyFilled", cum_exec_qty=D("0.04"), cum_exec_value=D("64")
+    )
 
     result = run([record()], [venue])
 
@@ -259,8 +264,10 @@ def test_missed_fill_is_returned_once_and_explains_the_venues_filled_qty() -> No
 def test_fills_are_deduplicated_by_exec_id_across_websocket_and_rest() -> None:
     # The same fill seen on the websocket (ExecutionEvent) and in the REST list (Execution),
     # plus one the journal already has.
-    ws = msgspec.structs.replace(
-        _WS_EXECUTION, symbol="ETHUSDT", order_id=VOID_A, order_link_id=A, exec_qty=D("0.01")
+    ws = fill_of(
+        msgspec.structs.replace(
+            _WS_EXECUTION, symbol="ETHUSDT", order_id=VOID_A, order_link_id=A, exec_qty=D("0.01")
+        )
     )
     rest = execution(ws.exec_id, "0.01")
     known = execution("known-1", "0.02")
@@ -291,8 +298,14 @@ def test_fill_of_an_order_not_open_in_either_view_is_set_apart() -> None:
 
 
 def test_adopted_order_starts_below_its_unapplied_fills() -> None:
-    venue = venue_order(B, order_id=VOID_B, order_status="PartiallyFilled", cum_exec_qty=D("0.06"))
-    venue = msgspec.structs.replace(venue, cum_exec_value=D("96"), cum_exec_fee=D("0.05"))
+    venue = venue_order(
+        B,
+        order_id=VOID_B,
+        order_status="PartiallyFilled",
+        cum_exec_qty=D("0.06"),
+        cum_exec_value=D("96"),
+        cum_exec_fee=D("0.05"),
+    )
     missed = execution("x2", "0.02", order_id=VOID_B, order_link_id=B)
 
     result = run([], [venue], [missed])
@@ -335,11 +348,10 @@ def test_applying_a_result_makes_the_next_reconciliation_clean() -> None:
     orders = [record(), record(B, OrderStatus.SUBMITTED, "")]
     orphan = client_order_id("mom1", 3, 3)
     venue = [
-        venue_order(order_status="PartiallyFilled", cum_exec_qty=D("0.05")),
+        venue_order(order_status="PartiallyFilled", cum_exec_qty=D("0.05"), cum_exec_value=D("80")),
         venue_order(B, order_id=VOID_B),
         venue_order(orphan, order_id="77"),
     ]
-    venue[0] = msgspec.structs.replace(venue[0], cum_exec_value=D("80"))
     executions = [execution("x1", "0.03")]
 
     # Act

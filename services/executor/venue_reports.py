@@ -1,0 +1,106 @@
+"""The venue's reports as the executor's decisions read them.
+
+Translated at the edge, once a report has passed the checks (report_checks.py): the
+private stream's frames (venue_events.py), the REST answers (reconcile_runner.py,
+order_outcomes.py). Reconciliation, recovery and the booking of fills read these, never
+Bybit's wire types: statuses are ours, times are ns, a market order has no price.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shared.bybit import wire
+from shared.bybit.translate import is_trade_execution, ms_to_ns, order_status
+from shared.schema import OrderStatus, OrderType, Symbol, VenueOrderId
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """One order as the venue lists or reports it."""
+
+    order_id: VenueOrderId
+    order_link_id: str  # ours is a client_order_id; "" for an order placed elsewhere
+    symbol: Symbol
+    side: str  # "Buy" / "Sell", as OrderSide's values
+    order_type: str  # "Limit" / "Market", as OrderType's values
+    time_in_force: str
+    qty: Decimal
+    limit_price: Decimal | None  # None for a market order
+    status: OrderStatus  # ours (translate.order_status)
+    venue_status: str  # the venue's own word, for alerts and logs
+    cum_qty: Decimal
+    cum_value: Decimal
+    cum_fee: Decimal
+    reduce_only: bool
+    cancel_type: str
+    reject_reason: str
+    created_ns: int  # 0 when the venue's time was unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class VenueFill:
+    """One execution as the venue lists or reports it (a trade, or funding and the like)."""
+
+    exec_id: str
+    order_id: VenueOrderId
+    order_link_id: str
+    symbol: Symbol
+    side: str
+    qty: Decimal
+    price: Decimal
+    value: Decimal
+    fee: Decimal
+    is_maker: bool
+    is_trade: bool  # False: funding, ADL, delivery ...: not a fill of an order
+    stop_order_type: str
+    ts_ns: int  # the venue's execution time
+    seq: int
+
+
+def order_of(order: wire.Order) -> VenueOrder:
+    limit = order.order_type == OrderType.LIMIT
+    return VenueOrder(
+        order_id=VenueOrderId(order.order_id),
+        order_link_id=order.order_link_id,
+        symbol=Symbol(order.symbol),
+        side=order.side,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+        qty=order.qty,
+        limit_price=order.price if limit else None,
+        status=order_status(order.order_status, order.cum_exec_qty, order.qty),
+        venue_status=order.order_status,
+        cum_qty=order.cum_exec_qty,
+        cum_value=order.cum_exec_value,
+        cum_fee=order.cum_exec_fee,
+        reduce_only=order.reduce_only,
+        cancel_type=order.cancel_type,
+        reject_reason=order.reject_reason,
+        created_ns=_ns_or_zero(order.created_time),
+    )
+
+
+def fill_of(execution: wire.Execution) -> VenueFill:
+    return VenueFill(
+        exec_id=execution.exec_id,
+        order_id=VenueOrderId(execution.order_id),
+        order_link_id=execution.order_link_id,
+        symbol=Symbol(execution.symbol),
+        side=execution.side,
+        qty=execution.exec_qty,
+        price=execution.exec_price,
+        value=execution.exec_value,
+        fee=execution.exec_fee,
+        is_maker=execution.is_maker,
+        is_trade=is_trade_execution(execution),
+        stop_order_type=execution.stop_order_type,
+        ts_ns=_ns_or_zero(execution.exec_time),
+        seq=execution.seq,
+    )
+
+
+def _ns_or_zero(ms: str) -> int:
+    try:
+        return ms_to_ns(ms)
+    except ValueError:
+        return 0
