@@ -85,7 +85,7 @@ class Amends:
         """Each amend's own outcome: its new qty and price kept, journaled and published
         (OrderAmended), or denied with the venue's reason."""
         try:
-            timed = await self._calls.orders_call(answer)
+            timed = await answer
         except BybitError as e:
             for plan, command in plans:
                 plan.record.in_flight -= 1

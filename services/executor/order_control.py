@@ -136,7 +136,7 @@ class OrderControl:
         self, record: OrderRecord, command: BusMessage | None, answer: Awaitable[object]
     ) -> None:
         try:
-            await self._calls.orders_call(answer)
+            await answer
         except VenueError as e:
             self._cancel_refused(record, command, e.ret_msg)
             return
@@ -148,7 +148,7 @@ class OrderControl:
         answer: Awaitable[Timed[list[BatchItemResult]]],
     ) -> None:
         try:
-            timed = await self._calls.orders_call(answer)
+            timed = await answer
         except VenueError as e:
             for record, command in records:
                 self._cancel_refused(record, command, e.ret_msg)
@@ -192,7 +192,7 @@ class OrderControl:
     ) -> None:
         """Flatten with a reduce-only market order for the venue's exact size; logged with
         `reason` (or the command's)."""
-        positions = await self._calls.queries_call(self._rest.positions(symbol=symbol))
+        positions = await self._rest.positions(symbol=symbol)
         net = sum(
             (p.size if p.side == "Buy" else -p.size for p in positions),
             start=Decimal(0),

@@ -198,7 +198,7 @@ class OrderFlow:
         resends: int,
     ) -> None:
         try:
-            timed = await self._calls.orders_call(answer)
+            timed = await answer
         except BybitError as e:
             self._answered([record])
             await self.outcomes.failed(record, command, e, resends)
@@ -213,7 +213,7 @@ class OrderFlow:
         """Each order's own outcome; an unanswered batch is resolved order by order."""
         records = [record for record, _ in sends]
         try:
-            timed = await self._calls.orders_call(answer)
+            timed = await answer
         except BybitError as e:
             self._answered(records)
             for record, command in sends:

@@ -238,7 +238,7 @@ class OrderOutcomes:
         """The venue's report of one order by orderLinkId, as it came (the caller checks it
         and translates it: the edge)."""
         for call in (self._rest.open_orders, self._rest.order_history):
-            orders = await self._calls.queries_call(call(symbol=symbol, order_link_id=coid))
+            orders = await call(symbol=symbol, order_link_id=coid)
             for order in orders:
                 if order.order_link_id == coid:
                     return order

@@ -61,7 +61,7 @@ class PriceRefresh:
             if registry.price(symbol, now, self._refresh_after_ns) is not None:
                 continue
             try:
-                tickers = await self._calls.queries_call(rest.tickers(symbol))
+                tickers = await rest.tickers(symbol)
             except BybitError as e:
                 self._parts.counters["price_refresh_failures"] += 1
                 log.warning("ticker read failed symbol=%s error=%s", symbol, e)

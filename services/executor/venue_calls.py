@@ -1,8 +1,9 @@
 """The executor's venue calls as a whole: the tasks that read their answers, the request
 slots, and the health of each endpoint group.
 
-Each group (orders, queries, private_stream) has a circuit breaker: transport failures,
-HTTP 5xx, unreadable answers and rate-limit refusals count against it; a venue's business
+Each group (orders, queries, private_stream) has a circuit breaker, told of every REST
+attempt's outcome (BybitRest.observer) and of the stream's connects and drops: transport
+failures, HTTP 5xx, unreadable answers and rate-limit refusals count against it; a venue's business
 refusal (a bad price, no balance) is an answer, not a failure. An open orders breaker
 denies new exposure (`circuit_open`); reduce-only orders and cancels still go, and after
 the cool-down one order probes. Each change of a breaker's state is an alert, and the
@@ -15,17 +16,17 @@ paced by the rate budget's wait instead.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Coroutine
-from typing import Any, Final, TypeVar
+from collections.abc import Coroutine
+from typing import Any, Final
 
 from services.executor.order_budget import FairShare, StrategyRateLimits
 from services.executor.ports import Parts
 from shared.bybit.errors import BybitError, VenueError
+from shared.bybit.rest import endpoint_group
 from shared.runtime.breaker import Breakers, BreakerState
 from shared.schema import AlertSeverity
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 CREATE_PATH: Final = "/v5/order/create"
 WARM_CONNECTIONS: Final = 2  # idle order connections kept open for the next orders
 WARM_INTERVAL_S: Final = 5.0
@@ -106,43 +107,28 @@ class VenueCalls:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def orders_call(self, answer: Awaitable[T]) -> T:
-        return await self._call("orders", answer)
+    def observe(self, path: str, sent_ns: int, error: BybitError | None) -> None:
+        """One REST attempt's outcome (BybitRest.observer), to its group's breaker.
 
-    async def queries_call(self, answer: Awaitable[T]) -> T:
-        return await self._call("queries", answer)
-
-    async def _call(self, group: str, answer: Awaitable[T]) -> T:
-        """Await a call's answer and tell its group's breaker how it went.
-
-        With several requests in flight, answers come back out of order: a timeout of a
+        With several requests in flight, answers come back out of order: a failure of a
         request sent before one that has since succeeded says nothing new about the venue
         (the success is newer news), so it is counted but not held against the breaker.
+        Queries are never held back (reconciliation needs them most when the venue is
+        sick): asking their breaker only moves it to half-open after its cool-down, so that
+        this outcome can close it again.
         """
-        clock, breaker = self._parts.clock, self.breakers[group]
-        sent_ns = clock.now_ns()  # the caller awaits right after the request went out
+        group = endpoint_group(path)
+        breaker, now = self.breakers[group], self._parts.clock.now_ns()
         if group != "orders":
-            # Queries are never held back (reconciliation needs them most when the venue
-            # is sick); asking only moves an open breaker to half-open after its cool-down,
-            # so that this call's outcome can close it again.
-            breaker.allow(sent_ns)
-        try:
-            value = await answer
-        except BybitError as e:
-            if not is_venue_failure(e):
-                self._succeeded(group, sent_ns)
-            elif sent_ns < self._last_success_sent_ns.get(group, 0):
-                self._parts.counters[f"breaker_{group}_stale_failures"] += 1
-            else:
-                self._changed(group, breaker.record_failure(clock.now_ns()))
-            raise
-        self._succeeded(group, sent_ns)
-        return value
-
-    def _succeeded(self, group: str, sent_ns: int) -> None:
-        last = self._last_success_sent_ns.get(group, 0)
-        self._last_success_sent_ns[group] = max(last, sent_ns)
-        self._changed(group, self.breakers[group].record_success(self._parts.clock.now_ns()))
+            breaker.allow(now)
+        if error is None or not is_venue_failure(error):
+            last = self._last_success_sent_ns.get(group, 0)
+            self._last_success_sent_ns[group] = max(last, sent_ns)
+            self._changed(group, breaker.record_success(now))
+        elif sent_ns < self._last_success_sent_ns.get(group, 0):
+            self._parts.counters[f"breaker_{group}_stale_failures"] += 1
+        else:
+            self._changed(group, breaker.record_failure(now))
 
     def stream(self, *, up: bool) -> None:
         """The private stream connected (a success) or dropped (a failure)."""

@@ -41,6 +41,7 @@ class Workers:
         calls = VenueCalls(
             parts, settings.breakers(), settings.strategy_rates(), settings.max_requests_in_flight
         )
+        parts.rest.observer = calls.observe  # every REST attempt feeds its group's breaker
         events = VenueEvents(parts)
         events.on_stream = lambda up: calls.stream(up=up)
         flow = OrderFlow(parts, settings, limits, events, calls)

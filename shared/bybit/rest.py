@@ -277,6 +277,9 @@ class BybitRest:
         self._budget = budget or RateBudget(self._clock)
         # Two pools: order calls never find their warmed connections taken by queries (a
         # reconciliation or a ticker read in flight) and pay a connect on the hot path.
+        # Told of every attempt's outcome (path, when it was sent, the error or None): the
+        # executor's circuit breakers per endpoint group listen here.
+        self.observer: Callable[[str, int, BybitError | None], None] = lambda *_: None
         self._http = Http1Client(self._base_url, self._clock)
         self._http_orders = Http1Client(self._base_url, self._clock)
         self._offset_ns = 0
@@ -690,9 +693,11 @@ class BybitRest:
         while True:
             attempt += 1
             first, started = started, None
+            attempt_ns = first.pending.sent_ns if first is not None else self._clock.now_ns()
             try:
                 value, sent_ns, received_ns = await self._attempt(request, decode, first)
             except BybitError as e:
+                self.observer(request.path, attempt_ns, e)
                 self.stats.errors[e.kind] += 1
                 if isinstance(e, BadResponse):
                     self.stats.dropped[e.reason] += 1
@@ -720,6 +725,7 @@ class BybitRest:
                 )
                 await asyncio.sleep(delay)
                 continue
+            self.observer(request.path, sent_ns, None)
             return Timed(value, Timing(request.path, sent_ns, received_ns, attempt))
 
     def _retry_delay(self, backoff_s: float, e: BybitError) -> float:
