@@ -5,7 +5,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
-from services.executor.journal_records import EventKind
+from services.executor.fill_core import FillVerdict, judge_fill
+from services.executor.journal_records import EventKind, Fill
 from services.executor.order_state import InvalidTransition, OrderRecord
 from services.executor.ports import Parts
 from services.executor.registry import (
@@ -175,26 +176,23 @@ class VenueEvents:
         self.apply_fill(fill_of(execution))
 
     def apply_fill(self, execution: VenueFill) -> None:
-        """A checked venue fill, from the stream or REST: journaled and published once per
-        exec id."""
-        if not execution.is_trade:
-            self._counters["non_trade_executions"] += 1
-            return
+        """A checked venue fill, from the stream or REST: journaled, then published, once
+        per exec id (fill_core.judge_fill decides)."""
         record = self._registry.find(execution.order_link_id, execution.order_id)
-        if record is None:
+        decision = judge_fill(execution, record, self._registry.exec_ids, self._external_since_ns)
+        verdict = decision.verdict
+        if verdict is FillVerdict.EXTERNAL:
             self._external_fill(execution)
-            return
-        if execution.exec_id in self._registry.exec_ids:
-            self._counters["duplicate_fills"] += 1
-            return
-        fill = to_fill(record.client_order_id, execution)
-        if (error := record.fill_error(fill.exec_id, fill.qty, fill.price)) is not None:
-            self._impossible_fill(error)
-            return
-        done = record.cum_filled_qty + fill.qty >= record.qty
-        status = record.status if record.is_terminal else (S.FILLED if done else S.PARTIALLY_FILLED)
+        elif verdict is FillVerdict.IMPOSSIBLE:
+            self._impossible_fill(decision.error)
+        elif verdict is FillVerdict.BOOK and record is not None:
+            self._book(record, to_fill(record.client_order_id, execution), decision.status_after)
+        else:
+            self._counters[verdict.value] += 1
+
+    def _book(self, record: OrderRecord, fill: Fill, status: OrderStatus | None) -> None:
         if not self._journal.record_fill(fill, self._clock.now_ns(), status):
-            self._counters["duplicate_fills"] += 1
+            self._counters["duplicate_fills"] += 1  # the journal knew it: the last word
             self._registry.exec_ids.add(fill.exec_id)
             return
         self._registry.exec_ids.add(fill.exec_id)
@@ -227,12 +225,6 @@ class VenueEvents:
         """A fill of an order we never sent (a venue-side stop-loss, a manual trade):
         journaled once by execId like ours, with an alert; positions follow from the venue.
         """
-        if execution.exec_id in self._registry.exec_ids:
-            self._counters["duplicate_fills"] += 1
-            return
-        if execution.ts_ns < self._external_since_ns:
-            self._counters["unknown_fills_before_journal"] += 1
-            return
         owner = ClientOrderId(execution.order_link_id or f"venue-{execution.order_id}")
         fill = to_fill(owner, execution)
         self._registry.exec_ids.add(fill.exec_id)
