@@ -3,7 +3,7 @@
 The I/O around them (REST calls every few seconds, cancels, the halt) is in guard.py.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,3 +98,26 @@ def unlisted_working_orders(
         and record.venue_order_id not in venue_open_ids
         and now_ns - record.ts_ack_ns >= min_age_ns
     ]
+
+
+def position_differences(
+    ours: Mapping[str, Decimal],
+    venue: Mapping[str, Decimal],
+    unknown: AbstractSet[str],
+    changed_since: AbstractSet[str],
+) -> list[tuple[str, Decimal, Decimal]]:
+    """The positions whose qty differs from the venue's: (symbol, ours, the venue's).
+
+    `ours`: our qty by symbol when the request left; `venue`: the qty it lists (a symbol it
+    leaves out is flat there); `unknown`: symbols whose report was refused (unknown, not
+    flat: not compared); `changed_since`: symbols the stream reported after the request
+    left (newer than this answer: not compared).
+    """
+    differences = []
+    for symbol in sorted(set(ours) | set(venue)):
+        if symbol in unknown or symbol in changed_since:
+            continue
+        mine, theirs = ours.get(symbol, Decimal(0)), venue.get(symbol, Decimal(0))
+        if mine != theirs:
+            differences.append((symbol, mine, theirs))
+    return differences

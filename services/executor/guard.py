@@ -19,6 +19,7 @@ import msgspec
 from services.executor.backstops import (
     DailyLoss,
     DeadMansSwitch,
+    position_differences,
     unlisted_working_orders,
     utc_day,
     venue_stop_price,
@@ -173,23 +174,23 @@ class Guard:
         before = dict(registry.positions)
         infos, unknown = self._events.checks.positions(await self._parts.rest.positions())
         self._counters["position_checks"] += 1
-        listed, mismatched = set(unknown), False  # a refused position is unknown, not flat
+        changed = {s for s, p in registry.positions.items() if p is not before.get(s)}
+        changed |= {s for s in before if s not in registry.positions}
+        venue: dict[str, Decimal] = {}
         for info in infos:
-            venue = to_position(info)
-            listed.add(venue.symbol)
-            if registry.positions.get(venue.symbol) is not before.get(venue.symbol):
-                continue  # the stream reported it meanwhile: newer than this answer
-            ours = before.get(venue.symbol)
-            if (Decimal(0) if ours is None else ours.qty) != venue.qty:
-                self._mismatch(venue.symbol, ours.qty if ours else Decimal(0), venue.qty)
-                mismatched = True
-            self._events.on_position(info, now)
-        for symbol, ours in before.items():
-            if symbol not in listed and ours.qty != 0 and registry.positions.get(symbol) is ours:
-                self._mismatch(symbol, ours.qty, Decimal(0))
-                registry.positions[symbol] = msgspec.structs.replace(ours, qty=Decimal(0))
-                mismatched = True
-        return mismatched
+            position = to_position(info)
+            venue[position.symbol] = venue.get(position.symbol, Decimal(0)) + position.qty
+        ours: dict[str, Decimal] = {s: position.qty for s, position in before.items()}
+        differences = position_differences(ours, venue, set(unknown), changed)
+        for symbol, mine, theirs in differences:
+            self._mismatch(symbol, mine, theirs)
+        for info in infos:  # the venue's view wins (the stream's newer reports stay)
+            if info.symbol not in changed:
+                self._events.on_position(info, now)
+        for symbol, position in before.items():
+            if symbol not in venue and symbol not in unknown and symbol not in changed:
+                registry.positions[symbol] = msgspec.structs.replace(position, qty=Decimal(0))
+        return bool(differences)
 
     def _mismatch(self, symbol: str, ours: Decimal, venue: Decimal) -> None:
         self._outbox.alert(

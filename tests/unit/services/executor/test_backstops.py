@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from services.executor.backstops import (
     DailyLoss,
     DeadMansSwitch,
+    position_differences,
     unlisted_working_orders,
     utc_day,
     venue_stop_price,
@@ -133,3 +134,25 @@ def test_working_orders_the_venue_does_not_list_are_found_once_their_reports_are
     missing = unlisted_working_orders(records, {"listed", "v-9"}, now, SECOND)
 
     assert missing == ["lost", "lost-cancel"]
+
+
+def test_position_differences_compare_what_neither_the_stream_nor_a_refusal_made_unknown() -> None:
+    ours = {
+        "BTCUSDT": Decimal("0.002"),
+        "ETHUSDT": Decimal("0.1"),
+        "SOLUSDT": Decimal("1"),
+        "XRPUSDT": Decimal("0"),
+    }
+    venue = {"BTCUSDT": Decimal("0.002"), "ETHUSDT": Decimal("0.3"), "DOGEUSDT": Decimal("-5")}
+
+    differences = position_differences(ours, venue, unknown={"SOLUSDT"}, changed_since={"XRPUSDT"})
+
+    # SOLUSDT is unlisted but its report was refused (unknown, not flat); XRPUSDT was
+    # streamed since the request left; DOGEUSDT is the venue's alone.
+    assert differences == [
+        ("DOGEUSDT", Decimal(0), Decimal("-5")),
+        ("ETHUSDT", Decimal("0.1"), Decimal("0.3")),
+    ]
+    assert position_differences({"BTCUSDT": Decimal("0.002")}, {}, set(), set()) == [
+        ("BTCUSDT", Decimal("0.002"), Decimal(0))
+    ]
