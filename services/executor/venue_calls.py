@@ -3,8 +3,8 @@ slots, and the health of each endpoint group.
 
 Each group (orders, queries, private_stream) has a circuit breaker, told of every REST
 attempt's outcome (BybitRest.observer) and of the stream's connects and drops: transport
-failures, HTTP 5xx, unreadable answers and rate-limit refusals count against it; a venue's business
-refusal (a bad price, no balance) is an answer, not a failure. An open orders breaker
+failures, HTTP 5xx, unreadable answers and rate-limit refusals count against it; a venue's
+business refusal (a bad price, no balance) is an answer, not a failure. An open orders breaker
 denies new exposure (`circuit_open`); reduce-only orders and cancels still go, and after
 the cool-down one order probes. Each change of a breaker's state is an alert, and the
 states are in metrics (executor_circuit_state) and in the status.
@@ -60,7 +60,7 @@ class VenueCalls:
         """Why a new order of `strategy_id` may not go now, or None (and it is counted)."""
         reason = self._rates.check(strategy_id, now_ns)
         if reason is None:
-            remaining = self._parts.rest.budget.snapshot().get(CREATE_PATH, {}).get("remaining")
+            remaining = self._parts.rest.budget.remaining(CREATE_PATH)
             if remaining is not None:
                 reason = self._fair.check(
                     strategy_id, now_ns, remaining, reduces_exposure=reduce_only

@@ -122,6 +122,11 @@ class RateBudget:
             budget.remaining = 0
             budget.reset_ms = max(budget.reset_ms, now_ms + self._window_ms)
 
+    def remaining(self, path: str) -> int | None:
+        """Requests to `path` left in the current window as last reported (None: unknown)."""
+        budget = self._paths.get(path)
+        return None if budget is None else budget.remaining
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Return limit, remaining and reset_ms per path, for metrics."""
         return {

@@ -47,6 +47,7 @@ def test_snapshot_shows_the_headers_of_the_last_response_per_path() -> None:
         "/v5/order/cancel": {"limit": 10, "remaining": 3, "reset_ms": NOW_MS + 5},
         PATH: {"limit": 10, "remaining": 9, "reset_ms": NOW_MS},
     }
+    assert (budget.remaining(PATH), budget.remaining(BATCH)) == (9, None)  # None: unknown
 
 
 def test_no_delay_while_requests_remain() -> None:
