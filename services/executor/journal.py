@@ -247,7 +247,9 @@ class Journal:
         rows = self._db.execute(
             f"SELECT {_ORDER_COLUMNS} FROM intents WHERE {_OPEN_FILTER} ORDER BY rowid", _TERMINAL
         ).fetchall()
-        exec_ids = {row[0] for row in self._db.execute("SELECT exec_id FROM fills")}
+        exec_ids = tuple(
+            row[0] for row in self._db.execute("SELECT exec_id FROM fills ORDER BY rowid")
+        )
         state = self._db.execute("SELECT state, reason FROM trading_state").fetchone()
         return JournalState(
             open_orders=[self._order_from_row(row) for row in rows],

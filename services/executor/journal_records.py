@@ -138,10 +138,11 @@ class JournaledOrder:
 
 @dataclass(frozen=True, slots=True)
 class JournalState:
-    """What a restart rebuilds from: open orders, every known exec id, the trading state."""
+    """What a restart rebuilds from: open orders, every known exec id (oldest first), the
+    trading state."""
 
     open_orders: list[JournaledOrder]
-    exec_ids: set[str]
+    exec_ids: tuple[str, ...]
     trading_state: TradingState | None  # None: never recorded
     trading_state_reason: str
 

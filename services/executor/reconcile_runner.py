@@ -81,7 +81,8 @@ class ReconcileRunner:
                 f"journaled fill exec_id={fill.exec_id} of {fill.client_order_id} refused:"
                 f" {fill.refusal}; moved to quarantined_fills, not replayed",
             )
-        self._registry.exec_ids.update(state.exec_ids - {fill.exec_id for fill in quarantined})
+        refused = {fill.exec_id for fill in quarantined}
+        self._registry.exec_ids.update(e for e in state.exec_ids if e not in refused)
         for record in records:
             if record.status is S.INTENDED:  # the request may have left before the crash
                 record.apply_status(S.IN_DOUBT)

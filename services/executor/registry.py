@@ -12,6 +12,7 @@ from typing import Final
 
 from services.executor.journal_records import Fill
 from services.executor.order_state import OrderRecord
+from services.executor.recent_ids import RecentIds
 from services.executor.reconciliation import JournalView
 from services.executor.risk import Exposure, PositionExposure
 from services.executor.venue_reports import VenueFill, VenueOrder
@@ -51,7 +52,7 @@ class OrderRegistry:
         self.positions: dict[Symbol, Position] = {}
         self.position_seq: dict[Symbol, int] = {}  # the venue's cross seq of each position
         self.position_streamed_ns: dict[Symbol, int] = {}  # last told by the private stream
-        self.exec_ids: set[str] = set()  # every fill applied (journal and since)
+        self.exec_ids = RecentIds()  # the fills applied lately (journal and since), bounded
         self._prices: dict[str, tuple[Decimal, int]] = {}  # symbol -> (price, ts_ns)
         self._recent_orders: deque[int] = deque(maxlen=_RECENT_ORDERS)
 

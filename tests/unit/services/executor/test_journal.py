@@ -116,7 +116,7 @@ def test_load_rebuilds_the_order_after_a_restart(path: Path) -> None:
         T + 2,
     )
     assert order.fills == (fill("e1"),)
-    assert state.exec_ids == {"e1"}
+    assert state.exec_ids == ("e1",)
     assert (state.trading_state, state.trading_state_reason) == (
         TradingState.HALTED,
         "daily loss limit",

@@ -132,7 +132,7 @@ def test_restore_puts_the_copy_in_place_and_keeps_the_replaced_journal_aside(
     state = restored.load()
     restored.close()
     assert [o.command for o in state.open_orders] == [make_submit()]
-    assert state.exec_ids == set()
+    assert state.exec_ids == ()
     assert aside is not None
     assert rows(aside, "SELECT exec_id FROM fills") == [("e1",)]
 
