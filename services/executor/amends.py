@@ -113,7 +113,7 @@ class Amends:
         self, plan: AmendPlan, command: AmendOrder, timing: Timing, ts_recv_ns: int
     ) -> None:
         record = plan.record
-        record.qty, record.limit_price = plan.qty, plan.limit_price
+        record.resize(plan.qty, plan.limit_price)
         payload = {"qty": str(plan.qty), "limit_price": str(plan.limit_price)}
         now = self._clock.now_ns()
         self._journal.record_event(record.client_order_id, EventKind.AMEND, now, payload=payload)

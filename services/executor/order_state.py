@@ -17,6 +17,7 @@ applied (`classify`):
   for, and an impossible fill is never journaled.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -162,6 +163,11 @@ class OrderRecord:
     in_flight: int = 0
     cancel_on_ack: bool = False  # cancelled while its create was in flight: cancel once acked
     trace_id: str = ""  # the market-data frame behind the decision (docs/decisions/0003)
+    # Told of every change of status, size or fills once the registry holds the record
+    # (it keeps the working orders' totals for risk without a scan per command).
+    on_change: Callable[["OrderRecord"], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def as_command(self, now_ns: int) -> SubmitOrder:
         """The order as it stands (after amends), as the command that would place it now:
@@ -230,6 +236,7 @@ class OrderRecord:
             self._set_venue_order_id(venue_order_id)
         if transition is Transition.APPLY:
             self.status = next_status(self.status, reported)
+            self._changed()
         elif transition is Transition.DUPLICATE:
             self.duplicate_reports += 1
         else:
@@ -256,7 +263,17 @@ class OrderRecord:
         if not self.is_terminal:
             done = self.cum_filled_qty == self.qty
             self.apply_status(S.FILLED if done else S.PARTIALLY_FILLED)
+        self._changed()
         return True
+
+    def resize(self, qty: Decimal, limit_price: Decimal | None) -> None:
+        """An amend the venue took: the order's new qty and price."""
+        self.qty, self.limit_price = qty, limit_price
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
 
     def fill_error(self, exec_id: str, qty: Decimal, price: Decimal) -> str | None:
         """Why this order cannot take the fill (apply_fill would raise InvalidFill), or None."""
@@ -287,6 +304,7 @@ class OrderRecord:
         self.cum_filled_value = venue.cum_filled_value
         filled = venue.cum_filled_qty
         self.avg_fill_price = venue.cum_filled_value / filled if filled else None
+        self._changed()
 
     def to_open_order(self) -> OpenOrder:
         """Return the record as it appears in an ExecutionSnapshot."""

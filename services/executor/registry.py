@@ -55,9 +55,16 @@ class OrderRegistry:
         self.exec_ids = RecentIds()  # the fills applied lately (journal and since), bounded
         self._prices: dict[str, tuple[Decimal, int]] = {}  # symbol -> (price, ts_ns)
         self._recent_orders: deque[int] = deque(maxlen=_RECENT_ORDERS)
+        # The working orders' totals for risk: how many, and by (symbol, is a buy) the qty
+        # they could still add; each record's own part, to take it back when it changes.
+        self._working = 0
+        self._leaves: dict[tuple[str, bool], Decimal] = {}
+        self._working_parts: dict[ClientOrderId, tuple[tuple[str, bool], Decimal]] = {}
 
     def add(self, record: OrderRecord) -> None:
         self._orders[record.client_order_id] = record
+        record.on_change = self._refresh
+        self._refresh(record)
         self.index(record)
 
     def index(self, record: OrderRecord) -> None:
@@ -117,32 +124,41 @@ class OrderRegistry:
 
     def exposure(self, now_ns: int) -> Exposure:
         """What risk weighs now: positions, and the working orders (counted, and their
-        unfilled qty that could add to a position), in one pass over them."""
+        unfilled qty that could add to a position), kept up to date as records change
+        (no scan of the working orders per command)."""
         recent = self._recent_orders  # ascending
         while recent and now_ns - recent[0] >= NS_PER_MINUTE:
             recent.popleft()
-        working = 0
         leaves: dict[str, tuple[Decimal, Decimal]] = {}
-        for record in self._orders.values():
-            if record.is_terminal:
-                continue
-            working += 1
-            if record.reduce_only:
-                continue
-            buys, sells = leaves.get(record.symbol, (_ZERO, _ZERO))
-            left = max(record.qty - record.cum_filled_qty, _ZERO)
-            is_buy = record.side is OrderSide.BUY
-            leaves[record.symbol] = (buys + left, sells) if is_buy else (buys, sells + left)
+        for (symbol, is_buy), left in self._leaves.items():
+            if left:
+                buys, sells = leaves.get(symbol, (_ZERO, _ZERO))
+                leaves[symbol] = (buys + left, sells) if is_buy else (buys, sells + left)
         return Exposure(
             positions={
                 s: PositionExposure(qty=p.qty, avg_price=p.avg_entry_price)
                 for s, p in self.positions.items()
             },
-            open_orders=working,
+            open_orders=self._working,
             orders_last_minute=len(recent),
             last_trade_price={s: p for s, (p, _) in self._prices.items()},
             working_qty=leaves,
         )
+
+    def _refresh(self, record: OrderRecord) -> None:
+        """Take the record's part in the working totals anew (OrderRecord.on_change)."""
+        old = self._working_parts.pop(record.client_order_id, None)
+        if old is not None:
+            key, left = old
+            self._working -= 1
+            self._leaves[key] -= left
+        if record.is_terminal:
+            return
+        key = (record.symbol, record.side is OrderSide.BUY)
+        left = _ZERO if record.reduce_only else max(record.qty - record.cum_filled_qty, _ZERO)
+        self._working += 1
+        self._leaves[key] = self._leaves.get(key, _ZERO) + left
+        self._working_parts[record.client_order_id] = (key, left)
 
     def journal_view(self, venue_open: Sequence[VenueOrder] = ()) -> JournalView:
         """Our side for reconcile(): the working orders, and the finished ones among

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.executor.order_state import OrderRecord
 from services.executor.registry import OrderRegistry
@@ -43,3 +45,54 @@ def test_working_orders_count_their_unfilled_qty_by_side_and_reduce_only_ones_do
 
     assert exposure.working_qty == {"BTCUSDT": (D("0.002"), D("0.004"))}
     assert exposure.open_orders == 3  # the filled one is not working
+
+
+def recomputed(registry: OrderRegistry) -> tuple[int, dict[str, tuple[Decimal, Decimal]]]:
+    """The working orders' totals from a scan of every record, as the check of the kept ones."""
+    working, leaves = 0, {}
+    for made in registry.open_records():
+        working += 1
+        buys, sells = leaves.get(made.symbol, (D(0), D(0)))
+        left = D(0) if made.reduce_only else made.qty - made.cum_filled_qty
+        is_buy = made.side is OrderSide.BUY
+        leaves[made.symbol] = (buys + left, sells) if is_buy else (buys, sells + left)
+    return working, {s: v for s, v in leaves.items() if v != (D(0), D(0))}
+
+
+steps = st.lists(
+    st.tuples(
+        st.integers(0, 4),  # which order
+        st.sampled_from(["fill", "cancel", "reject", "resize", "accept"]),
+    ),
+    max_size=40,
+)
+
+
+@given(steps)
+def test_the_kept_totals_equal_a_scan_of_the_working_orders_after_any_changes(
+    changes: list[tuple[int, str]],
+) -> None:
+    registry = OrderRegistry()
+    made = [record(n, OrderSide.BUY if n % 2 else OrderSide.SELL, "0.004") for n in range(5)]
+    made[4].reduce_only = True
+    for one in made:
+        one.status = OrderStatus.SUBMITTED
+        registry.add(one)
+    fills = 0
+    for n, change in changes:
+        target = made[n]
+        if target.is_terminal:
+            continue
+        if change == "fill" and target.cum_filled_qty < target.qty:
+            fills += 1
+            target.apply_fill(f"e{fills}", D("0.001"), D("64000"), D(0))
+        elif change == "cancel" and target.status is not OrderStatus.SUBMITTED:
+            target.apply_status(OrderStatus.CANCELED)
+        elif change == "reject" and target.status is OrderStatus.SUBMITTED:
+            target.apply_status(OrderStatus.REJECTED)
+        elif change == "resize":
+            target.resize(max(target.qty + D("0.001"), target.cum_filled_qty), target.limit_price)
+        elif change == "accept" and target.status is OrderStatus.SUBMITTED:
+            target.apply_status(OrderStatus.ACCEPTED)
+        exposure = registry.exposure(now_ns=0)
+        assert (exposure.open_orders, exposure.working_qty) == recomputed(registry)
