@@ -79,9 +79,10 @@ def decide_submit(command: SubmitOrder, desk: Desk) -> SubmitOrder | Denied:
     if rules is None:
         return Denied(f"symbol {command.symbol} not in allowed_symbols or not trading")
     price = desk.fresh_price(command.symbol)
-    if price is None and not _reduces(command, desk.exposure):
+    reduces = _reduces(command, desk.exposure)
+    if price is None and not reduces:
         return Denied(f"price_stale: no last trade price of {command.symbol} within its limit")
-    quantized = quantize_order(command, rules, price) if price else _quantize_exit(command, rules)
+    quantized = quantize_order(command, rules, price, reduces=reduces)
     if isinstance(quantized, str):
         return Denied(quantized)
     reason = check_order(
@@ -178,20 +179,6 @@ def _amend_risk(changed: SubmitOrder, record: OrderRecord, desk: Desk) -> str | 
     if reason is None and changed.qty > record.qty:  # more size is more exposure
         reason = desk.orders_refusal(changed, changed.reduce_only)
     return reason
-
-
-def _quantize_exit(command: SubmitOrder, rules: InstrumentRules) -> SubmitOrder | str:
-    """An exit without a price (the feed is stale): on the grid, never refused for a
-    notional that cannot be valued. A stop-loss exit must not wait for a price."""
-    qty = rules.floor_qty(command.qty)
-    if qty <= 0:
-        return f"qty {command.qty} below the instrument's step"
-    price = command.limit_price
-    if price is not None and command.order_type is OrderType.LIMIT:
-        price = rules.round_price(price, command.side)
-    if qty == command.qty and price == command.limit_price:
-        return command
-    return msgspec.structs.replace(command, qty=qty, limit_price=price)
 
 
 def _without(exposure: Exposure, record: OrderRecord) -> Exposure:

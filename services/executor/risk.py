@@ -121,13 +121,19 @@ def daily_loss_breached(limits: RiskLimits, pnl_today_usdt: Decimal) -> bool:
 
 
 def quantize_order(
-    command: SubmitOrder, rules: InstrumentRules, last_price: Decimal | None
+    command: SubmitOrder,
+    rules: InstrumentRules,
+    last_price: Decimal | None,
+    *,
+    reduces: bool = False,
 ) -> SubmitOrder | str:
     """Return `command` on the instrument's grid, or why the venue would refuse it.
 
     The limit price is rounded to the tick in the order's favour (a buy down, a sell up),
     the qty floored to the step; then min/max qty and min notional are checked locally
-    (a market order is valued at `last_price`).
+    (a market order is valued at `last_price`). An order that `reduces` the position is
+    not refused for want of a price: its qty alone is checked (a stop-loss exit must not
+    wait for one).
     """
     qty = rules.floor_qty(command.qty)
     price = command.limit_price
@@ -135,9 +141,13 @@ def quantize_order(
     if price is not None and not market:
         price = rules.round_price(price, command.side)
     valuation = last_price if market else price
-    if valuation is None:
+    if valuation is None and not reduces:
         return f"no last trade price for {command.symbol}: min notional unknown"
-    if reason := rules.check(qty, valuation, market=market):
+    if valuation is None:
+        reason = rules.check_qty(qty, market=market)
+    else:
+        reason = rules.check(qty, valuation, market=market)
+    if reason:
         return reason
     if qty == command.qty and price == command.limit_price:
         return command

@@ -139,7 +139,7 @@ class InstrumentRules(msgspec.Struct, frozen=True, kw_only=True):
 
         For a market order pass the expected fill price: it is used for min_notional.
         """
-        reason = self._check_qty(qty, market=market)
+        reason = self.check_qty(qty, market=market)
         if reason is None and price <= 0:
             reason = f"price {price} not positive"
         if reason is None and not market and price % self.tick_size != 0:
@@ -148,7 +148,8 @@ class InstrumentRules(msgspec.Struct, frozen=True, kw_only=True):
             reason = f"notional {qty * price} below min_notional {self.min_notional}"
         return reason
 
-    def _check_qty(self, qty: Decimal, *, market: bool) -> str | None:
+    def check_qty(self, qty: Decimal, *, market: bool) -> str | None:
+        """Why the venue would refuse `qty` (min, max, step), or None."""
         max_qty = self.max_mkt_qty if market else self.max_qty
         if qty < self.min_qty:
             return f"qty {qty} below min_qty {self.min_qty}"
