@@ -4,38 +4,16 @@ connections, and several requests may be outstanding, each on its own connection
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from shared.bybit.http1 import IDLE_TIMEOUT_S, ConnectError, ConnectionBroken, Http1Client
 from shared.runtime import FakeClock, LiveClock
 from tests.helpers.waiting import eventually
-from tests.integration.test_http1 import OK_JSON, RawServer
+from tests.integration.test_http1 import OK_JSON, RawServer, Serve, client
+from tests.integration.test_http1 import serve as serve  # the fixture, shared
 
 pytestmark = pytest.mark.integration
-
-Serve = Callable[..., Awaitable[RawServer]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    servers: list[asyncio.Server] = []
-
-    async def start(*script: tuple[bytes, bool]) -> RawServer:
-        raw = RawServer(list(script))
-        server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
-        raw.port = server.sockets[0].getsockname()[1]
-        servers.append(server)
-        return raw
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def client(raw: RawServer) -> Http1Client:
-    return Http1Client(f"http://127.0.0.1:{raw.port}", LiveClock())
 
 
 class ThreadServer:
