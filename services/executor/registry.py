@@ -36,7 +36,7 @@ from shared.schema import (
 )
 
 _RECENT_ORDERS: Final = 10_000
-_DONE_KEPT: Final = 10_000  # finished orders kept in memory (the journal keeps them all)
+_DONE_KEPT: Final = 500  # finished orders kept in memory; the journal keeps them all (recall)
 NS_PER_S: Final = 1_000_000_000
 _ZERO: Final = Decimal(0)
 NS_PER_MINUTE: Final = 60 * NS_PER_S
@@ -85,6 +85,16 @@ class OrderRegistry:
             if record is None:  # an adopted order with no orderLinkId is keyed by its id
                 record = self.get(order_id)
         return record
+
+    def recall(self, record: OrderRecord) -> None:
+        """Take back an order read from the journal (one finished before the last
+        `_DONE_KEPT`), so that the reports that follow find it here."""
+        if not record.is_terminal:
+            self.add(record)
+            return
+        self._done[record.client_order_id] = record
+        self.index(record)
+        self._retire([])
 
     def open_records(self) -> list[OrderRecord]:
         """The working orders; finished ones move to a bounded store on the way."""

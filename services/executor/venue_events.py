@@ -117,7 +117,7 @@ class VenueEvents:
 
     def apply_order(self, order: VenueOrder) -> None:
         """A checked order report: its status (a fill's comes with its execution)."""
-        record = self._registry.find(order.order_link_id, order.order_id)
+        record = self._find(order.order_link_id, order.order_id)
         if record is None:
             self._counters["unknown_order_reports"] += 1
             return
@@ -131,6 +131,22 @@ class VenueEvents:
         if order.cum_qty > record.cum_filled_qty:
             self._counters["order_report_before_fills"] += 1
         self.apply_status(record, status, reason, order.cum_qty)
+
+    def _find(self, order_link_id: str, order_id: str) -> OrderRecord | None:
+        """The order a report is about: in the registry, else (finished before the registry's
+        last few hundred) in the journal, which keeps every order we sent."""
+        record = self._registry.find(order_link_id, order_id)
+        if record is not None:
+            return record
+        journaled = self._journal.find(ClientOrderId(order_link_id or order_id))
+        if journaled is None:
+            return None
+        record, impossible = journaled.to_record()
+        self._registry.recall(record)
+        self._counters["orders_recalled"] += 1
+        if impossible:  # quarantined at the start that loaded them; not replayed here
+            self._counters["recalled_impossible_fills"] += len(impossible)
+        return record
 
     def apply_status(
         self,
@@ -178,7 +194,7 @@ class VenueEvents:
     def apply_fill(self, execution: VenueFill) -> None:
         """A checked venue fill, from the stream or REST: journaled, then published, once
         per exec id (fill_core.judge_fill decides)."""
-        record = self._registry.find(execution.order_link_id, execution.order_id)
+        record = self._find(execution.order_link_id, execution.order_id)
         decision = judge_fill(execution, record, self._registry.exec_ids, self._external_since_ns)
         verdict = decision.verdict
         if verdict is FillVerdict.EXTERNAL:

@@ -137,6 +137,7 @@ def main(argv: list[str]) -> int:
         maker_fee=settings.maker_fee_rate,
         taker_fee=settings.taker_fee_rate,
         starting_balance=settings.starting_balance_usdt,
+        history_kept=settings.history_kept,
     )
     try:
         exchange = Exchange(config, now_ms=clock.now_ns() // 1_000_000)

@@ -136,13 +136,22 @@ class Account:
     wallet: Decimal
     default_leverage: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
-    orders: dict[str, OrderState] = field(default_factory=dict)  # every order, by orderId
+    # The history kept: the last `history_kept` finished orders (with their closed-PnL rows),
+    # executions and transaction-log rows; older ones are let go, so that a paper run of
+    # weeks holds its memory flat (Bybit keeps more; the executor asks only about recent ones).
+    history_kept: int = 500
+    orders: dict[str, OrderState] = field(default_factory=dict)  # by orderId: open, then kept
     link_ids: dict[str, OrderState] = field(default_factory=dict)
     open_orders: dict[str, OrderState] = field(default_factory=dict)
     recent_closed: deque[OrderState] = field(default_factory=lambda: deque(maxlen=_RECENT_CLOSED))
-    executions: list[wire.Execution] = field(default_factory=list)
+    executions: deque[wire.Execution] = field(default_factory=deque)
     cum_realised: Decimal = ZERO
     ledger: Ledger = field(default_factory=Ledger)  # transaction log and closed PnL rows
+    _finished: deque[OrderState] = field(default_factory=deque)  # oldest first
+
+    def __post_init__(self) -> None:
+        self.executions = deque(maxlen=self.history_kept)
+        self.ledger = Ledger(fills=deque(maxlen=self.history_kept))
 
     def position(self, symbol: str) -> Position:
         """The position in `symbol` (flat and at the default leverage if never touched)."""
@@ -163,6 +172,13 @@ class Account:
         """Move an order that just reached a final status out of the open set."""
         self.open_orders.pop(order.order_id, None)
         self.recent_closed.append(order)
+        self._finished.append(order)
+        while len(self._finished) > self.history_kept:
+            old = self._finished.popleft()
+            self.orders.pop(old.order_id, None)
+            if self.link_ids.get(old.order_link_id) is old:
+                del self.link_ids[old.order_link_id]
+            self.ledger.closed.pop(old.order_id, None)
 
     def find(self, order_id: str | None, order_link_id: str | None) -> OrderState | None:
         """The order with this id (orderId wins over orderLinkId)."""

@@ -14,6 +14,7 @@ The fees paid opening are tracked per symbol and handed to the closing orders in
 proportion to the size they close.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
@@ -70,12 +71,15 @@ class ClosedPnlRow:
 class Ledger:
     """One account's fills (transaction log) and closing orders (closed PnL), oldest first."""
 
-    fills: list[FillRecord] = field(default_factory=list)
+    fills: deque[FillRecord] = field(default_factory=deque)  # the last ones (Account's cap)
+    fills_dropped: int = 0  # let go of by the cap: the row numbers go on from them
     closed: dict[str, ClosedPnlRow] = field(default_factory=dict)  # by orderId
     open_fees: dict[str, Decimal] = field(default_factory=dict)  # per symbol, open size's fees
 
     def record_fill(self, fill: FillRecord) -> None:
         """Book one fill (after the account booked it)."""
+        if len(self.fills) == self.fills.maxlen:
+            self.fills_dropped += 1
         self.fills.append(fill)
         signed = fill.qty if fill.is_buy else -fill.qty
         held_before = abs(fill.size_after - signed)

@@ -43,4 +43,6 @@ class SimulatorSettings(ServiceSettings, frozen=True, kw_only=True):
     volatility_scale: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     enforce_rate_limits: bool = True  # Bybit's per-endpoint limits (off only for benchmarks)
     replay_file: str = ""  # a file of recorded public frames to serve instead of the market
+    # per account: the finished orders, executions and transaction-log rows the venue keeps
+    history_kept: Annotated[int, msgspec.Meta(ge=1)] = 500
     faults: Faults = msgspec.field(default_factory=Faults)

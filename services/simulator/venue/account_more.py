@@ -93,7 +93,7 @@ def transaction_log(
         return []
     rows = [
         transaction_row(n, f, state.markets[f.symbol].spec)
-        for n, f in enumerate(acct.ledger.fills, start=1)
+        for n, f in enumerate(acct.ledger.fills, start=acct.ledger.fills_dropped + 1)
         if low <= f.time_ms <= high
         and only.base_coin in (None, state.markets[f.symbol].spec.base_coin)
     ]

@@ -77,6 +77,7 @@ class ExchangeConfig:
     recent_trades: int = 1000  # per symbol, for /v5/market/recent-trade
     max_buffered_events: int = 100_000
     synthetic_market: bool = True
+    history_kept: int = 500  # per account: finished orders, executions, transaction-log rows
 
 
 @dataclass(slots=True, eq=False)
@@ -225,7 +226,10 @@ class VenueState:
         account = self.accounts.get(key)
         if account is None:
             account = self.accounts[key] = Account(
-                key=key, wallet=self.starting_balance, default_leverage=self.default_leverage
+                key=key,
+                wallet=self.starting_balance,
+                default_leverage=self.default_leverage,
+                history_kept=self.config.history_kept,
             )
         return account
 

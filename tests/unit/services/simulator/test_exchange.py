@@ -754,3 +754,27 @@ def test_advancing_the_whole_universe_is_cheap() -> None:
 def test_fee_is_rounded_half_up_to_eight_decimals_like_the_venue() -> None:
     assert fee_of(Decimal("60"), Decimal("0.00055")) == Decimal("0.03300000")
     assert fee_of(Decimal("97.25010"), Decimal("0.00055")) == Decimal("0.05348756")
+
+
+def test_the_history_kept_is_bounded_and_queries_go_on() -> None:
+    """A paper run of weeks: the venue keeps the last `history_kept` finished orders,
+    executions and transaction-log rows per account; open orders always stay."""
+    ex = quiet(history_kept=4)
+    resting = order(
+        ex, side="Buy", order_type="Limit", qty="0.001", price="10000", order_link_id="r"
+    )
+    links = [f"m{n}" for n in range(10)]
+    for n, link in enumerate(links):
+        side = "Buy" if n % 2 == 0 else "Sell"
+        order(ex, side=side, order_type="Market", qty="0.001", order_link_id=link)
+    acct = ex.state.accounts["alice"]
+
+    history = ex.order_history("alice")
+    assert [o.order_link_id for o in history if o.order_status == "Filled"] == links[:-5:-1]
+    assert the_order(ex, resting).order_status == "New"
+    assert ex.orders("alice", order_link_id="m0") == []  # let go of, like an unknown id
+    assert len(ex.executions("alice")) == 4
+    assert len(acct.orders) == 5
+    assert len(acct.link_ids) == 5
+    assert all(row.order_id in acct.orders for row in acct.ledger.closed.values())
+    assert acct.ledger.fills_dropped == 6
