@@ -16,8 +16,14 @@ from services.executor.ports import Parts
 from services.executor.reconciliation import ReconcileResult, VenueView, adopt, reconcile
 from services.executor.recovery import command_from_venue, history_start_ms, unknown_ours
 from services.executor.venue_events import VenueEvents
-from services.executor.venue_reports import VenueFill, VenueOrder, fill_of, order_of
-from shared.bybit import wire
+from services.executor.venue_reports import (
+    VenueFill,
+    VenueOrder,
+    VenuePosition,
+    fill_of,
+    order_of,
+    position_of,
+)
 from shared.bybit.errors import BybitError
 from shared.schema import (
     AlertSeverity,
@@ -133,7 +139,8 @@ class ReconcileRunner:
         checks = self._events.checks  # refused reports are left out, counted and alerted
         open_orders = [order_of(o) for o in checks.orders(await self._rest.open_orders())]
         executions = [fill_of(e) for e in checks.executions(await self._rest.executions())]
-        positions, unknown = checks.positions(await self._rest.positions())
+        listed, unknown = checks.positions(await self._rest.positions())
+        positions = [position_of(p) for p in listed]
         venue = VenueView(open_orders=open_orders, executions=executions, positions=positions)
         await self._recover(venue.open_orders, venue.executions)
         now = self._clock.now_ns()
@@ -220,14 +227,14 @@ class ReconcileRunner:
 
     def _apply_positions(
         self,
-        infos: Sequence[wire.PositionInfo],
+        positions: Sequence[VenuePosition],
         venue_qty: dict[Symbol, Decimal],
         now: int,
         asked_ns: int,
     ) -> None:
-        for info in infos:
-            self._events.on_position(info, now)  # it drops an answer older than the stream
-        listed = {info.symbol for info in infos}
+        for position in positions:
+            self._events.apply_position(position, now)  # it drops one older than the stream
+        listed = {position.symbol for position in positions}
         streamed = self._registry.position_streamed_ns
         for symbol, qty in venue_qty.items():  # left out of the list: flat, unless streamed
             if qty != 0 or symbol in listed or symbol not in self._registry.positions:

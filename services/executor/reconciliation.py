@@ -23,9 +23,7 @@ from decimal import Decimal
 from typing import Final, Protocol
 
 from services.executor.order_state import TERMINAL_STATUSES, OrderRecord, VenueOrderState
-from services.executor.venue_reports import VenueFill, VenueOrder
-from shared.bybit import wire
-from shared.bybit.translate import to_position
+from services.executor.venue_reports import VenueFill, VenueOrder, VenuePosition
 from shared.order_ids import parse_client_order_id
 from shared.schema import (
     Alert,
@@ -73,12 +71,12 @@ class JournalView:
 
 @dataclass(frozen=True)
 class VenueView:
-    """The venue's side: /v5/order/realtime, /v5/execution/list, /v5/position/list, the
-    orders and executions translated at the edge (venue_reports.py)."""
+    """The venue's side: /v5/order/realtime, /v5/execution/list, /v5/position/list,
+    translated at the edge (venue_reports.py)."""
 
     open_orders: Sequence[VenueOrder]
     executions: Sequence[VenueFill]
-    positions: Sequence[wire.PositionInfo]
+    positions: Sequence[VenuePosition]
 
 
 @dataclass(frozen=True)
@@ -260,8 +258,8 @@ def _record_from_venue(order: VenueOrder, state: VenueOrderState) -> OrderRecord
 
 def _reconcile_positions(journal: JournalView, venue: VenueView, result: ReconcileResult) -> None:
     theirs: dict[Symbol, Decimal] = defaultdict(Decimal)
-    for info in venue.positions:
-        theirs[Symbol(info.symbol)] += to_position(info).qty  # hedge mode: the net
+    for listed in venue.positions:
+        theirs[listed.symbol] += listed.position.qty  # hedge mode: the net
     for symbol in sorted(set(theirs) | {Symbol(s) for s in journal.positions}):
         venue_qty = theirs.get(symbol, Decimal(0))
         ours = journal.positions.get(symbol, Decimal(0))

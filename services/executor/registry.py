@@ -15,9 +15,9 @@ from services.executor.order_state import OrderRecord
 from services.executor.recent_ids import RecentIds
 from services.executor.reconciliation import JournalView
 from services.executor.risk import Exposure, PositionExposure
-from services.executor.venue_reports import VenueFill, VenueOrder
+from services.executor.venue_reports import VenueFill, VenueOrder, VenuePosition
 from shared.bybit import wire
-from shared.bybit.translate import decimal_or_none, to_position
+from shared.bybit.translate import decimal_or_none
 from shared.schema import (
     BalanceChanged,
     ClientOrderId,
@@ -269,15 +269,15 @@ def canceled_event(
     )
 
 
-def position_changed(info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> PositionChanged:
-    position = to_position(info)
+def position_changed(report: VenuePosition, ts_ns: int) -> PositionChanged:
+    position = report.position
     return PositionChanged(
         symbol=position.symbol,
         qty=position.qty,
         avg_entry_price=position.avg_entry_price,
         unrealised_pnl=position.unrealised_pnl,
         realised_pnl=position.realised_pnl,
-        stop_loss_price=decimal_or_none(info.stop_loss) or None,
+        stop_loss_price=report.stop_loss,
         ts_event_ns=ts_ns,
     )
 

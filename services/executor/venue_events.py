@@ -1,27 +1,52 @@
-"""The private stream's reports applied to the registry: orders, executions, positions, wallet."""
+"""The private stream's reports applied to the registry: orders, executions, positions, wallet.
+
+The I/O shell of report_core: it checks and translates each report at the edge
+(report_checks, venue_reports), finds the order it names (recalled from the journal if the
+registry has let it go), asks the core with the time, and carries out the effects in
+order: the journal, the record and the registry, then the bus.
+"""
 
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Final
+from typing import Final, assert_never
 
-from services.executor.fill_core import FillVerdict, judge_fill
-from services.executor.journal_records import EventKind, Fill
-from services.executor.order_state import InvalidTransition, OrderRecord
+from services.executor.effects import Count, EffectShell, Publish, RaiseAlert, Reconcile
+from services.executor.journal_records import EventKind
+from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
-from services.executor.registry import (
-    balance_events,
-    canceled_event,
-    fill_event,
-    position_changed,
-    to_fill,
-)
+from services.executor.registry import balance_events, fill_event
 from services.executor.report_checks import ReportChecks
-from services.executor.venue_reports import VenueFill, VenueOrder, fill_of, order_of
+from services.executor.report_core import (
+    AckOrder,
+    ApplyFill,
+    ApplyStatus,
+    JournalFill,
+    JournalStatus,
+    MarkProtected,
+    MarkUnprotected,
+    PublishFill,
+    RememberExecId,
+    ReportEffect,
+    SetPosition,
+    fill_already_journaled,
+    fill_reported,
+    order_reported,
+    position_reported,
+    status_reported,
+)
+from services.executor.venue_reports import (
+    VenueFill,
+    VenueOrder,
+    VenuePosition,
+    fill_of,
+    order_of,
+    position_of,
+)
 from shared.bybit import wire
 from shared.bybit.drops import VenueDropReason
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
-from shared.bybit.translate import decimal_or_none, is_trade_execution, to_position
+from shared.bybit.translate import is_trade_execution
 from shared.bybit.ws_frames import (
     ExecutionFrame,
     FrameDrop,
@@ -30,12 +55,11 @@ from shared.bybit.ws_frames import (
     PrivateFrame,
     decode_private,
 )
-from shared.schema import AlertSeverity, ClientOrderId, OrderRejected, OrderStatus
+from shared.schema import ClientOrderId, OrderStatus
 
 log = logging.getLogger(__name__)
 
 PRIVATE_TOPICS: Final = ["order", "execution", "position", "wallet"]
-S = OrderStatus
 
 
 class VenueEvents:
@@ -51,6 +75,7 @@ class VenueEvents:
         self._counters = parts.counters
         self._outbox = parts.outbox
         self.checks = ReportChecks(parts.counters, parts.outbox, parts.clock)  # before use
+        self._effects = EffectShell(parts.outbox, parts.counters, parts.reconcile_wanted)
         # Fills of orders we did not send count from the journal's first intent (or from now):
         # older account history is not ours to book.
         self._external_since_ns = parts.journal.first_intent_ns() or parts.clock.now_ns()
@@ -118,19 +143,7 @@ class VenueEvents:
     def apply_order(self, order: VenueOrder) -> None:
         """A checked order report: its status (a fill's comes with its execution)."""
         record = self._find(order.order_link_id, order.order_id)
-        if record is None:
-            self._counters["unknown_order_reports"] += 1
-            return
-        status = order.status
-        if status in (S.PARTIALLY_FILLED, S.FILLED):
-            return  # a fill's status is applied with its execution (exactly once)
-        if not record.venue_order_id:
-            record.record_ack(order.order_id, self._clock.now_ns())
-            self._registry.index(record)
-        reason = order.reject_reason if status is S.REJECTED else order.cancel_type
-        if order.cum_qty > record.cum_filled_qty:
-            self._counters["order_report_before_fills"] += 1
-        self.apply_status(record, status, reason, order.cum_qty)
+        self._carry_out(order_reported(order, record, self._clock.now_ns()))
 
     def _find(self, order_link_id: str, order_id: str) -> OrderRecord | None:
         """The order a report is about: in the registry, else (finished before the registry's
@@ -156,31 +169,8 @@ class VenueEvents:
         venue_cum_qty: Decimal = Decimal(0),
     ) -> None:
         """`venue_cum_qty`: the filled qty the venue reports with `status` (see canceled_event)."""
-        try:
-            transition = record.apply_status(status)
-        except InvalidTransition as e:
-            self._outbox.alert(AlertSeverity.WARNING, "invalid_transition", str(e))
-            self._parts.reconcile_wanted.set()
-            return
-        if transition.value != "apply":
-            self._counters[f"{transition.value}_reports"] += 1
-            return
         now = self._clock.now_ns()
-        self._journal.record_event(record.client_order_id, EventKind.STATUS, now, status=status)
-        if status is S.CANCELED:
-            self._outbox.publish(canceled_event(record, reason, now, venue_cum_qty))
-        elif status is S.REJECTED:
-            self._outbox.publish(
-                OrderRejected(
-                    client_order_id=record.client_order_id,
-                    strategy_id=record.strategy_id,
-                    symbol=record.symbol,
-                    reason=reason,
-                    venue_code=0,
-                    ts_event_ns=now,
-                    trace_id=record.trace_id,
-                )
-            )
+        self._carry_out(status_reported(record, status, reason, venue_cum_qty, now))
 
     def apply_execution(self, execution: wire.Execution) -> None:
         """The edge: a venue execution as reported, checked, then booked as a fill."""
@@ -193,86 +183,87 @@ class VenueEvents:
 
     def apply_fill(self, execution: VenueFill) -> None:
         """A checked venue fill, from the stream or REST: journaled, then published, once
-        per exec id (fill_core.judge_fill decides)."""
+        per exec id (report_core.fill_reported decides)."""
         record = self._find(execution.order_link_id, execution.order_id)
-        decision = judge_fill(execution, record, self._registry.exec_ids, self._external_since_ns)
-        verdict = decision.verdict
-        if verdict is FillVerdict.EXTERNAL:
-            self._external_fill(execution)
-        elif verdict is FillVerdict.IMPOSSIBLE:
-            self._impossible_fill(decision.error)
-        elif verdict is FillVerdict.BOOK and record is not None:
-            self._book(record, to_fill(record.client_order_id, execution), decision.status_after)
-        else:
-            self._counters[verdict.value] += 1
-
-    def _book(self, record: OrderRecord, fill: Fill, status: OrderStatus | None) -> None:
-        if not self._journal.record_fill(fill, self._clock.now_ns(), status):
-            self._counters["duplicate_fills"] += 1  # the journal knew it: the last word
-            self._registry.exec_ids.add(fill.exec_id)
-            return
-        self._registry.exec_ids.add(fill.exec_id)
-        if not record.venue_order_id:
-            record.record_ack(fill.venue_order_id, self._clock.now_ns())
-            self._registry.index(record)
-        record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
-        self._counters["fills"] += 1
-        log.info(
-            "fill order=%s exec_id=%s qty=%s price=%s trace=%s",
-            record.client_order_id,
-            fill.exec_id,
-            fill.qty,
-            fill.price,
-            record.trace_id or "-",
-        )
-        self._outbox.publish(fill_event(record, fill))
-
-    def _impossible_fill(self, error: str) -> None:
-        """A fill our order cannot take (beyond its qty, or on an order the venue never had):
-        our view and the venue's disagree. Not journaled (a replay at start would fail on it
-        too): counted, alerted, and reconciliation takes the venue's view."""
-        self._counters["invalid_fills"] += 1
-        self._outbox.alert(
-            AlertSeverity.CRITICAL, "invalid_fill", f"{error}; not journaled, reconciling"
-        )
-        self._parts.reconcile_wanted.set()
-
-    def _external_fill(self, execution: VenueFill) -> None:
-        """A fill of an order we never sent (a venue-side stop-loss, a manual trade):
-        journaled once by execId like ours, with an alert; positions follow from the venue.
-        """
-        owner = ClientOrderId(execution.order_link_id or f"venue-{execution.order_id}")
-        fill = to_fill(owner, execution)
-        self._registry.exec_ids.add(fill.exec_id)
-        detail = {"external": "1", "symbol": execution.symbol, "side": execution.side}
-        if not self._journal.record_fill(fill, self._clock.now_ns(), detail=detail):
-            self._counters["duplicate_fills"] += 1
-            return
-        self._counters["external_fills"] += 1
-        self._outbox.alert(
-            AlertSeverity.WARNING,
-            "external_fill",
-            f"{execution.symbol} {execution.side} {execution.qty} @ {execution.price}"
-            f" order_id={execution.order_id} stop_order_type={execution.stop_order_type}:"
-            " an order we did not send (e.g. the venue-side stop-loss); journaled",
-        )
+        booked, since = self._registry.exec_ids, self._external_since_ns
+        self._carry_out(fill_reported(execution, record, booked, since, self._clock.now_ns()))
 
     def on_position(self, info: wire.PositionInfo | wire.PositionEvent, ts_ns: int) -> None:
+        """The edge: a position as streamed or listed, checked, then applied."""
         if not self.checks.position_ok(info):
             return  # the position stays as it was: unknown is not flat
-        position = to_position(info)
-        seen = self._registry.position_seq.get(position.symbol, -1)
-        if isinstance(info, wire.PositionInfo) and 0 <= info.seq < seen:
-            # A REST answer read before a fill the stream has reported since: publishing it
-            # would tell the strategy a position it no longer holds (e.g. flat while long).
-            self._counters["stale_positions"] += 1
-            return
-        self._registry.position_seq[position.symbol] = info.seq
-        if isinstance(info, wire.PositionEvent):
-            self._registry.position_streamed_ns[position.symbol] = self._clock.now_ns()
-        self._registry.positions[position.symbol] = position
-        if position.qty != 0 and not decimal_or_none(info.stop_loss):
-            self._parts.unprotected.add(position.symbol)
-        else:
-            self._parts.unprotected.discard(position.symbol)
-        self._outbox.publish(position_changed(info, ts_ns))
+        self.apply_position(position_of(info), ts_ns)
+
+    def apply_position(self, report: VenuePosition, ts_ns: int) -> None:
+        """A checked position; one older than the stream's is dropped (report_core)."""
+        seen = self._registry.position_seq.get(report.symbol, -1)
+        self._carry_out(position_reported(report, seen, self._clock.now_ns(), ts_ns))
+
+    def _carry_out(self, effects: list[ReportEffect]) -> None:
+        """The core's effects, in order. The journal's answer to a fill is fed back: if it
+        had the execId, the rest was for a new fill and fill_already_journaled's follow."""
+        for effect in effects:
+            match effect:
+                case JournalFill(fill=fill, ts_ns=ts_ns, status=status, detail=detail):
+                    if not self._journal.record_fill(fill, ts_ns, status, detail):
+                        self._carry_out(fill_already_journaled(fill.exec_id))
+                        return
+                case (
+                    RememberExecId()
+                    | ApplyFill()
+                    | PublishFill()
+                    | AckOrder()
+                    | ApplyStatus()
+                    | JournalStatus()
+                ):
+                    self._order_effect(effect)
+                case SetPosition() | MarkUnprotected() | MarkProtected():
+                    self._position_effect(effect)
+                case Publish() | RaiseAlert() | Count() | Reconcile():
+                    self._effects.run((effect,))
+                case _:
+                    assert_never(effect)
+
+    def _order_effect(
+        self,
+        effect: RememberExecId | ApplyFill | PublishFill | AckOrder | ApplyStatus | JournalStatus,
+    ) -> None:
+        match effect:
+            case RememberExecId(exec_id=exec_id):
+                self._registry.exec_ids.add(exec_id)
+            case ApplyFill(record=record, fill=fill):
+                record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
+                log.info(
+                    "fill order=%s exec_id=%s qty=%s price=%s trace=%s",
+                    record.client_order_id,
+                    fill.exec_id,
+                    fill.qty,
+                    fill.price,
+                    record.trace_id or "-",
+                )
+            case PublishFill(record=record, fill=fill):
+                self._outbox.publish(fill_event(record, fill))
+            case AckOrder(record=record, venue_order_id=venue_order_id, ts_ns=ts_ns):
+                record.record_ack(venue_order_id, ts_ns)
+                self._registry.index(record)
+            case ApplyStatus(record=record, status=status):
+                record.apply_status(status)
+            case JournalStatus(client_order_id=coid, status=status, ts_ns=ts_ns):
+                self._journal.record_event(coid, EventKind.STATUS, ts_ns, status=status)
+            case _:
+                assert_never(effect)
+
+    def _position_effect(self, effect: SetPosition | MarkUnprotected | MarkProtected) -> None:
+        registry = self._registry
+        match effect:
+            case SetPosition(position=position, seq=seq, streamed_ns=streamed_ns):
+                registry.position_seq[position.symbol] = seq
+                if streamed_ns is not None:
+                    registry.position_streamed_ns[position.symbol] = streamed_ns
+                registry.positions[position.symbol] = position
+            case MarkUnprotected(symbol=symbol):
+                self._parts.unprotected.add(symbol)
+            case MarkProtected(symbol=symbol):
+                self._parts.unprotected.discard(symbol)
+            case _:
+                assert_never(effect)

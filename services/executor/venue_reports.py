@@ -2,16 +2,23 @@
 
 Translated at the edge, once a report has passed the checks (report_checks.py): the
 private stream's frames (venue_events.py), the REST answers (reconcile_runner.py,
-order_outcomes.py). Reconciliation, recovery and the booking of fills read these, never
-Bybit's wire types: statuses are ours, times are ns, a market order has no price.
+order_outcomes.py). Reconciliation, recovery and the report core (report_core.py: orders,
+fills, positions) read these, never Bybit's wire types: statuses are ours, times are ns, a
+market order has no price, a position's qty is signed.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from shared.bybit import wire
-from shared.bybit.translate import is_trade_execution, ms_to_ns, order_status
-from shared.schema import OrderStatus, OrderType, Symbol, VenueOrderId
+from shared.bybit.translate import (
+    decimal_or_none,
+    is_trade_execution,
+    ms_to_ns,
+    order_status,
+    to_position,
+)
+from shared.schema import OrderStatus, OrderType, Position, Symbol, VenueOrderId
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,23 @@ class VenueFill:
     seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class VenuePosition:
+    """One position as the venue lists (REST) or streams it.
+
+    `seq` orders a REST answer against the stream: it is the venue's cross sequence of the
+    symbol, raised by every fill (-1 when the venue sent none)."""
+
+    position: Position  # ours: qty signed (short < 0), "" prices as 0
+    stop_loss: Decimal | None  # the venue-side stop-loss; None when none is set ("" or 0)
+    seq: int
+    streamed: bool  # from the private stream; False: a REST answer
+
+    @property
+    def symbol(self) -> Symbol:
+        return self.position.symbol
+
+
 def order_of(order: wire.Order) -> VenueOrder:
     limit = order.order_type == OrderType.LIMIT
     return VenueOrder(
@@ -96,6 +120,16 @@ def fill_of(execution: wire.Execution) -> VenueFill:
         stop_order_type=execution.stop_order_type,
         ts_ns=_ns_or_zero(execution.exec_time),
         seq=execution.seq,
+    )
+
+
+def position_of(info: wire.PositionInfo | wire.PositionEvent) -> VenuePosition:
+    """Raises ValueError for a side or stop-loss that report_checks would have refused."""
+    return VenuePosition(
+        position=to_position(info),
+        stop_loss=decimal_or_none(info.stop_loss) or None,
+        seq=info.seq,
+        streamed=isinstance(info, wire.PositionEvent),
     )
 
 

@@ -15,7 +15,14 @@ from services.executor.reconciliation import (
     adopt,
     reconcile,
 )
-from services.executor.venue_reports import VenueFill, VenueOrder, fill_of, order_of
+from services.executor.venue_reports import (
+    VenueFill,
+    VenueOrder,
+    VenuePosition,
+    fill_of,
+    order_of,
+    position_of,
+)
 from shared.bybit import wire
 from shared.order_ids import client_order_id
 from shared.schema import (
@@ -80,8 +87,9 @@ def execution(exec_id: str, qty: str, order_id: str = VOID_A, **changes: Any) ->
     return fill_of(msgspec.structs.replace(_EXECUTION, **(fields | changes)))
 
 
-def position(symbol: str, side: str, size: str) -> wire.PositionInfo:
-    return msgspec.structs.replace(_POSITION, symbol=symbol, side=side, size=D(size))
+def position(symbol: str, side: str, size: str) -> VenuePosition:
+    """The fixture's position, changed, as the edge hands it on (venue_reports.position_of)."""
+    return position_of(msgspec.structs.replace(_POSITION, symbol=symbol, side=side, size=D(size)))
 
 
 def record(
@@ -114,7 +122,7 @@ def run(
     *,
     exec_ids: frozenset[str] = frozenset(),
     ours: dict[str, Decimal] | None = None,
-    theirs: list[wire.PositionInfo] | None = None,
+    theirs: list[VenuePosition] | None = None,
 ) -> ReconcileResult:
     journal = JournalView(orders or [], exec_ids, ours or {})
     venue = VenueView(venue_orders or [], executions or [], theirs or [])
@@ -330,7 +338,7 @@ def test_adopted_order_starts_below_its_unapplied_fills() -> None:
     ],
 )
 def test_position_mismatch_is_critical_and_the_venues_qty_wins(
-    ours: dict[str, Decimal], theirs: list[wire.PositionInfo], expected: dict[str, Decimal]
+    ours: dict[str, Decimal], theirs: list[VenuePosition], expected: dict[str, Decimal]
 ) -> None:
     result = run(ours=ours, theirs=theirs)
     assert result.positions == expected
