@@ -287,8 +287,8 @@ class ReconcileRunner:
 
     async def _rest_executions_of(self, order: VenueOrder) -> list[VenueFill]:
         """The order's executions over REST, checked at this edge."""
-        listed = await self._rest.executions(symbol=order.symbol)
+        listed = await self._rest.executions(symbol=order.symbol, order_id=order.order_id)
         checked = self._events.checks.executions(
-            [e for e in listed if e.order_id == order.order_id]
+            [e for e in listed if e.order_id == order.order_id]  # a venue may ignore orderId
         )
         return [fill_of(e) for e in checked]

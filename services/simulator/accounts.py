@@ -136,18 +136,22 @@ class Account:
     wallet: Decimal
     default_leverage: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
-    # The history kept: the last `history_kept` finished orders (with their closed-PnL rows),
-    # executions and transaction-log rows; older ones are let go, so that a paper run of
-    # weeks holds its memory flat (Bybit keeps more; the executor asks only about recent ones).
+    # Live history: the last `history_kept` finished orders (with their closed-PnL rows),
+    # executions and transaction-log rows, for the listings. An older order is archived,
+    # compressed with its executions (venue.history), and still answers a query by its id:
+    # memory grows by a few hundred bytes an order instead of kilobytes.
     history_kept: int = 500
     orders: dict[str, OrderState] = field(default_factory=dict)  # by orderId: open, then kept
     link_ids: dict[str, OrderState] = field(default_factory=dict)
     open_orders: dict[str, OrderState] = field(default_factory=dict)
     recent_closed: deque[OrderState] = field(default_factory=lambda: deque(maxlen=_RECENT_CLOSED))
-    executions: deque[wire.Execution] = field(default_factory=deque)
+    executions: deque[wire.Execution] = field(default_factory=deque)  # the latest, listed
+    exec_of: dict[str, list[wire.Execution]] = field(default_factory=dict)  # by orderId, live
     cum_realised: Decimal = ZERO
     ledger: Ledger = field(default_factory=Ledger)  # transaction log and closed PnL rows
-    _finished: deque[OrderState] = field(default_factory=deque)  # oldest first
+    finished: deque[OrderState] = field(default_factory=deque)  # live, oldest first
+    archive: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # orderId: (ms, blob)
+    archived_links: dict[str, str] = field(default_factory=dict)  # orderLinkId: orderId
 
     def __post_init__(self) -> None:
         self.executions = deque(maxlen=self.history_kept)
@@ -172,13 +176,20 @@ class Account:
         """Move an order that just reached a final status out of the open set."""
         self.open_orders.pop(order.order_id, None)
         self.recent_closed.append(order)
-        self._finished.append(order)
-        while len(self._finished) > self.history_kept:
-            old = self._finished.popleft()
+        self.finished.append(order)
+
+    def let_go(self) -> list[tuple[OrderState, list[wire.Execution]]]:
+        """Take the finished orders beyond `history_kept` out of the live history, with
+        their executions (to be archived)."""
+        gone = []
+        while len(self.finished) > self.history_kept:
+            old = self.finished.popleft()
             self.orders.pop(old.order_id, None)
             if self.link_ids.get(old.order_link_id) is old:
                 del self.link_ids[old.order_link_id]
             self.ledger.closed.pop(old.order_id, None)
+            gone.append((old, self.exec_of.pop(old.order_id, [])))
+        return gone
 
     def find(self, order_id: str | None, order_link_id: str | None) -> OrderState | None:
         """The order with this id (orderId wins over orderLinkId)."""

@@ -257,6 +257,7 @@ class RestApi:
             call.account,
             symbol=call.params.get("symbol"),
             start_ms=int(start) if start and start.isdigit() else None,
+            order_id=call.params.get("orderId"),
         )
         page, cursor = one_page(executions, call, 50, 100)
         return wire.ExecutionList(category="linear", list=page, next_page_cursor=cursor)

@@ -558,10 +558,17 @@ class BybitRest:
         return await self._paged("/v5/order/history", params, wire.OrderList, signed=True)
 
     async def executions(
-        self, symbol: str | None = None, start_ms: int | None = None, limit: int = 100
+        self,
+        symbol: str | None = None,
+        start_ms: int | None = None,
+        limit: int = 100,
+        order_id: str | None = None,
     ) -> list[wire.Execution]:
-        """GET /v5/execution/list, every page; funding and ADL rows too (see exec_type)."""
-        params = _params(category=CATEGORY, symbol=symbol, startTime=start_ms, limit=limit)
+        """GET /v5/execution/list, every page (with `order_id`: that order's executions);
+        funding and ADL rows too (see exec_type)."""
+        params = _params(
+            category=CATEGORY, symbol=symbol, orderId=order_id, startTime=start_ms, limit=limit
+        )
         return await self._paged("/v5/execution/list", params, wire.ExecutionList, signed=True)
 
     async def positions(

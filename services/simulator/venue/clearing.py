@@ -15,6 +15,7 @@ from services.simulator.accounts import Account, OrderState
 from services.simulator.book import RestingOrder
 from services.simulator.matching import Fill, Matcher
 from services.simulator.venue import conditional, stops
+from services.simulator.venue.history import archive_old
 from services.simulator.venue.reports import emit_execution, emit_order, emit_update
 from services.simulator.venue.state import Market, VenueState, fee_of
 
@@ -73,6 +74,7 @@ class FillContext:
             if order.status == "Filled":
                 order.resting = None
                 account.closed(order)
+                archive_old(state, account)
             emit_update(state, account, market, order)
         self._enforce_reduce_only(account)
 
@@ -211,6 +213,7 @@ def close(
         market.book.cancel(order.resting)
         order.resting = None
     account.closed(order)
+    archive_old(state, account)
     emit_update(state, account, market, order)
 
 

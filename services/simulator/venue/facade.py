@@ -174,10 +174,15 @@ class Venue(MoreEndpoints):
         return queries.filtered(found, order_filter)
 
     def executions(
-        self, account: str, *, symbol: str | None = None, start_ms: int | None = None
+        self,
+        account: str,
+        *,
+        symbol: str | None = None,
+        start_ms: int | None = None,
+        order_id: str | None = None,
     ) -> list[wire.Execution]:
-        """/v5/execution/list: the account's fills, newest first."""
-        return queries.executions(self.state, account, symbol, start_ms)
+        """/v5/execution/list: the account's fills, newest first (or one order's)."""
+        return queries.executions(self.state, account, symbol, start_ms, order_id)
 
     def positions(self, account: str, symbol: str | None = None) -> list[wire.PositionInfo]:
         """/v5/position/list: with a symbol, that position even when flat; else the open ones."""

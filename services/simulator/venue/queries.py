@@ -1,10 +1,11 @@
 """Account queries: open and historical orders, executions, positions, the wallet."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from services.simulator.account_views import order_to_wire, position_info, wallet_to_wire
 from services.simulator.accounts import Account, OrderState, Position
+from services.simulator.venue.history import archived
 from services.simulator.venue.state import VenueState, mark_price, params_error
 from shared.bybit import wire
 
@@ -39,6 +40,8 @@ def orders(
     if acct is None:
         return []
     chosen = _by_id(acct, order_id, order_link_id)
+    if chosen == []:
+        return _archived_order(acct, order_id, order_link_id, symbol)
     if chosen is None:
         if open_only == 0:
             chosen = list(acct.open_orders.values())
@@ -66,6 +69,16 @@ def _by_id(
     return [found] if found is not None else []
 
 
+def _archived_order(
+    acct: Account, order_id: str | None, order_link_id: str | None, symbol: str | None
+) -> list[wire.Order]:
+    """An order past the live history, asked for by its id (venue.history)."""
+    found = archived(acct, order_id, order_link_id)
+    if found is None or (symbol is not None and found.order.symbol != symbol):
+        return []
+    return [found.order]
+
+
 def _render_orders(
     state: VenueState, orders: Iterable[OrderState], symbol: str | None
 ) -> list[wire.Order]:
@@ -87,6 +100,8 @@ def order_history(
     if acct is None:
         return []
     chosen = _by_id(acct, order_id, order_link_id)
+    if chosen == []:
+        return _archived_order(acct, order_id, order_link_id, symbol)
     if chosen is None:
         chosen = [o for o in acct.orders.values() if _retained(state.now, o)]
     return _render_orders(state, chosen, symbol)
@@ -100,15 +115,24 @@ def _retained(now_ms: int, order: OrderState) -> bool:
 
 
 def executions(
-    state: VenueState, account: str, symbol: str | None, start_ms: int | None
+    state: VenueState,
+    account: str,
+    symbol: str | None,
+    start_ms: int | None,
+    order_id: str | None = None,
 ) -> list[wire.Execution]:
-    """/v5/execution/list: the account's fills, newest first."""
+    """/v5/execution/list: the account's fills, newest first (with `order_id`, that order's,
+    archived or not; without, the latest `history_kept`)."""
     acct = _account_of(state, account, symbol)
     if acct is None:
         return []
+    listed: Sequence[wire.Execution] = acct.executions
+    if order_id:
+        found = archived(acct, order_id, None)
+        listed = acct.exec_of.get(order_id, []) if found is None else found.executions
     return [
         e
-        for e in reversed(acct.executions)
+        for e in reversed(listed)
         if (symbol is None or e.symbol == symbol)
         and (start_ms is None or int(e.exec_time) >= start_ms)
     ]

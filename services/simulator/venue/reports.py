@@ -62,7 +62,9 @@ def emit_execution(
         "closed_size": format(with_places(outcome.closed_size, spec.qty_places), "f"),
         "seq": state.seq,
     }
-    account.executions.append(wire.Execution(**common))
+    execution = wire.Execution(**common)
+    account.executions.append(execution)
+    account.exec_of.setdefault(order.order_id, []).append(execution)
     account.ledger.record_fill(fill_record(account, order, common, outcome))
     event = wire.ExecutionEvent(
         **common, exec_pnl=usdt_text(outcome.closed_pnl), create_type=order.create_type

@@ -113,7 +113,7 @@ def _link_id(account: Account, link_id: str | None) -> str:
         return ""
     if not _LINK_ID.fullmatch(link_id):
         raise params_error("params error: orderLinkId invalid (max 36 chars of [0-9A-Za-z_-])")
-    if link_id in account.link_ids:
+    if link_id in account.link_ids or link_id in account.archived_links:
         raise VenueError(110072, "OrderLinkedID is duplicate")
     return link_id
 

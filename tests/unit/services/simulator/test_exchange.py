@@ -756,25 +756,59 @@ def test_fee_is_rounded_half_up_to_eight_decimals_like_the_venue() -> None:
     assert fee_of(Decimal("97.25010"), Decimal("0.00055")) == Decimal("0.05348756")
 
 
-def test_the_history_kept_is_bounded_and_queries_go_on() -> None:
-    """A paper run of weeks: the venue keeps the last `history_kept` finished orders,
-    executions and transaction-log rows per account; open orders always stay."""
+def test_orders_past_the_live_history_are_archived_and_still_found_by_id() -> None:
+    """A paper run of weeks: the venue keeps the last `history_kept` finished orders live
+    (listings); an older one is archived with its executions, still answers a query by
+    orderId or orderLinkId, and its orderLinkId stays taken. Open orders always stay."""
     ex = quiet(history_kept=4)
     resting = order(
         ex, side="Buy", order_type="Limit", qty="0.001", price="10000", order_link_id="r"
     )
     links = [f"m{n}" for n in range(10)]
-    for n, link in enumerate(links):
-        side = "Buy" if n % 2 == 0 else "Sell"
-        order(ex, side=side, order_type="Market", qty="0.001", order_link_id=link)
+    ids = [
+        order(
+            ex,
+            side="Buy" if n % 2 == 0 else "Sell",
+            order_type="Market",
+            qty="0.001",
+            order_link_id=link,
+        )
+        for n, link in enumerate(links)
+    ]
     acct = ex.state.accounts["alice"]
 
-    history = ex.order_history("alice")
-    assert [o.order_link_id for o in history if o.order_status == "Filled"] == links[:-5:-1]
+    listed = [o.order_link_id for o in ex.order_history("alice") if o.order_status == "Filled"]
+    assert listed == links[:-5:-1]  # the live ones, newest first
     assert the_order(ex, resting).order_status == "New"
-    assert ex.orders("alice", order_link_id="m0") == []  # let go of, like an unknown id
     assert len(ex.executions("alice")) == 4
-    assert len(acct.orders) == 5
-    assert len(acct.link_ids) == 5
+    assert (len(acct.orders), len(acct.link_ids), len(acct.archive)) == (5, 5, 6)
     assert all(row.order_id in acct.orders for row in acct.ledger.closed.values())
     assert acct.ledger.fills_dropped == 6
+
+    (old,) = ex.orders("alice", order_link_id="m0")
+    assert (old.order_id, old.order_status, old.cum_exec_qty) == (
+        ids[0].order_id,
+        "Filled",
+        D("0.001"),
+    )
+    assert ex.order_history("alice", order_id=ids[0].order_id) == [old]
+    (fill,) = ex.executions("alice", order_id=ids[0].order_id)
+    assert (fill.order_link_id, fill.exec_qty) == ("m0", D("0.001"))
+    with pytest.raises(VenueError, match="110072"):
+        order(ex, side="Buy", order_type="Market", qty="0.001", order_link_id="m0")
+
+
+def test_archived_orders_go_after_the_retention() -> None:
+    ex = quiet(history_kept=1)
+    for n in range(3):
+        order(ex, side="Buy", order_type="Market", qty="0.001", order_link_id=f"a{n}")
+    acct = ex.state.accounts["alice"]
+    assert len(acct.archive) == 2
+    week_ago = ex.now_ms - 7 * 86_400_000 - 1  # as if a0 had been archived a week ago
+    acct.archive = {
+        k: (week_ago if n == 0 else ms, blob)
+        for n, (k, (ms, blob)) in enumerate(acct.archive.items())
+    }
+    order(ex, side="Sell", order_type="Market", qty="0.001", order_link_id="later")
+    assert sorted(acct.archived_links) == ["a1", "a2"]
+    assert ex.orders("alice", order_link_id="a0") == []
