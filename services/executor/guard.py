@@ -16,18 +16,25 @@ from typing import Final
 
 import msgspec
 
-from services.executor.backstops import (
-    DailyLoss,
-    DeadMansSwitch,
-    position_differences,
-    unlisted_working_orders,
-    utc_day,
-    venue_stop_price,
+from services.executor.effects import Count, EffectShell, Publish, RaiseAlert, Reconcile
+from services.executor.guard_core import (
+    CancelOrders,
+    CheckVenue,
+    GuardCore,
+    GuardEffect,
+    Halt,
+    JournalDayStart,
+    PollVenue,
+    Protected,
+    SettleInDoubt,
+    SetVenueStop,
+    TakePosition,
+    Watch,
+    ZeroPosition,
 )
 from services.executor.order_control import OrderControl
 from services.executor.order_flow import OrderFlow
-from services.executor.order_state import CANCELABLE_STATUSES
-from services.executor.ports import SOURCE, Parts
+from services.executor.ports import Parts
 from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.settings import ExecutorSettings
 from services.executor.venue_events import VenueEvents
@@ -35,17 +42,15 @@ from shared.bus import Receiver
 from shared.bybit import wire
 from shared.bybit.errors import BybitError, VenueError
 from shared.bybit.translate import to_position
-from shared.schema import AlertSeverity, Symbol, TradingState
 
 log = logging.getLogger(__name__)
 TICK_S: Final = 0.5
 NS_PER_S: Final = 1_000_000_000
-REPORT_GRACE_NS: Final = NS_PER_S  # an order's reports may trail its ack by this much
 
 
 class Guard:
-    """Runs the backstops, concurrently with commands: an order whose request is in flight
-    is left to its answer."""
+    """Carries out what guard_core decides, concurrently with commands: an order whose
+    request is in flight is left to its answer."""
 
     def __init__(
         self,
@@ -57,20 +62,21 @@ class Guard:
         reconciler: ReconcileRunner,
     ) -> None:
         self._parts = parts
-        self._settings = settings
         self._flow = flow
         self._events = events
         self._control = control
         self._reconciler = reconciler
         self._clock = parts.clock
         self._counters = parts.counters
-        self._outbox = parts.outbox
-        now = self._clock.now_ns()
-        self._dead_man = DeadMansSwitch(int(settings.dead_man_after_s * NS_PER_S), now)
-        self._daily = DailyLoss(Decimal(str(settings.daily_loss_limit_usdt)))
-        self._stop_pct = Decimal(str(settings.venue_stop_loss_pct))
-        self._next_check_ns = now
-        self._next_poll_ns = now
+        self._shell = EffectShell(parts.outbox, parts.counters, parts.reconcile_wanted)
+        self.core = GuardCore(
+            now_ns=self._clock.now_ns(),
+            dead_man_after_ns=int(settings.dead_man_after_s * NS_PER_S),
+            check_interval_ns=int(settings.position_check_interval_s * NS_PER_S),
+            poll_interval_ns=int(settings.stream_down_poll_s * NS_PER_S),
+            stop_pct=Decimal(str(settings.venue_stop_loss_pct)),
+            daily_loss_limit_usdt=Decimal(str(settings.daily_loss_limit_usdt)),
+        )
         self.equity_usdt: Decimal | None = None
 
     async def run(self, strategy: Receiver) -> None:
@@ -80,7 +86,7 @@ class Guard:
         while True:
             now = self._clock.now_ns()
             if strategy.drain(10_000):
-                self._dead_man.heard(now)
+                self.core.heard_strategy(now)
             try:
                 await self._tick(now)
             except BybitError as e:
@@ -89,115 +95,113 @@ class Guard:
             await asyncio.sleep(TICK_S)  # pacing, not waiting for anything
 
     async def _tick(self, now: int) -> None:
-        await self._dead_mans_switch(now)
-        status = self._parts.status
-        if status.reconciled and not status.stream_up and now >= self._next_poll_ns:
-            self._next_poll_ns = now + int(self._settings.stream_down_poll_s * NS_PER_S)
-            self._counters["rest_polls"] += 1
-            await self._reconciler.poll()  # REST polling takes over while the stream is down
-        elif status.reconciled:
-            await self._reconciler.settle_in_doubt()
-        for symbol in sorted(self._parts.unprotected):
-            await self._protect(symbol)
-        if now >= self._next_check_ns:
-            self._next_check_ns = now + int(self._settings.position_check_interval_s * NS_PER_S)
-            positions_drifted = await self._verify_positions(now)
-            if await self._verify_orders(now) or positions_drifted:
-                self._counters["drift_reconciliations"] += 1
-                self._parts.reconcile_wanted.set()
-            await self._check_daily_loss(now)
-
-    async def _dead_mans_switch(self, now: int) -> None:
-        working = [
-            r
-            for r in self._parts.registry.open_records()
-            if r.strategy_id != SOURCE and r.status in CANCELABLE_STATUSES
-        ]
-        if not self._dead_man.fires(now, len(working)):
-            return
-        silent_s = self._dead_man.silent_for_ns(now) / NS_PER_S
-        self._counters["dead_mans_switch"] += 1
-        self._outbox.alert(
-            AlertSeverity.CRITICAL,
-            "dead_mans_switch",
-            f"strategy silent for {silent_s:.1f} s with {len(working)} working orders:"
-            " cancelling them",
+        parts = self._parts
+        watch = Watch(
+            now_ns=now,
+            reconciled=parts.status.reconciled,
+            stream_up=parts.status.stream_up,
+            working=tuple(parts.registry.open_records()),
+            unprotected=frozenset(parts.unprotected),
+            positions=parts.registry.positions,
+            rules=self._flow.rules,
         )
-        for record in working:
-            await self._control.cancel_record(record, None)
+        await self._carry_out(self.core.tick(watch), now)
 
-    async def _protect(self, symbol: Symbol) -> None:
-        """Put the venue-side stop-loss on a position that has none."""
-        position = self._parts.registry.positions.get(symbol)
-        rules = self._flow.rules.get(symbol)
-        if position is None or position.qty == 0:
-            self._parts.unprotected.discard(symbol)
-            return
-        if rules is None or position.avg_entry_price <= 0:
-            return  # the next position report or check brings what is missing
-        stop = venue_stop_price(position, self._stop_pct, rules)
+    async def _carry_out(self, effects: list[GuardEffect], now: int) -> None:
+        for effect in effects:
+            if isinstance(effect, CancelOrders):
+                for coid in effect.client_order_ids:
+                    record = self._parts.registry.get(coid)
+                    if record is not None:
+                        await self._control.cancel_record(record, None)
+            elif isinstance(effect, PollVenue):
+                await self._reconciler.poll()
+            elif isinstance(effect, SettleInDoubt):
+                await self._reconciler.settle_in_doubt()
+            elif isinstance(effect, SetVenueStop):
+                await self._set_stop(effect)
+            elif isinstance(effect, CheckVenue):
+                await self._check_venue(now)
+            elif isinstance(effect, Halt):
+                await self._control.halt(effect.reason, None)
+            else:
+                self._carry_out_now(effect)
+
+    def _carry_out_now(self, effect: GuardEffect) -> None:
+        """The effects that make no venue call."""
+        if isinstance(effect, Protected):
+            self._parts.unprotected.discard(effect.symbol)
+        elif isinstance(effect, JournalDayStart):
+            self._parts.journal.record_day_start(effect.day, effect.equity_usdt, effect.ts_ns)
+        elif isinstance(effect, Publish | RaiseAlert | Count | Reconcile):
+            self._shell.run((effect,))
+        else:  # TakePosition, ZeroPosition: only a position check makes them (_check_positions)
+            raise TypeError(f"not expected here: {effect}")
+
+    async def _set_stop(self, stop: SetVenueStop) -> None:
         request = wire.TradingStopRequest(
-            symbol=symbol, stop_loss=f"{stop.normalize():f}", sl_trigger_by="LastPrice"
+            symbol=stop.symbol,
+            stop_loss=f"{stop.stop_price.normalize():f}",
+            sl_trigger_by="LastPrice",
         )
+        refusal: str | None = None
         try:
             await self._parts.rest.trading_stop(request, retry=True)
         except VenueError as e:
-            now_qty = self._parts.registry.position_qty(symbol)
-            if now_qty == 0 or now_qty * position.qty < 0:  # closed or flipped meanwhile
-                log.info("venue stop not needed any more symbol=%s error=%s", symbol, e.ret_msg)
-            else:
-                self._outbox.alert(
-                    AlertSeverity.CRITICAL,
-                    "venue_stop_failed",
-                    f"{symbol} qty={position.qty}: stop-loss {stop} refused: {e.ret_msg}",
-                )
-        else:
-            self._counters["venue_stops_set"] += 1
-            log.info("venue stop-loss set symbol=%s qty=%s stop=%s", symbol, position.qty, stop)
-        self._parts.unprotected.discard(symbol)  # the next position report says if it held
+            refusal = e.ret_msg
+        qty_now = self._parts.registry.position_qty(stop.symbol)
+        effects = self.core.stop_answered(stop, refusal, qty_now)
+        log.info(
+            "venue stop-loss %s symbol=%s qty=%s stop=%s%s",
+            "set" if refusal is None else "refused",
+            stop.symbol,
+            stop.qty,
+            stop.stop_price,
+            "" if refusal is None else f" error={refusal} qty_now={qty_now}",
+        )
+        self._shell.run(effects)
+        self._parts.unprotected.discard(stop.symbol)  # the next position report says if it held
 
-    async def _verify_orders(self, now: int) -> bool:
-        """Return True if an order we think works is not among the venue's open orders."""
-        working = [r for r in self._parts.registry.open_records() if not r.in_flight]
-        if not working:
-            return False
+    async def _check_venue(self, now: int) -> None:
+        positions_differ = await self._check_positions(now)
+        missing = await self._check_orders(now)
+        await self._carry_out(self.core.drifted(positions_differ, len(missing)), now)
+        await self._check_daily_loss(now)
+
+    async def _check_orders(self, now: int) -> list[str]:
+        working = self._parts.registry.open_records()
+        if not [r for r in working if not r.in_flight]:
+            return []
         listed = await self._parts.rest.open_orders()
         venue_ids = {o.order_link_id for o in listed} | {o.order_id for o in listed}
-        missing = unlisted_working_orders(working, venue_ids, now, REPORT_GRACE_NS)
+        missing = self.core.orders_missing(working, venue_ids, now)
         if missing:
             log.warning("working orders the venue does not list: %s", ", ".join(missing))
-        return bool(missing)
+        return list(missing)
 
-    async def _verify_positions(self, now: int) -> bool:
+    async def _check_positions(self, now: int) -> bool:
         """Positions against the venue's; a mismatch is an alert, the venue's view wins: True."""
         registry = self._parts.registry
         before = dict(registry.positions)
         infos, unknown = self._events.checks.positions(await self._parts.rest.positions())
-        self._counters["position_checks"] += 1
         changed = {s for s, p in registry.positions.items() if p is not before.get(s)}
         changed |= {s for s in before if s not in registry.positions}
-        venue: dict[str, Decimal] = {}
-        for info in infos:
-            position = to_position(info)
-            venue[position.symbol] = venue.get(position.symbol, Decimal(0)) + position.qty
-        ours: dict[str, Decimal] = {s: position.qty for s, position in before.items()}
-        differences = position_differences(ours, venue, set(unknown), changed)
-        for symbol, mine, theirs in differences:
-            self._mismatch(symbol, mine, theirs)
-        for info in infos:  # the venue's view wins (the stream's newer reports stay)
-            if info.symbol not in changed:
-                self._events.on_position(info, now)
-        for symbol, position in before.items():
-            if symbol not in venue and symbol not in unknown and symbol not in changed:
-                registry.positions[symbol] = msgspec.structs.replace(position, qty=Decimal(0))
-        return bool(differences)
-
-    def _mismatch(self, symbol: str, ours: Decimal, venue: Decimal) -> None:
-        self._outbox.alert(
-            AlertSeverity.WARNING,
-            "position_mismatch",
-            f"{symbol}: ours {ours}, venue {venue}; taking the venue's",
-        )
+        ours: dict[str, Decimal] = {s: p.qty for s, p in before.items()}
+        listed = [(i.symbol, to_position(i).qty) for i in infos]
+        differ, effects = self.core.positions_answered(ours, listed, set(unknown), changed)
+        for effect in effects:
+            if isinstance(effect, TakePosition):
+                for info in infos:
+                    if info.symbol == effect.symbol:
+                        self._events.on_position(info, now)
+            elif isinstance(effect, ZeroPosition):
+                position = before[effect.symbol]
+                registry.positions[effect.symbol] = msgspec.structs.replace(
+                    position, qty=Decimal(0)
+                )
+            else:
+                await self._carry_out([effect], now)
+        return differ
 
     async def _check_daily_loss(self, now: int) -> None:
         """Equity since the start of the UTC day; at the limit: cancel all, flatten, halt."""
@@ -207,29 +211,11 @@ class Guard:
             return
         equity = Decimal(wallet.total_equity)
         self.equity_usdt = equity
-        journal, status = self._parts.journal, self._parts.status
-        if status.rebase_daily_loss or self._daily.is_new_day(now):
-            day = utc_day(now)
-            start = None if status.rebase_daily_loss else journal.day_start(day)
-            if start is not None and not start.is_finite():  # journaled before it was checked
-                self._counters["refused_day_start_not_finite"] += 1
-                self._outbox.alert(
-                    AlertSeverity.CRITICAL,
-                    "invalid_venue_report",
-                    f"journaled start-of-day equity {start} refused: starting {day} afresh",
-                )
-                start = None
-            if start is None:
-                start = equity
-                journal.record_day_start(day, equity, now)
-            self._daily.start_day(day, start)
-            status.rebase_daily_loss = False
-        if status.state is not TradingState.HALTED and self._daily.breached(equity):
-            pnl = self._daily.pnl_usdt(equity)
-            self._counters["daily_loss_halts"] += 1
-            reason = (
-                f"daily loss limit: today's PnL {pnl:.2f} USDT reached"
-                f" -{self._daily.limit_usdt} USDT; an operator must resume"
-            )
-            self._outbox.alert(AlertSeverity.CRITICAL, "daily_loss_limit", reason)
-            await self._control.halt(reason, None)
+        status = self._parts.status
+        day = self.core.day_to_open(now, status.rebase_daily_loss)
+        start = None
+        if day is not None and not status.rebase_daily_loss:
+            start = self._parts.journal.day_start(day)
+        effects = self.core.equity_answered(equity, now, status.state, day, start)
+        status.rebase_daily_loss = False
+        await self._carry_out(effects, now)
