@@ -94,7 +94,9 @@ def _wait_until_up(system: System, supervisor: Supervisor) -> None:
 
 
 def _soak(system: System, seconds: float, every_s: float) -> list[Sample]:
-    """Sample until `seconds` passed, scripts/run exited, or Ctrl-C (then what was taken)."""
+    """Sample until `seconds` passed, scripts/run exited, or Ctrl-C or SIGTERM (then what
+    was taken: the system is stopped either way)."""
+    signal.signal(signal.SIGTERM, _interrupted)
     supervisor = Supervisor(system.run_dir)
     _wait_until_up(system, supervisor)
     samples: list[Sample] = []
@@ -112,6 +114,11 @@ def _soak(system: System, seconds: float, every_s: float) -> list[Sample]:
     except KeyboardInterrupt:
         _say("interrupted: stopping the system, then the results so far")
     return samples
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """SIGTERM (e.g. `kill` of a soak left in the background) as Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def _progress(sample: Sample, seconds: float) -> str:
