@@ -38,10 +38,10 @@ from services.executor.ports import Parts
 from services.executor.reconcile_runner import ReconcileRunner
 from services.executor.settings import ExecutorSettings
 from services.executor.venue_events import VenueEvents
+from services.executor.venue_reports import position_of
 from shared.bus import Receiver
 from shared.bybit import wire
 from shared.bybit.errors import BybitError, VenueError
-from shared.bybit.translate import to_position
 
 log = logging.getLogger(__name__)
 TICK_S: Final = 0.5
@@ -184,16 +184,17 @@ class Guard:
         registry = self._parts.registry
         before = dict(registry.positions)
         infos, unknown = self._events.checks.positions(await self._parts.rest.positions())
+        reports = [position_of(info) for info in infos]  # the edge: domain types beyond it
         changed = {s for s, p in registry.positions.items() if p is not before.get(s)}
         changed |= {s for s in before if s not in registry.positions}
         ours: dict[str, Decimal] = {s: p.qty for s, p in before.items()}
-        listed = [(i.symbol, to_position(i).qty) for i in infos]
+        listed = [(r.symbol, r.position.qty) for r in reports]
         differ, effects = self.core.positions_answered(ours, listed, set(unknown), changed)
         for effect in effects:
             if isinstance(effect, TakePosition):
-                for info in infos:
-                    if info.symbol == effect.symbol:
-                        self._events.on_position(info, now)
+                for report in reports:
+                    if report.symbol == effect.symbol:
+                        self._events.apply_position(report, now)
             elif isinstance(effect, ZeroPosition):
                 position = before[effect.symbol]
                 registry.positions[effect.symbol] = msgspec.structs.replace(
