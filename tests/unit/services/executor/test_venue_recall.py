@@ -72,3 +72,19 @@ def test_the_registry_keeps_a_bounded_number_of_finished_orders(tmp_path: Path) 
         parts.registry.open_records()
     kept = [n for n in range(3 * _DONE_KEPT) if parts.registry.get(f"o-{n}") is not None]
     assert kept == list(range(2 * _DONE_KEPT, 3 * _DONE_KEPT))
+
+
+def test_a_fill_booked_before_is_a_duplicate_without_reading_the_journal(tmp_path: Path) -> None:
+    """A REST listing repeats old fills of orders the registry let go: each is known by its
+    execId, so no order is read back from the journal for it."""
+    parts, publisher, _ = make_parts(tmp_path)
+    parts.journal.record_intent(make_submit(), 1, sent_ns=1)
+    parts.registry.exec_ids.add("late-1")
+    events = VenueEvents(parts)
+
+    events.on_frame(StreamFrame(_fill_frame("late-1"), 1))
+
+    assert parts.counters["duplicate_fills"] == 1
+    assert parts.counters["orders_recalled"] == 0
+    assert parts.registry.get(COID) is None
+    assert not [m for m in publisher.sent if isinstance(m, OrderPartiallyFilled)]
