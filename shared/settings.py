@@ -25,7 +25,7 @@ SETTINGS_ENV: Final = "TRADING_SETTINGS"  # path of another settings file
 RUN_DIR_ENV: Final = "TRADING_RUN_DIR"  # overrides [system] run-dir
 
 KNOWN_SECTIONS: Final = frozenset(
-    {"system", "bus", "bybit", "scanner", "feed", "strategy", "executor", "simulator"}
+    {"system", "bus", "bybit", "scanner", "feed", "strategy", "executor", "simulator", "recorder"}
 )
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -74,6 +74,8 @@ class Endpoints(Settings, frozen=True, kw_only=True):
     execution_snapshot: str
     strategy_events: str
     strategy_snapshot: str
+    market_data_raw: str  # the feed's raw tap (VenueFrame), read by the recorder alone
+    recorder_events: str  # the recorder's heartbeats, status and alerts
 
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:

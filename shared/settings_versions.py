@@ -9,6 +9,8 @@ CURRENT_VERSION is refused: the code is older than the file. See
 docs/decisions/0002-settings-versions.md.
 """
 
+import copy
+import json
 import re
 import tomllib
 from collections.abc import Sequence
@@ -108,7 +110,92 @@ class MeaningChanged:
         return lines  # nothing to rewrite: apply refused a file that had the key
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """One key a version adds, with the value (and comment) the template gives it."""
+
+    section: str  # a table's dotted name, e.g. "bus.endpoints"
+    key: str
+    value: str | int | float | bool
+    comment: str = ""
+
+    def line(self) -> str:
+        value = json.dumps(self.value)  # a TOML basic string, integer, float or boolean
+        return f"{self.key} = {value}" + (f"  # {self.comment}" if self.comment else "") + "\n"
+
+
+@dataclass(frozen=True)
+class Added:
+    """Keys new in `to_version`: a file without them gets them with the template's values
+    (a key the file already has keeps its value). For a new section with a required key
+    (e.g. a new service's metrics-port): an older file still starts, and says what it got."""
+
+    to_version: int
+    keys: tuple[NewKey, ...]
+    why: str
+
+    def apply(self, document: Document) -> tuple[Document, list[str]]:
+        result = copy.deepcopy(document)  # nothing of the argument is changed
+        added: dict[str, list[str]] = {}
+        for new in self.keys:
+            table = result
+            for name in new.section.split("."):
+                table = table.setdefault(name, {})  # type: ignore[assignment]
+                if not isinstance(table, dict):
+                    raise ManualChange(f"[{new.section}]: expected a table, found {table!r}")
+            if new.key not in table:
+                table[new.key] = new.value
+                added.setdefault(new.section, []).append(new.key)
+        changes = [f"[{t}] {', '.join(keys)} added ({self.why})" for t, keys in added.items()]
+        return (result, changes) if changes else (document, [])
+
+    def rewrite(self, lines: list[str]) -> list[str]:
+        result = list(lines)
+        for section in dict.fromkeys(new.section for new in self.keys):
+            missing = [
+                new.line()
+                for new in self.keys
+                if new.section == section and not _has_key(result, section, new.key)
+            ]
+            if missing:
+                result = _insert_in_section(result, section, missing)
+        return result
+
+
+def _section_spans(lines: list[str]) -> dict[str, tuple[int, int]]:
+    """Table name -> (index of its header, index after its last key line)."""
+    spans: dict[str, tuple[int, int]] = {}
+    current = ""
+    for i, line in enumerate(lines):
+        if header := _HEADER.match(line):
+            current = header["name"].strip()
+            spans[current] = (i, i + 1)
+        elif current and line.strip() and not line.lstrip().startswith("#"):
+            spans[current] = (spans[current][0], i + 1)
+    return spans
+
+
+def _has_key(lines: list[str], section: str, key: str) -> bool:
+    span = _section_spans(lines).get(section)
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    return span is not None and any(pattern.match(line) for line in lines[span[0] : span[1]])
+
+
+def _insert_in_section(lines: list[str], section: str, new_lines: list[str]) -> list[str]:
+    """`new_lines` after the section's last key, or the section at the end of the file."""
+    span = _section_spans(lines).get(section)
+    if span is None:
+        ending = [] if not lines or lines[-1].endswith("\n") else ["\n"]
+        return [*lines, *ending, "\n", f"[{section}]\n", *new_lines]
+    end = span[1]
+    if not lines[end - 1].endswith("\n"):
+        lines = [*lines[: end - 1], lines[end - 1] + "\n", *lines[end:]]
+    return [*lines[:end], *new_lines, *lines[end:]]
+
+
 _HEADER = re.compile(r"^\s*\[\[?(?P<name>[^\]]+)\]\]?\s*(#.*)?$")
+
+_RECORDER = "recorder"
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Rename(
@@ -117,6 +204,20 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         old="stale-after-ms",
         new="max-quote-age-ms",
         why="[feed] stale-after-ms is another setting",
+    ),
+    Added(
+        to_version=3,
+        keys=(
+            NewKey("bus.endpoints", "market-data-raw", "ipc://{run_dir}/md-raw.pub"),
+            NewKey("bus.endpoints", "recorder-events", "ipc://{run_dir}/recorder.pub"),
+            NewKey("feed", "record-raw", True, "hand each raw frame to the recorder"),
+            NewKey(_RECORDER, "metrics-port", 9106),
+            NewKey(_RECORDER, "recordings-dir", "recordings", "under the run dir unless absolute"),
+            NewKey(_RECORDER, "keep-days", 30, "UTC days kept, today included; 0: forever"),
+            NewKey(_RECORDER, "flush-interval-s", 1.0, "a crash loses at most this much"),
+            NewKey(_RECORDER, "compress-level", 6, "gzip: 1 fastest .. 9 smallest"),
+        ),
+        why="the recorder service",
     ),
 )
 CURRENT_VERSION: Final = FIRST_VERSION + len(MIGRATIONS)

@@ -8,7 +8,7 @@ from typing import Final
 
 from services.feed.session import FeedSession, Phase, trace_prefix
 from services.feed.settings import FeedSettings
-from shared.bus import FrameError, Publisher, Receiver, SnapshotServer, SnapshotTimeout
+from shared.bus import FrameError, Publisher, Receiver, Sender, SnapshotServer, SnapshotTimeout
 from shared.bybit import wire
 from shared.bybit.drops import VenueDropReason
 from shared.bybit.errors import BybitError
@@ -18,7 +18,7 @@ from shared.bybit.translate import InstrumentRules, instrument_rules
 from shared.bybit.ws_frames import FrameDrop, decode_public
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.runtime.metrics import CounterCollector
-from shared.schema import BusMessage, UniverseChanged, topics
+from shared.schema import BusMessage, Symbol, UniverseChanged, VenueFrame, topics
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class FeedService:
             stale_after_ns=settings.stale_after_ms * 1_000_000,
         )
         self._publisher: Publisher | None = None
+        self._tap: Sender | None = None  # raw frames for the recorder ([feed] record-raw)
         self._universe: Receiver | None = None
         self._snapshots: SnapshotServer | None = None
         self._stream: BybitStream | None = None
@@ -56,6 +57,8 @@ class FeedService:
         self._trace_prefix = trace_prefix(self._clock.now_ns())
         self._publisher = ctx.node.publisher(eps.market_data, hwm=ctx.bus.market_data_hwm)
         snapshots = ctx.node.snapshot_server(eps.market_data_snapshot, self._publisher)
+        if self._settings.record_raw:
+            self._tap = ctx.node.tap(eps.market_data_raw, hwm=ctx.bus.market_data_hwm)
         self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
         self._stream = BybitStream(
             ctx.venue.ws_public_url,
@@ -212,6 +215,9 @@ class FeedService:
                 data[:80],
                 trace_id,
             )
+        if self._tap is not None:  # after the market data is out: the tap never delays it
+            symbol = Symbol(decoded.topic.rpartition(".")[2])
+            self._tap.send(VenueFrame(symbol=symbol, data=data, ts_recv_ns=frame.ts_recv_ns))
 
     def _drop_frame(self, drop: FrameDrop, data: bytes) -> None:
         if self._stream is not None:

@@ -18,3 +18,4 @@ class FeedSettings(ServiceSettings, frozen=True, kw_only=True):
     )
     subscribe_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     ping_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
+    record_raw: bool = True  # each raw frame to the recorder ([bus.endpoints] market-data-raw)

@@ -29,6 +29,7 @@ from shared.bus.sockets import (
     open_publisher,
     open_snapshot_server,
     open_subscriber,
+    open_tap,
 )
 from shared.bus.stats import BusStats, DropReason
 
@@ -64,4 +65,5 @@ __all__ = [
     "open_publisher",
     "open_snapshot_server",
     "open_subscriber",
+    "open_tap",
 ]

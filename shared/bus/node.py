@@ -16,6 +16,7 @@ from shared.bus.sockets import (
     open_publisher,
     open_snapshot_server,
     open_subscriber,
+    open_tap,
 )
 from shared.bus.stats import BusStats, DropReason
 from shared.runtime.clock import Clock
@@ -46,6 +47,18 @@ class BusNode:
     def publisher(self, endpoint: str, *, hwm: int | None = None) -> Publisher:
         socket = open_publisher(self._ctx, endpoint, hwm=hwm or self.settings.events_hwm)
         return Publisher(socket, self.name, bus=self.bus, heartbeat_interval_ns=self._heartbeat_ns)
+
+    def tap(self, endpoint: str, *, hwm: int | None = None) -> Sender:
+        """A Sender on a tap (see open_tap): a message its one reader cannot take now is
+        dropped and counted as `tap_full`. No heartbeats unless the owner calls tick()."""
+        socket = open_tap(self._ctx, endpoint, hwm=hwm or self.settings.market_data_hwm)
+        return Sender(
+            socket,
+            self.name,
+            bus=self.bus,
+            heartbeat_interval_ns=self._heartbeat_ns,
+            drop_reason=DropReason.TAP_FULL,
+        )
 
     def snapshot_server(
         self, endpoint: str, sender: Publisher, provider: SnapshotProvider | None = None

@@ -36,6 +36,23 @@ def open_publisher(
     return sock
 
 
+def open_tap(ctx: zmq.Context[zmq.Socket[bytes]], endpoint: str, *, hwm: int) -> zmq.Socket[bytes]:
+    """Bind a tap: a PUB for one reader (the recorder) whose send fails at its HWM.
+
+    Unlike open_publisher, the loss is seen by the sender (XPUB_NODROP: a non-blocking
+    send raises zmq.Again), so the sender counts every message its reader did not get. The
+    price: a stuck second reader would make every send fail for the first too, hence one
+    reader. With no reader connected, a send succeeds and goes nowhere.
+    """
+    check_endpoint(endpoint)
+    sock = ctx.socket(zmq.PUB)
+    sock.setsockopt(zmq.SNDHWM, hwm)
+    sock.setsockopt(zmq.XPUB_NODROP, 1)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.bind(endpoint)
+    return sock
+
+
 def open_subscriber(
     ctx: zmq.Context[zmq.Socket[bytes]],
     endpoints: Iterable[str],

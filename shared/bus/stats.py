@@ -10,6 +10,7 @@ class DropReason(StrEnum):
 
     HWM = "hwm"  # a send found the high-water mark reached
     PEER_AWAY = "peer_away"  # a command had no connected receiver
+    TAP_FULL = "tap_full"  # a tap's reader is behind: its pipe was at the high-water mark
     MALFORMED = "malformed"  # wrong number of frames
     BAD_SIGNATURE = "bad_signature"
     UNDECODABLE = "undecodable"

@@ -50,7 +50,15 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
-from shared.schema.market import BookLevel, BookLevels, FeedReady, FeedStatus, Quote, Trade
+from shared.schema.market import (
+    BookLevel,
+    BookLevels,
+    FeedReady,
+    FeedStatus,
+    Quote,
+    Trade,
+    VenueFrame,
+)
 from shared.schema.messages import BusMessage
 from shared.schema.strategy import StrategyStatus
 from shared.schema.topics import topic_for
@@ -116,6 +124,7 @@ __all__ = [
     "TradingState",
     "TradingStateChanged",
     "UniverseChanged",
+    "VenueFrame",
     "VenueOrderId",
     "decode_body",
     "encode_body",

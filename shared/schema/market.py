@@ -69,3 +69,16 @@ class FeedReady(Message, frozen=True, kw_only=True):
     symbol: Symbol
     epoch: int
     ts_event_ns: NanosSinceEpoch
+
+
+class VenueFrame(Message, frozen=True, kw_only=True):
+    """One frame of the venue's public stream exactly as the feed received it.
+
+    The feed's raw tap (`[feed] record-raw`) sends these on their own endpoint for the
+    recorder, after the market data the frame gave is published. `data` is the frame's
+    bytes unchanged (Bybit's JSON); `symbol` comes from the frame's topic.
+    """
+
+    symbol: Symbol
+    data: bytes
+    ts_recv_ns: NanosSinceEpoch  # when the feed's websocket read it

@@ -18,7 +18,7 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
-from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade
+from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrame
 from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
 
@@ -31,6 +31,7 @@ ALERT: Final = "alert."
 COMMAND: Final = "cmd."
 SNAPSHOT: Final = "snap."
 STRATEGY: Final = "strategy."
+RAW: Final = "raw."  # the feed's raw tap: VenueFrame, for the recorder
 
 _SYMBOL_TOPICS: Final[dict[type[Message], str]] = {
     Quote: "md.quote.",
@@ -38,6 +39,7 @@ _SYMBOL_TOPICS: Final[dict[type[Message], str]] = {
     BookLevels: "md.book.",
     FeedStatus: "md.status.",
     FeedReady: "md.ready.",
+    VenueFrame: RAW,
 }
 _ORDER_TOPICS: Final[dict[type[Message], str]] = {
     OrderAccepted: "exec.order.",
@@ -68,7 +70,8 @@ _SENDER_TOPICS: Final[dict[type[Message], str]] = {
 def topic_for(message: Message, sender: str) -> bytes:
     """Return the topic a message is published under.
 
-    Market data: `md.<kind>.<SYMBOL>.`; order events: `exec.<order|fill>.<strategy_id>.`;
+    Market data: `md.<kind>.<SYMBOL>.`; the feed's raw frames: `raw.<SYMBOL>.`;
+    order events: `exec.<order|fill>.<strategy_id>.`;
     a strategy's status: `strategy.status.<strategy_id>.`;
     heartbeats, status and alerts: `<hb|status|alert>.<sender>.`; commands: `cmd.<Kind>.`.
     """

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from scripts import settings as settings_command
 from scripts.preflight import SECTIONS
+from services.recorder.settings import RecorderSettings
 from services.strategy.settings import StrategySettings
 from shared.settings import (
     DEFAULT_SETTINGS_PATH,
@@ -31,9 +32,24 @@ VERSION_LINE = re.compile(r"(?m)^settings-version = \d+ .*\n\n")
 RENAMED = "[strategy] stale-after-ms is now called max-quote-age-ms"
 
 
+ADDED = "[recorder] metrics-port, recordings-dir, keep-days, flush-interval-s, compress-level added"
+RECORDER_KEYS = re.compile(r"(?m)^(market-data-raw|recorder-events|record-raw) = .*\n")
+RECORDER_SECTION = re.compile(r"(?ms)^\[recorder\]\n.*?(?=^\[)")
+
+
+def _version_2(current: str) -> str:
+    """`current` as version 2 wrote it: no recorder, no raw tap."""
+    text, stated = re.subn(r"(?m)^settings-version = 3 ", "settings-version = 2 ", current)
+    assert stated == 1
+    text, keys = RECORDER_KEYS.subn("", text)
+    text, sections = RECORDER_SECTION.subn("", text)
+    assert (keys, sections) == (3, 1)
+    return text
+
+
 def _version_1(current: str) -> str:
     """`current` as version 1 wrote it: no version line, the strategy's stale-after-ms."""
-    text, stated = VERSION_LINE.subn("", current)
+    text, stated = VERSION_LINE.subn("", _version_2(current))
     assert stated == 1
     return re.sub(r"(?m)^max-quote-age-ms = ", "stale-after-ms = ", text)
 
@@ -166,3 +182,32 @@ def test_the_command_runs_from_the_shell_and_says_what_it_would_change(tmp_path:
     assert result.returncode == 0, result.stderr
     assert RENAMED in result.stdout
     assert path.read_text() == _version_1(CURRENT)  # without --migrate: only said
+
+
+def test_a_version_2_file_gets_the_recorder_and_the_raw_tap_with_the_templates_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _version_2(CURRENT)
+    path = _write(tmp_path, old)
+    assert _loaded(path) == _loaded(DEFAULT_SETTINGS_PATH)
+    assert load_section("recorder", RecorderSettings, path).metrics_port == 9106
+    notice = migration_notice(path)
+    assert notice is not None
+    assert ADDED in notice
+    assert "[bus.endpoints] market-data-raw, recorder-events added" in notice
+    assert "[feed] record-raw added" in notice
+    assert settings_command.main(["--migrate", str(path)]) == 0
+    assert ADDED in capsys.readouterr().out
+    assert read_settings(path).document == read_settings(DEFAULT_SETTINGS_PATH).document
+    assert (tmp_path / "settings.toml.v2.bak").read_text() == old
+
+
+def test_a_key_the_file_already_has_keeps_its_value(tmp_path: Path) -> None:
+    old = _version_2(CURRENT).replace(
+        "ping-interval-s = 20.0\n", "ping-interval-s = 20.0\nrecord-raw = false\n", 1
+    )
+    path = _write(tmp_path, old)
+    assert read_settings(path).document["feed"]["record-raw"] is False  # type: ignore[index]
+    assert settings_command.main(["--migrate", str(path)]) == 0
+    assert read_settings(path).document["feed"]["record-raw"] is False  # type: ignore[index]
+    assert path.read_text().count("record-raw") == 1

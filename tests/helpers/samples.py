@@ -52,6 +52,7 @@ from shared.schema import (
     TradingState,
     TradingStateChanged,
     UniverseChanged,
+    VenueFrame,
     VenueOrderId,
 )
 
@@ -367,5 +368,10 @@ SAMPLES: dict[str, BusMessage] = {
         realised_pnl_usdt=Decimal("-1.25"),
         reason="entry filled",
         ts_event_ns=T,
+    ),
+    "VenueFrame": VenueFrame(
+        symbol=SYM,
+        data=b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1786310819681,"data":[]}',
+        ts_recv_ns=T,
     ),
 }

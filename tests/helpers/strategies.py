@@ -21,6 +21,7 @@ _SCALARS: dict[object, st.SearchStrategy[Any]] = {
     float: st.floats(allow_nan=False, allow_infinity=False),
     bool: st.booleans(),
     str: st.text(alphabet=string.ascii_letters + string.digits + "-_.", max_size=24),
+    bytes: st.binary(max_size=64),
 }
 
 
