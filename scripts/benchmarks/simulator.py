@@ -119,7 +119,7 @@ async def _public_rate(url: str, clients: int, seconds: float) -> float:
 def _core_orders_per_s(count: int) -> float:
     """Market orders created, matched and reported through the pure core, per second.
 
-    No price process (`synthetic_market=False`: the market stands still) so that every
+    No price process (`market_source="recorded-tops"`: the market stands still) so that every
     order's cost is its own: checks, a match against the book (one or more fills), the
     booking of each fill and the reports (execution, order, position, wallet), drained after
     every order. Buys and sells alternate, 100 ms apart, so the position stays small and
@@ -130,7 +130,7 @@ def _core_orders_per_s(count: int) -> float:
         ExchangeConfig(
             seed=7,
             symbols=("BTCUSDT",),
-            synthetic_market=False,
+            market_source="recorded-tops",
             history_minutes=60,
         ),
         start_ms,

@@ -57,7 +57,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="seed of the synthetic market")
     parser.add_argument("--symbols", help="comma-separated subset of the default symbols")
     parser.add_argument("--step-ms", type=int, help="market clock tick in ms (10..1000)")
-    parser.add_argument("--replay", metavar="FILE", help="serve recorded public frames from FILE")
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="the market is a recording of public frames: REST, trading and the public stream",
+    )
+    parser.add_argument(
+        "--replay-speed", type=float, metavar="X", help="x the recorded pace (default 1.0)"
+    )
     parser.add_argument(
         "--no-rate-limits",
         action="store_true",
@@ -80,6 +87,7 @@ def _apply(settings: SimulatorSettings, args: argparse.Namespace) -> SimulatorSe
         ("port", args.port),
         ("seed", args.seed),
         ("step-ms", args.step_ms),
+        ("replay-speed", args.replay_speed),
     )
     for key, value in options:
         if value is not None:
@@ -138,14 +146,17 @@ def main(argv: list[str]) -> int:
         taker_fee=settings.taker_fee_rate,
         starting_balance=settings.starting_balance_usdt,
         history_kept=settings.history_kept,
+        market_source="recorded" if settings.replay_file else "synthetic",
+        queue_model=settings.queue_model,
+        queue_power=settings.queue_power,
     )
     try:
         exchange = Exchange(config, now_ms=clock.now_ns() // 1_000_000)
-    except ValueError as e:
+        credentials = _credentials(run_dir)
+        service = SimulatorService(settings, exchange, credentials, clock, settings.metrics_port)
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    credentials = _credentials(run_dir)
-    service = SimulatorService(settings, exchange, credentials, clock, settings.metrics_port)
     return run_main(service)
 
 

@@ -1,16 +1,15 @@
-"""One symbol's order book: synthetic liquidity around the mid plus the accounts' resting orders.
+"""One symbol's order book: the market's liquidity (its `Depth`) plus the accounts' orders.
 
-Prices are integer ticks, sizes integer lots. The synthetic side of the book is a function,
-not a stored ladder: a level `d` ticks behind the synthetic top (`bid0` / `ask0`, set by the
-price process every step) holds `book_lots x weight(d) x noise(price)` lots — thin for the
-first few ticks, thicker further out, `max_levels` levels per side — so moving the mid costs
-nothing and a level keeps its size while the mid moves around it. What takers consume is
-remembered per price and side ("depletion") and refills `refill_ms` later, so a sweep by one
-of our orders visibly moves the top until the liquidity comes back.
+Prices are integer ticks, sizes integer lots. The market's own liquidity is pluggable
+(`depth.Depth`): the synthetic market's (`depth.SyntheticDepth`, a function of the top that
+the price process moves) or a recording's L2 ladder (`ladder.RecordedDepth`). The book asks
+it for the lots at a price (`market_lots`), the best price with lots left (`best_market`),
+and tells it what takers consumed (`deplete`).
 
 Account orders rest in the same book, FIFO per price. An order joining a level queues behind
-the synthetic size already there (`ahead`); synthetic size arriving later queues behind it.
-The public book is the sum of both, so our own orders show in it.
+the market's size already there (`ahead`); market size arriving later queues behind it. In a
+recorded market `ahead` then moves by the recording (`apply_depth`, `queue_model`). The
+public book is the sum of both, so our own orders show in it.
 """
 
 import bisect
@@ -18,127 +17,110 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-_NOISE_MULT: Final = 2_654_435_761  # Knuth's multiplicative hash
+from services.simulator.depth import Depth, SyntheticDepth
+from services.simulator.ladder import RecordedDepth
+from services.simulator.market_events import DepthUpdate
+from services.simulator.queue_model import QueueModel
+
 _EMPTY: Final[list["RestingOrder"]] = []
-
-
-def _weight(distance: int) -> int:
-    if distance < 2:
-        return 1
-    if distance < 6:
-        return 2
-    if distance < 20:
-        return 3
-    if distance < 60:
-        return 5
-    return 8
 
 
 @dataclass(slots=True, eq=False)
 class RestingOrder:
-    """An account order in (or entering) the book. `account == ""` marks a synthetic taker."""
+    """An account order in (or entering) the book. `account == ""` marks a market taker."""
 
     order_id: str
     account: str
     is_buy: bool
     price: int  # ticks
     leaves: int  # lots still open
-    ahead: int = 0  # synthetic lots queued in front of it at its price
+    ahead: int = 0  # the market's lots queued in front of it at its price
     reduce_only: bool = False
 
 
 @dataclass(slots=True, eq=False)
 class BookSide:
-    """One side: the account orders per price and what takers consumed of the synthetic size."""
+    """One side's account orders per price."""
 
     is_bid: bool
     orders: dict[int, list[RestingOrder]] = field(default_factory=dict)
     prices: list[int] = field(default_factory=list)  # ascending, prices with account orders
-    depleted: dict[int, list[int]] = field(default_factory=dict)  # price -> [lots, refill ms]
 
 
 class Book:
     """The order book of one symbol."""
 
-    def __init__(
-        self, *, book_lots: int, max_levels: int, refill_ms: int, salt: int, bid0: int, ask0: int
-    ) -> None:
+    def __init__(self, depth: Depth) -> None:
+        self.depth = depth
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
-        self.bid0 = bid0  # best synthetic bid (before depletion)
-        self.ask0 = ask0
         self.u = 1  # update id: +1 per change
         self.seq = 0  # cross sequence of the last change
         self.cts = 0  # time of the last match
         self.dirty = False
-        self._lots = book_lots
-        self._max_levels = max_levels
-        self._refill_ms = refill_ms
-        self._salt = salt & 0xFFFF_FFFF
-        self._weights = [_weight(d) for d in range(max_levels)]
         self._needs_purge = False
-        self._next_refill_ms: int | None = None  # earliest expiry of any depletion
 
-    # ------------------------------------------------------------ synthetic liquidity
+    # ------------------------------------------------------------ the market's liquidity
+
+    @property
+    def bid0(self) -> int:
+        """The market's best bid (before depletion by our takers)."""
+        return self.depth.bid0
+
+    @property
+    def ask0(self) -> int:
+        """The market's best ask (before depletion by our takers)."""
+        return self.depth.ask0
 
     def move(self, bid0: int, ask0: int) -> None:
-        """Set the synthetic top (the price process moved)."""
-        if bid0 != self.bid0 or ask0 != self.ask0:
-            self.bid0 = bid0
-            self.ask0 = ask0
+        """Set the synthetic top (the price process, or a recorded best bid and ask, moved)."""
+        if not isinstance(self.depth, SyntheticDepth):
+            raise TypeError("only a synthetic book moves its top; a recorded one by its updates")
+        if self.depth.move(bid0, ask0):
             self.dirty = True
 
-    def synthetic(self, side: BookSide, price: int, now_ms: int) -> int:
-        """Synthetic lots resting at `price` on `side` now."""
-        distance = self.bid0 - price if side.is_bid else price - self.ask0
-        if distance < 0 or distance >= self._max_levels or price < 1:
-            return 0
-        noise = 8 + (((price * _NOISE_MULT) ^ self._salt) >> 9) % 16
-        size = max(1, self._lots * self._weights[distance] * noise // 16)
-        used = side.depleted.get(price)
-        if used is not None:
-            if used[1] > now_ms:
-                return max(0, size - used[0])
-            del side.depleted[price]
-        return size
+    def market_lots(self, side: BookSide, price: int, now_ms: int) -> int:
+        """The market's lots (not the accounts') resting at `price` on `side` now."""
+        return self.depth.lots(side.is_bid, price, now_ms)
 
     def deplete(self, side: BookSide, price: int, lots: int, now_ms: int) -> None:
-        """Record that takers consumed `lots` of synthetic size at `price`."""
-        until = now_ms + self._refill_ms
-        used = side.depleted.get(price)
-        if used is None or used[1] <= now_ms:
-            side.depleted[price] = [lots, until]
-        else:
-            used[0] += lots
-            used[1] = until
-        if self._next_refill_ms is None or until < self._next_refill_ms:
-            self._next_refill_ms = until
+        """Record that takers consumed `lots` of the market's size at `price`."""
+        self.depth.deplete(side.is_bid, price, lots, now_ms)
         self.dirty = True
 
     def refill(self, now_ms: int) -> None:
-        """Forget depletion that has expired (the liquidity came back)."""
-        if self._next_refill_ms is None or now_ms < self._next_refill_ms:
-            return
-        pending: list[int] = []
-        for side in (self.bids, self.asks):
-            expired = [p for p, (_, until) in side.depleted.items() if until <= now_ms]
-            for price in expired:
-                del side.depleted[price]
-            pending.extend(until for _, until in side.depleted.values())
-        self._next_refill_ms = min(pending) if pending else None
-        self.dirty = True
+        """Let consumed liquidity come back when its time has come."""
+        if self.depth.refill(now_ms):
+            self.dirty = True
 
-    def best_synthetic(self, side: BookSide, now_ms: int) -> int | None:
-        """The best price with synthetic size left on `side`, if any."""
-        step = -1 if side.is_bid else 1
-        price = self.bid0 if side.is_bid else self.ask0
-        for _ in range(self._max_levels):
-            if price < 1:
-                return None
-            if self.synthetic(side, price, now_ms) > 0:
-                return price
-            price += step
-        return None
+    def best_market(self, side: BookSide, now_ms: int) -> int | None:
+        """The best price with the market's size left on `side`, if any."""
+        return self.depth.best(side.is_bid, now_ms)
+
+    # ------------------------------------------------------------ a recorded market
+
+    def apply_depth(self, update: DepthUpdate, model: QueueModel) -> bool:
+        """Apply a recorded book update and move the queue positions of the account orders
+        at the levels it changed; False if the ladder skipped it."""
+        ladder = self.depth
+        if not isinstance(ladder, RecordedDepth):
+            raise TypeError("a recorded book update needs a recorded ladder")
+        changes = ladder.apply(update, (self.asks.orders, self.bids.orders))
+        if changes is None:
+            return False
+        for is_bid, price, before, after, traded in changes:
+            for order in (self.bids if is_bid else self.asks).orders[price]:
+                order.ahead = model.ahead_after(order.ahead, before, after, traded)
+        self.dirty = True
+        return True
+
+    def on_recorded_trade(self, side: BookSide, price: int, lots: int) -> None:
+        """A recorded trade took `lots` at `price` from the ladder's `side` (its makers)."""
+        ladder = self.depth
+        if not isinstance(ladder, RecordedDepth):
+            raise TypeError("a recorded trade needs a recorded ladder")
+        ladder.on_trade(side.is_bid, price, lots)
+        self.dirty = True
 
     # ------------------------------------------------------------ account orders
 
@@ -152,13 +134,13 @@ class Book:
         return bool(self.bids.prices or self.asks.prices)
 
     def add(self, order: RestingOrder, now_ms: int) -> None:
-        """Queue `order` at the back of its price level."""
+        """Queue `order` at the back of its price level, behind the market's size there."""
         side = self.side_of(order.is_buy)
         queue = side.orders.get(order.price)
         if queue is None:
             queue = side.orders[order.price] = []
             bisect.insort(side.prices, order.price)
-        order.ahead = self.synthetic(side, order.price, now_ms)
+        order.ahead = self.market_lots(side, order.price, now_ms)
         queue.append(order)
         self.dirty = True
 
@@ -196,32 +178,34 @@ class Book:
     # ------------------------------------------------------------ reading the book
 
     def levels(self, side: BookSide, now_ms: int) -> Iterator[tuple[int, int, list[RestingOrder]]]:
-        """Yield (price, synthetic lots, account orders) for `side`, best price first.
+        """Yield (price, market lots, account orders) for `side`, best price first.
 
         Levels with nothing on them are skipped.
         """
-        step = -1 if side.is_bid else 1
-        top = self.bid0 if side.is_bid else self.ask0
-        end = max(top - self._max_levels, 0) if side.is_bid else top + self._max_levels
-        account = iter(reversed(side.prices) if side.is_bid else side.prices)
+        is_bid = side.is_bid
+        step = -1 if is_bid else 1
+        lots_at = self.depth.lots
+        candidates = iter(self.depth.candidates(is_bid))
+        account = iter(reversed(side.prices) if is_bid else side.prices)
+        next_candidate = next(candidates, None)
         next_account = next(account, None)
-        price = top
         while True:
-            in_range = price != end
-            if next_account is not None and (not in_range or (next_account - price) * step <= 0):
+            if next_account is not None and (
+                next_candidate is None or (next_account - next_candidate) * step <= 0
+            ):
                 level = next_account
                 next_account = next(account, None)
-                if level == price:
-                    price += step
-            elif in_range:
-                level = price
-                price += step
+                if level == next_candidate:
+                    next_candidate = next(candidates, None)
+            elif next_candidate is not None:
+                level = next_candidate
+                next_candidate = next(candidates, None)
             else:
                 return
-            synthetic = self.synthetic(side, level, now_ms)
+            market = lots_at(is_bid, level, now_ms)
             orders = side.orders.get(level, _EMPTY)
-            if synthetic or orders:
-                yield level, synthetic, orders
+            if market or orders:
+                yield level, market, orders
 
     def top(self, depth: int, now_ms: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Aggregated (price, lots) levels: bids best (highest) first, asks best (lowest) first."""
@@ -231,8 +215,8 @@ class Book:
         out: list[tuple[int, int]] = []
         if depth <= 0:
             return out
-        for price, synthetic, orders in self.levels(side, now_ms):
-            total = synthetic + sum(o.leaves for o in orders)
+        for price, market, orders in self.levels(side, now_ms):
+            total = market + sum(o.leaves for o in orders)
             if total > 0:
                 out.append((price, total))
                 if len(out) >= depth:

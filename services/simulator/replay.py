@@ -1,73 +1,55 @@
-"""Serve a recorded file of real public frames on /v5/public/linear instead of the market.
+"""Replay a recording: its market to the venue, its frames to the public websocket.
 
-The file holds one raw Bybit public frame per line (as received from the venue). Frames
-are replayed at their recorded pace (by their `ts`), in a loop. A subscriber to an order
-book gets its deltas only after the next snapshot of that book, as from the venue. REST
-and trading stay on the synthetic market: only the public stream is replayed.
+With `replay-file` set the simulator's market is the recording (`replay_file` reads and
+paces it, at the recorded pace times `replay-speed`, in a loop). Every frame that is due goes
+first to the venue core (`Venue.on_market`, market_source "recorded": the recorded L2
+ladder is the book REST and trading match against, queue positions move by the recorded
+trades and depth), and only then to the public subscribers, unchanged: the feed sees exactly
+the recording, and never a price the venue has not matched yet (`venue.flow` has the order).
+
+The replay starts with the first public subscription, so that the feed receives the
+recording's first book snapshot; from then on it runs whether anyone listens or not, as a
+market does. A subscriber to an order book gets its deltas only after the next snapshot of
+that book, as from the venue (a recording with one snapshot: at the next pass).
 """
 
-import itertools
 import logging
+import weakref
 from pathlib import Path
 
-import msgspec
 from aiohttp import web
 
 from services.simulator.connections import Connection, ConnectionRegistry, serve
 from services.simulator.faults import FaultInjector
+from services.simulator.replay_file import ReplayFrame, ReplaySchedule
+from services.simulator.venue import RecordedFrames, Venue
 from services.simulator.ws_frames import decode_request, send_ack
 from shared.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
-MAX_GAP_MS = 1_000
-
-
-def _schedule(timestamps_ms: list[int]) -> list[int]:
-    """Return when to send each frame, in ms after the start, keeping capped recorded gaps."""
-    offsets = [0]
-    for before, after in itertools.pairwise(timestamps_ms):
-        offsets.append(offsets[-1] + min(MAX_GAP_MS, max(0, after - before)))
-    return offsets
-
-
-class _Frame(msgspec.Struct):
-    topic: str
-    ts: int
-    type: str = "snapshot"
-
-
-def load_frames(path: Path) -> list[tuple[int, str, str, str]]:
-    """Return (ts_ms, topic, type, raw text) of every frame in the file, in file order.
-
-    Lines that are not a public data frame (acks, pongs, blank lines) are skipped and counted
-    in the log line.
-    """
-    frames: list[tuple[int, str, str, str]] = []
-    skipped = 0
-    for line in path.read_text().splitlines():
-        try:
-            head = msgspec.json.decode(line, type=_Frame)
-        except msgspec.DecodeError:
-            skipped += 1
-            continue
-        frames.append((head.ts, head.topic, head.type, line))
-    if not frames:
-        raise ValueError(f"{path}: no public frames with topic and ts")
-    log.info("replay loaded file=%s frames=%d skipped=%d", path, len(frames), skipped)
-    return frames
 
 
 class ReplayStream:
-    """The public websocket, fed from a recording."""
+    """The public websocket and the venue's market, fed from a recording."""
 
-    def __init__(self, path: str, faults: FaultInjector, clock: Clock) -> None:
-        self._frames = load_frames(Path(path))
+    def __init__(
+        self,
+        path: str,
+        faults: FaultInjector,
+        clock: Clock,
+        *,
+        venue: Venue | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        self._schedule = ReplaySchedule(Path(path), speed=speed)
         self._clock = clock
+        self._venue = venue
+        self._decoder = RecordedFrames(venue.grids() if venue is not None else {})
         self.registry = ConnectionRegistry(faults)
-        self._synced: dict[str, set[str]] = {}  # conn_id -> books that had their snapshot
-        self._offsets_ms = _schedule([ts for ts, _, _, _ in self._frames])
-        self._cursor = 0
-        self._started_ms = 0
+        # per connection: the books that had their snapshot
+        self._synced: weakref.WeakKeyDictionary[Connection, set[str]] = weakref.WeakKeyDictionary()
+        self._started = False
+        log.info("replay file=%s speed=%s venue=%s", path, speed, venue is not None)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         return await serve(request, self.registry, self._on_text)
@@ -87,27 +69,36 @@ class ReplayStream:
         )
 
     def publish(self, now_ms: int) -> None:
-        """Send every recorded frame whose time has come, looping at the end of the file.
-
-        The clock starts with the first subscriber. Gaps between recorded frames are kept,
-        capped at MAX_GAP_MS (a recording may join sessions hours apart).
-        """
-        if not any(conn.topics for conn in self.registry.connections):
-            return
-        if self._started_ms == 0:
-            self._started_ms = now_ms
-        while True:
-            if self._cursor == len(self._frames):
-                self._cursor = 0
-                self._started_ms = now_ms
-            _, topic, kind, raw = self._frames[self._cursor]
-            if self._offsets_ms[self._cursor] > now_ms - self._started_ms:
+        """Apply to the venue, then send, every recorded frame whose time has come."""
+        if not self._started:
+            if not any(conn.topics for conn in self.registry.connections):
                 return
-            self._cursor += 1
-            for conn in self.registry.subscribers(topic):
-                synced = self._synced.setdefault(conn.conn_id, set())
-                if topic.startswith("orderbook.") and kind == "snapshot":
-                    synced.add(topic)
-                if topic.startswith("orderbook.") and topic not in synced:
+            self._started = True
+        for frame in self._schedule.due(now_ms):
+            if self._venue is not None:
+                for event in self._decoder.events(frame.raw, frame.recv_ns):
+                    self._venue.on_market(event)
+            self._send(frame)
+
+    def _send(self, frame: ReplayFrame) -> None:
+        is_book = frame.topic.startswith("orderbook.")
+        for conn in self.registry.subscribers(frame.topic):
+            if is_book:
+                synced = self._synced.setdefault(conn, set())
+                if frame.kind == "snapshot":
+                    synced.add(frame.topic)
+                elif frame.topic not in synced:
                     continue
-                conn.send(raw)
+            conn.send(frame.raw)
+
+    def counts(self) -> dict[str, int]:
+        """Frames replayed, passes started, and what was left out, by reason."""
+        schedule = self._schedule
+        skips = self._venue.recorded_skips() if self._venue is not None else {}
+        return {
+            "replay_frames": schedule.frames,
+            "replay_passes": schedule.passes,
+            "replay_lines_skipped": schedule.skipped,
+            **{f"replay_skipped_{reason}": n for reason, n in self._decoder.skipped.items()},
+            **{f"replay_book_skipped_{reason}": n for reason, n in skips.items()},
+        }

@@ -59,11 +59,20 @@ class SimulatorService:
             after_trade=self._flush_private,
             enforce_rate_limits=settings.enforce_rate_limits,
         )
-        self.public = (
-            ReplayStream(settings.replay_file, self.faults, clock)
-            if settings.replay_file
-            else PublicStream(exchange, self.faults, clock)
-        )
+        self.public: ReplayStream | PublicStream
+        self.replay: ReplayStream | None = None
+        if settings.replay_file:
+            if exchange.state.config.market_source != "recorded":
+                raise ValueError("a replay needs a venue whose market_source is 'recorded'")
+            self.public = self.replay = ReplayStream(
+                settings.replay_file,
+                self.faults,
+                clock,
+                venue=exchange,
+                speed=settings.replay_speed,
+            )
+        else:
+            self.public = PublicStream(exchange, self.faults, clock)
         self.private = PrivateStream(secrets, self.faults, clock)
         self.port = settings.port  # the bound port once started (settings may say 0)
         self.market = market_view(
@@ -125,6 +134,7 @@ class SimulatorService:
             "public_connections_opened": self.public.registry.opened,
             "private_connections_opened": self.private.registry.opened,
             **{f"injected_{name}": n for name, n in self.faults.injected.items()},
+            **(self.replay.counts() if self.replay is not None else {}),
         }
 
     async def outlive_supervisor(self) -> None:
@@ -215,6 +225,7 @@ class SimulatorService:
                     len(c.topics) for c in self.private.registry.connections
                 ),
                 "market": self.market,
+                "replay": self.replay.counts() if self.replay is not None else None,
             }
         )
 

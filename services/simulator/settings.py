@@ -42,7 +42,14 @@ class SimulatorSettings(ServiceSettings, frozen=True, kw_only=True):
     # x every symbol's volatility instead of the profile's (none: the profile's)
     volatility_scale: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
     enforce_rate_limits: bool = True  # Bybit's per-endpoint limits (off only for benchmarks)
-    replay_file: str = ""  # a file of recorded public frames to serve instead of the market
+    # A recording of public frames: the venue's market (REST and trading match against its
+    # order books) and the public stream, instead of the synthetic market (replay.py).
+    replay_file: str = ""
+    replay_speed: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 1.0  # x the recorded pace
+    # Queue position of resting orders in a recorded market (queue_model.py): "risk-averse"
+    # (cancellations all behind us) or "probabilistic" (f(x) = x^queue-power).
+    queue_model: Literal["risk-averse", "probabilistic"] = "risk-averse"
+    queue_power: Annotated[float, msgspec.Meta(gt=0, le=10)] = 2.0
     # per account: the finished orders, executions and transaction-log rows the venue keeps
     history_kept: Annotated[int, msgspec.Meta(ge=1)] = 500
     faults: Faults = msgspec.field(default_factory=Faults)

@@ -101,6 +101,7 @@ def make_service(
     symbols: tuple[str, ...] | None = None,
     faults: Faults | None = None,
     replay_file: str = "",
+    replay_speed: float = 1.0,
     volatility_scale: float = 1.0,
     trade_rate_scale: float = 1.0,
 ) -> SimulatorService:
@@ -112,6 +113,7 @@ def make_service(
         step_ms=20,
         faults=faults or Faults(),
         replay_file=replay_file,
+        replay_speed=replay_speed,
     )
     exchange = Exchange(
         ExchangeConfig(
@@ -119,6 +121,7 @@ def make_service(
             symbols=symbols,
             volatility_scale=volatility_scale,
             trade_rate_scale=trade_rate_scale,
+            market_source="recorded" if replay_file else "synthetic",
         ),
         now_ms=clock.now_ns() // 1_000_000,
     )

@@ -1,12 +1,12 @@
 """The simulator's venue core: pure state and functions, no I/O, no clock, no asyncio.
 
-`Venue` owns the market (price process, books, candles), the accounts (keyed by API key)
-and the two event streams (public trades, private events). It takes Bybit request Structs
-already decoded by the HTTP layer, returns `shared.bybit.wire` Structs, and raises
-`VenueError(code, msg)` for what Bybit answers with a non-zero retCode. It does no I/O and
-reads no clock: every call that depends on time takes `now_ms`, and the market is advanced
-to it first (in fixed steps of `step_ms`), so a seed plus a sequence of calls gives the same
-result every time.
+`Venue` owns the market (price process or recorded ladders, books, candles), the accounts
+(keyed by API key) and the two event streams (public trades, private events). It takes
+Bybit request Structs already decoded by the HTTP layer, returns `shared.bybit.wire`
+Structs, and raises `VenueError(code, msg)` for what Bybit answers with a non-zero retCode.
+It does no I/O and reads no clock: every call that depends on time takes `now_ms`, and the
+market is advanced to it first (in fixed steps of `step_ms`, or by the recorded events), so
+a seed (or a recording) plus a sequence of calls gives the same result every time.
 
 Bybit semantics kept: create / amend / cancel return only ids (the acknowledgement); the
 outcome arrives as private events, in the order it happened:
@@ -15,8 +15,9 @@ outcome arrives as private events, in the order it happened:
   after the entry match (New, PartiallyFilled, Filled or Cancelled), then `position` and
   `wallet`; amend and cancel: `order`, `position`, `wallet` (a position event on every order
   create / amend / cancel, even with no position change);
-* a resting order filled later (by the synthetic flow, by a taker of any account, or because
-  the market moved through it): `execution`, `order`, `position`, `wallet` per fill.
+* a resting order filled later (by the synthetic flow or a recorded trade, by a taker of any
+  account, or because the market moved through it): `execution`, `order`, `position`,
+  `wallet` per fill.
 
 Simplifications versus Bybit (beyond those of `accounts`):
 
@@ -55,7 +56,8 @@ Simplifications versus Bybit (beyond those of `accounts`):
   first fill;
 * the fills of one taker match are followed by one order, one position and one wallet
   event (Bybit batches them too), not by a position and wallet event per fill;
-* the mark and index price are the synthetic mid; funding rate is a constant 0.0001 and is
+* the mark and index price are the mid of the market's best bid and ask (synthetic or
+  recorded); funding rate is a constant 0.0001 and is
   never charged; open interest is synthetic;
 * order history keeps everything in memory (Bybit's retention rules applied when reading);
   the public-trade and private-event buffers keep the newest `max_buffered_events` entries
@@ -68,14 +70,29 @@ Module map: `state` (config, markets, accounts, ids, marks), `validation` (reque
 `VenueError`), `clearing` (matching an order, booking fills, closing orders, firing stops),
 `stops` (TP/SL decisions), `conditional` (trigger orders), `request_fields` (the request
 types, every field's treatment), `reports` (the private events), `flow` (time: synthetic steps or
-recorded `BookTop` / `TradePrint` events), `recorded` (raw recorded Bybit public frames as
-those events), `trading` (the trading requests), `market_data`,
-`queries`, and `facade` (`Venue`, which only delegates).
+recorded events, and the order one recorded event is processed in), `recorded` (raw
+recorded Bybit public frames as those events), `trading` (the trading requests),
+`market_data`, `queries`, and `facade` (`Venue`, which only delegates). Below the package:
+`book` (one symbol's book over a pluggable `depth`: synthetic, or the recorded `ladder`),
+`matching`, `queue_model` (queue position in a recorded market), `market_events`.
 """
 
+from services.simulator.market_events import (
+    BookTop,
+    DepthUpdate,
+    MarketEvent,
+    RecordedEvent,
+    RecordedTrade,
+    TradePrint,
+)
 from services.simulator.venue.facade import Venue
-from services.simulator.venue.flow import BookTop, MarketEvent, TradePrint
-from services.simulator.venue.recorded import RecordedMarket, market_events
+from services.simulator.venue.recorded import (
+    Grid,
+    RecordedFrames,
+    RecordedMarket,
+    market_events,
+    recorded_events,
+)
 from services.simulator.venue.state import (
     ExchangeConfig,
     PrivateEvent,
@@ -86,14 +103,20 @@ from services.simulator.venue.state import (
 
 __all__ = [
     "BookTop",
+    "DepthUpdate",
     "ExchangeConfig",
+    "Grid",
     "MarketEvent",
     "PrivateEvent",
     "PublicLevel",
+    "RecordedEvent",
+    "RecordedFrames",
     "RecordedMarket",
+    "RecordedTrade",
     "TradePrint",
     "Venue",
     "VenueError",
     "fee_of",
     "market_events",
+    "recorded_events",
 ]

@@ -25,12 +25,17 @@ _MAX_STOP_ROUNDS: Final = 100
 
 @dataclass(slots=True)
 class FillContext:
-    """One match: where, when, and which account order is the taker (None: synthetic)."""
+    """One match: where, when, and which account order is the taker (None: the market's).
+
+    `prints=False` for the fills a recorded trade causes: that trade is the public print
+    (the caller records it once), our fills do not print again.
+    """
 
     state: VenueState
     market: Market
     now_ms: int
     taker: OrderState | None = None  # its final status is set after the match
+    prints: bool = True
 
     def matcher(self) -> Matcher:
         """A matcher on this market's book whose fills come back to `on_fill`."""
@@ -38,7 +43,10 @@ class FillContext:
 
     def on_fill(self, fill: Fill) -> None:
         """Book one fill: the public trade, then the maker's and the taker's side of it."""
-        record_trade(self.state, self.market, fill.taker.is_buy, fill.price, fill.lots, self.now_ms)
+        if self.prints:
+            record_trade(
+                self.state, self.market, fill.taker.is_buy, fill.price, fill.lots, self.now_ms
+            )
         if fill.maker is not None:
             self._account_fill(fill.maker, fill)
         if fill.taker.account:

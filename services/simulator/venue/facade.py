@@ -1,17 +1,21 @@
 """`Venue`: the one object the HTTP layer and a backtest call; it only delegates.
 
 Driving it directly (a backtest, a test): `on_market(event)` feeds a recorded market event
-(`BookTop`, `TradePrint`), `advance(now_ms)` moves the clock, `submit` / `amend` / `cancel`
-take Bybit order requests with the time they arrive, and `drain_reports()` returns the
-private reports (execution, order, position, wallet) they caused, in order.
+(`DepthUpdate`, `RecordedTrade` with `market_source="recorded"`, decoded on `grids()` by
+`RecordedFrames`; `BookTop`, `TradePrint` with "recorded-tops"), `advance(now_ms)` moves
+the clock, `submit` / `amend` / `cancel` take Bybit order requests with the time they
+arrive, and `drain_reports()` returns the private reports (execution, order, position,
+wallet) they caused, in order. `flow` says in which order one event is processed.
 """
 
 from decimal import Decimal
 
 from services.simulator.candles import KLINE_INTERVALS
+from services.simulator.ladder import RecordedDepth
+from services.simulator.market_events import MarketEvent
 from services.simulator.venue import flow, market_data, queries, trading
 from services.simulator.venue.facade_more import MoreEndpoints
-from services.simulator.venue.flow import MarketEvent
+from services.simulator.venue.recorded import Grid
 from services.simulator.venue.state import ExchangeConfig, PrivateEvent, PublicLevel, VenueState
 from shared.bybit import wire
 
@@ -36,6 +40,20 @@ class Venue(MoreEndpoints):
     def on_market(self, event: MarketEvent) -> None:
         """Apply one recorded market event (after advancing to its time)."""
         flow.on_market(self.state, event)
+
+    def grids(self) -> dict[str, Grid]:
+        """Every symbol's (tick size, qty step): what recorded frames are decoded on."""
+        return {m.spec.symbol: (m.spec.tick_size, m.spec.qty_step) for m in self.state.market_list}
+
+    def recorded_skips(self) -> dict[str, int]:
+        """Recorded book updates the ladders skipped, by reason, over every symbol."""
+        total: dict[str, int] = {}
+        for market in self.state.market_list:
+            ladder = market.book.depth
+            if isinstance(ladder, RecordedDepth):
+                for reason, count in ladder.skipped.items():
+                    total[reason] = total.get(reason, 0) + count
+        return total
 
     # ---- trading (ids back; the outcome is in the reports)
 

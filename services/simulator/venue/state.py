@@ -9,14 +9,16 @@ import hashlib
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 
 from services.simulator.accounts import Account
 from services.simulator.book import Book
 from services.simulator.candles import CandleSeries
+from services.simulator.depth import Depth, SyntheticDepth
 from services.simulator.instruments import InstrumentSpec, select
+from services.simulator.ladder import RecordedDepth
 from services.simulator.market import (
     DAY_MINUTES,
     MINUTE_MS,
@@ -24,6 +26,7 @@ from services.simulator.market import (
     SymbolModel,
     synthetic_history,
 )
+from services.simulator.queue_model import QueueModel, QueueModelName
 
 ORDER_IDS, EXEC_IDS, TRADE_IDS = 1, 2, 3  # id kinds
 _MASK64: Final = (1 << 64) - 1
@@ -36,6 +39,7 @@ PublicLevel = tuple[Decimal, Decimal]
 PrivateEvent = tuple[str, str, object]  # (account, topic, wire struct)
 # (trade number, time ms, taker buys, price ticks, lots, cross seq, tick direction)
 Trade = tuple[int, int, bool, int, int, int, str]
+MarketSource = Literal["synthetic", "recorded-tops", "recorded"]
 
 
 class VenueError(Exception):
@@ -56,9 +60,14 @@ def params_error(msg: str) -> VenueError:
 class ExchangeConfig:
     """The simulator's knobs. `symbols=None` is the whole default universe.
 
-    `synthetic_market=False` switches the price process off: the market moves only by the
-    recorded events fed to `Venue.on_market` (a backtest); time still refills the books and
-    rolls the candles.
+    `market_source` says what moves the market:
+    - `"synthetic"`: the seeded price process and its synthetic trade flow (paper trading);
+    - `"recorded"`: a recording, fed to `Venue.on_market` as `DepthUpdate` / `RecordedTrade`
+      (replay, backtests): each book is the recorded L2 ladder, our orders queue in it as
+      `queue_model` says (`power`: n of its f(x) = x^n) and no price process runs;
+    - `"recorded-tops"`: recorded `BookTop` / `TradePrint` move the synthetic book's top
+      and trade against its synthetic depth (a standing market for tests); no price process.
+    Without the price process time still rolls the candles (and refills a synthetic book).
     """
 
     seed: int = 1
@@ -76,7 +85,9 @@ class ExchangeConfig:
     refill_ms: int = 1500  # consumed synthetic liquidity comes back after this long
     recent_trades: int = 1000  # per symbol, for /v5/market/recent-trade
     max_buffered_events: int = 100_000
-    synthetic_market: bool = True
+    market_source: MarketSource = "synthetic"
+    queue_model: QueueModelName = "risk-averse"  # of a recorded market (queue_model.py)
+    queue_power: float = 2.0  # n of the probabilistic model's f(x) = x^n
     history_kept: int = 500  # per account: finished orders, executions, transaction-log rows
 
 
@@ -113,7 +124,7 @@ def _splitmix(value: int) -> int:
 
 
 def mark_ticks(market: Market) -> int:
-    """The mark (and index) price in ticks: the synthetic mid."""
+    """The mark (and index) price in ticks: the mid of the market's best bid and ask."""
     return (market.book.bid0 + market.book.ask0) // 2
 
 
@@ -167,6 +178,9 @@ class VenueState:
             for s in specs
         )
         self.process = PriceProcess(specs, models, seed=config.seed, step_ms=config.step_ms)
+        self.synthetic = config.market_source == "synthetic"  # the price process runs
+        self.recorded = config.market_source == "recorded"  # books are recorded ladders
+        self.queue_model = QueueModel(config.queue_model, config.queue_power)
         # Ids (orders, executions, trades) differ between two starts of the same seed: a
         # journal kept across simulator restarts must never see an old execId again.
         id_key = hashlib.blake2b(f"{config.seed}:{now_ms}".encode(), digest_size=16).digest()
@@ -179,14 +193,20 @@ class VenueState:
                 spec, history_rng, end_minute=now_ms // MINUTE_MS, minutes=config.history_minutes
             )
             bid0 = max(1, int(spec.start_price / spec.tick_size) - model.spread_ticks // 2)
-            book = Book(
-                book_lots=model.book_lots,
-                max_levels=config.book_levels,
-                refill_ms=config.refill_ms,
-                salt=int.from_bytes(id_key[:4], "big") ^ spec.symbol_id,
-                bid0=bid0,
-                ask0=bid0 + model.spread_ticks,
+            ask0 = bid0 + model.spread_ticks
+            depth: Depth = (
+                RecordedDepth(bid0=bid0, ask0=ask0)
+                if self.recorded
+                else SyntheticDepth(
+                    book_lots=model.book_lots,
+                    max_levels=config.book_levels,
+                    refill_ms=config.refill_ms,
+                    salt=int.from_bytes(id_key[:4], "big") ^ spec.symbol_id,
+                    bid0=bid0,
+                    ask0=ask0,
+                )
             )
+            book = Book(depth)
             candles = CandleSeries(
                 capacity=config.history_minutes + 2,
                 unit_value=model.tick * model.lot,
@@ -257,4 +277,5 @@ class VenueState:
         book.u += 1
         book.seq = self.seq
         book.dirty = False
-        market.top_cache = {}
+        if market.top_cache:
+            market.top_cache = {}

@@ -2,13 +2,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.simulator.book import Book, RestingOrder
-from services.simulator.matching import Fill, Matcher, synthetic_taker
+from services.simulator.depth import SyntheticDepth
+from services.simulator.matching import Fill, Matcher, market_taker
 
 NOW = 1_000_000
 
 
 def _book(*, bid0: int = 1000, ask0: int = 1001, lots: int = 10, levels: int = 60) -> Book:
-    return Book(book_lots=lots, max_levels=levels, refill_ms=1000, salt=7, bid0=bid0, ask0=ask0)
+    depth = SyntheticDepth(
+        book_lots=lots, max_levels=levels, refill_ms=1000, salt=7, bid0=bid0, ask0=ask0
+    )
+    return Book(depth)
 
 
 def _order(order_id: str, is_buy: bool, price: int, lots: int) -> RestingOrder:
@@ -46,14 +50,14 @@ def test_synthetic_levels_get_thicker_away_from_the_top() -> None:
 
 def test_a_resting_order_queues_behind_the_size_already_there() -> None:
     book = _book()
-    ahead = book.synthetic(book.bids, 1000, NOW)
+    ahead = book.market_lots(book.bids, 1000, NOW)
     ours = _order("ours", True, 1000, 4)
     book.add(ours, NOW)
     assert ours.ahead == ahead
     tape = Tape()
-    Matcher(book, NOW, tape).take(synthetic_taker(False, ahead - 1), None)
+    Matcher(book, NOW, tape).take(market_taker(False, ahead - 1), None)
     assert ours.leaves == 4, "not reached yet"
-    Matcher(book, NOW, tape).take(synthetic_taker(False, 3), None)
+    Matcher(book, NOW, tape).take(market_taker(False, 3), None)
     assert ours.leaves == 2, "partly filled once the size ahead was consumed"
     ours_fills = [f for f in tape.fills if f.maker is ours]
     assert [(f.price, f.lots) for f in ours_fills] == [(1000, 2)]
@@ -62,15 +66,15 @@ def test_a_resting_order_queues_behind_the_size_already_there() -> None:
 
 def test_later_synthetic_size_queues_behind_an_account_order() -> None:
     book = _book()
-    size = book.synthetic(book.bids, 1000, NOW)
+    size = book.market_lots(book.bids, 1000, NOW)
     first = _order("first", True, 1000, 3)
     book.add(first, NOW)
-    Matcher(book, NOW, Tape()).take(synthetic_taker(False, size), None)  # consume what was ahead
+    Matcher(book, NOW, Tape()).take(market_taker(False, size), None)  # consume what was ahead
     assert first.ahead == 0
     later = NOW + 5000  # the consumed synthetic size has come back, behind our order
-    assert book.synthetic(book.bids, 1000, later) == size
+    assert book.market_lots(book.bids, 1000, later) == size
     tape = Tape()
-    Matcher(book, later, tape).take(synthetic_taker(False, 2), None)
+    Matcher(book, later, tape).take(market_taker(False, 2), None)
     assert [(f.maker is first, f.lots) for f in tape.fills] == [(True, 2)]
 
 
@@ -89,10 +93,10 @@ def test_a_taker_never_goes_beyond_its_limit() -> None:
 
 def test_consumed_liquidity_refills_later() -> None:
     book = _book()
-    before = book.synthetic(book.asks, 1001, NOW)
-    Matcher(book, NOW, Tape()).take(synthetic_taker(True, 1), None)
-    assert book.synthetic(book.asks, 1001, NOW + 999) == before - 1
-    assert book.synthetic(book.asks, 1001, NOW + 1000) == before
+    before = book.market_lots(book.asks, 1001, NOW)
+    Matcher(book, NOW, Tape()).take(market_taker(True, 1), None)
+    assert book.market_lots(book.asks, 1001, NOW + 999) == before - 1
+    assert book.market_lots(book.asks, 1001, NOW + 1000) == before
 
 
 def test_the_market_trades_through_resting_orders_at_their_price() -> None:
@@ -118,7 +122,7 @@ def test_the_market_trades_through_resting_orders_at_their_price() -> None:
 def test_fok_and_post_only_checks() -> None:
     book = _book()
     matcher = Matcher(book, NOW, Tape())
-    top = book.synthetic(book.asks, 1001, NOW)
+    top = book.market_lots(book.asks, 1001, NOW)
     assert matcher.fillable(True, 1001, top)
     assert not matcher.fillable(True, 1001, top + 1)
     assert matcher.fillable(True, 1002, top + 1)
@@ -135,7 +139,7 @@ def test_cancelled_orders_leave_the_book() -> None:
     book.cancel(order)
     book.purge()
     assert not book.has_orders
-    assert book.top(3, NOW)[1][2][1] == book.synthetic(book.asks, 1003, NOW)
+    assert book.top(3, NOW)[1][2][1] == book.market_lots(book.asks, 1003, NOW)
 
 
 def test_reduce_only_shrinking_during_a_match_is_respected() -> None:
@@ -150,7 +154,7 @@ def test_reduce_only_shrinking_during_a_match_is_respected() -> None:
             second.leaves = 0  # e.g. the position is gone: the other reduce-only order shrinks
             book.cancel(second)
 
-    taker = synthetic_taker(True, 1000)
+    taker = market_taker(True, 1000)
     Matcher(book, NOW, on_fill).take(taker, 1001)
     assert first.leaves == 0
     assert second.leaves == 0
@@ -199,7 +203,7 @@ def test_fills_respect_prices_quantities_and_priority(
             assert fill.price == fill.maker.price
         tape.fills.clear()
         limit = None if offset is None else (1000 + offset if is_buy else 1001 - offset)
-        taker = synthetic_taker(is_buy, lots)
+        taker = market_taker(is_buy, lots)
         filled = matcher.take(taker, limit)
         assert 0 <= filled <= lots
         assert filled == sum(f.lots for f in tape.fills)

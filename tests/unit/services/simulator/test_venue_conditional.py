@@ -32,7 +32,9 @@ SYMBOL = "BTCUSDT"
 
 
 def recorded() -> Venue:
-    config = ExchangeConfig(seed=3, symbols=(SYMBOL,), history_minutes=120, synthetic_market=False)
+    config = ExchangeConfig(
+        seed=3, symbols=(SYMBOL,), history_minutes=120, market_source="recorded-tops"
+    )
     return Venue(config, T0)
 
 

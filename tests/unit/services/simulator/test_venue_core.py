@@ -37,7 +37,7 @@ def quiet() -> Venue:
 
 def recorded() -> Venue:
     """No price process: the market moves only by the events fed to it."""
-    return venue(synthetic_market=False)
+    return venue(market_source="recorded-tops")
 
 
 def limit(side: str, qty: str, price: Decimal, **fields: Any) -> wire.OrderCreateRequest:
@@ -152,7 +152,7 @@ def _frame(name: str, **changes: Any) -> str:
 def test_recorded_bybit_frames_drive_the_book_and_fill_a_resting_order() -> None:
     snapshot_ms = 1_685_082_877_414  # the recorded orderbook.50 snapshot's ts
     v = Venue(
-        ExchangeConfig(symbols=("BTCUSDT",), history_minutes=60, synthetic_market=False),
+        ExchangeConfig(symbols=("BTCUSDT",), history_minutes=60, market_source="recorded-tops"),
         snapshot_ms - 1_000,
     )
     book = [_frame("ws_public_linear_orderbook50_snapshot.json")]

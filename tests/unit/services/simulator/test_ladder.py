@@ -1,0 +1,150 @@
+"""The recorded L2 ladder: snapshots, deltas, deletes, the depth it follows, what is consumed."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.simulator.ladder import RecordedDepth
+from services.simulator.market_events import DepthUpdate, Level
+
+NOW = 1_000
+NONE: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+
+
+def update(
+    bids: list[Level], asks: list[Level], *, snapshot: bool = False, depth: int = 50
+) -> DepthUpdate:
+    return DepthUpdate("ETHUSDT", NOW, depth, snapshot, tuple(bids), tuple(asks))
+
+
+def ladder_of(bids: list[Level], asks: list[Level]) -> RecordedDepth:
+    ladder = RecordedDepth(bid0=1, ask0=2)
+    assert ladder.apply(update(bids, asks, snapshot=True), NONE) == []
+    return ladder
+
+
+def side(ladder: RecordedDepth, is_bid: bool) -> list[Level]:
+    return [(p, ladder.lots(is_bid, p, NOW)) for p in ladder.candidates(is_bid)]
+
+
+def test_a_snapshot_sets_the_ladder_best_first_and_the_top() -> None:
+    ladder = ladder_of([(99, 5), (100, 3), (97, 0)], [(102, 4), (101, 7)])
+    assert side(ladder, True) == [(100, 3), (99, 5)]  # a zero level is not a level
+    assert side(ladder, False) == [(101, 7), (102, 4)]
+    assert (ladder.bid0, ladder.ask0) == (100, 101)
+
+
+def test_a_delta_sets_adds_and_deletes_levels() -> None:
+    ladder = ladder_of([(100, 3), (99, 5)], [(101, 7)])
+    ladder.apply(update([(100, 0), (98, 2), (99, 6)], [(101, 1), (103, 0)]), NONE)
+    assert side(ladder, True) == [(99, 6), (98, 2)]
+    assert side(ladder, False) == [(101, 1)]
+    assert ladder.bid0 == 99, "the best bid left with its level"
+
+
+def test_a_new_snapshot_replaces_everything() -> None:
+    ladder = ladder_of([(100, 3), (99, 5)], [(101, 7)])
+    ladder.deplete(True, 100, 2, NOW)
+    ladder.apply(update([(90, 1)], [(95, 2)], snapshot=True), NONE)
+    assert side(ladder, True) == [(90, 1)]
+    assert side(ladder, False) == [(95, 2)]
+    assert (ladder.bid0, ladder.ask0) == (90, 95)
+
+
+def test_a_delta_before_any_snapshot_is_skipped_and_counted() -> None:
+    ladder = RecordedDepth(bid0=1, ask0=2)
+    assert ladder.apply(update([(100, 3)], []), NONE) is None
+    assert ladder.skipped["delta_before_snapshot"] == 1
+    assert list(ladder.candidates(True)) == []
+    assert (ladder.bid0, ladder.ask0) == (1, 2), "the top stays as it was"
+
+
+def test_the_ladder_follows_the_deepest_book_it_has_seen() -> None:
+    ladder = RecordedDepth(bid0=1, ask0=2)
+    ladder.apply(update([(100, 3)], [(101, 1)], snapshot=True, depth=1), NONE)
+    assert ladder.depth == 1
+    assert ladder.apply(update([(99, 5)], [], depth=500), NONE) is None, "no snapshot yet"
+    ladder.apply(update([(100, 4), (99, 5)], [(101, 2)], snapshot=True, depth=500), NONE)
+    assert ladder.depth == 500
+    assert ladder.apply(update([(100, 9)], [(101, 9)], snapshot=True, depth=1), NONE) is None
+    assert ladder.skipped == {"shallower_depth": 1, "delta_before_snapshot": 1}
+    assert side(ladder, True) == [(100, 4), (99, 5)]
+
+
+def test_what_our_takers_consume_stays_consumed_until_the_level_is_updated() -> None:
+    ladder = ladder_of([(100, 3)], [(101, 7), (102, 4)])
+    ladder.deplete(False, 101, 7, NOW)
+    ladder.deplete(False, 102, 1, NOW)
+    assert ladder.lots(False, 101, NOW + 60_000) == 0, "time brings nothing back"
+    assert not ladder.refill(NOW + 60_000)
+    assert ladder.best(False, NOW) == 102
+    assert ladder.ask0 == 101, "the recorded top does not move for our takers"
+    ladder.apply(update([], [(101, 5)]), NONE)
+    assert ladder.lots(False, 101, NOW) == 5, "the recording's update sets the level"
+    assert ladder.lots(False, 102, NOW) == 3, "another level is still consumed"
+
+
+def test_recorded_trades_take_from_their_level_and_are_counted_until_its_update() -> None:
+    ladder = ladder_of([(100, 10)], [(101, 7)])
+    ladder.on_trade(True, 100, 4)
+    ladder.on_trade(True, 100, 1)
+    ladder.on_trade(True, 98, 1)  # a level the depth stream did not show: nothing to take
+    assert ladder.lots(True, 100, NOW) == 5
+    assert ladder.traded_at(True, 100) == 5
+    assert ladder.recorded(True, 100) == 10
+    changes = ladder.apply(update([(100, 5)], []), ((), (100,)))
+    assert changes == [(True, 100, 10, 5, 5)]
+    assert ladder.traded_at(True, 100) == 0
+    assert ladder.lots(True, 100, NOW) == 5
+
+
+def test_changes_name_only_the_watched_levels_and_a_snapshot_names_them_all() -> None:
+    ladder = ladder_of([(100, 10), (99, 2)], [(101, 7)])
+    watched = ((101, 105), (99,))
+    assert ladder.apply(update([(100, 1), (99, 0)], [(102, 3)]), watched) == [(True, 99, 2, 0, 0)]
+    snapshot = update([(100, 2)], [(105, 6)], snapshot=True)
+    assert sorted(ladder.apply(snapshot, watched) or []) == [
+        (False, 101, 7, 0, 0),
+        (False, 105, 0, 6, 0),
+        (True, 99, 0, 0, 0),
+    ]
+
+
+_levels = st.lists(
+    st.tuples(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=9)),
+    max_size=12,
+)
+_updates = st.lists(st.tuples(st.booleans(), _levels, _levels), min_size=1, max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(updates=_updates)
+def test_the_ladder_is_the_recorded_book(
+    updates: list[tuple[bool, list[Level], list[Level]]],
+) -> None:
+    ladder = RecordedDepth(bid0=1, ask0=2)
+    reference: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    synced = False
+    for snapshot, bids, asks in updates:
+        applied = ladder.apply(update(bids, asks, snapshot=snapshot), NONE) is not None
+        assert applied == (snapshot or synced)
+        if not applied:
+            continue
+        synced = True
+        for is_bid, levels in ((True, bids), (False, asks)):
+            book = reference[is_bid]
+            if snapshot:
+                book.clear()
+            for price, lots in levels:
+                if lots:
+                    book[price] = lots
+                else:
+                    book.pop(price, None)
+        for is_bid in (True, False):
+            book = reference[is_bid]
+            expected = sorted(book.items(), reverse=is_bid)
+            assert side(ladder, is_bid) == expected
+            assert all(lots > 0 for _, lots in side(ladder, is_bid))
+        if reference[True]:
+            assert ladder.bid0 == max(reference[True])
+        if reference[False]:
+            assert ladder.ask0 == min(reference[False])
