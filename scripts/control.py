@@ -20,7 +20,9 @@ from shared.settings import (
     resolve_run_dir,
 )
 
-SERVICES = ("simulator", "scanner", "feed", "executor", "strategy")  # start order
+# Start order. The recorder comes before the feed and the executor so that it hears their
+# first frames and events (a book's snapshot), and stops after them (their last events).
+SERVICES = ("simulator", "scanner", "recorder", "feed", "executor", "strategy")
 # A strategy that trades within seconds on the paper market (the defaults wait for 0.1 %).
 QUICK_STRATEGY = {
     "momentum-threshold": "0.0003",

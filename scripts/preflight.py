@@ -12,6 +12,7 @@ from typing import Any
 from scripts.run_processes import describe, find_run_processes
 from services.executor.settings import ExecutorSettings
 from services.feed.settings import FeedSettings
+from services.recorder.settings import RecorderSettings
 from services.scanner.settings import ScannerSettings
 from services.simulator.settings import SimulatorSettings
 from services.strategy.settings import StrategySettings
@@ -33,6 +34,7 @@ SECTIONS: dict[str, type[Settings]] = {
     "bybit": BybitSettings,
     "simulator": SimulatorSettings,
     "scanner": ScannerSettings,
+    "recorder": RecorderSettings,
     "feed": FeedSettings,
     "executor": ExecutorSettings,
     "strategy": StrategySettings,
@@ -56,7 +58,7 @@ def check_settings(path: Path, run_dir: Path, secrets: Secrets) -> dict[str, Any
 def ports_of(sections: dict[str, Any]) -> list[tuple[str, str, int]]:
     """(what, host, port) of every TCP port the run listens on."""
     paper = sections["system"].mode is Mode.PAPER
-    names = ("simulator", "scanner", "feed", "executor", "strategy")
+    names = ("simulator", "scanner", "recorder", "feed", "executor", "strategy")
     ports = [
         (f"[{name}] metrics-port", "127.0.0.1", sections[name].metrics_port)
         for name in names

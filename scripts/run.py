@@ -140,7 +140,7 @@ def _shutdown(
     supervisor: Supervisor, process: subprocess.Popen[bytes], report: "_FinalReport"
 ) -> int:
     """Stop every service in reverse start order, then supervisord; 0 if all were clean."""
-    print("run: stopping (strategy, executor, feed, scanner, simulator) ...", file=sys.stderr)
+    print(f"run: stopping ({', '.join(reversed(SERVICES))}) ...", file=sys.stderr)
     try:
         # One at a time, each waited for: supervisord's stop-all signals them all at once,
         # and the executor must cancel its orders while the venue is still up.

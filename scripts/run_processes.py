@@ -109,7 +109,7 @@ def _through_supervisord(run_dir: Path, say: Say) -> bool:
     supervisor = Supervisor(run_dir)
     if not supervisor.answers():
         return False
-    say("stop: supervisord answers; stopping strategy, executor, feed, scanner, simulator")
+    say(f"stop: supervisord answers; stopping {', '.join(reversed(SERVICES))}")
     try:
         for name in reversed(SERVICES):
             try:

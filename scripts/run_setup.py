@@ -55,7 +55,7 @@ def key_files(mode: Mode, keys: Secrets) -> dict[str, dict[str, str]]:
     if mode is Mode.PAPER:  # the paper venue's account is the executor's
         values["SIMULATOR_API_KEY"] = values["BYBIT_API_KEY"]
         values["SIMULATOR_API_SECRET"] = values["BYBIT_API_SECRET"]
-    services = ("simulator", "scanner", "feed", "executor", "strategy")
+    services = ("simulator", "scanner", "recorder", "feed", "executor", "strategy")
     return {
         name: {k: values[k] for k in needed_keys(name) if values.get(k)}
         for name in services

@@ -37,7 +37,7 @@ from shared.settings import (
     settings_path,
 )
 
-METRIC_PORT_SECTIONS = ("scanner", "feed", "strategy", "executor", "simulator")
+METRIC_PORT_SECTIONS = ("scanner", "recorder", "feed", "strategy", "executor", "simulator")
 SNAPSHOT_TIMEOUT_S = 0.5
 
 
@@ -87,7 +87,14 @@ def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
     )
     try:
         receiver = node.subscriber(  # everything: a busy sender sends no heartbeats
-            [eps.universe, eps.market_data, eps.execution_events, eps.strategy_events], [""]
+            [
+                eps.universe,
+                eps.market_data,
+                eps.execution_events,
+                eps.strategy_events,
+                eps.recorder_events,
+            ],
+            [""],
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -151,6 +158,7 @@ def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
         "counters": view.counters(metrics),
         "latency_us": view.latency(executor),
         "breakers": view.breakers(executor),
+        "recording": view.recording(metrics.get("recorder", "no metrics-port in the settings")),
         "market": _paper_market(system.mode.value),
     }
 

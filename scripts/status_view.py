@@ -179,6 +179,29 @@ def breakers(executor: Metrics) -> dict[str, Any]:
     return states or {"breakers": unknown("the executor exports no executor_circuit_state")}
 
 
+def recording(recorder: Metrics) -> dict[str, Any]:
+    """What the recorder wrote and lost since it started (its recorder_* counters)."""
+    if isinstance(recorder, str):
+        return {"recording": unknown(f"recorder: {recorder}")}
+
+    def total(family: str, kind: str | None = None) -> int:
+        return int(
+            sum(
+                value
+                for name, value in recorder.items()
+                if name.startswith(f"{family}_total")
+                and (kind is None or _label(name, "kind") == kind)
+            )
+        )
+
+    return {
+        "frames": total("recorder_written_lines", "frames"),
+        "events": total("recorder_written_lines", "events"),
+        "dropped": total("recorder_dropped_lines"),
+        "write_errors": total("recorder_write_errors"),
+    }
+
+
 def latency(executor: Metrics) -> dict[str, Any]:
     """The executor's recent latency percentiles in microseconds."""
     result: dict[str, Any] = {}
@@ -248,6 +271,8 @@ def render(status: Mapping[str, Any]) -> str:
     lines += ["", "bus " + _bus(status["counters"]), _latency(status["latency_us"])]
     if "breakers" in status:
         lines.append(f"breakers  {human(status['breakers'])}")
+    if "recording" in status:
+        lines.append(f"recording  {human(status['recording'])}")
     lines += market_lines(status.get("market", unknown("not collected")))
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 It finds the run's processes in /proc (supervisord and the services, by TRADING_RUN_DIR
 in their environment), and stops them in reverse start order: through supervisord if it
-answers (strategy, executor, feed, scanner, simulator, each waited for), else with SIGTERM
+answers (strategy, executor, feed, recorder, scanner, simulator, each waited for), else with SIGTERM
 to supervisord, then to each service left behind, each waited for (SIGKILL after its
 time). The run's key files are removed. A running scripts/run notices and reports.
 Exit codes: 0 stopped (or nothing was running), 1 something needed SIGKILL, 2 bad settings.

@@ -26,7 +26,7 @@ from shared.runtime.metrics import (
 ROOT: Final = Path(__file__).resolve().parents[2]
 DASHBOARD: Final = ROOT / "deploy" / "grafana" / "trading-system.json"
 PROMETHEUS: Final = ROOT / "deploy" / "prometheus.yml"
-SERVICES: Final = ("scanner", "feed", "strategy", "executor", "simulator")
+SERVICES: Final = ("scanner", "recorder", "feed", "strategy", "executor", "simulator")
 PROMETHEUS_BUILTINS: Final = frozenset({"up"})  # made by Prometheus, not by a service
 
 # PromQL words that look like metric names: functions are followed by "(", so these are

@@ -10,7 +10,7 @@ import pytest
 from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT
 
 pytestmark = pytest.mark.integration
-SERVICES = ["simulator", "scanner", "feed", "executor", "strategy"]
+SERVICES = ["simulator", "scanner", "recorder", "feed", "executor", "strategy"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -40,6 +40,11 @@ BREAKAGES = {
         "key [bus] heartbeat-interval-ms: Expected `int`, got `str`",
     ),
     "feed": ("depth = 1 ", "depth = 5 ", "key [feed] depth: Invalid enum value 5"),
+    "recorder": (
+        "keep-days = 30 ",
+        "keep-days = -1 ",
+        "key [recorder] keep-days: Expected `int` >= 0",
+    ),
     "strategy": (
         "vwap-trades = 20 ",
         "vwap-trades = 1 ",

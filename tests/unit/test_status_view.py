@@ -49,6 +49,21 @@ def test_breakers_show_each_groups_state_and_an_open_one_stands_out() -> None:
     )
 
 
+def test_the_recording_line_says_what_was_written_and_lost() -> None:
+    page = {
+        'recorder_written_lines_total{kind="frames"}': 1200.0,
+        'recorder_written_lines_total{kind="events"}': 7.0,
+        'recorder_dropped_lines_total{kind="frames"}': 3.0,
+        'recorder_dropped_lines_total{kind="events"}': 1.0,
+        'recorder_write_errors_total{kind="write"}': 1.0,
+    }
+
+    assert view.human(view.recording(page)) == "frames 1200  events 7  dropped 4  write errors 1"
+    assert view.human(view.recording("metrics on port 9 did not answer")) == (
+        "recording unknown (recorder: metrics on port 9 did not answer)"
+    )
+
+
 def test_an_unreadable_journal_makes_todays_orders_and_pnl_unknown() -> None:
     day = "journal: run/executor-journal.sqlite does not exist"
     orders = view.orders(day, "metrics on port 9 did not answer", "executor: no snapshot")
