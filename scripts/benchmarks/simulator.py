@@ -1,8 +1,8 @@
 """Simulator benchmarks: order round trip through the project's REST client, public throughput,
-and the venue core's order rate without HTTP.
+and the venue core's order and recorded-event rates without HTTP.
 
 For the first two the simulator runs as its own process (python -m services.simulator) on a
-free loopback port, as in paper mode; the client runs here. The core rate drives
+free loopback port, as in paper mode; the client runs here. The core rates drive
 `services.simulator.venue.Venue` in this process, as a backtest will.
 """
 
@@ -21,13 +21,23 @@ from typing import Any
 import aiohttp
 
 from scripts.control import answers, free_port
-from services.simulator.venue import ExchangeConfig, Venue
+from services.simulator.replay_file import read_lines
+from services.simulator.venue import (
+    DepthUpdate,
+    ExchangeConfig,
+    RecordedEvent,
+    Venue,
+    recorded_events,
+)
 from shared.bybit import wire
 from shared.bybit.rest import BybitRest
 from shared.settings import REPO_ROOT
 
 Result = dict[str, Any]
 API_KEY, API_SECRET = "benchkey", "bench-secret-not-real"
+# 10 s of real ETHUSDT (tests/fixtures/replay/SOURCES.md): benches never read ../shared
+RECORDING = REPO_ROOT / "tests" / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
+_REQUOTE_EVERY = 500  # events between checks that both resting orders are still there
 
 
 @contextlib.contextmanager
@@ -150,7 +160,81 @@ def _core_orders_per_s(count: int) -> float:
     return count / elapsed
 
 
+def _requote(venue: Venue) -> int:
+    """Place again, at the best bid / ask, the resting order of each side that is gone."""
+    open_sides = {o.side for o in venue.orders("bench", symbol="ETHUSDT")}
+    bids, asks = venue.book_top("ETHUSDT", 1)
+    placed = 0
+    for side, levels in (("Buy", bids), ("Sell", asks)):
+        if side not in open_sides and levels:
+            request = wire.OrderCreateRequest(
+                symbol="ETHUSDT",
+                side=side,
+                order_type="Limit",
+                qty="0.05",
+                price=str(levels[0][0]),
+                time_in_force="PostOnly",
+            )
+            venue.submit("bench", request, venue.now_ms)
+            placed += 1
+    venue.drain_reports()
+    return placed
+
+
+def _recorded_events_per_s(passes: int, *, deepest_book_only: bool = False) -> tuple[float, Result]:
+    """Recorded events through `Venue.on_market` (market_source "recorded"), per second.
+
+    The replay fixture (10 s of real ETHUSDT), decoded once up front (not timed), goes
+    through the venue `passes` times; each pass starts with the recording's book snapshot.
+    One resting order per side (0.05 ETH, PostOnly at the best price): every
+    `_REQUOTE_EVERY` events the sides that filled are placed again (timed: a backtest does
+    the same), so the queue model and the fills run all along. Four in five of the
+    recording's events are `orderbook.1` frames, which the ladder (following
+    `orderbook.500`) skips cheaply; `deepest_book_only` leaves them out before timing.
+    """
+    start_ms = 1_723_161_000_000
+    venue = Venue(
+        ExchangeConfig(seed=7, symbols=("ETHUSDT",), history_minutes=60, market_source="recorded"),
+        start_ms,
+    )
+    events: list[RecordedEvent] = [
+        event
+        for event in recorded_events(read_lines(RECORDING), venue.grids())
+        if not (deepest_book_only and isinstance(event, DepthUpdate) and event.depth == 1)
+    ]
+    depth = sum(1 for e in events if isinstance(e, DepthUpdate))
+    placed = 0
+    started = time.perf_counter()
+    for _ in range(passes):
+        for i, event in enumerate(events):
+            venue.on_market(event)
+            if i % _REQUOTE_EVERY == 0:
+                placed += _requote(venue)
+    elapsed = time.perf_counter() - started
+    mix = {
+        "events_per_pass": len(events),
+        "depth_updates": depth,
+        "trades": len(events) - depth,
+        "book_updates_skipped": venue.recorded_skips(),
+        "orders_placed": placed,
+    }
+    return passes * len(events) / elapsed, mix
+
+
 def run(quick: bool) -> Iterator[Result]:
+    passes = 3 if quick else 30
+    rate, mix = _recorded_events_per_s(passes)
+    deep_rate, _ = _recorded_events_per_s(passes, deepest_book_only=True)
+    yield {
+        "name": "simulator.recorded_events_per_s",
+        "value": round(rate),
+        "unit": "events/s",
+        "samples": passes * mix["events_per_pass"],
+        "mix": mix,
+        "orderbook_500_and_trades_only_per_s": round(deep_rate),
+        "note": "recorded ETHUSDT book updates and trades through Venue.on_market, decoded "
+        "up front, one resting order a side (target of backtest.core_events_per_s: 1,000,000)",
+    }
     count = 5_000 if quick else 50_000
     yield {
         "name": "simulator.core_orders_per_s",
