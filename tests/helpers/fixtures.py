@@ -4,3 +4,4 @@ from pathlib import Path
 from typing import Final
 
 BYBIT_FIXTURES: Final = Path(__file__).resolve().parent.parent / "fixtures" / "bybit"
+DATA_FIXTURES: Final = Path(__file__).resolve().parent.parent / "fixtures" / "data"  # SOURCES.md

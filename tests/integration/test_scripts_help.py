@@ -36,3 +36,18 @@ def test_scripts_trace_help_says_which_ids_it_takes() -> None:
 
     assert result.stdout.startswith("usage: scripts/trace [-h] [--json] [--run-dir RUN_DIR] ID")
     assert "client order id, venue order id or trace id" in result.stdout
+
+
+def test_scripts_import_bybit_help_says_the_times_are_the_venues() -> None:
+    result = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "import-bybit"), "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert result.stdout.startswith("usage: scripts/import-bybit [-h]")
+    assert "no local receive time" in result.stdout
+    assert "--into DIR" in result.stdout
