@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from services.recorder.files import RETRY_AFTER_NS, Recordings
-from shared.recordings import EVENTS, EXECUTOR, FRAMES, LineWriter, RecordingFile, read_day
+from shared.recordings import (
+    EVENTS,
+    EXECUTOR,
+    FRAMES,
+    LineWriter,
+    RecordingFile,
+    read_day,
+    read_file,
+)
+from tests.helpers.fixtures import DATA_FIXTURES
 
 MIDNIGHT_NS = 1_723_161_600 * 1_000_000_000  # 2024-08-09 00:00:00 UTC
 FRAME = b'{"topic":"publicTrade.ETHUSDT","type":"snapshot","ts":1723161600000,"data":[]}'
@@ -122,3 +131,19 @@ def test_a_day_being_written_is_never_deleted(tmp_path: Path) -> None:
     assert files.sweep("2024-08-10", keep_days=1) == []  # a clock that jumped ahead
     files.close()
     assert files.sweep("2024-08-10", keep_days=1) == ["2024-08-08"]
+
+
+def test_real_frames_across_midnight_split_into_two_days_and_read_back_unchanged(
+    tmp_path: Path,
+) -> None:
+    real = list(read_file(DATA_FIXTURES / "ETHUSDT-2024-08-08-first-200.frames.gz"))
+    shift = MIDNIGHT_NS - real[100][0]  # the 101st frame arrives at midnight
+    files, failures = _recordings(tmp_path)
+    for recv_ns, frame in real:
+        assert files.write("ETHUSDT", FRAMES, recv_ns + shift, frame)
+    files.close()
+    before = list(read_day(tmp_path, "2024-08-08", "ETHUSDT"))
+    after = list(read_day(tmp_path, "2024-08-09", "ETHUSDT"))
+    assert (len(before), len(after)) == (100, 100)
+    assert [(ns - shift, frame) for ns, frame in before + after] == real
+    assert failures == []
