@@ -17,6 +17,8 @@ import pytest
 from scripts.control import Supervisor
 from scripts.paper_system import System, running_system
 from services.executor.order_state import TERMINAL_STATUSES
+from shared.recordings import day_dirs, read_day, read_events
+from shared.schema import OrderFilled, OrderPartiallyFilled
 from tests.helpers.waiting import eventually_sync
 
 pytestmark = pytest.mark.system
@@ -52,12 +54,14 @@ def test_paper_system_trades_and_stops_cleanly(short_dir: Path) -> None:
     with running_system(short_dir) as system:
         eventually_sync(lambda: entries_and_exits(system), timeout_s=90, interval_s=0.5)
         supervisor = Supervisor(system.run_dir)
+        recorder_state = supervisor.rpc.getProcessInfo("recorder")["statename"]
         for name in ("strategy", "executor"):  # the venue stays up: ask it afterwards
             supervisor.rpc.stopProcess(name, True)
         open_orders = system.venue(
             "/v5/order/realtime", {"category": "linear", "settleCoin": "USDT"}
         )
         symbols = {s for (s,) in system.journal("SELECT DISTINCT symbol FROM intents")}
+        journal_fills = {e for (e,) in system.journal("SELECT exec_id FROM fills")}
         positions = {s: (venue_net_qty(system, s), system.journal_net_qty(s)) for s in symbols}
         journal_open = system.journal(
             f"SELECT client_order_id, status FROM intents WHERE status NOT IN"
@@ -78,5 +82,18 @@ def test_paper_system_trades_and_stops_cleanly(short_dir: Path) -> None:
     # The others start once the paper venue answers: no connection warnings at start.
     assert "scan failed" not in system.log("scanner")
     assert "bybit stream disconnected" not in system.log("feed") + executor_log
+    # The recorder ran beside them and closed its files at the stop: the traded symbols'
+    # frames, and every fill the executor journaled among its recorded events.
+    assert recorder_state == "RUNNING"
+    root = system.run_dir / "recordings"
+    for symbol in symbols:
+        days = [d for d in day_dirs(root) if (root / d / f"{symbol}.frames.gz").exists()]
+        frames = [frame for day in days for _, frame in read_day(root, day, symbol)]
+        assert len(frames) > 100, symbol
+        assert any(frame.startswith(b'{"topic":"orderbook.') for frame in frames)
+    events = [m for day in day_dirs(root) for _, m in read_events(root, day)]
+    fills = {m.exec_id for m in events if isinstance(m, OrderFilled | OrderPartiallyFilled)}
+    assert journal_fills
+    assert journal_fills <= fills
     strategy_log = system.log("strategy")
     assert "transition Idle -> EntryPending" in strategy_log
