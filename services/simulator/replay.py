@@ -99,6 +99,7 @@ class ReplayStream:
             "replay_frames": schedule.frames,
             "replay_passes": schedule.passes,
             "replay_lines_skipped": schedule.skipped,
+            "replay_file_errors": schedule.errors,
             **{f"replay_skipped_{reason}": n for reason, n in self._decoder.skipped.items()},
             **{f"replay_book_skipped_{reason}": n for reason, n in skips.items()},
         }

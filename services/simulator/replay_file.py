@@ -1,9 +1,10 @@
 """A recording to replay: its frames read lazily, each with the time it is due, in a loop.
 
-A recording holds one public Bybit frame per line, either `<receive ns> <frame JSON>` (the
-recorder's format, that of `../shared/data/*.frames.gz`) or the bare frame JSON (a capture
-without receive times), gzipped (`.gz`) or not. This is a minimal reader of its own: the
-project had no recordings reader when the replay was written.
+A recording holds one public Bybit frame per line: a `.gz` file is the recorder's format,
+`<receive ns> <frame JSON>` (that of `../shared/data/*.frames.gz`), read by
+`shared.recordings` (which returns every whole line of a file whose writer has not closed
+it yet); a plain text file may also hold bare frame JSON lines (a capture without receive
+times).
 
 Pace: a frame is due at the recorded time since the previous frame (the receive time when
 the line has one, else the frame's `ts`), divided by `speed` (2.0: twice as fast). A gap is
@@ -12,16 +13,20 @@ end of the file the replay starts over (a new pass), its clock restarting.
 
 The file is read frame by frame, never whole, so memory stays flat for a day of frames.
 Lines that are not a public data frame (acks, pongs, blank lines, garbage) are skipped and
-counted (`skipped`, on the first pass).
+counted (`skipped`, on the first pass); a corrupt gzip file ends its pass where the damage
+starts (logged, counted in `errors`).
 """
 
-import gzip
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
 import msgspec
 
+from shared.recordings import RecordingError, read_file
+
+log = logging.getLogger(__name__)
 MAX_GAP_MS: Final = 1_000
 
 
@@ -45,9 +50,15 @@ _head = msgspec.json.Decoder(_Head)
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(receive ns or 0, frame text) per line of a recording, in file order."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
+    """(receive ns or 0, frame text) per line of a recording, in file order.
+
+    Raises RecordingError for a `.gz` file that is not a recording (at the damage).
+    """
+    if path.suffix == ".gz":
+        for recv_ns, payload in read_file(path):
+            yield recv_ns, payload.decode("utf-8", errors="replace")
+        return
+    with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             text = line.rstrip("\r\n")
             head, space, rest = text.partition(" ")
@@ -68,6 +79,7 @@ class ReplaySchedule:
         self._max_gap_ms = max_gap_ms
         self.skipped = 0  # lines that are not public data frames (first pass)
         self.passes = 1  # passes over the file started
+        self.errors = 0  # passes ended early by a damaged file
         self.frames = 0  # frames released
         if next(self._pass(counting=False), None) is None:
             raise ValueError(f"{path}: no public frames with topic and ts")
@@ -77,7 +89,16 @@ class ReplaySchedule:
 
     def _pass(self, *, counting: bool) -> Iterator[ReplayFrame]:
         offset_ms, previous_ms = 0.0, None
-        for recv_ns, raw in read_lines(self._path):
+        lines = read_lines(self._path)
+        while True:
+            try:
+                recv_ns, raw = next(lines)
+            except StopIteration:
+                return
+            except RecordingError as e:
+                self.errors += 1
+                log.error("replay pass ends early error=%s", e)
+                return
             try:
                 head = _head.decode(raw)
             except msgspec.DecodeError:
