@@ -10,6 +10,9 @@ libzmq (its `sent` counter is checked against the messages built), libzmq just h
 to copy them to. The plain way does the same with json.loads, dicts, Decimal(str) and a dict
 book whose best price is max()/min(), and checks nothing.
 
+The raw tap's cost (the recorder's copy of every frame) is measured on the real
+FeedService, tap on and off in alternating rounds: scripts/benchmarks/feed_tap.py.
+
 Frames are bytes shaped like the captures in tests/fixtures/bybit (orderbook.1 snapshots,
 20-level deltas on a 50-deep book derived from a simulated venue book, publicTrade frames with
 1-3 trades), with prices, sizes, u and seq moving from frame to frame. Rounds of our way and
@@ -34,6 +37,7 @@ from typing import Any, Final
 import msgspec
 import zmq
 
+from scripts.benchmarks import feed_tap
 from services.feed.book import BookUpdate, OrderBook
 from shared.bus import BusNode, Header, Publisher, Signer, encode_frames, open_publisher
 from shared.bus.sockets import new_context
@@ -512,3 +516,6 @@ def run(quick: bool) -> Iterator[Result]:
     }
     yield {"name": "feed.ob1_breakdown_ns", **_median_breakdown(breakdowns["ob1"])}
     yield {"name": "feed.ob50_delta_breakdown_ns", **_median_breakdown(breakdowns["ob50"])}
+    tap_rounds, tap_per_round = (5, 1_000) if quick else (15, 2_000)  # short rounds, many
+    tap_frames = _ob1_frames(2 * tap_rounds * tap_per_round + 1, random.Random(11))
+    yield from feed_tap.run(tap_frames, tap_rounds)

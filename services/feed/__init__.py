@@ -5,7 +5,8 @@ publicTrade.<SYMBOL>). Keeps a local book from snapshot plus deltas, resyncs on 
 flags crossed and stale books, and publishes Quote, BookLevels and Trade (md.<kind>.<SYMBOL>.),
 FeedStatus and, once the new symbol's first book is in after a switch, FeedReady(symbol, epoch).
 With `record-raw` on, every frame that decodes as an order book or trades frame also goes,
-unchanged and with its receive time, to the recorder's tap (VenueFrame on `raw.<SYMBOL>.`,
-after the frame's market data is published); a frame the tap cannot take is counted
-(`bus_dropped_messages{reason="tap_full"}`), never waited for.
+unchanged and with its receive time, to the recorder's tap (VenueFrames on `raw.`, in
+batches, after the frame's market data is published: raw_tap.py); a batch the tap cannot
+take is counted (`bus_dropped_messages{reason="tap_full"}`, `tap_frames_dropped`), never
+waited for.
 """

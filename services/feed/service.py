@@ -6,9 +6,10 @@ import logging
 from collections.abc import Sequence
 from typing import Final
 
+from services.feed.raw_tap import RawTap
 from services.feed.session import FeedSession, Phase, trace_prefix
 from services.feed.settings import FeedSettings
-from shared.bus import FrameError, Publisher, Receiver, Sender, SnapshotServer, SnapshotTimeout
+from shared.bus import FrameError, Publisher, Receiver, SnapshotServer, SnapshotTimeout
 from shared.bybit import wire
 from shared.bybit.drops import VenueDropReason
 from shared.bybit.errors import BybitError
@@ -18,7 +19,7 @@ from shared.bybit.translate import InstrumentRules, instrument_rules
 from shared.bybit.ws_frames import FrameDrop, decode_public
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.runtime.metrics import CounterCollector
-from shared.schema import BusMessage, Symbol, UniverseChanged, VenueFrame, topics
+from shared.schema import BusMessage, UniverseChanged, topics
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class FeedService:
             stale_after_ns=settings.stale_after_ms * 1_000_000,
         )
         self._publisher: Publisher | None = None
-        self._tap: Sender | None = None  # raw frames for the recorder ([feed] record-raw)
+        self._tap: RawTap | None = None  # raw frames for the recorder ([feed] record-raw)
         self._universe: Receiver | None = None
         self._snapshots: SnapshotServer | None = None
         self._stream: BybitStream | None = None
@@ -58,7 +59,9 @@ class FeedService:
         self._publisher = ctx.node.publisher(eps.market_data, hwm=ctx.bus.market_data_hwm)
         snapshots = ctx.node.snapshot_server(eps.market_data_snapshot, self._publisher)
         if self._settings.record_raw:
-            self._tap = ctx.node.tap(eps.market_data_raw, hwm=ctx.bus.market_data_hwm)
+            sender = ctx.node.tap(eps.market_data_raw, hwm=ctx.bus.market_data_hwm)
+            self._tap = RawTap(sender, self.session.counters)
+            resources.callback(self._tap.flush)  # at stop, before the node closes
         self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
         self._stream = BybitStream(
             ctx.venue.ws_public_url,
@@ -216,8 +219,7 @@ class FeedService:
                 trace_id,
             )
         if self._tap is not None:  # after the market data is out: the tap never delays it
-            symbol = Symbol(decoded.topic.rpartition(".")[2])
-            self._tap.send(VenueFrame(symbol=symbol, data=data, ts_recv_ns=frame.ts_recv_ns))
+            self._tap.add(decoded.topic, data, frame.ts_recv_ns)
 
     def _drop_frame(self, drop: FrameDrop, data: bytes) -> None:
         if self._stream is not None:
@@ -241,6 +243,8 @@ class FeedService:
             if self._resync.is_set():
                 await self._resubscribe()
             self._publish(self.session.check_stale(now_ns))
+            if self._tap is not None:
+                self._tap.flush()  # the recorder gets a quiet market's frames within 100 ms
 
     async def _resubscribe(self) -> None:
         session, stream = self.session, self._stream

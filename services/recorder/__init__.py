@@ -1,7 +1,7 @@
 """Recorder: what the feed receives and what the executor says, kept in daily files.
 
-Consumes the feed's raw tap (`raw.<SYMBOL>.` VenueFrame on [bus.endpoints] market-data-raw:
-every public frame with its receive time) and the executor's events (`exec.` on
+Consumes the feed's raw tap (`raw.` VenueFrames on [bus.endpoints] market-data-raw: every
+public frame with its receive time, in batches) and the executor's events (`exec.` on
 execution-events, with its snapshot at start and after any gap). Writes gzip files under
 `[recorder] recordings-dir`, one directory per UTC day of the receive time:
 `<YYYY-MM-DD>/<SYMBOL>.frames.gz` (`<receive ns> <frame JSON>` lines, the format of the

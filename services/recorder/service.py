@@ -17,7 +17,7 @@ from shared.schema import (
     AlertSeverity,
     ServiceState,
     ServiceStatus,
-    VenueFrame,
+    VenueFrames,
     to_json,
     topics,
 )
@@ -87,9 +87,11 @@ class RecorderService:
             await frames.wait(_WAIT_S)
             for delivery in frames.drain():
                 message = delivery.message
-                if isinstance(message, VenueFrame):
-                    write(message.symbol, FRAMES, message.ts_recv_ns, message.data)
-            # No snapshot of raw frames: a gap is counted (bus_lost_messages) and stays one.
+                if isinstance(message, VenueFrames):
+                    for frame in message.frames:
+                        write(frame.symbol, FRAMES, frame.ts_recv_ns, frame.data)
+            # No snapshot of raw frames: a lost batch is counted (bus_lost_messages, and by the
+            # feed) and stays a gap in the file.
             frames.take_resync_requests()
 
     async def _record_events(self) -> None:

@@ -58,6 +58,7 @@ from shared.schema.market import (
     Quote,
     Trade,
     VenueFrame,
+    VenueFrames,
 )
 from shared.schema.messages import BusMessage
 from shared.schema.strategy import StrategyStatus
@@ -125,6 +126,7 @@ __all__ = [
     "TradingStateChanged",
     "UniverseChanged",
     "VenueFrame",
+    "VenueFrames",
     "VenueOrderId",
     "decode_body",
     "encode_body",

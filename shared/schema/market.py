@@ -71,14 +71,21 @@ class FeedReady(Message, frozen=True, kw_only=True):
     ts_event_ns: NanosSinceEpoch
 
 
-class VenueFrame(Message, frozen=True, kw_only=True):
+class VenueFrame(Record, frozen=True, kw_only=True):
     """One frame of the venue's public stream exactly as the feed received it.
 
-    The feed's raw tap (`[feed] record-raw`) sends these on their own endpoint for the
-    recorder, after the market data the frame gave is published. `data` is the frame's
-    bytes unchanged (Bybit's JSON); `symbol` comes from the frame's topic.
+    `data` is the frame's bytes unchanged (Bybit's JSON); `symbol` comes from its topic.
     """
 
     symbol: Symbol
     data: bytes
     ts_recv_ns: NanosSinceEpoch  # when the feed's websocket read it
+
+
+class VenueFrames(Message, frozen=True, kw_only=True):
+    """The feed's raw tap (`[feed] record-raw`), for the recorder: the frames it received
+    since the last of these, in order. Sent in batches (every 64 frames, and at least every
+    100 ms) on their own endpoint, after the market data of each frame was published: one
+    send for many frames keeps the tap's cost on the hot path to a list append."""
+
+    frames: tuple[VenueFrame, ...]

@@ -27,7 +27,7 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
-from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrame
+from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrames
 from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
 
@@ -66,5 +66,5 @@ BusMessage = (
     | AmendOrders
     | CancelOrders
     | OrderAmended
-    | VenueFrame
+    | VenueFrames
 )

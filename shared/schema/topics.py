@@ -18,7 +18,7 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
-from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrame
+from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrames
 from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
 
@@ -31,7 +31,7 @@ ALERT: Final = "alert."
 COMMAND: Final = "cmd."
 SNAPSHOT: Final = "snap."
 STRATEGY: Final = "strategy."
-RAW: Final = "raw."  # the feed's raw tap: VenueFrame, for the recorder
+RAW: Final = "raw."  # the feed's raw tap: VenueFrames, for the recorder
 
 _SYMBOL_TOPICS: Final[dict[type[Message], str]] = {
     Quote: "md.quote.",
@@ -39,7 +39,6 @@ _SYMBOL_TOPICS: Final[dict[type[Message], str]] = {
     BookLevels: "md.book.",
     FeedStatus: "md.status.",
     FeedReady: "md.ready.",
-    VenueFrame: RAW,
 }
 _ORDER_TOPICS: Final[dict[type[Message], str]] = {
     OrderAccepted: "exec.order.",
@@ -57,6 +56,7 @@ _FIXED_TOPICS: Final[dict[type[Message], str]] = {
     BalanceChanged: "exec.balance.",
     TradingStateChanged: "exec.state.",
     ExecutionSnapshot: "exec.snapshot.",
+    VenueFrames: RAW,
     SnapshotRequest: "snap.request.",
     SnapshotEnd: "snap.end.",
 }
@@ -70,7 +70,7 @@ _SENDER_TOPICS: Final[dict[type[Message], str]] = {
 def topic_for(message: Message, sender: str) -> bytes:
     """Return the topic a message is published under.
 
-    Market data: `md.<kind>.<SYMBOL>.`; the feed's raw frames: `raw.<SYMBOL>.`;
+    Market data: `md.<kind>.<SYMBOL>.`; the feed's raw frames: `raw.`;
     order events: `exec.<order|fill>.<strategy_id>.`;
     a strategy's status: `strategy.status.<strategy_id>.`;
     heartbeats, status and alerts: `<hb|status|alert>.<sender>.`; commands: `cmd.<Kind>.`.

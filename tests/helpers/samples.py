@@ -53,6 +53,7 @@ from shared.schema import (
     TradingStateChanged,
     UniverseChanged,
     VenueFrame,
+    VenueFrames,
     VenueOrderId,
 )
 
@@ -369,9 +370,13 @@ SAMPLES: dict[str, BusMessage] = {
         reason="entry filled",
         ts_event_ns=T,
     ),
-    "VenueFrame": VenueFrame(
-        symbol=SYM,
-        data=b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1786310819681,"data":[]}',
-        ts_recv_ns=T,
+    "VenueFrames": VenueFrames(
+        frames=(
+            VenueFrame(
+                symbol=SYM,
+                data=b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1786310819681}',
+                ts_recv_ns=T,
+            ),
+        )
     ),
 }

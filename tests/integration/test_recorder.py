@@ -31,6 +31,7 @@ from shared.schema import (
     Symbol,
     UniverseChanged,
     VenueFrame,
+    VenueFrames,
     VenueOrderId,
 )
 from tests.helpers.context import make_context
@@ -55,11 +56,14 @@ class Rig:
     feed_task: "asyncio.Task[None] | None" = None
 
     async def stop_feed(self) -> None:
-        """No frame after this: the feed stops reading the venue."""
+        """No frame after this: the feed stops reading the venue, and sends its tap's last
+        batch as at its stop."""
         assert self.feed_task is not None
         self.feed_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.feed_task
+        assert self.feed._tap is not None
+        self.feed._tap.flush()
 
     def announce(self, symbol: str, epoch: int) -> None:
         self.universe.send(
@@ -178,6 +182,8 @@ async def test_the_files_hold_every_frame_the_feed_received_and_the_executors_ev
     assert len(recorded) == len(r.received)
     assert recorded == [(f.ts_recv_ns, f.data) for f in r.received]
     assert r.feed._context.node.stats.dropped["tap_full"] == 0
+    assert r.feed.session.counters["tap_frames"] == len(recorded)
+    assert r.feed.session.counters["tap_frames_dropped"] == 0
     events = [m for day in day_dirs(r.root) for _, m in read_events(r.root, day)]
     assert events == [r.executor.snapshot, accepted, position]  # the snapshot first
     assert [p.name for p in (r.root).rglob(f"{EXECUTOR}*{EVENTS}")] == ["executor.events.gz"]
@@ -229,7 +235,8 @@ async def test_a_recordings_dir_it_cannot_write_raises_an_alert_and_the_recorder
     alerts = watcher.subscriber([eps.recorder_events], ["alert.", "status."])
     feed = make_node("feed", heartbeat_interval_ms=BEAT_MS)
     tap = feed.tap(eps.market_data_raw)
-    frame = VenueFrame(symbol=Symbol("BTCUSDT"), data=b'{"topic":"x"}', ts_recv_ns=1)
+    one = VenueFrame(symbol=Symbol("BTCUSDT"), data=b'{"topic":"x"}', ts_recv_ns=1)
+    frame = VenueFrames(frames=(one,))
     async with recorder_alone(make_node, ipc_dir, recordings_dir=str(blocker)) as recorder:
         seen: list[object] = []
         # The first failure is alerted at once (then once a minute): be there to hear it.
