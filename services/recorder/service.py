@@ -60,16 +60,21 @@ class RecorderService:
             [eps.execution_events], [topics.EXECUTION], hwm=ctx.bus.events_hwm
         )
         resources.callback(self.files.close)  # before the node closes: files finished first
-        files = self.files
-        for name, doc, counts in (
-            ("recorder_written_lines", "Lines written, by kind", lambda: files.written),
-            ("recorder_written_bytes", "Bytes written before gzip", lambda: files.written_bytes),
-            ("recorder_dropped_lines", "Lines not written, by kind", lambda: files.dropped),
-            ("recorder_files", "Files opened, rotated, days deleted", lambda: files.files),
-            ("recorder_write_errors", "Failed file operations, by stage", lambda: files.errors),
-            ("recorder_events", "Snapshots and alerts", lambda: self.counters),
-        ):
-            ctx.registry.register(CounterCollector(name, doc, counts))
+        files, register = self.files, ctx.registry.register
+        register(CounterCollector("recorder_written_lines", "Lines written", lambda: files.written))
+        register(
+            CounterCollector(
+                "recorder_written_bytes", "Bytes written before gzip", lambda: files.written_bytes
+            )
+        )
+        register(CounterCollector("recorder_dropped_lines", "Lines lost", lambda: files.dropped))
+        register(CounterCollector("recorder_files", "Files by what happened", lambda: files.files))
+        register(
+            CounterCollector(
+                "recorder_write_errors", "Failed file operations", lambda: files.errors
+            )
+        )
+        register(CounterCollector("recorder_events", "Snapshots, alerts", lambda: self.counters))
         start_metrics(ctx, self._settings.metrics_port, resources)
 
     async def run(self) -> None:
