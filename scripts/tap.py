@@ -25,13 +25,20 @@ from shared.settings import (
     resolve_run_dir,
 )
 
-_SUBSCRIBABLE = ("universe", "market-data", "execution-events", "strategy-events")
+_SUBSCRIBABLE = (
+    "universe",
+    "market-data",
+    "execution-events",
+    "strategy-events",
+    "recorder-events",
+)
 _EXAMPLES = """
 endpoints (keys of [bus.endpoints] in the settings file, or a raw address):
   universe           the scanner's UniverseChanged
   market-data        the feed's quotes, trades, books, feed status (md.<kind>.<SYMBOL>.)
   execution-events   the executor's order, fill, position and balance events (exec.)
   strategy-events    the strategy's state, decisions and heartbeats (strategy., hb.)
+  recorder-events    the recorder's status, alerts and heartbeats (no snapshot)
   ipc://... tcp://...  any publisher's address
 
 examples:
@@ -81,6 +88,12 @@ def _resolve(
     """Return (address, snapshot address or None) for an endpoint key or a raw address."""
     if "://" in name:
         return name, None
+    if name == "market-data-raw":
+        raise SystemExit(
+            "error: market-data-raw is the recorder's tap: it has one reader, and a second one"
+            " that falls behind would make the feed drop frames for the recorder too; read the"
+            ' recordings instead (README "Recorder", shared.recordings)'
+        )
     if name not in _SUBSCRIBABLE:
         raise SystemExit(
             f"error: {name!r} is not a publisher endpoint; choose one of {', '.join(_SUBSCRIBABLE)}"
@@ -94,8 +107,10 @@ def _resolve(
         "market_data": "market_data_snapshot",
         "execution_events": "execution_snapshot",
         "strategy_events": "strategy_snapshot",
+        "recorder_events": None,
     }[field]
-    return getattr(endpoints, field), getattr(endpoints, snapshot_field)
+    snapshot = getattr(endpoints, snapshot_field) if snapshot_field else None
+    return getattr(endpoints, field), snapshot
 
 
 def _line(delivery: Delivery, snapshot: bool) -> bytes:
@@ -217,7 +232,10 @@ def main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.snapshot and snapshot_address is None:
-        print("error: --snapshot needs an endpoint key, not an address", file=sys.stderr)
+        print(
+            f"error: --snapshot needs an endpoint key with a snapshot socket, not {args.endpoint}",
+            file=sys.stderr,
+        )
         return 2
     signer = Signer(Secrets.from_environment().bus_hmac_key)
     node = BusNode("tap", bus, signer=signer, clock=LiveClock())

@@ -4,8 +4,12 @@ as unix socket paths are limited to 107 bytes)."""
 import socket
 from pathlib import Path
 
+import pytest
+
+from scripts import tap
 from scripts.control import free_port
 from scripts.tap import probe, silence_hint
+from shared.settings import DEFAULT_SETTINGS_PATH, BusSettings, SystemSettings, load_section
 
 
 def test_an_ipc_address_without_its_file_has_nothing_bound(ipc_dir: Path) -> None:
@@ -39,3 +43,14 @@ def test_the_hint_names_the_endpoint_and_what_to_check() -> None:
     bound = silence_hint("ipc://run/md.pub", ["md.quote.X."], 5, "a publisher is bound there")
     assert "['md.quote.X.']" in bound
     assert "TRADING_BUS_HMAC_KEY" in bound
+
+
+def test_the_recorders_tap_is_refused_and_its_events_endpoint_has_no_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TRADING_RUN_DIR", raising=False)
+    bus = load_section("bus", BusSettings, DEFAULT_SETTINGS_PATH)
+    system = SystemSettings(run_dir="/tmp/run")
+    with pytest.raises(SystemExit, match="market-data-raw is the recorder's tap"):
+        tap._resolve("market-data-raw", bus, system)
+    assert tap._resolve("recorder-events", bus, system) == ("ipc:///tmp/run/recorder.pub", None)
