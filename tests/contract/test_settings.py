@@ -8,6 +8,7 @@ import pytest
 
 from services.executor.settings import ExecutorSettings
 from services.feed.settings import FeedSettings
+from services.recorder.settings import RecorderSettings
 from services.scanner.settings import ScannerSettings
 from services.simulator.settings import Faults, SimulatorSettings
 from services.strategy.settings import StrategySettings
@@ -42,6 +43,10 @@ def test_deployed_settings_decode_for_every_section() -> None:
     assert load_section("executor", ExecutorSettings).max_order_notional_usdt > 0
     assert load_section("scanner", ScannerSettings).hysteresis >= 1
     assert load_section("feed", FeedSettings).depth in (1, 50)
+    assert load_section("feed", FeedSettings).record_raw  # the recorder gets the frames
+    recorder = load_section("recorder", RecorderSettings)
+    assert (recorder.keep_days, recorder.flush_interval_s) == (30, 1.0)
+    assert recorder.root(Path("/run")) == Path("/run/recordings")
     assert load_section("bybit", BybitSettings).paper_rest_url.startswith("http://127.0.0.1")
     simulator = load_section("simulator", SimulatorSettings)
     assert simulator.host == "127.0.0.1"
