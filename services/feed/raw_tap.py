@@ -16,6 +16,7 @@ from shared.bus import Sender
 from shared.schema import Symbol, VenueFrame, VenueFrames
 
 BATCH: Final = 64  # frames per message at most
+LINGER_MS: Final = 1_000  # at stop, the last batch waits this long for the recorder
 
 
 class RawTap:
@@ -42,6 +43,12 @@ class RawTap:
         self._counters["tap_frames"] += len(frames)
         if not self._sender.send(VenueFrames(frames=frames)):
             self._counters["tap_frames_dropped"] += len(frames)
+
+    def close(self) -> None:
+        """At stop: send what is kept and close the tap, giving the last batch LINGER_MS to
+        reach the recorder (which stops after the feed)."""
+        self.flush()
+        self._sender.close(LINGER_MS)
 
     def tick(self) -> None:
         """A heartbeat on the tap if it was idle (lets a reader see it is connected)."""

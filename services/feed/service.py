@@ -61,7 +61,7 @@ class FeedService:
         if self._settings.record_raw:
             sender = ctx.node.tap(eps.market_data_raw, hwm=ctx.bus.market_data_hwm)
             self._tap = RawTap(sender, self.session.counters)
-            resources.callback(self._tap.flush)  # at stop, before the node closes
+            resources.callback(self._tap.close)  # at stop, before the node closes
         self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
         self._stream = BybitStream(
             ctx.venue.ws_public_url,

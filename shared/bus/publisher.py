@@ -108,6 +108,11 @@ class Sender:
         self._stats.sent += 1
         return True
 
+    def close(self, linger_ms: int = 0) -> None:
+        """Close the socket; what was sent waits up to `linger_ms` for its reader (a tap's
+        last batch at stop), where closing the node alone would discard it at once."""
+        self._socket.close(linger=linger_ms)
+
     def heartbeat_due(self, now_ns: int) -> bool:
         return now_ns - self._last_sent_ns >= self._heartbeat_interval_ns
 

@@ -54,16 +54,16 @@ class Rig:
     root: Path
     received: list[StreamFrame] = field(default_factory=list)  # every frame the feed read
     feed_task: "asyncio.Task[None] | None" = None
+    feed_resources: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     async def stop_feed(self) -> None:
-        """No frame after this: the feed stops reading the venue, and sends its tap's last
-        batch as at its stop."""
+        """The feed stops as on SIGTERM: its task ends, then its resources close (its tap
+        sends the last batch and lingers for it)."""
         assert self.feed_task is not None
         self.feed_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.feed_task
-        assert self.feed._tap is not None
-        self.feed._tap.flush()
+        await self.feed_resources.aclose()
 
     def announce(self, symbol: str, epoch: int) -> None:
         self.universe.send(
@@ -118,7 +118,8 @@ async def rig(make_node: MakeNode, run_dir: Path) -> AsyncIterator[Rig]:
         feed._on_frame = seen  # type: ignore[method-assign]
         async with contextlib.AsyncExitStack() as stack:
             await recorder.start(stack)
-            await feed.start(stack)
+            feed_stack = await stack.enter_async_context(r.feed_resources)
+            await feed.start(feed_stack)
             tasks = [
                 asyncio.create_task(recorder.run()),
                 asyncio.create_task(upkeep(universe, universe_snapshots, BEAT_MS / 1000)),

@@ -3,7 +3,7 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
-from services.feed.raw_tap import RawTap
+from services.feed.raw_tap import LINGER_MS, RawTap
 from shared.schema import BusMessage, VenueFrame, VenueFrames
 
 
@@ -11,6 +11,7 @@ from shared.schema import BusMessage, VenueFrame, VenueFrames
 class FakeSender:
     accepts: bool = True
     sent: list[BusMessage] = field(default_factory=list)
+    closed_with: int | None = None  # the linger it was closed with
 
     def send(self, message: BusMessage) -> bool:
         self.sent.append(message)
@@ -18,6 +19,9 @@ class FakeSender:
 
     def tick(self) -> None:
         pass
+
+    def close(self, linger_ms: int = 0) -> None:
+        self.closed_with = linger_ms
 
 
 def _batches(sender: FakeSender) -> list[list[tuple[str, bytes, int]]]:
@@ -59,3 +63,12 @@ def test_the_symbol_is_the_last_part_of_the_topic() -> None:
     assert message == VenueFrames(
         frames=(VenueFrame(symbol="1000PEPEUSDT", data=b"{}", ts_recv_ns=1),)  # type: ignore[arg-type]
     )
+
+
+def test_at_stop_the_last_frames_go_and_the_tap_lingers_for_them() -> None:
+    sender = FakeSender()
+    tap = RawTap(sender, Counter(), batch=10)  # type: ignore[arg-type]
+    tap.add("publicTrade.BTCUSDT", b"{}", 1)
+    tap.close()
+    assert len(sender.sent) == 1
+    assert sender.closed_with == LINGER_MS > 0
