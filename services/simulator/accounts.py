@@ -152,6 +152,7 @@ class Account:
     finished: deque[OrderState] = field(default_factory=deque)  # live, oldest first
     archive: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # orderId: (ms, blob)
     archived_links: dict[str, str] = field(default_factory=dict)  # orderLinkId: orderId
+    archive_zdict: bytes = b""  # the archive's compression dictionary (venue.history)
 
     def __post_init__(self) -> None:
         self.executions = deque(maxlen=self.history_kept)

@@ -2,11 +2,13 @@
 
 An account keeps its last `history_kept` finished orders live (Account.finished), for the
 listings. An older one is archived here: rendered as Bybit renders it, with its executions,
-msgspec-encoded and zlib-compressed (a few hundred bytes instead of the live objects'
-kilobytes). It still answers a query by orderId or orderLinkId (/v5/order/realtime,
-/v5/order/history, /v5/execution/list with orderId), and its orderLinkId stays taken
-(110072), so that an executor resolving an old order in doubt gets the truth. Archived
-orders are dropped after Bybit's order-history retention of 7 days.
+msgspec-encoded and zlib-compressed with the account's first archived order as the preset
+dictionary (about 135 bytes instead of 660 without it; with the ids that index it, an
+archived order holds about 480 bytes against 3.6 KB live). It still answers a query by
+orderId or orderLinkId (/v5/order/realtime, /v5/order/history, /v5/execution/list with
+orderId), and its orderLinkId stays taken (110072), so that an executor resolving an old
+order in doubt gets the truth. Archived orders are dropped after Bybit's order-history
+retention of 7 days.
 """
 
 import zlib
@@ -35,8 +37,11 @@ def archive_old(state: VenueState, account: Account) -> None:
     """Archive what the account let go of; drop archived orders past the retention."""
     for order, executions in account.let_go():
         rendered = order_to_wire(order, state.markets[order.symbol].spec)
-        blob = zlib.compress(_encoder.encode(ArchivedOrder(rendered, executions)))
-        account.archive[order.order_id] = (order.updated_ms, blob)
+        raw = _encoder.encode(ArchivedOrder(rendered, executions))
+        if not account.archive_zdict:
+            account.archive_zdict = raw  # field names and most values recur in every order
+        packer = zlib.compressobj(zdict=account.archive_zdict)
+        account.archive[order.order_id] = (order.updated_ms, packer.compress(raw) + packer.flush())
         if order.order_link_id:
             account.archived_links[order.order_link_id] = order.order_id
     archive = account.archive
@@ -45,7 +50,7 @@ def archive_old(state: VenueState, account: Account) -> None:
         if state.now - updated_ms <= RETENTION_MS:
             break
         del archive[order_id]
-        link_id = _decoder.decode(zlib.decompress(blob)).order.order_link_id
+        link_id = _unpack(account, blob).order.order_link_id
         if account.archived_links.get(link_id) == order_id:
             del account.archived_links[link_id]
 
@@ -54,4 +59,9 @@ def archived(account: Account, order_id: str | None, link_id: str | None) -> Arc
     """The archived order of this id (orderId wins over orderLinkId), if any."""
     key = order_id or account.archived_links.get(link_id or "")
     entry = account.archive.get(key) if key else None
-    return None if entry is None else _decoder.decode(zlib.decompress(entry[1]))
+    return None if entry is None else _unpack(account, entry[1])
+
+
+def _unpack(account: Account, blob: bytes) -> ArchivedOrder:
+    unpacker = zlib.decompressobj(zdict=account.archive_zdict)
+    return _decoder.decode(unpacker.decompress(blob) + unpacker.flush())
