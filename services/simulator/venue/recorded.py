@@ -76,6 +76,15 @@ class RecordedFrames:
         self.skipped["other_topic"] += 1
         return []
 
+    def of_frame(
+        self, frame: wire.PublicTradeMessage | wire.OrderBookMessage, recv_ns: int = 0
+    ) -> list[RecordedEvent]:
+        """The events of one frame already decoded (a backtest decodes each frame once, for
+        the venue and for the feed alike)."""
+        if isinstance(frame, wire.PublicTradeMessage):
+            return self._trades(frame, recv_ns)
+        return self._book(frame, recv_ns)
+
     def _trades(self, frame: wire.PublicTradeMessage, recv_ns: int) -> list[RecordedEvent]:
         out: list[RecordedEvent] = []
         for trade in frame.data:

@@ -1,0 +1,194 @@
+"""scripts/backtest: run the momentum scalper over a recording; print a summary, write JSON."""
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from research.backtest.engine import BacktestError, Engine, Progress
+from research.backtest.market import day_lines, recording_lines
+from research.backtest.settings import NS_PER_MS, Latency, load_settings
+from research.backtest.summary import summary_text
+from shared.recordings import RecordingError
+from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError
+
+EXAMPLES = """examples:
+  scripts/backtest tests/fixtures/replay/ETHUSDT-2024-08-08-10s.frames.gz \\
+      --set momentum-threshold=0.00002 --set max-hold-s=1 --entry-latency-ms 2
+  scripts/backtest --recordings run/recordings --day 2024-08-08 --symbol ETHUSDT --seed 3 \\
+      --entry-latency-samples order_to_ack_ms.txt --out day.json
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="scripts/backtest",
+        description="Backtest the strategy of a settings file on recorded market data: the"
+        " simulator's venue core matches the recording, the live strategy class trades it."
+        " Prints a summary and writes the result as JSON (the same inputs and seed give the"
+        " same bytes).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="recordings (.frames.gz)")
+    p.add_argument("--recordings", type=Path, metavar="DIR", help="a recordings directory ...")
+    p.add_argument("--day", metavar="YYYY-MM-DD", help="... its day (UTC) ...")
+    p.add_argument("--symbol", help="... and symbol (default for FILEs: from the file name)")
+    p.add_argument(
+        "--settings",
+        type=Path,
+        default=DEFAULT_SETTINGS_PATH,
+        metavar="FILE",
+        help="settings.toml: [strategy], [executor], [feed]; fees, balance and"
+        " queue model from [simulator] (default: deploy/settings.toml)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a [strategy] key (repeatable), e.g. --set max-hold-s=5",
+    )
+    p.add_argument("--maker-fee", type=_decimal, metavar="RATE", help="e.g. 0.0002")
+    p.add_argument("--taker-fee", type=_decimal, metavar="RATE", help="e.g. 0.00055")
+    p.add_argument("--balance", type=_decimal, metavar="USDT", help="starting wallet")
+    p.add_argument("--queue-model", choices=("risk-averse", "probabilistic"))
+    p.add_argument("--queue-power", type=float, metavar="N", help="probabilistic f(x) = x^N")
+    p.add_argument(
+        "--feed-latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="venue time of a frame = receive time - this (default 0)",
+    )
+    for channel, what in (("entry", "strategy -> venue"), ("response", "venue -> strategy")):
+        p.add_argument(
+            f"--{channel}-latency-ms",
+            type=float,
+            default=0.0,
+            metavar="MS",
+            help=f"{what}, constant (default 0)",
+        )
+        p.add_argument(
+            f"--{channel}-latency-samples",
+            type=Path,
+            metavar="FILE",
+            help=f"{what}, drawn from these samples (one ms value a line)",
+        )
+    p.add_argument(
+        "--timer-ms",
+        type=float,
+        default=20.0,
+        metavar="MS",
+        help="the strategy's timer period (default 20, as live)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="latency draws and venue ids (default 1)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("backtest-result.json"),
+        metavar="FILE",
+        help="the JSON result (default backtest-result.json)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    return p
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
+    return value
+
+
+def _ns(ms: float) -> int:
+    if ms < 0:
+        raise ValueError(f"a latency cannot be negative: {ms} ms")
+    return round(ms * NS_PER_MS)
+
+
+def _latency(ms: float, samples: Path | None) -> Latency:
+    if samples is None:
+        return Latency(constant_ns=_ns(ms))
+    try:
+        lines = [ln.strip() for ln in samples.read_text().splitlines() if ln.strip()]
+        values = tuple(_ns(float(v)) for v in lines)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{samples}: latency samples unreadable ({e})") from None
+    if not values:
+        raise ValueError(f"{samples}: no latency samples")
+    return Latency(samples_ns=values)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[str, Iterator[tuple[int, bytes]]]:
+    if args.recordings is not None:
+        if args.files or not (args.day and args.symbol):
+            raise ValueError("--recordings needs --day and --symbol, and no FILEs")
+        return args.symbol, day_lines(args.recordings, args.day, args.symbol)
+    if not args.files:
+        raise ValueError("give recording FILEs, or --recordings DIR --day DAY --symbol SYMBOL")
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        raise ValueError(f"no such recording file: {', '.join(missing)}")
+    symbol = args.symbol
+    if symbol is None:
+        found = {m.group(0) for f in args.files if (m := re.match(r"^[A-Z0-9]+USDT", f.name))}
+        if len(found) != 1:
+            raise ValueError("cannot tell the symbol from the file names: give --symbol")
+        (symbol,) = found
+    return symbol, recording_lines(args.files)
+
+
+def _progress(started: float) -> Callable[[Progress], None]:
+    def show(p: Progress) -> None:
+        rate = p.frames / max(time.monotonic() - started, 1e-9)
+        hours = p.covered_ns / 3.6e12
+        print(
+            f"\r{p.frames:,} frames, {hours:.2f} h recorded, {rate:,.0f} frames/s ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    started = time.monotonic()
+    progress = None if args.quiet or not sys.stderr.isatty() else _progress(started)
+    try:
+        symbol, lines = _inputs(args)
+        settings = load_settings(
+            args.settings,
+            symbol,
+            args.set,
+            maker_fee=args.maker_fee,
+            taker_fee=args.taker_fee,
+            starting_balance=args.balance,
+            queue_model=args.queue_model,
+            queue_power=args.queue_power,
+            seed=args.seed,
+            feed_latency_ns=_ns(args.feed_latency_ms),
+            entry_latency=_latency(args.entry_latency_ms, args.entry_latency_samples),
+            response_latency=_latency(args.response_latency_ms, args.response_latency_samples),
+            timer_interval_ns=_ns(args.timer_ms),
+        )
+        result = Engine(settings, lines, progress=progress).run()
+        args.out.write_bytes(result.to_json())
+    except (SettingsError, RecordingError, BacktestError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    elapsed = time.monotonic() - started
+    print(("\n" if progress else "") + summary_text(result))
+    frames = result.summary.frames
+    print(
+        f"run       {elapsed:.1f} s, {frames / max(elapsed, 1e-9):,.0f} frames/s; wrote {args.out}"
+    )
+    return 0

@@ -1,0 +1,229 @@
+"""The executor's part in a backtest: decide a command, call the venue, answer the strategy.
+
+A thin stand-in built from the live executor's pure pieces: `order_core.decide_submit` on a
+`Desk` (the instrument's grid through `risk.quantize_order`, the last-line `risk.check_order`,
+the per-strategy rate limit of `order_budget`), `decide_cancel`, the `OrderRegistry` that
+keeps records, exposure and positions, `registry.create_request` for the venue request with
+the client order id as orderLinkId, and the report core (reports.py) for what the venue says
+later. What it leaves out, having no network: the journal, in-doubt outcomes and resends,
+the breakers, the guard's venue stop, the dead-man's switch, reconciliation runs.
+
+Three steps, each at its own time (the engine schedules them): `command` when the strategy
+emits it (a denial is answered at once, an accepted order becomes a `VenueCall`); `perform`
+when the call reaches the venue; `answered` when the venue's answer is back (the ack, a
+rejection, a refused cancel), followed by the reports that call caused.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from services.executor.order_core import Denied, Desk, awaiting_ack, decide_cancel, decide_submit
+from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
+from services.executor.registry import OrderRegistry, create_request
+from services.executor.settings import ExecutorSettings
+from services.simulator.venue import Venue, VenueError
+from shared.bybit import wire
+from shared.bybit.translate import InstrumentRules
+from shared.schema import (
+    BusMessage,
+    CancelAllOrders,
+    CancelOrder,
+    ClientOrderId,
+    ExecutionSnapshot,
+    OrderAccepted,
+    OrderDenied,
+    OrderRejected,
+    OrderStatus,
+    SubmitOrder,
+    Trade,
+    TradingState,
+    VenueOrderId,
+)
+
+ACCOUNT = "backtest"  # the venue account every order of the run goes to
+S = OrderStatus
+Command = SubmitOrder | CancelOrder | CancelAllOrders
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCall:
+    """A create or cancel on its way to the venue; `command` the strategy's, if any."""
+
+    kind: Literal["create", "cancel"]
+    record: OrderRecord
+    command: Command | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The venue's answer to a call: its order id, or the refusal's code and message."""
+
+    call: VenueCall
+    venue_order_id: str = ""
+    code: int = 0
+    message: str = ""
+
+
+Step = tuple[list[BusMessage], list[VenueCall]]
+
+
+class BacktestDesk:
+    """The executor stand-in (see the module docstring); `registry` is the executor's."""
+
+    def __init__(self, settings: ExecutorSettings, rules: InstrumentRules) -> None:
+        self.registry = OrderRegistry()
+        self.counters: Counter[str] = Counter()
+        self._limits = settings.risk_limits()
+        self._rates = settings.strategy_rates()
+        self._rules = {rules.symbol: rules}
+        self._price_age_ns = int(settings.price_max_age_s * 1e9)
+        self.state = TradingState.ACTIVE
+
+    def on_market(self, message: BusMessage) -> None:
+        """The executor follows the feed's trades: the last price risk checks against."""
+        if isinstance(message, Trade):
+            self.registry.set_price(message.symbol, message.price, message.ts_recv_ns)
+
+    def snapshot(self, now_ns: int) -> ExecutionSnapshot:
+        """The reconciled snapshot a strategy (re)joins from."""
+        return self.registry.snapshot(self.state, True, now_ns)
+
+    # -- commands (at the strategy's time)
+
+    def command(self, command: Command, now_ns: int) -> Step:
+        """A strategy's command: a denial now, or the venue calls to make."""
+        if isinstance(command, SubmitOrder):
+            return self._submit(command, now_ns)
+        if isinstance(command, CancelOrder):
+            verdict = decide_cancel(command, self.registry.get(command.client_order_id))
+            if isinstance(verdict, Denied):
+                return [self._deny(command, verdict.reason, now_ns)], []
+            return [], self._cancel(verdict, command)
+        calls: list[VenueCall] = []
+        for record in self.registry.open_records():
+            if record.strategy_id == command.strategy_id and command.symbol in (
+                None,
+                record.symbol,
+            ):
+                calls += self._cancel(record, command)
+        return [], calls
+
+    def _submit(self, command: SubmitOrder, now_ns: int) -> Step:
+        registry = self.registry
+        desk = Desk(
+            now_ns=now_ns,
+            state=self.state,
+            reconciled=True,
+            limits=self._limits,
+            rules=self._rules,
+            exposure=registry.exposure(now_ns),
+            fresh_price=lambda symbol: registry.price(symbol, now_ns, self._price_age_ns),
+            known=registry.get,
+            orders_refusal=lambda c, reduce_only: self._rates.check(c.strategy_id, now_ns),
+        )
+        verdict = decide_submit(command, desk)
+        if isinstance(verdict, Denied):
+            return [self._deny(command, verdict.reason, now_ns)], []
+        self._rates.note(verdict.strategy_id, now_ns)
+        registry.note_order(now_ns)
+        record = OrderRecord.from_command(verdict)
+        registry.add(record)
+        record.apply_status(S.SUBMITTED)
+        record.ts_request_sent_ns = now_ns
+        record.in_flight = 1
+        self.counters["submitted"] += 1
+        return [], [VenueCall("create", record, verdict)]
+
+    def _cancel(self, record: OrderRecord, command: Command) -> list[VenueCall]:
+        if awaiting_ack(record):  # the venue may not know it yet: cancel once acked
+            record.cancel_on_ack = True
+            self.counters["cancels_after_ack"] += 1
+            return []
+        if record.status not in CANCELABLE_STATUSES:
+            return []
+        return [VenueCall("cancel", record, command)]
+
+    def _deny(self, command: Command, reason: str, now_ns: int) -> OrderDenied:
+        self.counters["denied"] += 1
+        return OrderDenied(
+            client_order_id=getattr(command, "client_order_id", ClientOrderId("")),
+            strategy_id=command.strategy_id,
+            command_kind=type(command).__name__,
+            reason=reason,
+            ts_event_ns=now_ns,
+            trace_id=command.trace_id,
+        )
+
+    # -- at the venue (at the call's arrival)
+
+    def perform(self, call: VenueCall, venue: Venue, now_ns: int) -> Answer:
+        """Make the call at the venue's time `now_ns`; the reports wait in the venue."""
+        record, now_ms = call.record, now_ns // 1_000_000
+        try:
+            if call.kind == "create":
+                assert isinstance(call.command, SubmitOrder)
+                ids = venue.create_order(ACCOUNT, create_request(call.command), now_ms)
+            else:
+                request = wire.OrderCancelRequest(
+                    symbol=record.symbol, order_link_id=record.client_order_id
+                )
+                ids = venue.cancel_order(ACCOUNT, request, now_ms)
+        except VenueError as e:
+            return Answer(call, code=e.code, message=e.msg)
+        return Answer(call, venue_order_id=ids.order_id)
+
+    # -- back at the executor (after the response latency)
+
+    def answered(self, answer: Answer, now_ns: int) -> Step:
+        """The venue's answer to a call: what the executor publishes, and any cancel that
+        was waiting for the ack."""
+        call, record = answer.call, answer.call.record
+        if call.kind == "cancel":
+            if answer.code:
+                self.counters["cancels_refused"] += 1
+                reason = f"cancel of {record.client_order_id} refused: {answer.message}"
+                return ([self._deny(call.command, reason, now_ns)] if call.command else []), []
+            if record.status in CANCELABLE_STATUSES:
+                record.apply_status(S.PENDING_CANCEL)
+            return [], []
+        record.in_flight = 0
+        if answer.code:
+            self.counters["rejected"] += 1
+            record.apply_status(S.REJECTED)
+            return [self._rejected(record, answer, now_ns)], []
+        return self._accepted(record, VenueOrderId(answer.venue_order_id), now_ns)
+
+    def _accepted(self, record: OrderRecord, venue_order_id: VenueOrderId, now_ns: int) -> Step:
+        record.record_ack(venue_order_id, now_ns)
+        if record.status in (S.SUBMITTED, S.IN_DOUBT):
+            record.apply_status(S.ACCEPTED)
+        self.registry.index(record)
+        self.counters["accepted"] += 1
+        accepted = OrderAccepted(
+            client_order_id=record.client_order_id,
+            venue_order_id=venue_order_id,
+            strategy_id=record.strategy_id,
+            symbol=record.symbol,
+            ts_event_ns=now_ns,
+            ts_trigger_recv_ns=record.ts_trigger_recv_ns,
+            ts_request_sent_ns=record.ts_request_sent_ns,
+            ts_ack_ns=record.ts_ack_ns,
+            trace_id=record.trace_id,
+        )
+        calls: list[VenueCall] = []
+        if record.cancel_on_ack and not record.is_terminal:
+            self.counters["canceled_on_ack"] += 1
+            calls.append(VenueCall("cancel", record, None))
+        return [accepted], calls
+
+    def _rejected(self, record: OrderRecord, answer: Answer, now_ns: int) -> OrderRejected:
+        return OrderRejected(
+            client_order_id=record.client_order_id,
+            strategy_id=record.strategy_id,
+            symbol=record.symbol,
+            reason=answer.message,
+            venue_code=answer.code,
+            ts_event_ns=now_ns,
+            trace_id=record.trace_id,
+        )

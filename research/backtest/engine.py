@@ -1,0 +1,357 @@
+"""The backtest's event loop: one process, one time axis (ns), no bus.
+
+The recorded market drives the simulator's venue core (`services.simulator.venue.Venue`,
+market_source "recorded") and the live strategy class; the feed's own `FeedSession` turns
+each frame into the bus messages the strategy would receive, and the executor's pure
+decisions stand between them (desk.py, reports.py).
+
+Time axis: the recorder's local receive time. A frame received at `recv` happened at the
+venue at `recv - feed_latency` (a setting, 0 by default): the frame's own venue `ts` is
+not used for ordering, as it is another machine's clock (in the ETHUSDT fixture it runs
+1.2 s ahead of the receive time). The venue's clock (ms, the time in its reports) is this
+axis too.
+
+THE CONTRACT: the order of events (tested in tests/unit/research/test_backtest_order.py)
+
+1. Start, at the first frame's venue time: the strategy is told what the live system tells
+   a starting strategy, in this order: UniverseChanged (the run's symbol, epoch 1), the
+   feed session's status (subscribed, waiting for the first snapshot), the executor's
+   reconciled ExecutionSnapshot, TradingStateChanged(Active). The feed's FeedReady follows
+   with the first usable book, as live.
+2. A recorded frame is applied at the venue at its venue time: the venue advances to it
+   and matches it against the resting orders first (queue positions move, trades and
+   crossings fill, services/simulator/venue/flow.py). The reports this causes reach the
+   executor, which publishes its events to the strategy, after the response latency.
+3. The same frame reaches the feed session, and the session's messages (Quote, Trade,
+   FeedReady, FeedStatus, BookLevels) reach the executor stand-in (its last trade price)
+   and then the strategy, at the frame's receive time. A frame of a topic the feed does
+   not subscribe to (orderbook.500 when the feed reads orderbook.1) moves the venue only.
+4. A command the strategy returns at t is decided by the executor at t (a denial reaches
+   the strategy at t, after what is already due at t) and reaches the venue at
+   t + entry latency; the venue's answer (ack, rejection, refused cancel) and the reports
+   of that call reach the strategy at the venue time + response latency, the answer first.
+   Each channel keeps its order: a drawn latency never makes a message overtake the one
+   sent before it on the same channel.
+5. Timers: the feed's stale check, then the strategy's `on_timer`, every
+   `timer_interval` (20 ms, the live loop's upkeep) from the start, while frames remain.
+   After the last frame, what is in flight is settled (no more timers).
+
+Ties at the same ns go by kind, in this order: (a) a frame at the venue, (b) a call
+reaching the venue, (c) a delivery to the strategy (answers, reports, denials, snapshots),
+(d) a frame's market data to the strategy, (e) a timer; within a kind, first scheduled
+first. So a frame whose venue and receive time coincide (feed latency 0) is matched by the
+venue before the strategy sees it, and an order arriving at the venue at the same ns as a
+frame comes after that frame.
+
+Memory is bounded whatever the length of the recording: lines are streamed, frames wait
+only during the feed latency, the executor's registry and the venue keep bounded
+histories; what grows is the result (orders, fills, one equity point a minute).
+"""
+
+import heapq
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import chain
+from typing import Any, Final
+
+from research.backtest.desk import ACCOUNT, Answer, BacktestDesk, VenueCall
+from research.backtest.latency import Channel
+from research.backtest.market import MarketFrame, MarketFrames
+from research.backtest.reports import ReportShell
+from research.backtest.result import BacktestResult, Ledger
+from research.backtest.settings import BacktestSettings
+from research.backtest.summary import build_result
+from services.feed.session import FeedSession
+from services.simulator.instruments import SPECS_BY_SYMBOL
+from services.simulator.venue import ExchangeConfig, Venue
+from services.strategy.api import EntrySkipped, Output, Resync, Strategy, Transition
+from services.strategy.machine import MomentumScalper
+from shared.bybit import wire
+from shared.bybit.translate import instrument_rules
+from shared.schema import (
+    Alert,
+    BusMessage,
+    CancelAllOrders,
+    CancelOrder,
+    FeedReady,
+    FeedStatus,
+    SubmitOrder,
+    Symbol,
+    TradingState,
+    TradingStateChanged,
+    UniverseChanged,
+)
+
+AT_VENUE_MARKET: Final = 0  # (a) a frame applied at the venue
+AT_VENUE_CALL: Final = 1  # (b) a create / cancel reaching the venue
+TO_STRATEGY: Final = 2  # (c) answers, reports, denials, snapshots
+MARKET_DATA: Final = 3  # (d) a frame's feed messages
+TIMER: Final = 4  # (e)
+_NEVER: Final = 1 << 62
+EPOCH: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a long run is: frames done, and the recorded time covered (ns)."""
+
+    frames: int
+    covered_ns: int
+
+
+class BacktestError(Exception):
+    """Input the engine cannot run on (no frames, a symbol the venue does not list)."""
+
+
+class Engine:
+    """One backtest run over `lines` ((receive ns, frame) pairs, streamed)."""
+
+    def __init__(
+        self,
+        settings: BacktestSettings,
+        lines: Iterable[tuple[int, bytes]],
+        *,
+        strategy: Strategy | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.settings = s = settings
+        self._progress = progress
+        self._progress_every = 1 << 16
+        if s.symbol not in SPECS_BY_SYMBOL:
+            known = ", ".join(sorted(SPECS_BY_SYMBOL))
+            raise BacktestError(f"the venue does not list {s.symbol} (it lists {known})")
+        lines = iter(lines)
+        first = next(lines, None)
+        if first is None:
+            raise BacktestError("no lines in the data")
+        self.venue = Venue(_exchange(s), (first[0] - s.feed_latency_ns) // 1_000_000)
+        grids = self.venue.grids()
+        self.session = FeedSession(
+            depth=s.feed.depth,
+            published_levels=s.feed.published_levels,
+            max_venue_lag_ns=s.feed.max_venue_lag_ms * 1_000_000,
+            stale_after_ns=s.feed.stale_after_ms * 1_000_000,
+        )
+        self.market = MarketFrames(grids, self.session.topics(s.symbol), s.feed_latency_ns)
+        self._frames: Iterator[MarketFrame] = self.market.frames_of(chain([first], lines))
+        self._next: MarketFrame | None = next(self._frames, None)
+        if self._next is None:
+            raise BacktestError("no public frames in the data")
+        self.start_ns = self._next.venue_ns
+        (instrument,) = [i for i in self.venue.instruments() if i.symbol == s.symbol]
+        rules = instrument_rules(instrument)
+        self.strategy = strategy or MomentumScalper(s.strategy, last_seq=self.start_ns)
+        self.strategy.set_rules(rules)
+        self.desk = BacktestDesk(s.executor, rules)
+        self.reports = ReportShell(self.desk.registry, self.desk.counters)
+        self.ledger = Ledger(s.starting_balance)
+        self._entry = Channel(s.entry_latency, s.seed, "entry")
+        self._response = Channel(s.response_latency, s.seed, "response")
+        self._heap: list[tuple[int, int, int, Any]] = []
+        self._seq = 0
+        self._feed_queue: deque[MarketFrame] = deque()
+        self._feed_last: dict[type, BusMessage] = {}
+        self.counters: Counter[str] = Counter()
+        self.alerts: Counter[str] = Counter()
+        self.now_ns = self.start_ns
+        self._next_timer = self.start_ns + s.timer_interval_ns
+        self._next_equity = self.start_ns + s.equity_interval_ns
+        self._wallet_start = _wallet_balance(self.venue)
+
+    def wallet_change(self) -> Decimal:
+        """The venue's wallet balance now, less at the start."""
+        return _wallet_balance(self.venue) - self._wallet_start
+
+    # -- the loop
+
+    def run(self) -> BacktestResult:
+        """Run to the end of the data, settle what is in flight, return the result."""
+        self._start()
+        heap, feed_queue = self._heap, self._feed_queue
+        while True:
+            frame = self._next
+            tv = frame.venue_ns if frame is not None else _NEVER
+            tf = feed_queue[0].recv_ns if feed_queue else _NEVER
+            th = heap[0][0] if heap else _NEVER
+            tt = self._next_timer if frame is not None or feed_queue else _NEVER
+            if tv <= th and tv <= tf and tv <= tt and frame is not None:
+                self._at_venue(frame)
+            elif heap and th <= tf and th <= tt:
+                self._scheduled(heapq.heappop(heap))
+            elif feed_queue and tf <= tt:
+                self._market_data(feed_queue.popleft())
+            elif tt != _NEVER:
+                self._timer(tt)
+            else:
+                break
+        return build_result(self)
+
+    def _start(self) -> None:
+        s, t = self.settings, self.start_ns
+        symbol = Symbol(s.symbol)
+        self.session.begin_switch(symbol, EPOCH, None)
+        hello: list[BusMessage] = [
+            UniverseChanged(
+                symbol=symbol, epoch=EPOCH, ranking=(), reason="backtest", ts_event_ns=t
+            ),
+            *self.session.subscribed(t),
+            self.desk.snapshot(t),
+            TradingStateChanged(state=TradingState.ACTIVE, reason="backtest", ts_event_ns=t),
+        ]
+        self._tell(hello, t)
+
+    def _schedule(self, at_ns: int, kind: int, item: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at_ns, kind, self._seq, item))
+
+    def _advance(self, t: int) -> None:
+        self.now_ns = max(self.now_ns, t)
+
+    # -- (a) a frame at the venue
+
+    def _at_venue(self, frame: MarketFrame) -> None:
+        self._advance(frame.venue_ns)
+        venue = self.venue
+        for event in frame.venue_events:
+            venue.on_market(event)
+        self._reports_out(None)
+        if frame.feed_frame is not None:
+            self._feed_queue.append(frame)
+        self._next = next(self._frames, None)
+        count = self.market.frames
+        if self._progress is not None and count % self._progress_every == 0:
+            self._progress(Progress(count, self.now_ns - self.start_ns))
+
+    def _reports_out(self, answer: Answer | None) -> None:
+        """Send the venue's answer and its pending reports back (response latency)."""
+        reports = self.venue.drain_reports()
+        if answer is not None or reports:
+            self.counters["venue_reports"] += len(reports)
+            self._schedule(self._response.arrival(self.now_ns), TO_STRATEGY, (answer, reports))
+
+    # -- (b), (c) what is in flight
+
+    def _scheduled(self, entry: tuple[int, int, int, Any]) -> None:
+        t, kind, _, item = entry
+        self._advance(t)
+        if kind == AT_VENUE_CALL:
+            self.counters[f"venue_{item.kind}"] += 1
+            self._reports_out(self.desk.perform(item, self.venue, self.now_ns))
+            return
+        if isinstance(item, list):  # messages of the executor's own: denials, snapshots
+            self._tell(item, self.now_ns)
+            return
+        answer, reports = item
+        messages: list[BusMessage] = []
+        if answer is not None:
+            messages, calls = self.desk.answered(answer, self.now_ns)
+            self._calls(calls)
+        messages += self.reports.apply(reports, self.now_ns)
+        self._tell(messages, self.now_ns)
+
+    def _calls(self, calls: list[VenueCall]) -> None:
+        for call in calls:
+            self._schedule(self._entry.arrival(self.now_ns), AT_VENUE_CALL, call)
+
+    # -- (d) market data, (e) timers
+
+    def _market_data(self, frame: MarketFrame) -> None:
+        self._advance(frame.recv_ns)
+        feed = frame.feed_frame
+        session, t = self.session, frame.recv_ns
+        if isinstance(feed, wire.OrderBookMessage):
+            messages = session.on_book(feed, t)
+        else:
+            assert feed is not None
+            messages = session.on_trades(feed, t)
+        if messages:
+            self._tell(messages, self.now_ns)
+
+    def _timer(self, t: int) -> None:
+        self._advance(t)
+        self._next_timer = t + self.settings.timer_interval_ns
+        if t >= self._next_equity:
+            self.ledger.sample(t)
+            self._next_equity += self.settings.equity_interval_ns * (
+                1 + (t - self._next_equity) // self.settings.equity_interval_ns
+            )
+        self.counters["timer_ticks"] += 1
+        stale = self.session.check_stale(t)
+        if stale:
+            self._tell(stale, t)
+        self._act(self.strategy.on_timer(t), t)
+
+    # -- the strategy's side
+
+    def _tell(self, messages: list[BusMessage], now_ns: int) -> None:
+        """The executor and the strategy are told `messages`, in order."""
+        desk, ledger, strategy = self.desk, self.ledger, self.strategy
+        for message in messages:
+            if isinstance(message, FeedReady | FeedStatus):
+                self._feed_last[type(message)] = message
+            desk.on_market(message)
+            ledger.on_event(message, now_ns)
+            outputs = strategy.on_message(message, now_ns)
+            if outputs:
+                self._act(outputs, now_ns)
+
+    def _act(self, outputs: list[Output], now_ns: int) -> None:
+        """Commands first (as the live loop), then the strategy's notes."""
+        for output in outputs:
+            if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
+                self.counters[f"sent_{type(output).__name__}"] += 1
+                self.ledger.on_command(output, now_ns)
+                denials, calls = self.desk.command(output, now_ns)
+                self._calls(calls)
+                if denials:
+                    self._schedule(now_ns, TO_STRATEGY, denials)
+        for output in outputs:
+            if isinstance(output, Alert):
+                self.alerts[output.code] += 1
+            elif isinstance(output, Transition):
+                self.counters[f"transition_{output.from_state}_{output.to_state}"] += 1
+            elif isinstance(output, EntrySkipped):
+                self.counters["entry_skipped"] += 1
+            elif isinstance(output, Resync):
+                self._resync(output, now_ns)
+
+    def _resync(self, resync: Resync, now_ns: int) -> None:
+        """A strategy's Resync answered as the peers' snapshots would answer it."""
+        self.counters["resyncs"] += 1
+        again: list[BusMessage] = []
+        if "scanner" in resync.peers:
+            again.append(
+                UniverseChanged(
+                    symbol=Symbol(self.settings.symbol),
+                    epoch=EPOCH,
+                    ranking=(),
+                    reason="backtest",
+                    ts_event_ns=now_ns,
+                )
+            )
+        if "feed" in resync.peers:
+            again += [m for k, m in self._feed_last.items() if k in (FeedReady, FeedStatus)]
+        if "executor" in resync.peers:
+            again.append(self.desk.snapshot(now_ns))
+        self._schedule(now_ns, TO_STRATEGY, again)
+
+
+def _exchange(s: BacktestSettings) -> ExchangeConfig:
+    return ExchangeConfig(
+        seed=s.seed,
+        symbols=(s.symbol,),
+        maker_fee=s.maker_fee,
+        taker_fee=s.taker_fee,
+        starting_balance=s.starting_balance,
+        market_source="recorded",
+        queue_model=s.queue_model,
+        queue_power=s.queue_power,
+        history_minutes=60,
+        max_buffered_events=1_000,
+    )
+
+
+def _wallet_balance(venue: Venue) -> Decimal:
+    return venue.wallet(ACCOUNT).coin[0].wallet_balance

@@ -1,0 +1,95 @@
+"""The recorded market, streamed: lines from files, each frame decoded once, for both sides.
+
+`recording_lines` reads one or more `.frames.gz` files (the recorder's format, through
+`shared.recordings`: never loaded whole) or one day of a recordings directory, merged in
+receive-time order. `MarketFrames` decodes each line once at the boundary the feed uses
+(`shared.bybit.ws_frames.decode_public`): the same wire frame then becomes the venue's
+events (`RecordedFrames.of_frame`, integer ticks and lots of the venue's grid, stamped with
+the frame's venue time on the engine's axis) and, when its topic is one the feed subscribes
+to, the input of the feed's session. A line that is not a public data frame is counted and
+skipped, as the feed and the venue skip it.
+"""
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.simulator.venue import DepthUpdate, Grid, RecordedEvent, RecordedFrames
+from services.simulator.venue import RecordedTrade as VenueTrade
+from shared.bybit.ws_frames import FrameDrop, PublicFrame, decode_public
+from shared.recordings import RecordingError, read_day, read_file
+
+NS_PER_MS = 1_000_000
+
+
+def recording_lines(paths: Iterable[Path]) -> Iterator[tuple[int, bytes]]:
+    """The (receive ns, frame) lines of these recordings, merged in receive-time order."""
+    files = list(paths)
+    for path in files:
+        if not path.is_file():
+            raise RecordingError(f"{path}: no such recording file")
+    if len(files) == 1:
+        return read_file(files[0])
+    return heapq.merge(*(read_file(p) for p in files), key=lambda line: line[0])
+
+
+def day_lines(root: Path, day: str, symbol: str) -> Iterator[tuple[int, bytes]]:
+    """One day of one symbol from a recordings directory (`<root>/<day>/<SYMBOL>.frames.gz`
+    and its parts)."""
+    return read_day(root, day, symbol)
+
+
+@dataclass(slots=True)
+class MarketFrame:
+    """One recorded frame: its receive time, the venue's events, the feed's frame (None:
+    a topic the feed does not subscribe to)."""
+
+    recv_ns: int
+    venue_ns: int
+    venue_events: list[RecordedEvent]
+    feed_frame: PublicFrame | None
+
+
+class MarketFrames:
+    """Decodes recorded lines into `MarketFrame`s (see the module docstring)."""
+
+    def __init__(self, grids: dict[str, Grid], feed_topics: Iterable[str], feed_latency_ns: int):
+        self._venue = RecordedFrames(grids)
+        self._feed_topics = frozenset(feed_topics)
+        self._feed_latency_ns = feed_latency_ns
+        self.skipped: Counter[str] = Counter()
+        self.frames = 0
+
+    @property
+    def venue_skipped(self) -> dict[str, int]:
+        """What the venue's decoder left out, by reason."""
+        return dict(self._venue.skipped)
+
+    def frames_of(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[MarketFrame]:
+        """The decoded frames of `lines`, in order (skipped lines counted)."""
+        of_frame, topics, lag = self._venue.of_frame, self._feed_topics, self._feed_latency_ns
+        for recv_ns, raw in lines:
+            decoded = decode_public(raw)
+            if isinstance(decoded, FrameDrop):
+                self.skipped[str(decoded.reason)] += 1
+                continue
+            self.frames += 1
+            venue_ns = recv_ns - lag
+            events = _stamped(of_frame(decoded, recv_ns), venue_ns // NS_PER_MS)
+            feed = decoded if decoded.topic in topics else None
+            yield MarketFrame(recv_ns, venue_ns, events, feed)
+
+
+def _stamped(events: list[RecordedEvent], ts_ms: int) -> list[RecordedEvent]:
+    """The events with the venue time of the engine's axis (the venue's clock follows it)."""
+    out: list[RecordedEvent] = []
+    for e in events:
+        if isinstance(e, DepthUpdate):
+            out.append(
+                DepthUpdate(e.symbol, ts_ms, e.depth, e.is_snapshot, e.bids, e.asks, e.recv_ns)
+            )
+        else:
+            out.append(VenueTrade(e.symbol, ts_ms, e.taker_is_buy, e.price, e.lots, e.recv_ns))
+    return out

@@ -1,0 +1,120 @@
+"""What one backtest runs with: the services' own sections, the venue's knobs, latencies.
+
+`load_settings` reads a settings.toml as the system does (migrated, strict): [strategy],
+[executor] and [feed] become the services' own settings classes, and [simulator] gives the
+fees, the starting balance and the queue model, unless the command line says otherwise.
+`--set key=value` overrides a [strategy] key (kebab-case; the value is read as TOML, else
+taken as a string), and is checked as strictly as the file.
+"""
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from services.executor.settings import ExecutorSettings
+from services.feed.settings import FeedSettings
+from services.simulator.settings import SimulatorSettings
+from services.strategy.settings import StrategySettings
+from shared.settings import SettingsError, read_settings
+
+NS_PER_MS = 1_000_000
+QueueModel = Literal["risk-averse", "probabilistic"]
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """A latency in ns: `constant_ns`, or drawn (seeded) from `samples_ns` when given."""
+
+    constant_ns: int = 0
+    samples_ns: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.constant_ns < 0 or any(s < 0 for s in self.samples_ns):
+            raise ValueError("a latency cannot be negative")
+
+    def describe(self) -> str:
+        if self.samples_ns:
+            return f"{len(self.samples_ns)} samples"
+        return f"{self.constant_ns / NS_PER_MS:g} ms"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestSettings:
+    """Everything a run depends on besides its data (the report echoes it)."""
+
+    symbol: str
+    strategy: StrategySettings
+    executor: ExecutorSettings
+    feed: FeedSettings
+    starting_balance: Decimal = Decimal(100_000)
+    maker_fee: Decimal = Decimal("0.0002")
+    taker_fee: Decimal = Decimal("0.00055")
+    queue_model: QueueModel = "risk-averse"
+    queue_power: float = 2.0
+    seed: int = 1
+    feed_latency_ns: int = 0  # venue time of a frame = its receive time - this
+    entry_latency: Latency = field(default_factory=Latency)  # strategy -> venue
+    response_latency: Latency = field(default_factory=Latency)  # venue -> strategy
+    timer_interval_ns: int = 20 * NS_PER_MS  # the live loop's upkeep period
+    equity_interval_ns: int = 60_000 * NS_PER_MS  # one equity point a minute (and per fill)
+
+    def __post_init__(self) -> None:
+        if self.feed_latency_ns < 0:
+            raise ValueError("feed latency cannot be negative")
+        if self.timer_interval_ns <= 0 or self.equity_interval_ns <= 0:
+            raise ValueError("timer and equity intervals must be positive")
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """`key=value` pairs as a dict (kebab-case keys; values read as TOML, else strings)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("_", "-")
+        if not sep or not key:
+            raise SettingsError(f"--set {pair!r}: expected key=value")
+        try:
+            out[key] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = text.strip()
+    return out
+
+
+def _section(
+    document: Mapping[str, Any], name: str, kind: type[Any], extra: Mapping[str, Any]
+) -> Any:
+    values = {"metrics-port": 1, **document.get(name, {}), **extra}
+    try:
+        return msgspec.convert(values, kind)
+    except (msgspec.ValidationError, ValueError) as e:
+        raise SettingsError(f"[{name}]: {e}") from None
+
+
+def load_settings(
+    path: Path, symbol: str, overrides: Sequence[str] = (), **knobs: Any
+) -> BacktestSettings:
+    """The backtest's settings from a settings file, `--set` overrides and knobs (the
+    BacktestSettings fields the command line gives; None: from the file)."""
+    document = read_settings(path).document
+    strategy = _section(document, "strategy", StrategySettings, parse_overrides(overrides))
+    simulator = _section(document, "simulator", SimulatorSettings, {})
+    from_file: dict[str, Any] = {
+        "starting_balance": Decimal(str(simulator.starting_balance_usdt)),
+        "maker_fee": Decimal(str(simulator.maker_fee_rate)),
+        "taker_fee": Decimal(str(simulator.taker_fee_rate)),
+        "queue_model": simulator.queue_model,
+        "queue_power": simulator.queue_power,
+    }
+    given = {k: v for k, v in knobs.items() if v is not None}
+    return BacktestSettings(
+        symbol=symbol,
+        strategy=strategy,
+        executor=_section(document, "executor", ExecutorSettings, {}),
+        feed=_section(document, "feed", FeedSettings, {}),
+        **{**from_file, **given},
+    )
