@@ -33,15 +33,15 @@ THE CONTRACT: the order of events (tested in tests/unit/research/test_backtest_o
    Each channel keeps its order: a drawn latency never makes a message overtake the one
    sent before it on the same channel.
 5. Timers: the feed's stale check, then the strategy's `on_timer`, every
-   `timer_interval` (20 ms, the live loop's upkeep) from the start, while frames remain.
-   After the last frame, what is in flight is settled (no more timers).
+   `timer_interval` (20 ms, the live loop's upkeep) from the start up to the last frame's
+   receive time. After that, what is in flight is settled, without timers.
 
 Ties at the same ns go by kind, in this order: (a) a frame at the venue, (b) a call
-reaching the venue, (c) a delivery to the strategy (answers, reports, denials, snapshots),
-(d) a frame's market data to the strategy, (e) a timer; within a kind, first scheduled
-first. So a frame whose venue and receive time coincide (feed latency 0) is matched by the
-venue before the strategy sees it, and an order arriving at the venue at the same ns as a
-frame comes after that frame.
+reaching the venue, (c) a frame's market data to the strategy, (d) a delivery to the
+strategy (answers, reports, denials, snapshots), (e) a timer; within a kind, first
+scheduled first. So with no latency at all a frame is matched by the venue, then the
+strategy sees it, then the reports it caused; an order reaching the venue at the same ns
+as a frame comes after that frame; a timer comes last.
 
 Memory is bounded whatever the length of the recording: lines are streamed, frames wait
 only during the feed latency, the executor's registry and the venue keep bounded
@@ -86,8 +86,8 @@ from shared.schema import (
 
 AT_VENUE_MARKET: Final = 0  # (a) a frame applied at the venue
 AT_VENUE_CALL: Final = 1  # (b) a create / cancel reaching the venue
-TO_STRATEGY: Final = 2  # (c) answers, reports, denials, snapshots
-MARKET_DATA: Final = 3  # (d) a frame's feed messages
+MARKET_DATA: Final = 2  # (c) a frame's feed messages
+TO_STRATEGY: Final = 3  # (d) answers, reports, denials, snapshots
 TIMER: Final = 4  # (e)
 _NEVER: Final = 1 << 62
 EPOCH: Final = 1
@@ -156,6 +156,7 @@ class Engine:
         self.counters: Counter[str] = Counter()
         self.alerts: Counter[str] = Counter()
         self.now_ns = self.start_ns
+        self._last_recv_ns = self.start_ns
         self._next_timer = self.start_ns + s.timer_interval_ns
         self._next_equity = self.start_ns + s.equity_interval_ns
         self._wallet_start = _wallet_balance(self.venue)
@@ -175,10 +176,12 @@ class Engine:
             tv = frame.venue_ns if frame is not None else _NEVER
             tf = feed_queue[0].recv_ns if feed_queue else _NEVER
             th = heap[0][0] if heap else _NEVER
-            tt = self._next_timer if frame is not None or feed_queue else _NEVER
+            tt = self._next_timer
+            if frame is None and not feed_queue and tt > self._last_recv_ns:
+                tt = _NEVER  # the data is over: settle what is in flight, no more timers
             if tv <= th and tv <= tf and tv <= tt and frame is not None:
                 self._at_venue(frame)
-            elif heap and th <= tf and th <= tt:
+            elif heap and (th < tf or (th == tf and heap[0][1] < MARKET_DATA)) and th <= tt:
                 self._scheduled(heapq.heappop(heap))
             elif feed_queue and tf <= tt:
                 self._market_data(feed_queue.popleft())
@@ -219,6 +222,7 @@ class Engine:
         self._reports_out(None)
         if frame.feed_frame is not None:
             self._feed_queue.append(frame)
+        self._last_recv_ns = max(self._last_recv_ns, frame.recv_ns)
         self._next = next(self._frames, None)
         count = self.market.frames
         if self._progress is not None and count % self._progress_every == 0:

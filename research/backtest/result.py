@@ -90,7 +90,7 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     fees: Decimal  # paid (a maker rebate is negative)
     pnl_net: Decimal  # gross - fees
     venue_wallet_change: Decimal  # the venue's wallet balance, end - start
-    ledger_matches_venue: bool  # realised - fees == venue_wallet_change
+    ledger_matches_venue: bool  # |realised - fees - venue_wallet_change| < 1e-8 (its grid)
 
 
 class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 from research.backtest.result import PNL_QUANTUM, ZERO, BacktestResult, Summary
 from research.backtest.settings import NS_PER_MS, BacktestSettings
 
+WALLET_QUANTUM = Decimal("0.00000001")  # the venue shows its wallet to 8 decimals
+
 if TYPE_CHECKING:
     from research.backtest.engine import Engine
 
@@ -58,7 +60,7 @@ def build_result(engine: "Engine") -> BacktestResult:
         fees=ledger.fees,
         pnl_net=gross - ledger.fees,
         venue_wallet_change=venue_change,
-        ledger_matches_venue=realised - ledger.fees == venue_change.quantize(PNL_QUANTUM),
+        ledger_matches_venue=abs(ledger.realised - ledger.fees - venue_change) < WALLET_QUANTUM,
     )
     counters = {
         "engine": dict(engine.counters),
