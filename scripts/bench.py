@@ -22,6 +22,7 @@ GROUPS: dict[str, str] = {
     "executor": "scripts.benchmarks.executor",
     "e2e": "scripts.benchmarks.e2e",
     "strategy": "scripts.benchmarks.strategy",
+    "backtest": "scripts.benchmarks.backtest",
     "fuzz": "scripts.benchmarks.fuzz",
     "soak": "scripts.benchmarks.soak",
 }
