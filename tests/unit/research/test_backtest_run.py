@@ -149,3 +149,22 @@ def test_bad_input_is_a_clear_error(
 def test_no_frames_is_an_error() -> None:
     with pytest.raises(BacktestError):
         Engine(support.settings(), [(1 * MS, b"not a frame")])
+
+
+def test_help_names_the_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--recordings", "--set", "--entry-latency-samples", "--queue-model", "--seed"):
+        assert flag in text
+
+
+def test_the_backtest_uses_no_bus() -> None:
+    import ast
+
+    for path in (Path(__file__).parents[3] / "research").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not {n for n in names if n.startswith(("zmq", "shared.bus"))}, path
