@@ -1,6 +1,6 @@
 """Backtest benchmarks: the whole engine with the momentum scalper, on a long stream.
 
-The replay fixture (10 s of real ETHUSDT, 2,344 frames; benches never read ../shared) is
+The replay fixture (10 s of real ETHUSDT, 2,344 frames; benches read only the project) is
 looped into one recording of at least a million frames, written once to a temporary
 `.frames.gz` (not timed): each pass is shifted by the slice's length, receive times and the
 frames' venue times alike, so the feed sees fresh frames throughout. A child process then

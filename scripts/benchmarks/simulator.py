@@ -35,7 +35,7 @@ from shared.settings import REPO_ROOT
 
 Result = dict[str, Any]
 API_KEY, API_SECRET = "benchkey", "bench-secret-not-real"
-# 10 s of real ETHUSDT (tests/fixtures/replay/SOURCES.md): benches never read ../shared
+# 10 s of real ETHUSDT (tests/fixtures/replay/SOURCES.md): benches read only the project
 RECORDING = REPO_ROOT / "tests" / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
 _REQUOTE_EVERY = 500  # events between checks that both resting orders are still there
 

@@ -1,7 +1,7 @@
 """A recording to replay: its frames read lazily, each with the time it is due, in a loop.
 
 A recording holds one public Bybit frame per line: a `.gz` file is the recorder's format,
-`<receive ns> <frame JSON>` (that of `../shared/data/*.frames.gz`), read by
+`<receive ns> <frame JSON>` (see tests/fixtures/data/SOURCES.md), read by
 `shared.recordings` (which returns every whole line of a file whose writer has not closed
 it yet); a plain text file may also hold bare frame JSON lines (a capture without receive
 times).

@@ -1,6 +1,6 @@
 """Recordings: the files the recorder writes and scripts/import-bybit makes, and their reader.
 
-The format is the one of the team's real data files (`../shared/data/*.frames.gz`): gzip
+The format is the one of the team's real data files (tests/fixtures/data/SOURCES.md): gzip
 text, one line per record, `<receive time, ns since epoch> <payload>` and a newline.
 
 - `<SYMBOL>.frames.gz`: the payload is one frame of Bybit's public websocket exactly as
