@@ -20,7 +20,7 @@ from typing import Literal
 
 from services.executor.order_core import Denied, Desk, awaiting_ack, decide_cancel, decide_submit
 from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
-from services.executor.registry import OrderRegistry, create_request
+from services.executor.registry import OrderRegistry, accepted_event, create_request
 from services.executor.settings import ExecutorSettings
 from services.simulator.venue import Venue, VenueError
 from shared.bybit import wire
@@ -31,7 +31,6 @@ from shared.schema import (
     CancelOrder,
     ClientOrderId,
     ExecutionSnapshot,
-    OrderAccepted,
     OrderDenied,
     OrderRejected,
     OrderStatus,
@@ -200,17 +199,7 @@ class BacktestDesk:
             record.apply_status(S.ACCEPTED)
         self.registry.index(record)
         self.counters["accepted"] += 1
-        accepted = OrderAccepted(
-            client_order_id=record.client_order_id,
-            venue_order_id=venue_order_id,
-            strategy_id=record.strategy_id,
-            symbol=record.symbol,
-            ts_event_ns=now_ns,
-            ts_trigger_recv_ns=record.ts_trigger_recv_ns,
-            ts_request_sent_ns=record.ts_request_sent_ns,
-            ts_ack_ns=record.ts_ack_ns,
-            trace_id=record.trace_id,
-        )
+        accepted = accepted_event(record, venue_order_id, now_ns)
         calls: list[VenueCall] = []
         if record.cancel_on_ack and not record.is_terminal:
             self.counters["canceled_on_ack"] += 1

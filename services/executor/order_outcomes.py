@@ -12,6 +12,7 @@ from services.executor.journal_records import EventKind
 from services.executor.order_core import Doubt, after_lookup, cancel_on_ack
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
+from services.executor.registry import accepted_event
 from services.executor.settings import ExecutorSettings
 from services.executor.venue_calls import VenueCalls
 from services.executor.venue_events import VenueEvents
@@ -20,7 +21,6 @@ from shared.bybit import wire
 from shared.bybit.errors import BybitError, VenueError
 from shared.schema import (
     AlertSeverity,
-    OrderAccepted,
     OrderRejected,
     OrderStatus,
     SubmitOrder,
@@ -100,19 +100,7 @@ class OrderOutcomes:
             latency.add("tick_to_order", sent - record.ts_trigger_recv_ns)  # feed recv -> sent
         if 0 < sent <= ts_ack_ns:
             latency.add("order_to_ack", ts_ack_ns - sent)
-        self._outbox.publish(
-            OrderAccepted(
-                client_order_id=record.client_order_id,
-                venue_order_id=venue_order_id,
-                strategy_id=record.strategy_id,
-                symbol=record.symbol,
-                ts_event_ns=ts_ack_ns,
-                ts_trigger_recv_ns=record.ts_trigger_recv_ns,
-                ts_request_sent_ns=record.ts_request_sent_ns,
-                ts_ack_ns=record.ts_ack_ns,
-                trace_id=record.trace_id,
-            )
-        )
+        self._outbox.publish(accepted_event(record, venue_order_id, ts_ack_ns))
         if cancel_on_ack(record, self._parts.status.state):
             self._counters["canceled_on_ack"] += 1
             self.cancel_after_ack(record)

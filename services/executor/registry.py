@@ -22,6 +22,7 @@ from shared.schema import (
     BalanceChanged,
     ClientOrderId,
     ExecutionSnapshot,
+    OrderAccepted,
     OrderCanceled,
     OrderFilled,
     OrderPartiallyFilled,
@@ -245,6 +246,21 @@ def fill_event(record: OrderRecord, fill: Fill) -> OrderFilled | OrderPartiallyF
         fee=fill.fee,
         is_maker=fill.is_maker,
         ts_event_ns=fill.ts_event_ns,
+        ts_trigger_recv_ns=record.ts_trigger_recv_ns,
+        ts_request_sent_ns=record.ts_request_sent_ns,
+        ts_ack_ns=record.ts_ack_ns,
+        trace_id=record.trace_id,
+    )
+
+
+def accepted_event(record: OrderRecord, venue_order_id: VenueOrderId, ts_ns: int) -> OrderAccepted:
+    """The order's acknowledgement as published (its record already holds the ack)."""
+    return OrderAccepted(
+        client_order_id=record.client_order_id,
+        venue_order_id=venue_order_id,
+        strategy_id=record.strategy_id,
+        symbol=record.symbol,
+        ts_event_ns=ts_ns,
         ts_trigger_recv_ns=record.ts_trigger_recv_ns,
         ts_request_sent_ns=record.ts_request_sent_ns,
         ts_ack_ns=record.ts_ack_ns,
