@@ -14,6 +14,7 @@ from typing import assert_never
 
 from services.executor.effects import Count, Publish, RaiseAlert, Reconcile
 from services.executor.registry import OrderRegistry, balance_events, fill_event
+from services.executor.report_apply import apply_to_registry
 from services.executor.report_core import (
     AckOrder,
     ApplyFill,
@@ -71,38 +72,18 @@ class ReportShell:
         return out
 
     def _carry_out(self, effects: list[ReportEffect], out: list[BusMessage]) -> None:
-        registry = self._registry
         for effect in effects:
             match effect:
                 case JournalFill() | JournalStatus() | MarkUnprotected() | MarkProtected():
-                    pass  # no journal, no guard in a backtest
-                case RememberExecId(exec_id=exec_id):
-                    registry.exec_ids.add(exec_id)
-                case ApplyFill() | PublishFill() | AckOrder() | ApplyStatus():
-                    self._order_effect(effect, out)
-                case SetPosition(position=position, seq=seq):
-                    registry.position_seq[position.symbol] = seq
-                    registry.positions[position.symbol] = position
+                    continue  # no journal, no guard in a backtest
+                case RememberExecId() | ApplyFill() | AckOrder() | ApplyStatus() | SetPosition():
+                    apply_to_registry(effect, self._registry)
+                case PublishFill(record=record, fill=fill):
+                    out.append(fill_event(record, fill))
                 case Publish() | RaiseAlert() | Count() | Reconcile():
                     self._generic(effect, out)
                 case _:
                     assert_never(effect)
-
-    def _order_effect(
-        self, effect: ApplyFill | PublishFill | AckOrder | ApplyStatus, out: list[BusMessage]
-    ) -> None:
-        match effect:
-            case ApplyFill(record=record, fill=fill):
-                record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
-            case PublishFill(record=record, fill=fill):
-                out.append(fill_event(record, fill))
-            case AckOrder(record=record, venue_order_id=venue_order_id, ts_ns=ts_ns):
-                record.record_ack(venue_order_id, ts_ns)
-                self._registry.index(record)
-            case ApplyStatus(record=record, status=status):
-                record.apply_status(status)
-            case _:
-                assert_never(effect)
 
     def _generic(
         self, effect: Publish | RaiseAlert | Count | Reconcile, out: list[BusMessage]

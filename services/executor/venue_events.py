@@ -16,6 +16,7 @@ from services.executor.journal_records import EventKind
 from services.executor.order_state import OrderRecord
 from services.executor.ports import Parts
 from services.executor.registry import balance_events, fill_event
+from services.executor.report_apply import apply_to_registry
 from services.executor.report_checks import ReportChecks
 from services.executor.report_core import (
     AckOrder,
@@ -211,62 +212,32 @@ class VenueEvents:
                     if not self._journal.record_fill(fill, ts_ns, status, detail):
                         self._carry_out(fill_already_journaled(fill.exec_id))
                         return
-                case (
-                    RememberExecId()
-                    | ApplyFill()
-                    | PublishFill()
-                    | AckOrder()
-                    | ApplyStatus()
-                    | JournalStatus()
-                ):
-                    self._order_effect(effect)
-                case SetPosition() | MarkUnprotected() | MarkProtected():
-                    self._position_effect(effect)
+                case JournalStatus(client_order_id=coid, status=status, ts_ns=ts_ns):
+                    self._journal.record_event(coid, EventKind.STATUS, ts_ns, status=status)
+                case ApplyFill(record=record, fill=fill):
+                    apply_to_registry(effect, self._registry)
+                    log.info(
+                        "fill order=%s exec_id=%s qty=%s price=%s trace=%s",
+                        record.client_order_id,
+                        fill.exec_id,
+                        fill.qty,
+                        fill.price,
+                        record.trace_id or "-",
+                    )
+                case RememberExecId() | AckOrder() | ApplyStatus() | SetPosition():
+                    apply_to_registry(effect, self._registry)
+                case PublishFill(record=record, fill=fill):
+                    self._outbox.publish(fill_event(record, fill))
+                case MarkUnprotected() | MarkProtected():
+                    self._mark(effect)
                 case Publish() | RaiseAlert() | Count() | Reconcile():
                     self._effects.run((effect,))
                 case _:
                     assert_never(effect)
 
-    def _order_effect(
-        self,
-        effect: RememberExecId | ApplyFill | PublishFill | AckOrder | ApplyStatus | JournalStatus,
-    ) -> None:
-        match effect:
-            case RememberExecId(exec_id=exec_id):
-                self._registry.exec_ids.add(exec_id)
-            case ApplyFill(record=record, fill=fill):
-                record.apply_fill(fill.exec_id, fill.qty, fill.price, fill.fee)
-                log.info(
-                    "fill order=%s exec_id=%s qty=%s price=%s trace=%s",
-                    record.client_order_id,
-                    fill.exec_id,
-                    fill.qty,
-                    fill.price,
-                    record.trace_id or "-",
-                )
-            case PublishFill(record=record, fill=fill):
-                self._outbox.publish(fill_event(record, fill))
-            case AckOrder(record=record, venue_order_id=venue_order_id, ts_ns=ts_ns):
-                record.record_ack(venue_order_id, ts_ns)
-                self._registry.index(record)
-            case ApplyStatus(record=record, status=status):
-                record.apply_status(status)
-            case JournalStatus(client_order_id=coid, status=status, ts_ns=ts_ns):
-                self._journal.record_event(coid, EventKind.STATUS, ts_ns, status=status)
-            case _:
-                assert_never(effect)
-
-    def _position_effect(self, effect: SetPosition | MarkUnprotected | MarkProtected) -> None:
-        registry = self._registry
-        match effect:
-            case SetPosition(position=position, seq=seq, streamed_ns=streamed_ns):
-                registry.position_seq[position.symbol] = seq
-                if streamed_ns is not None:
-                    registry.position_streamed_ns[position.symbol] = streamed_ns
-                registry.positions[position.symbol] = position
-            case MarkUnprotected(symbol=symbol):
-                self._parts.unprotected.add(symbol)
-            case MarkProtected(symbol=symbol):
-                self._parts.unprotected.discard(symbol)
-            case _:
-                assert_never(effect)
+    def _mark(self, effect: MarkUnprotected | MarkProtected) -> None:
+        """A position the guard must put a venue stop on, or no longer."""
+        if isinstance(effect, MarkUnprotected):
+            self._parts.unprotected.add(effect.symbol)
+        else:
+            self._parts.unprotected.discard(effect.symbol)
