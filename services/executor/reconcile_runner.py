@@ -176,7 +176,7 @@ class ReconcileRunner:
             for execution in await self._rest_executions_of(order):
                 self._events.apply_fill(execution)
             state = order.status
-            self._events.apply_status(record, state, order.cancel_type)
+            self._events.apply_status(record, state, order.end_reason)
             self._parts.counters["recovered_orders"] += 1
             self._outbox.alert(
                 AlertSeverity.WARNING,
@@ -283,7 +283,7 @@ class ReconcileRunner:
             self._flow.accepted(record, found.order_id, self._clock.now_ns())
         for execution in await self._rest_executions_of(found):
             self._events.apply_fill(execution)
-        self._events.apply_status(record, found.status, found.cancel_type)
+        self._events.apply_status(record, found.status, found.end_reason)
 
     async def _rest_executions_of(self, order: VenueOrder) -> list[VenueFill]:
         """The order's executions over REST, checked at this edge."""

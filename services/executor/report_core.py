@@ -168,8 +168,7 @@ def order_reported(
         effects.append(AckOrder(record, order.order_id, now_ns))
     if order.cum_qty > record.cum_filled_qty:  # its executions are still on their way
         effects.append(Count("order_report_before_fills"))
-    reason = order.reject_reason if status is S.REJECTED else order.cancel_type
-    effects += _status(record, status, reason, order.cum_qty, now_ns, acked_as)
+    effects += _status(record, status, order.end_reason, order.cum_qty, now_ns, acked_as)
     return effects
 
 

@@ -20,6 +20,8 @@ from shared.bybit.translate import (
 )
 from shared.schema import OrderStatus, OrderType, Position, Symbol, VenueOrderId
 
+_NO_REASON = frozenset({"", "EC_NoError", "UNKNOWN"})  # a venue field saying nothing
+
 
 @dataclass(frozen=True, slots=True)
 class VenueOrder:
@@ -42,6 +44,16 @@ class VenueOrder:
     cancel_type: str
     reject_reason: str
     created_ns: int  # 0 when the venue's time was unreadable
+
+    @property
+    def end_reason(self) -> str:
+        """Why the order ended as it did, in the venue's words: a rejection's reason; for a
+        cancel, the reject reason when the venue gives one (a PostOnly that would take
+        liquidity is "Cancelled" with cancelType "UNKNOWN" and rejectReason
+        "EC_PostOnlyWillTakeLiquidity"), else the cancel type."""
+        if self.status is OrderStatus.REJECTED or self.reject_reason not in _NO_REASON:
+            return self.reject_reason
+        return self.cancel_type
 
 
 @dataclass(frozen=True, slots=True)

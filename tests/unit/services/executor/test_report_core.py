@@ -91,7 +91,7 @@ def order(status: OrderStatus, cum: str = "0", **changes: Any) -> VenueOrder:
         cum_fee=D(0),
         reduce_only=False,
         cancel_type="CancelByUser",
-        reject_reason="EC_PostOnlyWillTakeLiquidity",
+        reject_reason="EC_NoError",
         created_ns=SINCE_NS,
     )
     return replace(made, **changes)
@@ -207,6 +207,29 @@ def test_an_accepted_report_acks_the_order_and_journals_its_status() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("cancel_type", "reject_reason", "reason"),
+    [
+        ("CancelByUser", "EC_NoError", "CancelByUser"),
+        ("CancelByReduceOnly", "EC_NoError", "CancelByReduceOnly"),
+        # Bybit's PostOnly that would take: "Cancelled", cancelType "UNKNOWN" (captured)
+        ("UNKNOWN", "EC_PostOnlyWillTakeLiquidity", "EC_PostOnlyWillTakeLiquidity"),
+        ("UNKNOWN", "EC_CancelForNoFullFill", "EC_CancelForNoFullFill"),
+        ("UNKNOWN", "EC_NoError", "UNKNOWN"),
+    ],
+)
+def test_a_cancel_says_why_in_the_venues_most_telling_field(
+    cancel_type: str, reject_reason: str, reason: str
+) -> None:
+    target = record(S.ACCEPTED)
+    reported = order(S.CANCELED, cancel_type=cancel_type, reject_reason=reject_reason)
+
+    (published,) = [e for e in order_reported(reported, target, NOW) if isinstance(e, Publish)]
+
+    assert isinstance(published.message, OrderCanceled)
+    assert published.message.reason == reason
+
+
 def test_a_cancel_publishes_what_the_venue_says_was_filled_and_the_id_it_acked() -> None:
     # "Cancelled" with 0.001 filled overtakes both the create's answer and the execution.
     target = record(S.SUBMITTED, void="")
@@ -235,7 +258,9 @@ def test_a_cancel_publishes_what_the_venue_says_was_filled_and_the_id_it_acked()
 def test_a_reject_publishes_the_venues_reason() -> None:
     target = record(S.SUBMITTED)
 
-    effects = order_reported(order(S.REJECTED), target, NOW)
+    effects = order_reported(
+        order(S.REJECTED, reject_reason="EC_PostOnlyWillTakeLiquidity"), target, NOW
+    )
 
     rejected = OrderRejected(
         client_order_id=COID,
