@@ -3,12 +3,11 @@
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
-import msgspec
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from services.simulator.admin import AdminApi
 from services.simulator.exchange import Exchange
 from services.simulator.faults import FaultInjector
 from services.simulator.market_profiles import calibration, market_view
@@ -17,13 +16,12 @@ from services.simulator.public_stream import PublicStream
 from services.simulator.replay import ReplayStream
 from services.simulator.rest import RestApi
 from services.simulator.rest_gateway import route_not_found
-from services.simulator.settings import Faults, SimulatorSettings
+from services.simulator.settings import SimulatorSettings
 from shared.runtime.clock import Clock
 from shared.runtime.metrics import CounterCollector, serve_metrics
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK = frozenset({"127.0.0.1", "::1"})
 # Supervisor gone: every service stops at once. The executor cancels and confirms its
 # orders over REST first (shutdown-timeout-s, 4 s), so the paper venue stays up until the
 # executor's private stream has closed and no REST call came for OUTLIVE_QUIET_S, at most
@@ -86,12 +84,9 @@ class SimulatorService:
             [
                 web.get("/v5/public/linear", self.public.handle),
                 web.get("/v5/private", self.private.handle),
-                web.get("/admin/faults", self._get_faults),
-                web.post("/admin/faults", self._set_faults),
-                web.post("/admin/disconnect", self._disconnect),
-                web.get("/admin/stats", self._stats),
             ]
         )
+        app.add_routes(AdminApi(self).routes())
         return app
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
@@ -176,64 +171,13 @@ class SimulatorService:
             every_s = self.faults.faults.disconnect_every_s
             await asyncio.sleep(every_s or 1.0)
             if every_s:
-                closed = await self._close_all()
+                closed = await self.close_all()
                 self.faults.count("ws_disconnect")
                 log.warning("injected websocket disconnect connections=%d", closed)
 
     def _flush_private(self) -> None:
         self.private.publish(self._exchange.take_private_events())
 
-    async def _close_all(self) -> int:
+    async def close_all(self) -> int:
+        """Close every websocket connection; how many were closed."""
         return await self.public.registry.close_all() + await self.private.registry.close_all()
-
-    # ---- admin (loopback only)
-
-    async def _get_faults(self, request: web.Request) -> web.Response:
-        _loopback_only(request)
-        return _json(self.faults.faults)
-
-    async def _set_faults(self, request: web.Request) -> web.Response:
-        """Merge a JSON object of fault keys into the current faults; unknown keys are refused."""
-        _loopback_only(request)
-        try:
-            changes = msgspec.json.decode(await request.read(), type=dict[str, Any])
-            merged = {**msgspec.to_builtins(self.faults.faults), **changes}
-            self.faults.faults = msgspec.convert(merged, Faults)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            return web.json_response({"error": str(e)}, status=400)
-        log.warning("faults changed %s", changes)
-        return _json(self.faults.faults)
-
-    async def _disconnect(self, request: web.Request) -> web.Response:
-        _loopback_only(request)
-        closed = await self._close_all()
-        self.faults.count("ws_disconnect")
-        return web.json_response({"closed": closed})
-
-    async def _stats(self, request: web.Request) -> web.Response:
-        _loopback_only(request)
-        return web.json_response(
-            {
-                "rest_requests": self.rest.requests,
-                "rate_limited": self.rest.rate_limited,  # answered 10006 (not the storm fault)
-                "ip_refusals": self.rest.ip_refusals,  # answered 403: Bybit bans the IP for this
-                "clients_gone": self.rest.clients_gone,  # left before their body was read
-                "injected": self.faults.injected,
-                "public_connections": len(self.public.registry.connections),
-                "private_connections": len(self.private.registry.connections),
-                "private_subscriptions": sum(
-                    len(c.topics) for c in self.private.registry.connections
-                ),
-                "market": self.market,
-                "replay": self.replay.counts() if self.replay is not None else None,
-            }
-        )
-
-
-def _loopback_only(request: web.Request) -> None:
-    if request.remote not in _LOOPBACK:
-        raise web.HTTPForbidden(text="admin endpoints answer on loopback only")
-
-
-def _json(value: Any) -> web.Response:
-    return web.Response(body=msgspec.json.encode(value), content_type="application/json")
