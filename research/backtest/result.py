@@ -6,10 +6,26 @@ venue uses): realised PnL, fees, the position, and an equity point at each fill 
 `equity_interval` (marked at the last quote's mid). `BacktestResult` is msgspec Structs
 with Decimal money: `to_json` gives the same bytes for the same run (no wall-clock time
 in it), ready for the report, sweeps and parity checks that will read it.
+
+For the report (research/report) it also keeps:
+- each order's arrival mid: the mid of the last Quote when the SubmitOrder was sent (None
+  before the first Quote);
+- each fill's symbol, the position after it, the mid when the strategy was told of it and
+  the mid `MARKOUT_HORIZONS_NS` (1 s, 5 s) after that. A markout is resolved by the first
+  market message (Quote or Trade) later than its horizon: the mid then in force is the
+  last Quote's, as the feed publishes a Quote whenever the top of the book changes. One
+  whose horizon lies past the end of the data stays None (unknown, never 0);
+- `marks`: the mid, position, fees and equity on a regular time grid, one `MarkPoint` a
+  bucket (the mid's low, high and last in it; the rest as of the bucket's last update;
+  a bucket without a Quote or a fill is left out: nothing changed in it). Buckets start at
+  `MARK_BUCKET_NS` (100 ms) wide from the first Quote and double in width whenever the
+  run would need more than `MARK_POINTS_MAX` (20,000) of them, neighbours merged: a
+  10-second run keeps 100 ms buckets, a full day 6.4 s ones. `mark_bucket_ns` says which.
 """
 
+from collections import deque
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -27,11 +43,16 @@ from shared.schema import (
     OrderSide,
     Quote,
     SubmitOrder,
+    Trade,
 )
 
 ZERO = Decimal(0)
 TWO = Decimal(2)
 PNL_QUANTUM = Decimal("1E-10")  # PnL is shown to this (the venue books to 28 digits)
+NS_PER_S: Final = 1_000_000_000
+MARKOUT_HORIZONS_NS: Final = (1 * NS_PER_S, 5 * NS_PER_S)  # mid_1s_after, mid_5s_after
+MARK_BUCKET_NS: Final = 100_000_000  # the marks' first bucket width (doubles, see above)
+MARK_POINTS_MAX: Final = 20_000
 
 
 class FillRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +64,11 @@ class FillRow(msgspec.Struct, frozen=True, kw_only=True):
     price: Decimal
     fee: Decimal
     is_maker: bool
+    symbol: str = ""
+    position_after: Decimal = ZERO  # the symbol's signed position after this fill
+    mid_at_fill: Decimal | None = None  # the mid when the strategy was told (None: no quote)
+    mid_1s_after: Decimal | None = None  # None: unknown (the data ended first)
+    mid_5s_after: Decimal | None = None
 
 
 class OrderRow(msgspec.Struct, kw_only=True):
@@ -54,6 +80,8 @@ class OrderRow(msgspec.Struct, kw_only=True):
     qty: Decimal
     limit_price: Decimal | None
     reduce_only: bool
+    symbol: str = ""
+    arrival_mid: Decimal | None = None  # the last Quote's mid when sent (None: no quote yet)
     status: str = "Submitted"
     filled_qty: Decimal = ZERO
     reason: str = ""
@@ -69,6 +97,19 @@ class EquityPoint(msgspec.Struct, frozen=True, array_like=True):
     realised_pnl: Decimal
     fees: Decimal
     unrealised_pnl: Decimal
+    equity: Decimal
+
+
+class MarkPoint(msgspec.Struct, frozen=True, array_like=True):
+    """[bucket start ns, mid low, mid high, mid last, position qty, fees, equity]: one
+    bucket of the marks grid; position, fees (cumulative) and equity as of its last update."""
+
+    ts_ns: int
+    mid_low: Decimal
+    mid_high: Decimal
+    mid_last: Decimal
+    position_qty: Decimal
+    fees: Decimal
     equity: Decimal
 
 
@@ -100,6 +141,9 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     orders: list[OrderRow]
     fills: list[FillRow]
     equity: list[EquityPoint]
+    marks: list[MarkPoint] = []
+    mark_bucket_ns: int = MARK_BUCKET_NS  # the width of the marks' buckets
+    starting_balance: Decimal = ZERO
 
     def to_json(self) -> bytes:
         """The result as JSON: the same run gives the same bytes."""
@@ -119,6 +163,13 @@ class Ledger:
         self.fills: list[FillRow] = []
         self.equity: list[EquityPoint] = []
         self.quote: Quote | None = None
+        self.marks: list[MarkPoint] = []
+        self.mark_bucket_ns = MARK_BUCKET_NS
+        self._mark_origin_ns = 0
+        # fills waiting for their markouts, per horizon: (due ns, index in self.fills)
+        self._markouts: tuple[deque[tuple[int, int]], ...] = tuple(
+            deque() for _ in MARKOUT_HORIZONS_NS
+        )
 
     def on_command(self, command: SubmitOrder | CancelOrder | CancelAllOrders, now_ns: int) -> None:
         if isinstance(command, SubmitOrder):
@@ -131,12 +182,19 @@ class Ledger:
                 qty=command.qty,
                 limit_price=command.limit_price,
                 reduce_only=command.reduce_only,
+                symbol=str(command.symbol),
+                arrival_mid=self.known_mid(),
             )
 
     def on_event(self, message: BusMessage, now_ns: int) -> None:
         """One message the strategy is told, at `now_ns`."""
         if isinstance(message, Quote):
+            self._resolve_markouts(now_ns, inclusive=False)
             self.quote = message
+            self._resolve_markouts(now_ns, inclusive=True)
+            self._mark(now_ns)
+        elif isinstance(message, Trade):
+            self._resolve_markouts(now_ns, inclusive=False)
         elif isinstance(message, OrderFilled | OrderPartiallyFilled):
             self._fill(message, now_ns)
         elif isinstance(message, OrderAccepted):
@@ -154,6 +212,9 @@ class Ledger:
             row.status, row.reason, row.ended_ns = status, reason, now_ns
 
     def _fill(self, fill: OrderFilled | OrderPartiallyFilled, now_ns: int) -> None:
+        signed = fill.fill_qty if fill.side is OrderSide.BUY else -fill.fill_qty
+        before = self.holding.qty
+        self.holding, realised = apply_fill(self.holding, signed, fill.fill_price)
         self.fills.append(
             FillRow(
                 ts_ns=now_ns,
@@ -164,11 +225,13 @@ class Ledger:
                 price=fill.fill_price,
                 fee=fill.fee,
                 is_maker=fill.is_maker,
+                symbol=str(fill.symbol),
+                position_after=self.holding.qty,
+                mid_at_fill=self.known_mid(),
             )
         )
-        signed = fill.fill_qty if fill.side is OrderSide.BUY else -fill.fill_qty
-        before = self.holding.qty
-        self.holding, realised = apply_fill(self.holding, signed, fill.fill_price)
+        for horizon_ns, pending in zip(MARKOUT_HORIZONS_NS, self._markouts, strict=True):
+            pending.append((now_ns + horizon_ns, len(self.fills) - 1))
         self.realised += realised
         self.fees += fill.fee
         if before and (not self.holding.qty or (before > 0) != (self.holding.qty > 0)):
@@ -179,6 +242,65 @@ class Ledger:
             if isinstance(fill, OrderFilled):
                 self._status(fill.client_order_id, "Filled", "", now_ns)
         self.sample(now_ns)
+        self._mark(now_ns)
+
+    def _resolve_markouts(self, now_ns: int, *, inclusive: bool) -> None:
+        """Markouts due before `now_ns` (or at it, `inclusive`) take the mid in force."""
+        mid = self.known_mid()
+        if mid is None:
+            return
+        for field, pending in zip(("mid_1s_after", "mid_5s_after"), self._markouts, strict=True):
+            while pending and (pending[0][0] < now_ns or (inclusive and pending[0][0] == now_ns)):
+                _, index = pending.popleft()
+                self.fills[index] = msgspec.structs.replace(self.fills[index], **{field: mid})
+
+    def _mark(self, now_ns: int) -> None:
+        """The marks' bucket of `now_ns` takes the mid, position, fees and equity now."""
+        mid = self.known_mid()
+        if mid is None:
+            return
+        marks = self.marks
+        if not marks:
+            self._mark_origin_ns = now_ns
+        while (now_ns - self._mark_origin_ns) // self.mark_bucket_ns >= MARK_POINTS_MAX:
+            self._widen_marks()
+        origin, width = self._mark_origin_ns, self.mark_bucket_ns
+        start = origin + (now_ns - origin) // width * width
+        equity = self.equity_now()
+        last = marks[-1] if marks else None
+        if last is not None and last.ts_ns == start:
+            low, high = min(last.mid_low, mid), max(last.mid_high, mid)
+            marks[-1] = MarkPoint(start, low, high, mid, self.holding.qty, self.fees, equity)
+        else:
+            marks.append(MarkPoint(start, mid, mid, mid, self.holding.qty, self.fees, equity))
+
+    def _widen_marks(self) -> None:
+        """Double the marks' bucket width, merging neighbours (low, high; the later last)."""
+        origin, width = self._mark_origin_ns, self.mark_bucket_ns * 2
+        merged: list[MarkPoint] = []
+        for point in self.marks:
+            start = origin + (point.ts_ns - origin) // width * width
+            if merged and merged[-1].ts_ns == start:
+                prev = merged[-1]
+                merged[-1] = msgspec.structs.replace(
+                    point,
+                    ts_ns=start,
+                    mid_low=min(prev.mid_low, point.mid_low),
+                    mid_high=max(prev.mid_high, point.mid_high),
+                )
+            else:
+                merged.append(msgspec.structs.replace(point, ts_ns=start))
+        self.marks, self.mark_bucket_ns = merged, width
+
+    def known_mid(self) -> Decimal | None:
+        """The last Quote's mid; None before the first Quote."""
+        quote = self.quote
+        return None if quote is None else (quote.bid_price + quote.ask_price) / TWO
+
+    def equity_now(self) -> Decimal:
+        """Starting balance + realised - fees + unrealised, to `PNL_QUANTUM`."""
+        equity = self.starting_balance + self.realised - self.fees + self.unrealised()
+        return equity.quantize(PNL_QUANTUM)
 
     def mid(self) -> Decimal:
         quote = self.quote
