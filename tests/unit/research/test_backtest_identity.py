@@ -1,0 +1,158 @@
+"""The backtest's output is unchanged by the speed work: same orders, fills, equity, counters.
+
+The digests below were taken before any optimisation of the data path (the venue's
+decoding, the ladder, the feed session), from the same runs: the ETHUSDT fixtures under
+several settings, and a hand-made recording that goes through every counted edge of the
+decoders (prices off the grid, also in `orderbook.1` frames the ladder skips, trades under
+a lot, a line that is not a frame, another symbol, a delta before its snapshot). What is
+digested is the result's JSON restricted to the fields it had then (`FIELDS`): the report's
+fields added since are left out, so that extending the report does not fail this test,
+while an optimisation that changes one fill, order, equity point or counter does. (The
+whole JSON was also compared byte for byte, before and after each step: see decision 0006.)
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from research.backtest.engine import Engine
+from research.backtest.market import recording_lines
+from research.backtest.settings import BacktestSettings
+from services.strategy.settings import StrategySettings
+from tests.unit.research import support
+from tests.unit.research.support import MS, T0, latency
+
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+REPLAY = FIXTURES / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
+FIRST_200 = FIXTURES / "data" / "ETHUSDT-2024-08-08-first-200.frames.gz"
+TRADING = {"momentum_threshold": 0.00002, "max_hold_s": 1.0, "cooldown_s": 0.5}
+
+
+def _scalper(**knobs: object) -> BacktestSettings:
+    strategy = StrategySettings(metrics_port=1, **TRADING)  # type: ignore[arg-type]
+    return support.settings(strategy=strategy, **knobs)
+
+
+def _book(
+    recv_ns: int, depth: int, kind: str, bids: list[list[str]], asks: list[list[str]]
+) -> bytes:
+    ts = recv_ns // MS
+    frame = {
+        "topic": f"orderbook.{depth}.ETHUSDT",
+        "type": kind,
+        "ts": ts,
+        "data": {"s": "ETHUSDT", "b": bids, "a": asks, "u": ts, "seq": ts},
+        "cts": ts,
+    }
+    return json.dumps(frame).encode()
+
+
+def edges() -> list[tuple[int, bytes]]:
+    """A recording through every counted edge of the decoders, with a scalper that trades."""
+    lines: list[tuple[int, bytes]] = []
+    t = T0
+    for k in range(400):
+        t += 5 * MS
+        mid = 268_100 + 10 * ((k // 20) % 7) + k // 10  # ticks of 0.01, drifting up
+        bid, ask = f"{mid / 100:.2f}", f"{(mid + 1) / 100:.2f}"
+        if k == 3:
+            lines.append((t, _book(t, 500, "delta", [[bid, "1"]], [])))  # before its snapshot
+        if k == 5:
+            deep_b = [[f"{(mid - i) / 100:.2f}", f"{1 + i % 5}.{i % 10}00"] for i in range(30)]
+            deep_a = [[f"{(mid + 1 + i) / 100:.2f}", f"{2 + i % 3}.0{i % 10}0"] for i in range(30)]
+            deep_b.append([f"{(mid - 40) / 100:.3f}5", "0.0005"])  # off the grid, under a lot
+            lines.append((t, _book(t, 500, "snapshot", deep_b, deep_a)))
+        elif k > 5 and k % 3 == 0:
+            off = f"{(mid - 2) / 100:.2f}7"
+            size = f"{k % 4}.{k % 7}0{k % 3}"
+            lines.append((t, _book(t, 500, "delta", [[bid, size], [off, "0.01"]], [[ask, "3"]])))
+        ob1_bid = f"{mid / 100:.2f}3" if k % 11 == 0 else bid  # off the grid, skipped frame
+        lines.append((t, _book(t, 1, "snapshot", [[ob1_bid, "4.2"]], [[ask, "4.0004"]])))
+        if k % 4 == 1:
+            side = "Buy" if k % 8 == 1 else "Sell"
+            qty = "0.0004" if k % 16 == 1 else f"0.{k % 9 + 1}0"
+            lines.append(support.trade(t + 1, side, ask if side == "Buy" else bid, qty, f"e{k}"))
+        if k == 50:
+            lines.append((t + 2, b'{"op":"pong"}'))
+            lines.append((t + 2, b"not json at all"))
+            other = _book(t, 1, "snapshot", [["1.0", "1"]], [["1.1", "1"]])
+            lines.append((t + 2, other.replace(b"ETHUSDT", b"DOGEUSDT")))
+    return lines
+
+
+Case = tuple[Callable[[], BacktestSettings], Callable[[], list[tuple[int, bytes]]] | Path]
+CASES: dict[str, tuple[Case, str]] = {
+    "scalper_2ms": (
+        (lambda: _scalper(entry_latency=latency(2), response_latency=latency(2)), REPLAY),
+        "b469bd7d70c124d87a5fd42a990dd6e4c0a5c49a4cdec94b572907e732ce0d97",
+    ),
+    "scalper_0": (
+        (_scalper, REPLAY),
+        "06ea54bee7cea6342b2c400bf65793b3259de2e00a577890807967ad3404decb",
+    ),
+    "scalper_probabilistic": (
+        (
+            lambda: _scalper(
+                queue_model="probabilistic",
+                entry_latency=latency(1),
+                response_latency=latency(1),
+                feed_latency_ns=3 * MS,
+            ),
+            REPLAY,
+        ),
+        "7fb01a18c5881d2caace8404409181d2610799bea6ac52784285b6b21bb24772",
+    ),
+    "default": (
+        (support.settings, REPLAY),
+        "228e513692474cf2a2cb8caf66a8533e3b0adf9deda4a158826747bc6fc60106",
+    ),
+    "first_200": (
+        (lambda: _scalper(entry_latency=latency(1), response_latency=latency(1)), FIRST_200),
+        "1638bb9fc3d739ba0377c7ea623eb8811c6e6511174c7d4f6a636a4e8fdada3a",
+    ),
+    "edges": (
+        (lambda: _scalper(entry_latency=latency(1), response_latency=latency(1)), edges),
+        "511f8b1ba5121f2f09b3ad37d099188d37a35d2cdf8d791335a03f9e7c6cac27",
+    ),
+}
+
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "orders": (
+        "client_order_id",
+        "submitted_ns",
+        "side",
+        "order_type",
+        "time_in_force",
+        "qty",
+        "limit_price",
+        "reduce_only",
+        "status",
+        "filled_qty",
+        "reason",
+        "ended_ns",
+    ),
+    "fills": ("ts_ns", "client_order_id", "exec_id", "side", "qty", "price", "fee", "is_maker"),
+}
+
+
+def result_json(case: Case) -> bytes:
+    """The run's result as JSON, restricted to `FIELDS` (see the module docstring)."""
+    make_settings, data = case
+    lines = recording_lines([data]) if isinstance(data, Path) else iter(data())
+    whole = msgspec.json.decode(Engine(make_settings(), lines).run().to_json())
+    kept: dict[str, Any] = {k: whole[k] for k in ("settings", "summary", "counters", "equity")}
+    for part, names in FIELDS.items():
+        kept[part] = [{name: row[name] for name in names} for row in whole[part]]
+    return msgspec.json.encode(kept, order="deterministic")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_result_is_byte_identical_to_before_the_speed_work(name: str) -> None:
+    case, digest = CASES[name]
+    assert hashlib.sha256(result_json(case)).hexdigest() == digest
