@@ -12,6 +12,7 @@ from research.parity.latency import accepted_times, cancel_samples, session_late
 from research.parity.live import SessionUnreadable, count_denied, read_journal
 from research.parity.records import backtest_decisions, backtest_fills
 from research.parity.session import frame_days, locate, run_backtest, session_lines
+from research.parity.window import Window, read_window
 from shared.recordings import RecordingError
 from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError, read_settings
 
@@ -66,6 +67,18 @@ def parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="exit 1 below this share of equal decisions (default 0.99)",
     )
+    p.add_argument(
+        "--strategy-log",
+        type=Path,
+        metavar="FILE",
+        help="the live strategy's log, for when it ran (default: <run dir>/logs/strategy.log);"
+        " backtest decisions outside that window are counted, not compared",
+    )
+    p.add_argument(
+        "--whole-recording",
+        action="store_true",
+        help="compare every backtest decision, also those outside the live strategy's window",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
     p.add_argument("--backtest-out", type=Path, metavar="FILE", help="write the backtest result")
     return p
@@ -108,10 +121,19 @@ def run(args: argparse.Namespace) -> ParityReport:
     result = run_backtest(settings, session_lines(recordings, symbol, days))
     if args.backtest_out is not None:
         args.backtest_out.write_bytes(result.to_json())
-    bt_decisions, bt_denied = backtest_decisions(result)
+    window = Window(None, None)
+    if not args.whole_recording:
+        log = args.strategy_log or (
+            args.run_dir / "logs" / "strategy.log" if args.run_dir else None
+        )
+        window = read_window(log) if log is not None else window
+    all_decisions, bt_denied = backtest_decisions(result)
+    bt_decisions = [d for d in all_decisions if window.holds(d.ts_ns)]
+    kept = {d.client_order_id for d in bt_decisions}
+    bt_fills = [f for f in backtest_fills(result) if f.client_order_id in kept]
     origin = result.summary.first_ns
     decisions = compare([i.decision for i in intents], bt_decisions, lambda d: d.key(), origin)
-    fills = compare(live.fills, backtest_fills(result), lambda f: f.key(), origin)
+    fills = compare(live.fills, bt_fills, lambda f: f.key(), origin)
     return ParityReport(
         method=METHOD,
         min_equal=args.min_equal,
@@ -128,6 +150,8 @@ def run(args: argparse.Namespace) -> ParityReport:
             "strategy_id": strategy_id,
             "settings": str(args.settings),
             "latency": latency_text,
+            "live_window": window.describe(),
+            "backtest_decisions_outside_window": len(all_decisions) - len(bt_decisions),
             "frames": result.summary.frames,
             "first_frame_ns": origin,
             "other_strategies_intents": live.other_strategies,
@@ -157,5 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         f" journal {s['journal']}"
     )
     print(f"latency    {s['latency']}")
+    print(
+        f"window     live strategy {s['live_window']};"
+        f" {s['backtest_decisions_outside_window']} backtest decisions outside it (not compared)"
+    )
     print(report_text(report))
     return 0 if report.passed else 1

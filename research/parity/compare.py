@@ -57,7 +57,7 @@ def compare(
     live: Sequence[T], backtest: Sequence[T], key: Callable[[T], object], origin_ns: int
 ) -> Comparison:
     """Align and summarise one kind of record (decisions or fills)."""
-    steps: list[Step[T]] = align(live, backtest, key)  # type: ignore[arg-type]
+    steps: list[Step[T]] = align(live, backtest, key)
     return Comparison(
         live=len(live),
         backtest=len(backtest),
