@@ -1,0 +1,50 @@
+"""The recording a sweep runs on: files or one day of a recordings directory, kept in memory
+when small (decompressed once per process, shared by its trials), else streamed per trial."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from research.backtest.market import day_lines, recording_lines
+from research.sweep.walk_forward import Line, Window, within
+
+CACHE_LIMIT_BYTES = 256 * 1024 * 1024  # compressed size up to which the lines stay in memory
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """Recording files, or `root`/`day`/`symbol` of a recordings directory."""
+
+    files: tuple[Path, ...] = ()
+    root: Path | None = None
+    day: str | None = None
+    symbol: str | None = None
+    cache_limit_bytes: int = CACHE_LIMIT_BYTES
+    _cache: list[list[Line]] = field(default_factory=list, compare=False, repr=False)
+
+    def describe(self) -> str:
+        if self.root is not None:
+            return f"{self.root} {self.day} {self.symbol}"
+        return ", ".join(str(f) for f in self.files)
+
+    def lines(self, window: Window | None = None) -> Iterator[Line]:
+        """The lines in receive-time order (those of `window` when given)."""
+        source = self._cached() if self._small() else self._stream()
+        return source if window is None else within(source, window)
+
+    def _stream(self) -> Iterator[Line]:
+        if self.root is not None:
+            assert self.day is not None
+            assert self.symbol is not None
+            return day_lines(self.root, self.day, self.symbol)
+        return recording_lines(self.files)
+
+    def _small(self) -> bool:
+        if self.root is not None:
+            return False
+        return sum(f.stat().st_size for f in self.files) <= self.cache_limit_bytes
+
+    def _cached(self) -> Iterator[Line]:
+        if not self._cache:
+            self._cache.append(list(self._stream()))
+        return iter(self._cache[0])
