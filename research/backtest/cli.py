@@ -1,4 +1,5 @@
-"""scripts/backtest: run the momentum scalper over a recording; print a summary, write JSON."""
+"""scripts/backtest: run the momentum scalper over a recording; print a summary and the
+report's metrics, write the result with its metrics as JSON and the HTML report."""
 
 import argparse
 import re
@@ -12,6 +13,9 @@ from research.backtest.engine import BacktestError, Engine, Progress
 from research.backtest.market import day_lines, recording_lines
 from research.backtest.settings import NS_PER_MS, Latency, load_settings
 from research.backtest.summary import summary_text
+from research.report.html import render
+from research.report.metrics import compute, result_with_metrics_json
+from research.report.text import metrics_text
 from shared.recordings import RecordingError
 from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError
 
@@ -91,7 +95,14 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("backtest-result.json"),
         metavar="FILE",
-        help="the JSON result (default backtest-result.json)",
+        help='the JSON result, with the report\'s metrics under "metrics"'
+        " (default backtest-result.json)",
+    )
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="the HTML report, readable offline (default: --out with .html)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p
@@ -181,14 +192,19 @@ def main(argv: list[str] | None = None) -> int:
             timer_interval_ns=_ns(args.timer_ms),
         )
         result = Engine(settings, lines, progress=progress).run()
-        args.out.write_bytes(result.to_json())
+        metrics = compute(result)
+        html_path = args.html or args.out.with_suffix(".html")
+        args.out.write_bytes(result_with_metrics_json(result, metrics))
+        html_path.write_text(render(result, metrics), encoding="utf-8")
     except (SettingsError, RecordingError, BacktestError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     elapsed = time.monotonic() - started
     print(("\n" if progress else "") + summary_text(result))
+    print(metrics_text(metrics))
     frames = result.summary.frames
     print(
-        f"run       {elapsed:.1f} s, {frames / max(elapsed, 1e-9):,.0f} frames/s; wrote {args.out}"
+        f"run       {elapsed:.1f} s, {frames / max(elapsed, 1e-9):,.0f} frames/s;"
+        f" wrote {args.out} and {html_path}"
     )
     return 0
