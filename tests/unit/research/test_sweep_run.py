@@ -1,0 +1,125 @@
+"""A sweep on the 10 s fixture: worker processes fill one study; the CLI prints the table,
+reports the best out of sample, and writes a fragment the settings loader accepts."""
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import optuna
+import pytest
+
+from research.sweep import runner
+from research.sweep.cli import main
+from research.sweep.data import Recording
+from research.sweep.fragment import apply, read_fragment
+from research.sweep.objective import BacktestJob, objectives, score
+from research.sweep.space import parse_params
+from services.strategy.settings import StrategySettings
+from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, load_section
+
+FIXTURE = REPO_ROOT / "tests" / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
+
+
+def _sweep(tmp_path: Path, sampler: str, specs: list[str]) -> runner.Sweep:
+    return runner.Sweep(
+        job=BacktestJob(DEFAULT_SETTINGS_PATH, "ETHUSDT", ("max-hold-s=1",)),
+        recording=Recording(files=(FIXTURE,)),
+        params=parse_params(specs),
+        study="t",
+        storage=runner.journal_path(tmp_path, "t"),
+        sampler=sampler,
+    )
+
+
+@pytest.mark.parametrize(("trials", "workers"), [(0, 2), (1, 2), (5, 2), (7, 3), (2, 8)])
+def test_shares_split_the_trials_evenly(trials: int, workers: int) -> None:
+    got = runner.shares(trials, workers)
+
+    assert sum(got) == trials
+    assert all(n > 0 for n in got)
+    assert len(got) <= workers
+    assert max(got, default=0) - min(got, default=0) <= 1
+
+
+def test_two_workers_run_a_grid_once_each_point(tmp_path: Path) -> None:
+    sweep = _sweep(tmp_path, "grid", ["momentum-threshold=0.00002,0.00005", "vwap-trades=5,20"])
+    seen: list[int] = []
+
+    runner.run(sweep, trials=4, workers=2, progress=seen.append)
+
+    study = runner.load(sweep)
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    points = sorted((t.params["momentum-threshold"], t.params["vwap-trades"]) for t in trials)
+    assert points == [(2e-05, 5), (2e-05, 20), (5e-05, 5), (5e-05, 20)]
+    assert len({t.user_attrs["worker"] for t in trials}) == 2
+    assert seen[-1] == 4
+    assert runner.ranked(study)[0].value == study.best_value
+
+
+def test_joining_a_study_with_another_objective_refuses(tmp_path: Path) -> None:
+    sweep = _sweep(tmp_path, "random", ["max-hold-s=1:5"])
+    runner.create_study(sweep)
+    other = dataclasses.replace(sweep, objective="fees")
+
+    with pytest.raises(runner.SweepError, match="it exists with objective 'pnl_net', not 'fees'"):
+        runner.create_study(other)
+
+
+def test_every_objective_is_a_number_of_the_summary() -> None:
+    from research.sweep.objective import run_backtest
+
+    summary = run_backtest(
+        BacktestJob(DEFAULT_SETTINGS_PATH, "ETHUSDT"),
+        Recording(files=(FIXTURE,)).lines(),
+        {"momentum-threshold": 2e-05, "max-hold-s": 1.0},
+    )
+
+    assert {
+        name: isinstance(score(summary, name), float) for name in objectives()
+    } == dict.fromkeys(objectives(), True)
+    with pytest.raises(ValueError, match="--objective maker_share: not a numeric summary field"):
+        score(summary, "maker_share")
+
+
+def test_the_cli_walks_forward_and_writes_a_loadable_fragment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    best = tmp_path / "best.toml"
+
+    code = main(
+        [
+            str(FIXTURE),
+            "--sampler", "random",
+            "--trials", "4",
+            "--workers", "2",
+            "--param", "momentum-threshold=0.00001:0.0001",
+            "--param", "vwap-trades=5,20",
+            "--set", "max-hold-s=1",
+            "--train-fraction", "0.7",
+            "--best-out", str(best),
+        ]
+    )  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0].split() == [
+        "rank", "trial", "pnl_net", "momentum-threshold", "vwap-trades", "fills", "round_trips"
+    ]  # fmt: skip
+    assert "4 trials (4 complete, 0 failed), sampler random, 2 workers here" in out
+    assert "walk-fwd  out of sample (the last 30% by receive time): pnl_net = " in out
+    values = read_fragment(best)
+    assert set(values) == {"momentum-threshold", "vwap-trades", "max-hold-s"}
+    assert "# objective pnl_net (maximize) = " in best.read_text()
+    settings = tmp_path / "settings.toml"
+    shutil.copy(DEFAULT_SETTINGS_PATH, settings)
+    apply(best, settings)
+    loaded = load_section("strategy", StrategySettings, settings)
+    assert loaded.vwap_trades == values["vwap-trades"]
+    assert loaded.momentum_threshold == values["momentum-threshold"]
+
+
+def test_the_cli_refuses_a_bad_param_with_its_key(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([str(FIXTURE), "--param", "vwap-trades=1:5"])
+
+    assert code == 2
+    assert "error: --param vwap-trades: 1 refused: Expected `int` >= 2" in capsys.readouterr().err
