@@ -191,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
             response_latency=_latency(args.response_latency_ms, args.response_latency_samples),
             timer_interval_ns=_ns(args.timer_ms),
         )
+        html_path = args.html or args.out.with_suffix(".html")
+        if html_path == args.out:
+            raise ValueError(f"--out and --html name the same file: {html_path}")
         result = Engine(settings, lines, progress=progress).run()
         metrics = compute(result)
-        html_path = args.html or args.out.with_suffix(".html")
         args.out.write_bytes(result_with_metrics_json(result, metrics))
         html_path.write_text(render(result, metrics), encoding="utf-8")
     except (SettingsError, RecordingError, BacktestError, ValueError, OSError) as e:
