@@ -71,13 +71,15 @@ def parser() -> argparse.ArgumentParser:
         "--strategy-log",
         type=Path,
         metavar="FILE",
-        help="the live strategy's log, for when it ran (default: <run dir>/logs/strategy.log);"
-        " backtest decisions outside that window are counted, not compared",
+        help="the live strategy's log, for when it ran (default: <run dir>/logs/strategy.log):"
+        " only the frames received in that window are replayed, and backtest decisions"
+        " outside it are counted, not compared (a journal of an earlier run: give its log)",
     )
     p.add_argument(
         "--whole-recording",
         action="store_true",
-        help="compare every backtest decision, also those outside the live strategy's window",
+        help="replay every recorded frame and compare every backtest decision, also outside"
+        " the live strategy's window",
     )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
     p.add_argument("--backtest-out", type=Path, metavar="FILE", help="write the backtest result")
@@ -118,15 +120,15 @@ def run(args: argparse.Namespace) -> ParityReport:
         entry_latency=entry,
         response_latency=response,
     )
-    result = run_backtest(settings, session_lines(recordings, symbol, days))
-    if args.backtest_out is not None:
-        args.backtest_out.write_bytes(result.to_json())
     window = Window(None, None)
     if not args.whole_recording:
         log = args.strategy_log or (
             args.run_dir / "logs" / "strategy.log" if args.run_dir else None
         )
         window = read_window(log) if log is not None else window
+    result = run_backtest(settings, session_lines(recordings, symbol, days, window))
+    if args.backtest_out is not None:
+        args.backtest_out.write_bytes(result.to_json())
     all_decisions, bt_denied = backtest_decisions(result)
     bt_decisions = [d for d in all_decisions if window.holds(d.ts_ns)]
     kept = {d.client_order_id for d in bt_decisions}

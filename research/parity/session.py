@@ -10,6 +10,7 @@ from the session itself (latency.py).
 import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import dropwhile, takewhile
 from pathlib import Path
 
 from research.backtest.engine import Engine
@@ -17,6 +18,7 @@ from research.backtest.market import day_lines
 from research.backtest.result import BacktestResult
 from research.backtest.settings import BacktestSettings
 from research.parity.live import SessionUnreadable
+from research.parity.window import Window
 from services.executor.journal_reader import JOURNAL_FILE
 from shared.recordings import FRAMES, day_dirs
 
@@ -55,10 +57,19 @@ def frame_days(recordings: Path, symbol: str, day: str | None) -> tuple[str, ...
 
 
 def session_lines(
-    recordings: Path, symbol: str, days: Sequence[str]
+    recordings: Path, symbol: str, days: Sequence[str], window: Window
 ) -> Iterator[tuple[int, bytes]]:
-    """Every recorded frame of `symbol` on `days`, in receive-time order."""
-    return heapq.merge(*(day_lines(recordings, d, symbol) for d in days), key=lambda x: x[0])
+    """The recorded frames of `symbol` on `days` received inside the live strategy's
+    `window` (an unknown end: all), in receive-time order. Frames before its start belong
+    to an earlier run in the same recordings directory, or to the moment before the
+    strategy started; frames after its end were never traded on."""
+    merged = heapq.merge(*(day_lines(recordings, d, symbol) for d in days), key=lambda x: x[0])
+    start, end = window.start_ns, window.end_ns
+    if start is not None:
+        merged = dropwhile(lambda line: line[0] < start, merged)
+    if end is not None:
+        merged = takewhile(lambda line: line[0] <= end, merged)
+    return merged
 
 
 def run_backtest(settings: BacktestSettings, lines: Iterator[tuple[int, bytes]]) -> BacktestResult:
