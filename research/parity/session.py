@@ -63,7 +63,9 @@ def session_lines(
     `window` (an unknown end: all), in receive-time order. Frames before its start belong
     to an earlier run in the same recordings directory, or to the moment before the
     strategy started; frames after its end were never traded on."""
-    merged = heapq.merge(*(day_lines(recordings, d, symbol) for d in days), key=lambda x: x[0])
+    merged: Iterator[tuple[int, bytes]] = heapq.merge(
+        *(day_lines(recordings, d, symbol) for d in days), key=lambda x: x[0]
+    )
     start, end = window.start_ns, window.end_ns
     if start is not None:
         merged = dropwhile(lambda line: line[0] < start, merged)
