@@ -29,11 +29,15 @@ def _pct(value: float | None) -> str:
     return NA if value is None else f"{value:.1f} %"
 
 
+def _small_pct(value: float | None) -> str:
+    return NA if value is None else f"{value:.3g} %"
+
+
 def metrics_text(m: Metrics) -> str:
     """The report's metrics in a few lines; n/a = unknown."""
     interval_s = m.return_interval_ns / 1e9
     dd = (
-        f"{value_text(m.max_drawdown_usdt)} USDT ({value_text(m.max_drawdown_pct)} %),"
+        f"{value_text(m.max_drawdown_usdt)} USDT ({_small_pct(m.max_drawdown_pct)}),"
         f" peak {m.max_drawdown_peak_utc or NA}, trough {m.max_drawdown_trough_utc or NA}"
     )
     lines = [
@@ -50,7 +54,8 @@ def metrics_text(m: Metrics) -> str:
         f" limit qty filled {_pct(m.limit_fill_ratio_pct)}",
         f"fills     maker {_pct(m.maker_share_pct)}, taker {_pct(m.taker_share_pct)} (by count);"
         f" notional {value_text(m.traded_notional_usdt, 2)} USDT",
-        f"per notnl net {_bps(m.net_bps_per_notional)}, gross {_bps(m.gross_bps_per_notional)}",
+        f"notional  net {_bps(m.net_bps_per_notional)}, gross {_bps(m.gross_bps_per_notional)}"
+        " of the traded notional",
         f"slippage  {_bps(m.slippage_mean_bps)} against the arrival mid"
         f" ({m.slippage_fills_known} fills known; + = worse for us)",
         f"adverse   1 s {_bps(m.adverse_1s_mean_bps)} ({m.adverse_1s_fills_known} known),"
