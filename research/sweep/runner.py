@@ -36,7 +36,7 @@ Direction = Literal["maximize", "minimize"]
 SAMPLERS: Final = ("grid", "tpe", "random")
 FINISHED: Final = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 TRIAL_ERRORS: Final = (SettingsError, BacktestError, RecordingError, ValueError)
-POLL_S: Final = 0.25  # how often the progress is read from the storage while workers run
+POLL_S: Final = 0.5  # how often the progress is read from the storage while workers run
 RECORDED: Final = ("pnl_net", "pnl_gross", "fees", "fills", "round_trips")  # per trial
 
 
@@ -244,12 +244,17 @@ def _wait(
     before: int,
     progress: Callable[[int], None] | None,
 ) -> None:
-    alive = list(processes)
-    while alive:
-        multiprocessing.connection.wait([p.sentinel for p in alive], timeout=POLL_S)
-        alive = [p for p in alive if p.is_alive()]
-        if progress is not None:
-            progress(finished_count(sweep) - before)
+    storage = open_storage(sweep.storage)  # one reader: a journal is then read incrementally
+    try:
+        study = optuna.load_study(study_name=sweep.study, storage=storage)
+        alive = list(processes)
+        while alive:
+            multiprocessing.connection.wait([p.sentinel for p in alive], timeout=POLL_S)
+            alive = [p for p in alive if p.is_alive()]
+            if progress is not None:
+                progress(len(study.get_trials(deepcopy=False, states=FINISHED)) - before)
+    finally:
+        close_storage(storage)
 
 
 def load(sweep: Sweep) -> optuna.Study:
