@@ -30,7 +30,7 @@ EXAMPLES = f"""examples:
   # the 10 x 10 grid over the entry threshold and the VWAP window, every core:
   scripts/sweep {FIXTURE} --grid \\
       --param momentum-threshold=0.00001:0.0001:0.00001 --param vwap-trades=5:50:5 \\
-      --set max-hold-s=1 --best-out best.toml
+      --set max-hold-s=1 --set cooldown-s=1 --best-out best.toml
   # TPE, 200 trials, fitted on the first 70 % of the day, reported on the last 30 %:
   scripts/sweep --recordings run/recordings --day 2024-08-08 --symbol ETHUSDT \\
       --sampler tpe --trials 200 --train-fraction 0.7 \\
@@ -235,7 +235,8 @@ def sweep_main(args: argparse.Namespace, scratch: Path) -> int:
     print("\n".join(lines))
     if args.best_out is not None:
         values = {**parse_overrides(sweep.job.fixed), **best.params}
-        args.best_out.write_text(fragment.fragment_text(values, lines))
+        how = f"scripts/sweep --apply {args.best_out} deploy/settings.toml merges these keys"
+        args.best_out.write_text(fragment.fragment_text(values, [*lines, how]))
         print(f"wrote     {args.best_out}")
     return 0
 
