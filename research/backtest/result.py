@@ -53,6 +53,8 @@ NS_PER_S: Final = 1_000_000_000
 MARKOUT_HORIZONS_NS: Final = (1 * NS_PER_S, 5 * NS_PER_S)  # mid_1s_after, mid_5s_after
 MARK_BUCKET_NS: Final = 100_000_000  # the marks' first bucket width (doubles, see above)
 MARK_POINTS_MAX: Final = 20_000
+_MARKOUT_FIELDS: Final = ("mid_1s_after", "mid_5s_after")
+_NEVER: Final = 1 << 62
 
 
 class FillRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,13 +165,17 @@ class Ledger:
         self.fills: list[FillRow] = []
         self.equity: list[EquityPoint] = []
         self.quote: Quote | None = None
-        self.marks: list[MarkPoint] = []
+        self._mid: Decimal | None = None  # the last Quote's
+        self.marks: list[MarkPoint] = []  # closed buckets (marks_now: with the open one)
         self.mark_bucket_ns = MARK_BUCKET_NS
-        self._mark_origin_ns = 0
+        self._mark_origin_ns: int | None = None
+        self._open_start: int | None = None
+        self._open_low = self._open_high = ZERO
         # fills waiting for their markouts, per horizon: (due ns, index in self.fills)
         self._markouts: tuple[deque[tuple[int, int]], ...] = tuple(
             deque() for _ in MARKOUT_HORIZONS_NS
         )
+        self._next_markout_ns = _NEVER  # the earliest due (a fast path for every Quote)
 
     def on_command(self, command: SubmitOrder | CancelOrder | CancelAllOrders, now_ns: int) -> None:
         if isinstance(command, SubmitOrder):
@@ -189,11 +195,15 @@ class Ledger:
     def on_event(self, message: BusMessage, now_ns: int) -> None:
         """One message the strategy is told, at `now_ns`."""
         if isinstance(message, Quote):
-            self._resolve_markouts(now_ns, inclusive=False)
+            self._roll(now_ns)
+            if now_ns > self._next_markout_ns:
+                self._resolve_markouts(now_ns, inclusive=False)
             self.quote = message
-            self._resolve_markouts(now_ns, inclusive=True)
-            self._mark(now_ns)
-        elif isinstance(message, Trade):
+            mid = self._mid = (message.bid_price + message.ask_price) / TWO
+            if now_ns >= self._next_markout_ns:
+                self._resolve_markouts(now_ns, inclusive=True)
+            self._touch(now_ns, mid)
+        elif isinstance(message, Trade) and now_ns > self._next_markout_ns:
             self._resolve_markouts(now_ns, inclusive=False)
         elif isinstance(message, OrderFilled | OrderPartiallyFilled):
             self._fill(message, now_ns)
@@ -212,6 +222,7 @@ class Ledger:
             row.status, row.reason, row.ended_ns = status, reason, now_ns
 
     def _fill(self, fill: OrderFilled | OrderPartiallyFilled, now_ns: int) -> None:
+        self._roll(now_ns)
         signed = fill.fill_qty if fill.side is OrderSide.BUY else -fill.fill_qty
         before = self.holding.qty
         self.holding, realised = apply_fill(self.holding, signed, fill.fill_price)
@@ -227,11 +238,12 @@ class Ledger:
                 is_maker=fill.is_maker,
                 symbol=str(fill.symbol),
                 position_after=self.holding.qty,
-                mid_at_fill=self.known_mid(),
+                mid_at_fill=self._mid,
             )
         )
         for horizon_ns, pending in zip(MARKOUT_HORIZONS_NS, self._markouts, strict=True):
             pending.append((now_ns + horizon_ns, len(self.fills) - 1))
+        self._next_markout_ns = min(self._next_markout_ns, now_ns + MARKOUT_HORIZONS_NS[0])
         self.realised += realised
         self.fees += fill.fee
         if before and (not self.holding.qty or (before > 0) != (self.holding.qty > 0)):
@@ -242,41 +254,86 @@ class Ledger:
             if isinstance(fill, OrderFilled):
                 self._status(fill.client_order_id, "Filled", "", now_ns)
         self.sample(now_ns)
-        self._mark(now_ns)
+        if self._mid is not None:
+            self._touch(now_ns, self._mid)
 
     def _resolve_markouts(self, now_ns: int, *, inclusive: bool) -> None:
         """Markouts due before `now_ns` (or at it, `inclusive`) take the mid in force."""
-        mid = self.known_mid()
+        mid = self._mid
         if mid is None:
             return
-        for field, pending in zip(("mid_1s_after", "mid_5s_after"), self._markouts, strict=True):
+        for field, pending in zip(_MARKOUT_FIELDS, self._markouts, strict=True):
             while pending and (pending[0][0] < now_ns or (inclusive and pending[0][0] == now_ns)):
                 _, index = pending.popleft()
                 self.fills[index] = msgspec.structs.replace(self.fills[index], **{field: mid})
+        self._next_markout_ns = min((p[0][0] for p in self._markouts if p), default=_NEVER)
 
-    def _mark(self, now_ns: int) -> None:
-        """The marks' bucket of `now_ns` takes the mid, position, fees and equity now."""
-        mid = self.known_mid()
-        if mid is None:
+    # -- the marks grid: the open bucket is kept as its start, low and high; it is closed
+    # (a MarkPoint with the state then) when a change comes in a later bucket, so `_roll`
+    # runs before the state changes and `_touch` after.
+
+    def _roll(self, now_ns: int) -> None:
+        """Before a change at `now_ns`: close the open bucket if `now_ns` is past it, and
+        widen the grid if `now_ns` is past its last bucket."""
+        origin = self._mark_origin_ns
+        if origin is None:
+            return
+        if now_ns - origin >= self.mark_bucket_ns * MARK_POINTS_MAX:
+            self._close()
+            while now_ns - origin >= self.mark_bucket_ns * MARK_POINTS_MAX:
+                self._widen_marks()
+        elif self._open_start is not None and now_ns - self._open_start >= self.mark_bucket_ns:
+            self._close()
+
+    def _touch(self, now_ns: int, mid: Decimal) -> None:
+        """After a change at `now_ns`: the open bucket takes the mid."""
+        if self._open_start is None:
+            origin = self._mark_origin_ns
+            if origin is None:
+                origin = self._mark_origin_ns = now_ns
+            width = self.mark_bucket_ns
+            self._open_start = origin + (now_ns - origin) // width * width
+            self._open_low = self._open_high = mid
+        elif mid < self._open_low:
+            self._open_low = mid
+        elif mid > self._open_high:
+            self._open_high = mid
+
+    def _open_point(self) -> MarkPoint | None:
+        """The open bucket with the state now (None without one)."""
+        start, mid = self._open_start, self._mid
+        if start is None or mid is None:
+            return None
+        low, high = self._open_low, self._open_high
+        return MarkPoint(start, low, high, mid, self.holding.qty, self.fees, self.equity_now())
+
+    def _close(self) -> None:
+        point = self._open_point()
+        self._open_start = None
+        if point is None:
             return
         marks = self.marks
-        if not marks:
-            self._mark_origin_ns = now_ns
-        while (now_ns - self._mark_origin_ns) // self.mark_bucket_ns >= MARK_POINTS_MAX:
-            self._widen_marks()
-        origin, width = self._mark_origin_ns, self.mark_bucket_ns
-        start = origin + (now_ns - origin) // width * width
-        equity = self.equity_now()
-        last = marks[-1] if marks else None
-        if last is not None and last.ts_ns == start:
-            low, high = min(last.mid_low, mid), max(last.mid_high, mid)
-            marks[-1] = MarkPoint(start, low, high, mid, self.holding.qty, self.fees, equity)
+        if marks and marks[-1].ts_ns == point.ts_ns:  # the grid widened under it
+            prev = marks[-1]
+            low, high = min(prev.mid_low, point.mid_low), max(prev.mid_high, point.mid_high)
+            marks[-1] = msgspec.structs.replace(point, mid_low=low, mid_high=high)
         else:
-            marks.append(MarkPoint(start, mid, mid, mid, self.holding.qty, self.fees, equity))
+            marks.append(point)
+
+    def marks_now(self) -> list[MarkPoint]:
+        """The marks so far, the open bucket included (as of the last change)."""
+        point = self._open_point()
+        if point is None:
+            return list(self.marks)
+        if self.marks and self.marks[-1].ts_ns == point.ts_ns:
+            prev = self.marks[-1]
+            low, high = min(prev.mid_low, point.mid_low), max(prev.mid_high, point.mid_high)
+            return [*self.marks[:-1], msgspec.structs.replace(point, mid_low=low, mid_high=high)]
+        return [*self.marks, point]
 
     def _widen_marks(self) -> None:
         """Double the marks' bucket width, merging neighbours (low, high; the later last)."""
-        origin, width = self._mark_origin_ns, self.mark_bucket_ns * 2
+        origin, width = self._mark_origin_ns or 0, self.mark_bucket_ns * 2
         merged: list[MarkPoint] = []
         for point in self.marks:
             start = origin + (point.ts_ns - origin) // width * width
@@ -294,8 +351,7 @@ class Ledger:
 
     def known_mid(self) -> Decimal | None:
         """The last Quote's mid; None before the first Quote."""
-        quote = self.quote
-        return None if quote is None else (quote.bid_price + quote.ask_price) / TWO
+        return self._mid
 
     def equity_now(self) -> Decimal:
         """Starting balance + realised - fees + unrealised, to `PNL_QUANTUM`."""
@@ -303,8 +359,7 @@ class Ledger:
         return equity.quantize(PNL_QUANTUM)
 
     def mid(self) -> Decimal:
-        quote = self.quote
-        return ZERO if quote is None else (quote.bid_price + quote.ask_price) / TWO
+        return ZERO if self._mid is None else self._mid
 
     def unrealised(self) -> Decimal:
         holding = self.holding

@@ -79,7 +79,7 @@ def build_result(engine: "Engine") -> BacktestResult:
         orders=sorted(ledger.orders.values(), key=lambda o: (o.submitted_ns, o.client_order_id)),
         fills=list(fills),
         equity=list(ledger.equity),
-        marks=list(ledger.marks),
+        marks=ledger.marks_now(),
         mark_bucket_ns=ledger.mark_bucket_ns,
         starting_balance=ledger.starting_balance,
     )

@@ -436,9 +436,49 @@ def test_the_marks_grid_stays_bounded_and_keeps_the_extremes() -> None:
     for k in range(count):
         bid = 100 + (50 if k == count // 2 else 0)
         ledger.on_event(quote(str(bid), str(bid + 2), k * step), k * step)
-    assert len(ledger.marks) <= MARK_POINTS_MAX
+    marks = ledger.marks_now()
+    assert len(marks) <= MARK_POINTS_MAX
     assert ledger.mark_bucket_ns == 200_000_000  # doubled once: 3,000 s / 20,000 > 100 ms
-    assert max(m.mid_high for m in ledger.marks) == D(151)
-    starts = [m.ts_ns for m in ledger.marks]
+    assert max(m.mid_high for m in marks) == D(151)
+    assert min(m.mid_low for m in marks) == D(101)
+    assert marks[-1].mid_last == D(101)
+    starts = [m.ts_ns for m in marks]
     assert starts == sorted(starts)
     assert all(b - a == ledger.mark_bucket_ns for a, b in pairwise(starts))
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0, 1, 50, 300, 7_000, 900_000]), st.integers(0, 30)),
+        min_size=1,
+        max_size=400,
+    ),
+    st.integers(2, 50),
+)
+def test_each_mark_is_the_low_high_and_last_mid_of_its_bucket(
+    steps: list[tuple[int, int]], cap: int
+) -> None:
+    """Quotes with gaps of any size (the grid widens under them): every kept bucket holds
+    exactly the lowest, highest and last mid of the quotes in it, on the final grid."""
+    ledger = Ledger(D(1000))
+    ledger_cap = pytest.MonkeyPatch()
+    ledger_cap.setattr("research.backtest.result.MARK_POINTS_MAX", cap)
+    try:
+        t, seen = 0, []
+        for gap_ms, tick in steps:
+            t += gap_ms * 1_000_000
+            bid = D(100) + D(tick) / 10
+            ledger.on_event(quote(str(bid), str(bid + 1), t), t)
+            seen.append((t, bid + D("0.5")))
+        marks = ledger.marks_now()
+    finally:
+        ledger_cap.undo()
+    width, origin = ledger.mark_bucket_ns, seen[0][0]
+    assert (seen[-1][0] - origin) // width < cap
+    buckets: dict[int, list[Decimal]] = {}
+    for ts, mid in seen:
+        buckets.setdefault(origin + (ts - origin) // width * width, []).append(mid)
+    assert [m.ts_ns for m in marks] == list(buckets)
+    for m in marks:
+        mids = buckets[m.ts_ns]
+        assert (m.mid_low, m.mid_high, m.mid_last) == (min(mids), max(mids), mids[-1])
