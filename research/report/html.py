@@ -31,7 +31,7 @@ from research.report.metrics import (
     equity_grid,
     utc_text,
 )
-from research.report.text import value_text
+from research.report.text import NA
 
 MAX_POINTS: Final = 2_000
 MAX_MARKERS: Final = 2_000
@@ -237,6 +237,21 @@ def _marker(frame: Frame, fill: FillRow) -> str:
 # -- tables
 
 
+def cell_text(value: object) -> str:
+    """A table cell: n/a for unknown; Decimals to 10 places, trailing zeros cut; floats to
+    6 significant digits (whole numbers from 100,000 up)."""
+    if value is None:
+        return NA
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        text = f"{value.quantize(Decimal('1E-10')) if value else Decimal(0):f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.6g}"
+    return str(value)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: range) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = []
@@ -252,7 +267,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: range)
 def metrics_table(metrics: Metrics) -> str:
     """Every metric but the per-symbol rows: name, value (n/a = unknown), how computed."""
     rows = [
-        (name, value_text(value, 6), DEFINITIONS.get(name, ""))
+        (name, cell_text(value), DEFINITIONS.get(name, ""))
         for name, value in msgspec.structs.asdict(metrics).items()
         if name != "per_symbol"
     ]
@@ -262,7 +277,7 @@ def metrics_table(metrics: Metrics) -> str:
 def symbol_table(rows: Sequence[SymbolMetrics]) -> str:
     """One row a symbol."""
     fields = SymbolMetrics.__struct_fields__
-    body = [[value_text(getattr(r, f), 6) for f in fields] for r in rows]
+    body = [[cell_text(getattr(r, f)) for f in fields] for r in rows]
     return _table(fields, body, range(1, len(fields)))
 
 

@@ -3,6 +3,7 @@ parses, holds its plots and tables, needs no network, is byte-identical run to r
 command line writes it next to the JSON; lines are cut to a bounded size."""
 
 import json
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,7 +16,13 @@ from research.backtest.engine import Engine
 from research.backtest.market import recording_lines
 from research.backtest.result import BacktestResult
 from research.backtest.settings import BacktestSettings, Latency
-from research.report.html import MAX_POINTS, downsample_min_max, render, settings_table
+from research.report.html import (
+    MAX_POINTS,
+    cell_text,
+    downsample_min_max,
+    render,
+    settings_table,
+)
 from research.report.metrics import compute, result_with_metrics_json
 from research.report.text import metrics_text
 from services.strategy.settings import StrategySettings
@@ -170,3 +177,22 @@ def test_the_html_may_not_overwrite_the_json(
     out = tmp_path / "r.html"
     assert main([str(REPLAY), "--out", str(out), "--quiet"]) == 2
     assert "same file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "n/a"),
+        (Decimal("0.090000"), "0.09"),
+        (Decimal("100"), "100"),
+        (Decimal("0"), "0"),
+        (Decimal("-0.33339452999999999"), "-0.33339453"),
+        (83.694712, "83.6947"),
+        (-2755.0752, "-2755.08"),
+        (0.000109, "0.000109"),
+        (1234567.8, "1,234,568"),
+        (7, "7"),
+    ],
+)
+def test_cells_are_short_and_unknown_is_na(value: object, shown: str) -> None:
+    assert cell_text(value) == shown
