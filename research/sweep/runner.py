@@ -216,13 +216,20 @@ def run(
 ) -> None:
     """Create or join the study, then run `trials` trials over `workers` forked processes;
     `progress` is told how many of this run's trials have finished, as they do."""
+    split = shares(trials, workers)
+    if sweep.storage.startswith("sqlite") and len(split) > 1:
+        raise SweepError(
+            f"--storage {sweep.storage}: SQLite does not lock rows, so two worker processes"
+            " can take the same queued trial; use a journal FILE (one machine), a"
+            " postgresql:// URL (several hosts), or --workers 1"
+        )
     create_study(sweep)
     sweep.recording.lines()  # read (and, when small, cached) before forking: shared
     before = finished_count(sweep)
     context = multiprocessing.get_context("fork")
     processes = [
         context.Process(target=run_worker, args=(sweep, n, k), name=f"sweep-worker-{k}")
-        for k, n in enumerate(shares(trials, workers))
+        for k, n in enumerate(split)
     ]
     for p in processes:
         p.start()

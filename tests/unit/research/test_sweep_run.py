@@ -65,6 +65,15 @@ def test_joining_a_study_with_another_objective_refuses(tmp_path: Path) -> None:
         runner.create_study(other)
 
 
+def test_sqlite_with_several_workers_refuses(tmp_path: Path) -> None:
+    sweep = dataclasses.replace(
+        _sweep(tmp_path, "random", ["max-hold-s=1:5"]), storage=f"sqlite:///{tmp_path}/s.db"
+    )
+
+    with pytest.raises(runner.SweepError, match="SQLite does not lock rows"):
+        runner.run(sweep, trials=4, workers=2)
+
+
 def test_every_objective_is_a_number_of_the_summary() -> None:
     from research.sweep.objective import run_backtest
 
