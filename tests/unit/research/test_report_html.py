@@ -196,3 +196,16 @@ def test_the_html_may_not_overwrite_the_json(
 )
 def test_cells_are_short_and_unknown_is_na(value: object, shown: str) -> None:
     assert cell_text(value) == shown
+
+
+def test_a_run_without_trades_still_makes_a_report() -> None:
+    result = Engine(support.settings(), recording_lines([REPLAY])).run()
+    metrics = compute(result)
+    assert metrics.fills == 0
+    assert metrics.win_rate_pct is None
+    assert metrics.slippage_mean_bps is None
+    assert metrics.max_drawdown_usdt == 0  # known: the equity never fell
+    parsed = _parse(render(result, metrics))
+    assert parsed.tags["svg"] == 5
+    assert "n/a" in " ".join(parsed.text)
+    assert "n/a" in metrics_text(metrics)
