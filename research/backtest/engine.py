@@ -134,7 +134,9 @@ class Engine:
             max_venue_lag_ns=s.feed.max_venue_lag_ms * 1_000_000,
             stale_after_ns=s.feed.stale_after_ms * 1_000_000,
         )
-        self.market = MarketFrames(grids, self.session.topics(s.symbol), s.feed_latency_ns)
+        self.market = MarketFrames(
+            grids, self.session.topics(s.symbol), s.feed_latency_ns, self.venue.recorded_depth
+        )
         self._frames: Iterator[MarketFrame] = self.market.frames_of(chain([first], lines))
         self._next: MarketFrame | None = next(self._frames, None)
         if self._next is None:

@@ -12,12 +12,12 @@ skipped, as the feed and the venue skip it.
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.simulator.venue import DepthUpdate, Grid, RecordedEvent, RecordedFrames
-from services.simulator.venue import RecordedTrade as VenueTrade
+from services.simulator.venue import Grid, RecordedEvent, RecordedFrames
+from shared.bybit import wire
 from shared.bybit.ws_frames import FrameDrop, PublicFrame, decode_public
 from shared.recordings import RecordingError, read_day, read_file
 
@@ -53,12 +53,24 @@ class MarketFrame:
 
 
 class MarketFrames:
-    """Decodes recorded lines into `MarketFrame`s (see the module docstring)."""
+    """Decodes recorded lines into `MarketFrame`s (see the module docstring).
 
-    def __init__(self, grids: dict[str, Grid], feed_topics: Iterable[str], feed_latency_ns: int):
+    `followed(symbol)`, when given, is the depth the venue's ladder follows now (its
+    `recorded_depth`): book frames shallower than it are not converted for the venue, which
+    skips them whole anyway: the events are the same for it, and so are the counts.
+    """
+
+    def __init__(
+        self,
+        grids: dict[str, Grid],
+        feed_topics: Iterable[str],
+        feed_latency_ns: int,
+        followed: Callable[[str], int] | None = None,
+    ):
         self._venue = RecordedFrames(grids)
         self._feed_topics = frozenset(feed_topics)
         self._feed_latency_ns = feed_latency_ns
+        self._followed = followed or _none_followed
         self.skipped: Counter[str] = Counter()
         self.frames = 0
 
@@ -69,27 +81,25 @@ class MarketFrames:
 
     def frames_of(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[MarketFrame]:
         """The decoded frames of `lines`, in order (skipped lines counted)."""
-        of_frame, topics, lag = self._venue.of_frame, self._feed_topics, self._feed_latency_ns
+        venue, topics, lag = self._venue, self._feed_topics, self._feed_latency_ns
+        followed = self._followed
         for recv_ns, raw in lines:
+            venue_ns = recv_ns - lag
+            ts_ms = venue_ns // NS_PER_MS
             decoded = decode_public(raw)
             if isinstance(decoded, FrameDrop):
                 self.skipped[str(decoded.reason)] += 1
                 continue
             self.frames += 1
-            venue_ns = recv_ns - lag
-            events = _stamped(of_frame(decoded, recv_ns), venue_ns // NS_PER_MS)
+            if isinstance(decoded, wire.OrderBookMessage):
+                depth = followed(decoded.data.s)
+                events = venue.of_frame(decoded, recv_ns, ts_ms, depth)
+            else:
+                events = venue.of_frame(decoded, recv_ns, ts_ms)
             feed = decoded if decoded.topic in topics else None
             yield MarketFrame(recv_ns, venue_ns, events, feed)
 
 
-def _stamped(events: list[RecordedEvent], ts_ms: int) -> list[RecordedEvent]:
-    """The events with the venue time of the engine's axis (the venue's clock follows it)."""
-    out: list[RecordedEvent] = []
-    for e in events:
-        if isinstance(e, DepthUpdate):
-            out.append(
-                DepthUpdate(e.symbol, ts_ms, e.depth, e.is_snapshot, e.bids, e.asks, e.recv_ns)
-            )
-        else:
-            out.append(VenueTrade(e.symbol, ts_ms, e.taker_is_buy, e.price, e.lots, e.recv_ns))
-    return out
+def _none_followed(symbol: str) -> int:
+    """No ladder known: every book frame is converted."""
+    return 0

@@ -148,7 +148,7 @@ def core_child(path: str) -> None:
         max_buffered_events=1_000,
     )
     venue = Venue(config, first[0] // 1_000_000)
-    market = MarketFrames(venue.grids(), (), 0)
+    market = MarketFrames(venue.grids(), (), 0, venue.recorded_depth)
     placed = fills = 0
     quoted = 0  # sides with a resting order
     started = time.perf_counter()

@@ -45,6 +45,13 @@ class Venue(MoreEndpoints):
         """Every symbol's (tick size, qty step): what recorded frames are decoded on."""
         return {m.spec.symbol: (m.spec.tick_size, m.spec.qty_step) for m in self.state.market_list}
 
+    def recorded_depth(self, symbol: str) -> int:
+        """N of the `orderbook.N` stream the symbol's recorded ladder follows (0: none yet, a
+        symbol not listed, or not a recorded market): shallower book frames are skipped."""
+        market = self.state.markets.get(symbol)
+        ladder = market.book.depth if market is not None else None
+        return ladder.depth if isinstance(ladder, RecordedDepth) else 0
+
     def recorded_skips(self) -> dict[str, int]:
         """Recorded book updates the ladders skipped, by reason, over every symbol."""
         total: dict[str, int] = {}

@@ -17,6 +17,10 @@ Two decoders, one per recorded `market_source`:
 Every frame or trade left out is counted in `skipped` by reason: not a public data frame,
 another topic, a symbol the venue does not list, a trade under one lot, a price off the
 grid (kept, rounded, but counted).
+
+`of_frame` takes the venue time the events are stamped with (a backtest's axis), and the
+depth the ladder already follows: a shallower book frame, which the ladder skips whole, is
+not converted (only its prices are checked for the grid, as they are counted).
 """
 
 from collections.abc import Iterable, Iterator, Mapping
@@ -77,15 +81,25 @@ class RecordedFrames:
         return []
 
     def of_frame(
-        self, frame: wire.PublicTradeMessage | wire.OrderBookMessage, recv_ns: int = 0
+        self,
+        frame: wire.PublicTradeMessage | wire.OrderBookMessage,
+        recv_ns: int = 0,
+        ts_ms: int | None = None,
+        followed: int = 0,
     ) -> list[RecordedEvent]:
         """The events of one frame already decoded (a backtest decodes each frame once, for
-        the venue and for the feed alike)."""
-        if isinstance(frame, wire.PublicTradeMessage):
-            return self._trades(frame, recv_ns)
-        return self._book(frame, recv_ns)
+        the venue and for the feed alike), stamped `ts_ms` (None: the frame's own times).
 
-    def _trades(self, frame: wire.PublicTradeMessage, recv_ns: int) -> list[RecordedEvent]:
+        `followed` is the depth the ladder follows already: a book frame shallower than it
+        is skipped by the ladder whatever it holds, so its levels are not converted (the
+        event carries none), only checked for prices off the grid, which are counted."""
+        if isinstance(frame, wire.PublicTradeMessage):
+            return self._trades(frame, recv_ns, ts_ms)
+        return self._book(frame, recv_ns, ts_ms, followed)
+
+    def _trades(
+        self, frame: wire.PublicTradeMessage, recv_ns: int, ts_ms: int | None = None
+    ) -> list[RecordedEvent]:
         out: list[RecordedEvent] = []
         for trade in frame.data:
             grid = self._grids.get(trade.s)
@@ -98,28 +112,43 @@ class RecordedFrames:
                 self.skipped["trade_under_a_lot"] += 1
                 continue
             price = self._ticks(trade.p, tick, ROUND_HALF_UP)
-            out.append(RecordedTrade(trade.s, trade.T, trade.S == "Buy", price, lots, recv_ns))
+            at = trade.T if ts_ms is None else ts_ms
+            out.append(RecordedTrade(trade.s, at, trade.S == "Buy", price, lots, recv_ns))
         return out
 
-    def _book(self, frame: wire.OrderBookMessage, recv_ns: int) -> list[RecordedEvent]:
+    def _book(
+        self,
+        frame: wire.OrderBookMessage,
+        recv_ns: int,
+        ts_ms: int | None = None,
+        followed: int = 0,
+    ) -> list[RecordedEvent]:
         data = frame.data
-        _, _, depth = frame.topic.partition(".")
-        depth, _, _ = depth.partition(".")
-        if not depth.isdigit() or int(depth) < 1:
+        depth = _depth_of(frame.topic)
+        if depth is None:
             self.skipped["other_topic"] += 1
             return []
         grid = self._grids.get(data.s)
         if grid is None:
             self.skipped["unknown_symbol"] += 1
             return []
+        if depth < followed:  # the ladder skips it: only its prices off the grid count
+            for levels, rounding in ((data.b, ROUND_FLOOR), (data.a, ROUND_CEILING)):
+                for price, _ in levels:
+                    self._ticks(price, grid[0], rounding)
+            bids: tuple[Level, ...] = ()
+            asks: tuple[Level, ...] = ()
+        else:
+            bids = self._levels(data.b, grid, ROUND_FLOOR)
+            asks = self._levels(data.a, grid, ROUND_CEILING)
         return [
             DepthUpdate(
                 symbol=data.s,
-                ts_ms=frame.ts,
-                depth=int(depth),
+                ts_ms=frame.ts if ts_ms is None else ts_ms,
+                depth=depth,
                 is_snapshot=frame.type == "snapshot",
-                bids=self._levels(data.b, grid, ROUND_FLOOR),
-                asks=self._levels(data.a, grid, ROUND_CEILING),
+                bids=bids,
+                asks=asks,
                 recv_ns=recv_ns,
             )
         ]
@@ -128,13 +157,17 @@ class RecordedFrames:
         self, levels: list[wire.PriceLevel], grid: Grid, rounding: str
     ) -> tuple[Level, ...]:
         tick, step = grid
-        return tuple(
-            (
-                self._ticks(price, tick, rounding),
-                int((size / step).to_integral_value(ROUND_CEILING)),
-            )
-            for price, size in levels
-        )
+        out: list[Level] = []
+        append, off_grid = out.append, 0
+        for price, size in levels:  # as `_ticks`, inline: this is the decoder's inner loop
+            ticks = price / tick
+            whole = ticks.to_integral_value(rounding)
+            if whole != ticks:
+                off_grid += 1
+            append((int(whole), int((size / step).to_integral_value(ROUND_CEILING))))
+        if off_grid:
+            self.skipped["price_off_grid"] += off_grid
+        return tuple(out)
 
     def _ticks(self, price: Decimal, tick: Decimal, rounding: str) -> int:
         ticks = price / tick
@@ -142,6 +175,15 @@ class RecordedFrames:
         if whole != ticks:
             self.skipped["price_off_grid"] += 1
         return int(whole)
+
+
+def _depth_of(topic: str) -> int | None:
+    """N of an `orderbook.N.<symbol>` topic (None: not a depth >= 1)."""
+    _, _, depth = topic.partition(".")
+    depth, _, _ = depth.partition(".")
+    if not depth.isdigit() or int(depth) < 1:
+        return None
+    return int(depth)
 
 
 def recorded_events(
