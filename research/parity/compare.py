@@ -6,6 +6,7 @@ that differs with both sides and their times. Times are shown relative to the se
 first recorded frame, in seconds, so the two sides can be read against the recording.
 """
 
+import statistics
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -36,6 +37,9 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
     equal: int
     places: int  # the alignment's length: equal + differences
     share_equal: float | None  # None: both sides empty
+    # backtest time - live time of the equal pairs, ms (None: no equal pair)
+    lag_ms_p50: float | None
+    lag_ms_max_abs: float | None
     differences: list[Difference]
 
 
@@ -58,12 +62,19 @@ def compare(
 ) -> Comparison:
     """Align and summarise one kind of record (decisions or fills)."""
     steps: list[Step[T]] = align(live, backtest, key)
+    lags = sorted(
+        (s.backtest.ts_ns - s.live.ts_ns) / 1e6
+        for s in steps
+        if s.kind == "equal" and s.live is not None and s.backtest is not None
+    )
     return Comparison(
         live=len(live),
         backtest=len(backtest),
         equal=sum(1 for s in steps if s.kind == "equal"),
         places=len(steps),
         share_equal=share_equal(steps),
+        lag_ms_p50=round(statistics.median(lags), 3) if lags else None,
+        lag_ms_max_abs=round(max(abs(x) for x in lags), 3) if lags else None,
         differences=[
             Difference(
                 kind=s.kind,
@@ -101,6 +112,11 @@ def report_text(report: ParityReport) -> str:
             f"{name:<10} live {c.live}, backtest {c.backtest}: {c.equal} equal of {c.places}"
             f" places = {share}"
         )
+        if c.lag_ms_p50 is not None:
+            lines.append(
+                f"{'':<10} equal pairs: backtest - live time p50 {c.lag_ms_p50:.3f} ms,"
+                f" max |{c.lag_ms_max_abs:.3f}| ms"
+            )
     denied = "unknown (no recorded events)" if report.denied_live is None else report.denied_live
     lines.append(f"denied     live {denied}, backtest {report.denied_backtest} (not compared)")
     target = f"{report.min_equal:.2%}"
