@@ -152,7 +152,9 @@ def run(args: argparse.Namespace) -> ParityReport:
             "strategy_id": strategy_id,
             "settings": str(args.settings),
             "latency": latency_text,
-            "live_window": window.describe(),
+            "live_window": "not used (--whole-recording)"
+            if args.whole_recording
+            else window.describe(),
             "backtest_decisions_outside_window": len(all_decisions) - len(bt_decisions),
             "frames": result.summary.frames,
             "first_frame_ns": origin,
