@@ -13,8 +13,10 @@ from research.parity.compare import ParityReport, compare, passed, report_text
 from research.parity.latency import session_latencies
 from research.parity.live import Intent, SessionUnreadable, read_journal
 from research.parity.records import Decision, Fill
+from research.parity.session import frame_days, session_lines
 from research.parity.window import Window, window_of_log
 from services.executor.journal_records import SCHEMA
+from shared.recordings import FRAMES, open_next_part
 
 MS = 1_000_000
 T0 = 1_796_596_411_000 * MS
@@ -154,3 +156,22 @@ def test_the_report_lists_every_difference_with_both_sides() -> None:
     assert "denied     live unknown" in text
     assert json.loads(report.to_json())["decisions"]["equal"] == 2
     assert not passed(compare([], [], lambda d: d.key(), T0), 0.5)  # nothing compared
+
+
+def test_only_the_frames_inside_the_window_are_replayed_in_time_order(tmp_path: Path) -> None:
+    day = "2026-12-06"
+    for part, times in ((1, (1, 3, 5)), (2, (2, 4, 6))):  # a restart: two parts, interleaved
+        writer = open_next_part(tmp_path / day, "BTCUSDT", FRAMES)
+        for t in times:
+            writer.write(T0 + t * MS, b'{"part": %d}' % part)
+        writer.close()
+    assert frame_days(tmp_path, "BTCUSDT", None) == (day,)
+    window = Window(T0 + 2 * MS, T0 + 5 * MS)
+    lines = list(session_lines(tmp_path, "BTCUSDT", [day], window))
+    assert [t - T0 for t, _ in lines] == [2 * MS, 3 * MS, 4 * MS, 5 * MS]
+    every = list(session_lines(tmp_path, "BTCUSDT", [day], Window(None, None)))
+    assert len(every) == 6
+    with pytest.raises(SessionUnreadable, match="no ETHUSDT"):
+        frame_days(tmp_path, "ETHUSDT", None)
+    with pytest.raises(SessionUnreadable, match="no BTCUSDT frames recorded that day"):
+        frame_days(tmp_path, "BTCUSDT", "2026-12-07")
