@@ -70,11 +70,23 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the settings every trial starts from (default: deploy/settings.toml)",
     )
-    p.add_argument("--param", action="append", default=[], metavar="SPEC", help="swept key")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="fixed [strategy] key"
+        "--param",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a swept [strategy] key: KEY=LO:HI, KEY=LO:HI:STEP or KEY=A,B,C (repeatable)",
     )
-    p.add_argument("--sampler", choices=runner.SAMPLERS, default="tpe", help="default tpe")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [strategy] key fixed for every trial (repeatable), e.g. --set max-hold-s=1",
+    )
+    p.add_argument(
+        "--sampler", choices=runner.SAMPLERS, default="tpe", help="optuna's sampler (default tpe)"
+    )
     p.add_argument("--grid", action="store_true", help="same as --sampler grid")
     p.add_argument(
         "--trials",
@@ -112,7 +124,9 @@ def parser() -> argparse.ArgumentParser:
         help="walk-forward: fit on the first F of the recording (by receive time), report the"
         " best on the rest",
     )
-    p.add_argument("--backtest-seed", type=int, default=1, help="the backtest's seed (default 1)")
+    p.add_argument(
+        "--backtest-seed", type=int, default=1, metavar="N", help="the backtest's seed (default 1)"
+    )
     p.add_argument("--entry-latency-ms", type=float, default=0.0, metavar="MS")
     p.add_argument("--response-latency-ms", type=float, default=0.0, metavar="MS")
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows of the table (10)")
