@@ -56,6 +56,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, Final
 
+from research.backtest.columnar import ColumnarRecording
 from research.backtest.desk import ACCOUNT, Answer, BacktestDesk, VenueCall
 from research.backtest.latency import Channel
 from research.backtest.market import MarketFrame, MarketFrames
@@ -106,12 +107,13 @@ class BacktestError(Exception):
 
 
 class Engine:
-    """One backtest run over `lines` ((receive ns, frame) pairs, streamed)."""
+    """One backtest run over `lines` ((receive ns, frame) pairs, streamed), or over one
+    recording through its columnar cache (`columnar.ColumnarRecording`: the same run)."""
 
     def __init__(
         self,
         settings: BacktestSettings,
-        lines: Iterable[tuple[int, bytes]],
+        lines: Iterable[tuple[int, bytes]] | ColumnarRecording,
         *,
         strategy: Strategy | None = None,
         progress: Callable[[Progress], None] | None = None,
@@ -122,11 +124,16 @@ class Engine:
         if s.symbol not in SPECS_BY_SYMBOL:
             known = ", ".join(sorted(SPECS_BY_SYMBOL))
             raise BacktestError(f"the venue does not list {s.symbol} (it lists {known})")
-        lines = iter(lines)
-        first = next(lines, None)
-        if first is None:
+        first: tuple[int, bytes] | None = None
+        if isinstance(lines, ColumnarRecording):
+            first_ns = lines.first_recv_ns()
+        else:
+            lines = iter(lines)
+            first = next(lines, None)
+            first_ns = None if first is None else first[0]
+        if first_ns is None:
             raise BacktestError("no lines in the data")
-        self.venue = Venue(_exchange(s), (first[0] - s.feed_latency_ns) // 1_000_000)
+        self.venue = Venue(_exchange(s), (first_ns - s.feed_latency_ns) // 1_000_000)
         grids = self.venue.grids()
         self.session = FeedSession(
             depth=s.feed.depth,
@@ -137,7 +144,11 @@ class Engine:
         self.market = MarketFrames(
             grids, self.session.topics(s.symbol), s.feed_latency_ns, self.venue.recorded_depth
         )
-        self._frames: Iterator[MarketFrame] = self.market.frames_of(chain([first], lines))
+        self._frames: Iterator[MarketFrame] = (
+            lines.frames(self.market, grids)
+            if isinstance(lines, ColumnarRecording)
+            else self.market.frames_of(chain([first], lines) if first is not None else lines)
+        )
         self._next: MarketFrame | None = next(self._frames, None)
         if self._next is None:
             raise BacktestError("no public frames in the data")

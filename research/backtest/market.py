@@ -68,9 +68,9 @@ class MarketFrames:
         followed: Callable[[str], int] | None = None,
     ):
         self._venue = RecordedFrames(grids)
-        self._feed_topics = frozenset(feed_topics)
-        self._feed_latency_ns = feed_latency_ns
-        self._followed = followed or _none_followed
+        self.feed_topics = frozenset(feed_topics)
+        self.feed_latency_ns = feed_latency_ns
+        self.followed = followed or _none_followed
         self.skipped: Counter[str] = Counter()
         self.frames = 0
 
@@ -81,23 +81,28 @@ class MarketFrames:
 
     def frames_of(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[MarketFrame]:
         """The decoded frames of `lines`, in order (skipped lines counted)."""
-        venue, topics, lag = self._venue, self._feed_topics, self._feed_latency_ns
-        followed = self._followed
+        frame_of = self.frame_of
         for recv_ns, raw in lines:
-            venue_ns = recv_ns - lag
-            ts_ms = venue_ns // NS_PER_MS
-            decoded = decode_public(raw)
-            if isinstance(decoded, FrameDrop):
-                self.skipped[str(decoded.reason)] += 1
-                continue
-            self.frames += 1
-            if isinstance(decoded, wire.OrderBookMessage):
-                depth = followed(decoded.data.s)
-                events = venue.of_frame(decoded, recv_ns, ts_ms, depth)
-            else:
-                events = venue.of_frame(decoded, recv_ns, ts_ms)
-            feed = decoded if decoded.topic in topics else None
-            yield MarketFrame(recv_ns, venue_ns, events, feed)
+            frame = frame_of(recv_ns, raw)
+            if frame is not None:
+                yield frame
+
+    def frame_of(self, recv_ns: int, raw: bytes) -> MarketFrame | None:
+        """The decoded frame of one line (None: not a public data frame, counted)."""
+        decoded = decode_public(raw)
+        if isinstance(decoded, FrameDrop):
+            self.skipped[str(decoded.reason)] += 1
+            return None
+        self.frames += 1
+        venue_ns = recv_ns - self.feed_latency_ns
+        ts_ms = venue_ns // NS_PER_MS
+        if isinstance(decoded, wire.OrderBookMessage):
+            depth = self.followed(decoded.data.s)
+            events = self._venue.of_frame(decoded, recv_ns, ts_ms, depth)
+        else:
+            events = self._venue.of_frame(decoded, recv_ns, ts_ms)
+        feed = decoded if decoded.topic in self.feed_topics else None
+        return MarketFrame(recv_ns, venue_ns, events, feed)
 
 
 def _none_followed(symbol: str) -> int:

@@ -1,0 +1,296 @@
+"""A recording decoded once and kept in columns beside it, so that later runs skip the JSON.
+
+`ColumnarRecording(path)` stands for one `.frames.gz` file. At the engine's start, with the
+venue's grids, it opens `<name>.cache.npz` beside the file (`X.frames.gz` ->
+`X.frames.cache.npz`), or builds it first (`build`): every line is decoded once as a
+backtest decodes it (`decode_public`, then the venue's `RecordedFrames.of_frame` on those
+grids) and kept as
+
+- per line: receive ns, kind, topic, symbol, book depth and snapshot flag, where its levels
+  (or trades) start and how many bids and asks (or trades) it has, where its raw bytes are;
+- per level or trade: price ticks, lots, and for a trade whether its taker bought;
+- the raw bytes of the lines the columns do not stand for: a line that is not a clean
+  public frame (dropped, or one whose decoding counted something: a price off the grid,
+  a trade under a lot, another symbol ...), and every frame a feed may subscribe to
+  (`orderbook.1`, `orderbook.50`, `publicTrade`), which the feed session needs decoded.
+
+`frames` then yields the same `MarketFrame`s as `MarketFrames.frames_of` on the file's
+lines: a clean frame of a topic the feed does not read (the deep `orderbook.500` frames
+that are most of a recording's bytes) straight from the columns, without JSON; every other
+line through `MarketFrames.frame_of`, from its raw bytes, exactly as without the cache. So
+the events, the feed's input and every count are the same (tested against the file).
+
+The cache is valid for one source (its size, mtime and SHA-256) and one set of grids, and
+rebuilt when either changes (or the format). It is written and read in chunks of
+`CHUNK_LINES` lines (one zip member per column and chunk), so memory stays bounded by a
+chunk whatever the length of the recording.
+"""
+
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from research.backtest.market import NS_PER_MS, MarketFrame, MarketFrames
+from services.simulator.venue import DepthUpdate, Grid, RecordedFrames, RecordedTrade
+from shared.bybit import wire
+from shared.bybit.ws_frames import FrameDrop, decode_public
+from shared.recordings import read_file
+
+FORMAT: Final = 1
+CHUNK_LINES: Final = 1 << 16
+RAW, BOOK, TRADES = 0, 1, 2  # a line's kind: RAW only by its raw bytes
+_LINE_COLUMNS: Final = (
+    ("recv_ns", np.int64),
+    ("kind", np.int8),
+    ("topic", np.int32),
+    ("symbol", np.int32),
+    ("depth", np.int32),
+    ("snapshot", np.int8),
+    ("start", np.int64),
+    ("bids", np.int32),  # a book's bids, or a trades frame's trades
+    ("asks", np.int32),
+    ("raw_start", np.int64),
+    ("raw_len", np.int64),
+)
+_LEVEL_COLUMNS: Final = (("price", np.int64), ("lots", np.int64), ("buy", np.int8))
+_HASH_CHUNK: Final = 1 << 20
+_FEED_DEPTHS: Final = (1, 50)  # FeedSettings.depth: books a feed may read
+
+
+def cache_path(source: Path) -> Path:
+    """Where the columns of `source` are kept: beside it, `.gz` replaced by `.cache.npz`."""
+    return source.with_name(source.name.removesuffix(".gz") + ".cache.npz")
+
+
+def source_key(source: Path, grids: dict[str, Grid]) -> str:
+    """What the cache of `source` depends on: its size, mtime and bytes, the grids, FORMAT."""
+    stat = source.stat()
+    digest = hashlib.sha256()
+    with source.open("rb") as data:
+        while block := data.read(_HASH_CHUNK):
+            digest.update(block)
+    grid_text = sorted((s, str(tick), str(step)) for s, (tick, step) in grids.items())
+    return json.dumps([FORMAT, stat.st_size, stat.st_mtime_ns, digest.hexdigest(), grid_text])
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """One chunk's columns being built."""
+
+    lines: dict[str, list[int]]
+    levels: dict[str, list[int]]
+    raw: bytearray
+
+    @classmethod
+    def empty(cls) -> "_Chunk":
+        return cls(
+            {n: [] for n, _ in _LINE_COLUMNS}, {n: [] for n, _ in _LEVEL_COLUMNS}, bytearray()
+        )
+
+
+class _Tables:
+    """Topic and symbol names by number."""
+
+    def __init__(self) -> None:
+        self.topics: dict[str, int] = {}
+        self.symbols: dict[str, int] = {}
+
+    def number(self, table: dict[str, int], name: str) -> int:
+        return table.setdefault(name, len(table))
+
+
+def build(source: Path, grids: dict[str, Grid], target: Path | None = None) -> Path:
+    """Decode `source` once and write its columns (see the module docstring)."""
+    target = target or cache_path(source)
+    partial = target.with_name(target.name + f".{os.getpid()}.partial")
+    tables, chunks = _Tables(), 0
+    chunk = _Chunk.empty()
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for recv_ns, raw in read_file(source):
+            _add_line(chunk, tables, grids, recv_ns, raw)
+            if len(chunk.lines["recv_ns"]) == CHUNK_LINES:
+                _write_chunk(archive, chunks, chunk)
+                chunks, chunk = chunks + 1, _Chunk.empty()
+        if chunk.lines["recv_ns"]:
+            _write_chunk(archive, chunks, chunk)
+            chunks += 1
+        meta = {
+            "key": source_key(source, grids),
+            "chunks": chunks,
+            "topics": list(tables.topics),
+            "symbols": list(tables.symbols),
+        }
+        archive.writestr("meta.json", json.dumps(meta))
+    partial.replace(target)
+    return target
+
+
+def _add_line(
+    chunk: _Chunk, tables: _Tables, grids: dict[str, Grid], recv_ns: int, raw: bytes
+) -> None:
+    lines, levels = chunk.lines, chunk.levels
+    row = dict.fromkeys(lines, 0)
+    row["recv_ns"], row["start"] = recv_ns, len(levels["price"])
+    row["topic"] = row["symbol"] = -1
+    decoded = decode_public(raw)
+    keep_raw = True
+    if not isinstance(decoded, FrameDrop):
+        row["topic"] = tables.number(tables.topics, decoded.topic)
+        decoder = RecordedFrames(grids)
+        events = decoder.of_frame(decoded, recv_ns)
+        if not any(decoder.skipped.values()):  # clean: the columns stand for it
+            keep_raw = _add_events(row, levels, tables, decoded, events)
+    if keep_raw:
+        row["raw_start"], row["raw_len"] = len(chunk.raw), len(raw)
+        chunk.raw += raw
+    for name, value in row.items():
+        lines[name].append(value)
+
+
+def _add_events(
+    row: dict[str, int],
+    levels: dict[str, list[int]],
+    tables: _Tables,
+    decoded: wire.OrderBookMessage | wire.PublicTradeMessage,
+    events: list[DepthUpdate | RecordedTrade],
+) -> bool:
+    """Put a clean frame's events in the columns; whether its raw bytes are kept too."""
+    if isinstance(decoded, wire.PublicTradeMessage):
+        names = {e.symbol for e in events}
+        if len(names) > 1:
+            return True  # trades of several symbols: kept raw only (one symbol a row)
+        row["kind"], row["bids"] = TRADES, len(events)
+        row["symbol"] = tables.number(tables.symbols, names.pop()) if names else -1
+        for trade in events:
+            assert isinstance(trade, RecordedTrade)
+            _level(levels, trade.price, trade.lots, trade.taker_is_buy)
+        return True
+    (update,) = events
+    assert isinstance(update, DepthUpdate)
+    row["kind"], row["depth"], row["snapshot"] = BOOK, update.depth, int(update.is_snapshot)
+    row["symbol"] = tables.number(tables.symbols, update.symbol)
+    row["bids"], row["asks"] = len(update.bids), len(update.asks)
+    for price, lots in (*update.bids, *update.asks):
+        _level(levels, price, lots, False)
+    return update.depth in _FEED_DEPTHS
+
+
+def _level(levels: dict[str, list[int]], price: int, lots: int, buy: bool) -> None:
+    levels["price"].append(price)
+    levels["lots"].append(lots)
+    levels["buy"].append(int(buy))
+
+
+def _write_chunk(archive: zipfile.ZipFile, number: int, chunk: _Chunk) -> None:
+    for columns, spec in ((chunk.lines, _LINE_COLUMNS), (chunk.levels, _LEVEL_COLUMNS)):
+        for name, dtype in spec:
+            with archive.open(f"{number}/{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(columns[name], dtype=dtype))
+    with archive.open(f"{number}/raw.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.frombuffer(bytes(chunk.raw), dtype=np.uint8))
+
+
+class ColumnarRecording:
+    """One recording file read through its columnar cache (built at the first run)."""
+
+    def __init__(self, source: Path, cache: Path | None = None) -> None:
+        self.source = source
+        self.cache = cache or cache_path(source)
+        self.built = False  # whether this run had to build the cache
+
+    def first_recv_ns(self) -> int | None:
+        """The first line's receive time (None: an empty file)."""
+        first = next(read_file(self.source), None)
+        return None if first is None else first[0]
+
+    def open(self, grids: dict[str, Grid]) -> zipfile.ZipFile:
+        """The cache for `grids`, built (again) if missing or stale."""
+        key = source_key(self.source, grids)
+        if self.cache.exists():
+            archive = zipfile.ZipFile(self.cache)
+            if json.loads(archive.read("meta.json"))["key"] == key:
+                return archive
+            archive.close()
+        build(self.source, grids, self.cache)
+        self.built = True
+        return zipfile.ZipFile(self.cache)
+
+    def frames(self, market: MarketFrames, grids: dict[str, Grid]) -> Iterator[MarketFrame]:
+        """The same frames as `market.frames_of(read_file(source))` (module docstring)."""
+        with self.open(grids) as archive:
+            meta = json.loads(archive.read("meta.json"))
+            topics: list[str] = meta["topics"]
+            symbols: list[str] = meta["symbols"]
+            for number in range(meta["chunks"]):
+                yield from _chunk_frames(market, archive, number, topics, symbols)
+
+
+def _column(archive: zipfile.ZipFile, name: str) -> npt.NDArray[np.generic]:
+    with archive.open(name) as member:
+        array: npt.NDArray[np.generic] = np.lib.format.read_array(member)
+    return array
+
+
+def _chunk_frames(
+    market: MarketFrames,
+    archive: zipfile.ZipFile,
+    number: int,
+    topics: list[str],
+    symbols: list[str],
+) -> Iterator[MarketFrame]:
+    c = {n: _column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LINE_COLUMNS}
+    prices, lots, buys = (_column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LEVEL_COLUMNS)
+    raw = _column(archive, f"{number}/raw.npy").tobytes()
+    feed, lag, followed = market.feed_topics, market.feed_latency_ns, market.followed
+    recv, kind, topic, symbol = c["recv_ns"], c["kind"], c["topic"], c["symbol"]
+    depths, snapshots, starts, bids, asks = (
+        c["depth"],
+        c["snapshot"],
+        c["start"],
+        c["bids"],
+        c["asks"],
+    )
+    raw_starts, raw_lens = c["raw_start"], c["raw_len"]
+    for i, recv_ns in enumerate(recv):
+        k = kind[i]
+        if k == RAW or topics[topic[i]] in feed:
+            r = raw_starts[i]
+            frame = market.frame_of(recv_ns, raw[r : r + raw_lens[i]])
+            if frame is not None:
+                yield frame
+            continue
+        market.frames += 1
+        venue_ns = recv_ns - lag
+        ts_ms = venue_ns // NS_PER_MS
+        s, n = starts[i], bids[i]
+        name = symbols[symbol[i]] if symbol[i] >= 0 else ""
+        if k == TRADES:
+            events: list[DepthUpdate | RecordedTrade] = [
+                RecordedTrade(name, ts_ms, buys[j] == 1, prices[j], lots[j], recv_ns)
+                for j in range(s, s + n)
+            ]
+        else:
+            depth, m = depths[i], s + n
+            if depth < followed(name):  # skipped by the ladder whole: no levels needed
+                update = DepthUpdate(name, ts_ms, depth, snapshots[i] == 1, (), (), recv_ns)
+            else:
+                e = m + asks[i]
+                update = DepthUpdate(
+                    name,
+                    ts_ms,
+                    depth,
+                    snapshots[i] == 1,
+                    tuple(zip(prices[s:m], lots[s:m], strict=True)),
+                    tuple(zip(prices[m:e], lots[m:e], strict=True)),
+                    recv_ns,
+                )
+            events = [update]
+        yield MarketFrame(recv_ns, venue_ns, events, None)

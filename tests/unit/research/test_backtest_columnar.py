@@ -1,0 +1,121 @@
+"""The columnar cache: built once beside the recording, the same run as from the JSON lines,
+rebuilt when the recording or the grids change, streamed in chunks."""
+
+import gzip
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from research.backtest import columnar
+from research.backtest.columnar import ColumnarRecording, build, cache_path
+from research.backtest.engine import Engine
+from research.backtest.market import MarketFrames, recording_lines
+from research.backtest.settings import BacktestSettings
+from services.simulator.venue import ExchangeConfig, Venue
+from shared.recordings import read_file
+from shared.recordings.reader import format_line
+from tests.unit.research import support
+from tests.unit.research.support import MS, latency
+from tests.unit.research.test_backtest_identity import FIRST_200, REPLAY, _scalper, edges
+
+
+def _copy(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / source.name
+    shutil.copyfile(source, target)
+    return target
+
+
+def _edges_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ETHUSDT-edges.frames.gz"
+    with gzip.open(path, "wb") as out:
+        out.writelines(format_line(t, raw) for t, raw in edges())
+    return path
+
+
+SETTINGS: dict[str, Callable[[], BacktestSettings]] = {
+    "scalper_2ms": lambda: _scalper(entry_latency=latency(2), response_latency=latency(2)),
+    "probabilistic_feed_lag": lambda: _scalper(
+        queue_model="probabilistic", entry_latency=latency(1), feed_latency_ns=3 * MS
+    ),
+    "default": support.settings,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+@pytest.mark.parametrize("data", ["replay", "first_200", "edges"])
+def test_a_run_through_the_cache_is_byte_identical_to_one_from_the_lines(
+    tmp_path: Path, name: str, data: str
+) -> None:
+    path = {
+        "replay": lambda: _copy(REPLAY, tmp_path),
+        "first_200": lambda: _copy(FIRST_200, tmp_path),
+        "edges": lambda: _edges_file(tmp_path),
+    }[data]()
+    settings = SETTINGS[name]()
+    expected = Engine(settings, recording_lines([path])).run().to_json()
+    recording = ColumnarRecording(path)
+    first = Engine(settings, recording).run().to_json()  # builds the cache
+    assert recording.built
+    assert cache_path(path).exists()
+    again = ColumnarRecording(path)
+    second = Engine(settings, again).run().to_json()  # reads it
+    assert not again.built
+    assert first == expected
+    assert second == expected
+
+
+def _venue() -> Venue:
+    config = ExchangeConfig(symbols=("ETHUSDT",), market_source="recorded", history_minutes=60)
+    return Venue(config, 1_723_161_255_000)
+
+
+def test_the_core_path_sees_the_same_frames_as_from_the_lines(tmp_path: Path) -> None:
+    path = _edges_file(tmp_path)
+    grids = _venue().grids()
+    plain = MarketFrames(grids, (), 0)
+    expected = list(plain.frames_of(read_file(path)))
+    cached = MarketFrames(grids, (), 0)
+    got = list(ColumnarRecording(path).frames(cached, grids))
+    assert got == expected
+    assert (cached.frames, cached.skipped, cached.venue_skipped) == (
+        plain.frames,
+        plain.skipped,
+        plain.venue_skipped,
+    )
+
+
+def test_the_cache_is_rebuilt_when_the_recording_or_the_grids_change(tmp_path: Path) -> None:
+    path = _copy(FIRST_200, tmp_path)
+    grids = _venue().grids()
+    recording = ColumnarRecording(path)
+    recording.open(grids).close()
+    assert recording.built
+    again = ColumnarRecording(path)
+    again.open(grids).close()
+    assert not again.built
+    (tick, step) = grids["ETHUSDT"]
+    other = ColumnarRecording(path)
+    other.open({"ETHUSDT": (tick, step / 10)}).close()
+    assert other.built
+    with gzip.open(path, "ab") as out:
+        out.write(format_line(1_723_161_300_000 * MS, b'{"op":"pong"}'))
+    changed = ColumnarRecording(path)
+    changed.open(grids).close()
+    assert changed.built
+
+
+def test_it_is_written_and_read_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(columnar, "CHUNK_LINES", 100)
+    path = _copy(REPLAY, tmp_path)
+    grids = _venue().grids()
+    build(path, grids)
+    with ColumnarRecording(path).open(grids) as archive:
+        names = archive.namelist()
+    assert sum(1 for n in names if n.endswith("/recv_ns.npy")) == 24  # 2,344 lines
+    plain = MarketFrames(grids, (), 0)
+    cached = MarketFrames(grids, (), 0)
+    assert list(ColumnarRecording(path).frames(cached, grids)) == list(
+        plain.frames_of(read_file(path))
+    )
