@@ -15,10 +15,12 @@ grids) and kept as
   (`orderbook.1`, `orderbook.50`, `publicTrade`), which the feed session needs decoded.
 
 `frames` then yields the same `MarketFrame`s as `MarketFrames.frames_of` on the file's
-lines: a clean frame of a topic the feed does not read (the deep `orderbook.500` frames
-that are most of a recording's bytes) straight from the columns, without JSON; every other
-line through `MarketFrames.frame_of`, from its raw bytes, exactly as without the cache. So
-the events, the feed's input and every count are the same (tested against the file).
+lines: the venue's events of a clean frame straight from the columns, without JSON or
+Decimal (the deep `orderbook.500` frames, most of a recording's bytes, are not decoded at
+all when the feed does not read them; one the feed reads is decoded for the feed alone);
+every other line through `MarketFrames.frame_of`, from its raw bytes, exactly as without
+the cache. So the events, the feed's input and every count are the same (tested against
+the file).
 
 The cache is valid for one source (its size, mtime and SHA-256) and one set of grids, and
 rebuilt when either changes (or the format). It is written and read in chunks of
@@ -41,11 +43,11 @@ import numpy.typing as npt
 from research.backtest.market import NS_PER_MS, MarketFrame, MarketFrames
 from services.simulator.venue import DepthUpdate, Grid, RecordedFrames, RecordedTrade
 from shared.bybit import wire
-from shared.bybit.ws_frames import FrameDrop, decode_public
+from shared.bybit.ws_frames import FrameDrop, PublicFrame, decode_public
 from shared.recordings import read_file
 
 FORMAT: Final = 1
-CHUNK_LINES: Final = 1 << 16
+CHUNK_LINES: Final = 1 << 13
 RAW, BOOK, TRADES = 0, 1, 2  # a line's kind: RAW only by its raw bytes
 _LINE_COLUMNS: Final = (
     ("recv_ns", np.int64),
@@ -63,6 +65,10 @@ _LINE_COLUMNS: Final = (
 _LEVEL_COLUMNS: Final = (("price", np.int64), ("lots", np.int64), ("buy", np.int8))
 _HASH_CHUNK: Final = 1 << 20
 _FEED_DEPTHS: Final = (1, 50)  # FeedSettings.depth: books a feed may read
+
+
+class CacheError(Exception):
+    """A cache that does not hold what its key says (written by another version)."""
 
 
 def cache_path(source: Path) -> Path:
@@ -261,12 +267,19 @@ def _chunk_frames(
     raw_starts, raw_lens = c["raw_start"], c["raw_len"]
     for i, recv_ns in enumerate(recv):
         k = kind[i]
-        if k == RAW or topics[topic[i]] in feed:
+        feed_frame: PublicFrame | None = None
+        if k == RAW:
             r = raw_starts[i]
             frame = market.frame_of(recv_ns, raw[r : r + raw_lens[i]])
             if frame is not None:
                 yield frame
             continue
+        if topics[topic[i]] in feed:  # a clean frame the feed reads: decoded for it alone
+            r = raw_starts[i]
+            decoded = decode_public(raw[r : r + raw_lens[i]])
+            if isinstance(decoded, FrameDrop):  # it decoded when the cache was built
+                raise CacheError(f"line {i} of chunk {number} no longer decodes: {decoded}")
+            feed_frame = decoded
         market.frames += 1
         venue_ns = recv_ns - lag
         ts_ms = venue_ns // NS_PER_MS
@@ -293,4 +306,4 @@ def _chunk_frames(
                     recv_ns,
                 )
             events = [update]
-        yield MarketFrame(recv_ns, venue_ns, events, None)
+        yield MarketFrame(recv_ns, venue_ns, events, feed_frame)

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,8 +98,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(path: str) -> None:
-    """Run the engine on `path`; print frames, seconds and peak RSS as JSON."""
+def child(path: str, source: str = "columns") -> None:
+    """Run the engine on `path` (its columnar cache, or "lines": the JSON lines); print
+    frames, seconds and peak RSS as JSON."""
+    from research.backtest.columnar import ColumnarRecording
     from research.backtest.engine import Engine
     from research.backtest.market import recording_lines
     from research.backtest.settings import BacktestSettings, Latency
@@ -119,13 +120,15 @@ def child(path: str) -> None:
         entry_latency=Latency(constant_ns=1_000_000),
         response_latency=Latency(constant_ns=1_000_000),
     )
-    started = time.perf_counter()
-    result = Engine(settings, recording_lines([Path(path)])).run()
-    elapsed = time.perf_counter() - started
+    data = ColumnarRecording(Path(path)) if source == "columns" else recording_lines([Path(path)])
+    started, cpu = time.perf_counter(), time.process_time()
+    result = Engine(settings, data).run()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     summary = result.summary
     figures = {
         "frames": summary.frames,
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "peak_rss_mb": _peak_rss_mb(),
         "orders": summary.orders,
         "fills": summary.fills,
@@ -133,13 +136,14 @@ def child(path: str) -> None:
     print(json.dumps(figures))
 
 
-def core_child(path: str) -> None:
-    """The backtest's data path into the venue core alone; print the figures as JSON."""
+def core_child(path: str, source: str = "columns") -> None:
+    """The backtest's data path (the columnar cache, or "lines": the JSON lines) into the
+    venue core alone; print the figures as JSON."""
+    from research.backtest.columnar import ColumnarRecording
     from research.backtest.market import MarketFrames, recording_lines
     from services.simulator.venue import ExchangeConfig, Venue
 
-    lines = recording_lines([Path(path)])
-    first = next(lines)
+    recording = ColumnarRecording(Path(path))
     config = ExchangeConfig(
         seed=7,
         symbols=("ETHUSDT",),
@@ -147,12 +151,18 @@ def core_child(path: str) -> None:
         history_minutes=60,
         max_buffered_events=1_000,
     )
-    venue = Venue(config, first[0] // 1_000_000)
-    market = MarketFrames(venue.grids(), (), 0, venue.recorded_depth)
+    venue = Venue(config, (recording.first_recv_ns() or 0) // 1_000_000)
+    grids = venue.grids()
+    market = MarketFrames(grids, (), 0, venue.recorded_depth)
     placed = fills = 0
     quoted = 0  # sides with a resting order
-    started = time.perf_counter()
-    for frame in market.frames_of(chain([first], lines)):
+    started, cpu = time.perf_counter(), time.process_time()
+    frames = (
+        recording.frames(market, grids)
+        if source == "columns"
+        else market.frames_of(recording_lines([Path(path)]))
+    )
+    for frame in frames:
         for event in frame.venue_events:
             venue.on_market(event)
         reports = venue.drain_reports()
@@ -160,12 +170,29 @@ def core_child(path: str) -> None:
             fills += sum(1 for _, topic, _ in reports if topic == "execution")
             new, quoted = _requote(venue)
             placed += new
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     figures = {
         "frames": market.frames,
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "orders_placed": placed,
         "fills": fills,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    print(json.dumps(figures))
+
+
+def cache_child(path: str) -> None:
+    """Build the columnar cache of `path` (the one decoding); print its time and size."""
+    from research.backtest.columnar import build
+    from services.simulator.venue import ExchangeConfig, Venue
+
+    venue = Venue(ExchangeConfig(symbols=("ETHUSDT",), market_source="recorded"), 0)
+    started = time.perf_counter()
+    cache = build(Path(path), venue.grids())
+    figures = {
+        "seconds": time.perf_counter() - started,
+        "bytes": cache.stat().st_size,
         "peak_rss_mb": _peak_rss_mb(),
     }
     print(json.dumps(figures))
@@ -193,8 +220,9 @@ def _requote(venue: "Venue") -> tuple[int, int]:
     return placed, len(open_sides) + placed
 
 
-def _in_child(function: str, path: Path) -> Result:
-    code = f"from scripts.benchmarks.backtest import {function}; {function}({str(path)!r})"
+def _in_child(function: str, *args: str) -> Result:
+    call = f"{function}({', '.join(repr(a) for a in args)})"
+    code = f"from scripts.benchmarks.backtest import {function}; {call}"
     answer = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
@@ -231,7 +259,19 @@ def run(quick: bool) -> Iterator[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
         path = Path(tmp) / "ETHUSDT.frames.gz"
         frames, events = looped(path, target)
-        core = _in_child("core_child", path)
+        cache = _in_child("cache_child", str(path))
+        yield {
+            "name": "backtest.cache_build_s",
+            "value": round(cache["seconds"], 1),
+            "unit": "s",
+            "events": events,
+            "frames": frames,
+            "cache_mb": round(cache["bytes"] / 1e6, 1),
+            "peak_rss_mb": round(cache["peak_rss_mb"], 1),
+            "note": "decoding the looped recording once into its columnar cache"
+            " (research/backtest/columnar.py): JSON, Decimal levels to ticks and lots",
+        }
+        core = _in_child("core_child", str(path))
         if core["frames"] != frames:
             raise RuntimeError(f"the core saw {core['frames']} frames of {frames}")
         yield {
@@ -243,13 +283,14 @@ def run(quick: bool) -> Iterator[Result]:
             "frames": frames,
             "frames_per_s": round(frames / core["seconds"]),
             "seconds": round(core["seconds"], 1),
+            "cpu_seconds": round(core["cpu_seconds"], 1),
             "orders_placed": core["orders_placed"],
             "fills": core["fills"],
             "peak_rss_mb": round(core["peak_rss_mb"], 1),
             "note": "decode + the venue's recorded ladder and matching, one resting order a"
             " side placed again as it fills; no feed session, no strategy. " + _EVENT_NOTE,
         }
-        scalper = _in_child("child", path)
+        scalper = _in_child("child", str(path))
         if scalper["frames"] != frames:
             raise RuntimeError(f"the engine saw {scalper['frames']} frames of {frames}")
         yield {
@@ -261,6 +302,7 @@ def run(quick: bool) -> Iterator[Result]:
             "frames": frames,
             "frames_per_s": round(frames / scalper["seconds"]),
             "seconds": round(scalper["seconds"], 1),
+            "cpu_seconds": round(scalper["cpu_seconds"], 1),
             "orders": scalper["orders"],
             "fills": scalper["fills"],
             "note": "venue + feed session + MomentumScalper + the executor's decisions. "
