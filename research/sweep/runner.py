@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
@@ -36,6 +37,7 @@ Direction = Literal["maximize", "minimize"]
 SAMPLERS: Final = ("grid", "tpe", "random")
 FINISHED: Final = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 TRIAL_ERRORS: Final = (SettingsError, BacktestError, RecordingError, ValueError)
+RDB_ATTEMPTS: Final = 5  # opening a database storage, see open_storage
 POLL_S: Final = 0.5  # how often the progress is read from the storage while workers run
 RECORDED: Final = ("pnl_net", "pnl_gross", "fees", "fills", "round_trips")  # per trial
 
@@ -72,9 +74,18 @@ class Sweep:
 
 def open_storage(spec: str) -> BaseStorage:
     """A database URL (RDB storage) or a file path (journal storage)."""
-    if "://" in spec:
-        return RDBStorage(spec, engine_kwargs={"pool_pre_ping": True})
-    return JournalStorage(JournalFileBackend(spec))
+    if "://" not in spec:
+        return JournalStorage(JournalFileBackend(spec))
+    for attempt in range(1, RDB_ATTEMPTS + 1):
+        try:
+            return RDBStorage(spec, engine_kwargs={"pool_pre_ping": True})
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            # Hosts starting together on an empty database both create optuna's tables and
+            # types; the loser's CREATE fails on what the winner committed. Once that is
+            # committed, opening again finds the tables and creates nothing.
+            if attempt == RDB_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def close_storage(storage: BaseStorage) -> None:

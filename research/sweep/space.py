@@ -193,4 +193,13 @@ def toml_value(value: Value) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    return msgspec.json.encode(value).decode()
+    return '"' + "".join(_toml_char(c) for c in value) + '"'
+
+
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: quotes, backslashes and controls escaped."""
+    if c in ('"', "\\"):
+        return "\\" + c
+    if ord(c) < 0x20 or ord(c) == 0x7F:
+        return f"\\u{ord(c):04x}"
+    return c
