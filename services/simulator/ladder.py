@@ -112,15 +112,19 @@ class RecordedDepth:
             return None
         self.depth = update.depth
         changes: list[LevelChange] = []
-        for is_bid, levels in ((True, update.bids), (False, update.asks)):
-            if update.is_snapshot:
-                self._replace(is_bid, levels, watched[is_bid], changes)
-            else:
-                self._change(is_bid, levels, watched[is_bid], changes)
-        if self._prices[True]:
-            self.bid0 = self._prices[True][-1]
-        if self._prices[False]:
-            self.ask0 = self._prices[False][0]
+        if update.is_snapshot:
+            self._replace(True, update.bids, watched[True], changes)
+            self._replace(False, update.asks, watched[False], changes)
+        else:  # a side a delta does not name does not change
+            if update.bids:
+                self._change(True, update.bids, watched[True], changes)
+            if update.asks:
+                self._change(False, update.asks, watched[False], changes)
+        asks, bids = self._prices
+        if bids:
+            self.bid0 = bids[-1]
+        if asks:
+            self.ask0 = asks[0]
         return changes
 
     def _change(

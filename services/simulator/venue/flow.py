@@ -41,12 +41,13 @@ from services.simulator.venue.clearing import FillContext, record_trade, run_sto
 from services.simulator.venue.state import Market, VenueState
 
 __all__ = ["BookTop", "DepthUpdate", "MarketEvent", "RecordedTrade", "TradePrint"]
+_RECORDED = (DepthUpdate, RecordedTrade)  # a tuple: no union built per event
 
 
 def advance(state: VenueState, now_ms: int) -> None:
     """Move the venue to `now_ms` (never back)."""
-    step = state.config.step_ms
     if state.synthetic:
+        step = state.config.step_ms
         while state.last_step_ms + step <= now_ms:
             state.last_step_ms += step
             _step(state, state.last_step_ms)
@@ -120,7 +121,7 @@ def on_market(state: VenueState, event: MarketEvent) -> None:
     """Apply one recorded market event at its time (the venue first advanced to it)."""
     advance(state, event.ts_ms)
     market = state.market(event.symbol)
-    if isinstance(event, DepthUpdate | RecordedTrade):
+    if isinstance(event, _RECORDED):
         if not state.recorded:
             raise ValueError(f"{type(event).__name__} needs market_source 'recorded'")
         if isinstance(event, DepthUpdate):
