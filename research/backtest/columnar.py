@@ -252,19 +252,19 @@ def _chunk_frames(
     topics: list[str],
     symbols: list[str],
 ) -> Iterator[MarketFrame]:
-    c = {n: _column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LINE_COLUMNS}
+    c = {n: _column(archive, f"{number}/{n}.npy") for n, _ in _LINE_COLUMNS}
     prices, lots, buys = (_column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LEVEL_COLUMNS)
     raw = _column(archive, f"{number}/raw.npy").tobytes()
     feed, lag, followed = market.feed_topics, market.feed_latency_ns, market.followed
-    recv, kind, topic, symbol = c["recv_ns"], c["kind"], c["topic"], c["symbol"]
-    depths, snapshots, starts, bids, asks = (
-        c["depth"],
-        c["snapshot"],
-        c["start"],
-        c["bids"],
-        c["asks"],
-    )
-    raw_starts, raw_lens = c["raw_start"], c["raw_len"]
+    venue_ns_of = (c["recv_ns"] - lag).tolist()  # the engine's axis, as MarketFrames has it
+    ts_ms_of = ((c["recv_ns"] - lag) // NS_PER_MS).tolist()
+    recv, kind = c["recv_ns"].tolist(), c["kind"].tolist()
+    for_feed = [t >= 0 and topics[t] in feed for t in c["topic"].tolist()]
+    names = [symbols[x] if x >= 0 else "" for x in c["symbol"].tolist()]
+    depths, snapshots = c["depth"].tolist(), (c["snapshot"] == 1).tolist()
+    starts, bids, asks = c["start"].tolist(), c["bids"].tolist(), c["asks"].tolist()
+    raw_starts, raw_lens = c["raw_start"].tolist(), c["raw_len"].tolist()
+    known: dict[str, int] = {}  # the depth each ladder followed when last asked (it only grows)
     for i, recv_ns in enumerate(recv):
         k = kind[i]
         feed_frame: PublicFrame | None = None
@@ -274,36 +274,36 @@ def _chunk_frames(
             if frame is not None:
                 yield frame
             continue
-        if topics[topic[i]] in feed:  # a clean frame the feed reads: decoded for it alone
+        if for_feed[i]:  # a clean frame the feed reads: decoded for it alone
             r = raw_starts[i]
             decoded = decode_public(raw[r : r + raw_lens[i]])
             if isinstance(decoded, FrameDrop):  # it decoded when the cache was built
                 raise CacheError(f"line {i} of chunk {number} no longer decodes: {decoded}")
             feed_frame = decoded
         market.frames += 1
-        venue_ns = recv_ns - lag
-        ts_ms = venue_ns // NS_PER_MS
-        s, n = starts[i], bids[i]
-        name = symbols[symbol[i]] if symbol[i] >= 0 else ""
+        ts_ms, s, n, name = ts_ms_of[i], starts[i], bids[i], names[i]
         if k == TRADES:
             events: list[DepthUpdate | RecordedTrade] = [
                 RecordedTrade(name, ts_ms, buys[j] == 1, prices[j], lots[j], recv_ns)
                 for j in range(s, s + n)
             ]
         else:
-            depth, m = depths[i], s + n
-            if depth < followed(name):  # skipped by the ladder whole: no levels needed
-                update = DepthUpdate(name, ts_ms, depth, snapshots[i] == 1, (), (), recv_ns)
+            depth = depths[i]
+            if depth < known.get(name, 0) or depth < known.setdefault(name, followed(name)):
+                # skipped by the ladder whole: no levels needed
+                update = DepthUpdate(name, ts_ms, depth, snapshots[i], (), (), recv_ns)
             else:
+                known.pop(name)  # asked again next time: the ladder may follow this one now
+                m = s + n
                 e = m + asks[i]
                 update = DepthUpdate(
                     name,
                     ts_ms,
                     depth,
-                    snapshots[i] == 1,
+                    snapshots[i],
                     tuple(zip(prices[s:m], lots[s:m], strict=True)),
                     tuple(zip(prices[m:e], lots[m:e], strict=True)),
                     recv_ns,
                 )
             events = [update]
-        yield MarketFrame(recv_ns, venue_ns, events, feed_frame)
+        yield MarketFrame(recv_ns, venue_ns_of[i], events, feed_frame)
