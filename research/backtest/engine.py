@@ -91,6 +91,8 @@ MARKET_DATA: Final = 2  # (c) a frame's feed messages
 TO_STRATEGY: Final = 3  # (d) answers, reports, denials, snapshots
 TIMER: Final = 4  # (e)
 _NEVER: Final = 1 << 62
+_FEED_STATE: Final = (FeedReady, FeedStatus)  # tuples: no union built per message
+_COMMANDS: Final = (SubmitOrder, CancelOrder, CancelAllOrders)
 EPOCH: Final = 1
 
 
@@ -228,11 +230,12 @@ class Engine:
     # -- (a) a frame at the venue
 
     def _at_venue(self, frame: MarketFrame) -> None:
-        self._advance(frame.venue_ns)
-        venue = self.venue
+        self.now_ns = max(self.now_ns, frame.venue_ns)
+        on_market = self.venue.on_market
         for event in frame.venue_events:
-            venue.on_market(event)
-        self._reports_out(None)
+            on_market(event)
+        if self.venue.has_reports():
+            self._reports_out(None)
         if frame.feed_frame is not None:
             self._feed_queue.append(frame)
         self._last_recv_ns = max(self._last_recv_ns, frame.recv_ns)
@@ -306,7 +309,7 @@ class Engine:
         """The executor and the strategy are told `messages`, in order."""
         desk, ledger, strategy = self.desk, self.ledger, self.strategy
         for message in messages:
-            if isinstance(message, FeedReady | FeedStatus):
+            if isinstance(message, _FEED_STATE):
                 self._feed_last[type(message)] = message
             desk.on_market(message)
             ledger.on_event(message, now_ns)
@@ -317,7 +320,7 @@ class Engine:
     def _act(self, outputs: list[Output], now_ns: int) -> None:
         """Commands first (as the live loop), then the strategy's notes."""
         for output in outputs:
-            if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
+            if isinstance(output, _COMMANDS):
                 self.counters[f"sent_{type(output).__name__}"] += 1
                 self.ledger.on_command(output, now_ns)
                 denials, calls = self.desk.command(output, now_ns)

@@ -116,6 +116,10 @@ class Venue(MoreEndpoints):
 
     drain_reports = take_private_events
 
+    def has_reports(self) -> bool:
+        """Whether private events wait to be taken (`drain_reports` would return some)."""
+        return bool(self.state.private)
+
     # ---- market data
 
     def has_symbol(self, symbol: str) -> bool:
