@@ -7,9 +7,10 @@ from pathlib import Path
 from research.backtest.engine import BacktestError
 from research.backtest.settings import Latency, load_settings
 from research.parity.align import METHOD
+from research.parity.clock import decision_delay_ns
 from research.parity.compare import ParityReport, compare, passed, report_text
 from research.parity.latency import accepted_times, cancel_samples, session_latencies
-from research.parity.live import SessionUnreadable, count_denied, read_journal
+from research.parity.live import Intent, SessionUnreadable, count_denied, read_journal
 from research.parity.records import backtest_decisions, backtest_fills
 from research.parity.session import frame_days, locate, run_backtest, session_lines
 from research.parity.window import Window, read_window
@@ -58,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
         choices=("session", "zero"),
         default="session",
         help="entry and response latencies drawn from the session's orders (default), or 0",
+    )
+    p.add_argument(
+        "--strategy-delay",
+        choices=("session", "zero"),
+        default="session",
+        help="the strategy acts this long after the feed received: the session's median of"
+        " (command made - trigger received) (default), or 0 (the backtest's own timing)",
     )
     p.add_argument("--seed", type=int, default=1, help="latency draws and venue ids (default 1)")
     p.add_argument(
@@ -120,13 +128,9 @@ def run(args: argparse.Namespace) -> ParityReport:
         entry_latency=entry,
         response_latency=response,
     )
-    window = Window(None, None)
-    if not args.whole_recording:
-        log = args.strategy_log or (
-            args.run_dir / "logs" / "strategy.log" if args.run_dir else None
-        )
-        window = read_window(log) if log is not None else window
-    result = run_backtest(settings, session_lines(recordings, symbol, days, window))
+    window = _window(args)
+    delay_ns = _strategy_delay(args, intents, journal)
+    result = run_backtest(settings, session_lines(recordings, symbol, days, window), delay_ns)
     if args.backtest_out is not None:
         args.backtest_out.write_bytes(result.to_json())
     all_decisions, bt_denied = backtest_decisions(result)
@@ -152,6 +156,7 @@ def run(args: argparse.Namespace) -> ParityReport:
             "strategy_id": strategy_id,
             "settings": str(args.settings),
             "latency": latency_text,
+            "strategy_delay_ms": delay_ns / 1e6,
             "live_window": "not used (--whole-recording)"
             if args.whole_recording
             else window.describe(),
@@ -161,6 +166,25 @@ def run(args: argparse.Namespace) -> ParityReport:
             "other_strategies_intents": live.other_strategies,
         },
     )
+
+
+def _window(args: argparse.Namespace) -> Window:
+    """The live strategy's window, from its log (unknown without one)."""
+    if args.whole_recording:
+        return Window(None, None)
+    log = args.strategy_log or (args.run_dir / "logs" / "strategy.log" if args.run_dir else None)
+    return read_window(log) if log is not None else Window(None, None)
+
+
+def _strategy_delay(args: argparse.Namespace, intents: list[Intent], journal: Path) -> int:
+    if args.strategy_delay == "zero":
+        return 0
+    median_ns = decision_delay_ns(intents)
+    if median_ns is None:
+        raise SessionUnreadable(
+            f"{journal}: no command with its trigger time: use --strategy-delay zero"
+        )
+    return median_ns
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         f" journal {s['journal']}"
     )
     print(f"latency    {s['latency']}")
+    print(f"strategy   acts {s['strategy_delay_ms']:.3f} ms after the receive time")
     print(
         f"window     live strategy {s['live_window']};"
         f" {s['backtest_decisions_outside_window']} backtest decisions outside it (not compared)"

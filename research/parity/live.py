@@ -47,6 +47,7 @@ class Intent:
 
     decision: Decision
     symbol: str
+    ts_trigger_recv_ns: int  # the feed received the data behind it
     ts_created_ns: int  # the strategy made the command
     ts_recorded_ns: int  # the executor journaled it
     ts_request_sent_ns: int  # its create request left (0: never)
@@ -102,6 +103,7 @@ def read_journal(path: Path, strategy_id: str) -> LiveSide:
                     client_order_id=str(coid),
                 ),
                 symbol=str(symbol),
+                ts_trigger_recv_ns=command.ts_trigger_recv_ns,
                 ts_created_ns=command.ts_created_ns,
                 ts_recorded_ns=int(recorded),
                 ts_request_sent_ns=int(sent),

@@ -10,16 +10,18 @@ from the session itself (latency.py).
 import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import dropwhile, takewhile
+from itertools import chain, dropwhile, takewhile
 from pathlib import Path
 
 from research.backtest.engine import Engine
 from research.backtest.market import day_lines
 from research.backtest.result import BacktestResult
 from research.backtest.settings import BacktestSettings
+from research.parity.clock import DelayedStrategy
 from research.parity.live import SessionUnreadable
 from research.parity.window import Window
 from services.executor.journal_reader import JOURNAL_FILE
+from services.strategy.machine import MomentumScalper
 from shared.recordings import FRAMES, day_dirs
 
 
@@ -74,6 +76,14 @@ def session_lines(
     return merged
 
 
-def run_backtest(settings: BacktestSettings, lines: Iterator[tuple[int, bytes]]) -> BacktestResult:
-    """The backtest of the session's frames with its settings."""
-    return Engine(settings, lines).run()
+def run_backtest(
+    settings: BacktestSettings, lines: Iterator[tuple[int, bytes]], strategy_delay_ns: int
+) -> BacktestResult:
+    """The backtest of the session's frames with its settings, the live strategy class
+    acting `strategy_delay_ns` after each receive time (clock.py)."""
+    first = next(lines, None)
+    if first is None:
+        raise SessionUnreadable("no recorded frames inside the live strategy's window")
+    scalper = MomentumScalper(settings.strategy, last_seq=first[0])
+    strategy = DelayedStrategy(scalper, strategy_delay_ns)
+    return Engine(settings, chain([first], lines), strategy=strategy).run()

@@ -3,12 +3,15 @@ latencies, the comparison's figures and text."""
 
 import json
 import sqlite3
+from collections import Counter
 from contextlib import closing
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from research.parity.clock import DelayedStrategy, decision_delay_ns
 from research.parity.compare import ParityReport, compare, passed, report_text
 from research.parity.latency import session_latencies
 from research.parity.live import Intent, SessionUnreadable, read_journal
@@ -16,7 +19,10 @@ from research.parity.records import Decision, Fill
 from research.parity.session import frame_days, session_lines
 from research.parity.window import Window, window_of_log
 from services.executor.journal_records import SCHEMA
+from services.strategy.api import Output
+from shared.bybit.translate import InstrumentRules
 from shared.recordings import FRAMES, open_next_part
+from shared.schema import BusMessage, StrategyStatus, TradingState, TradingStateChanged
 
 MS = 1_000_000
 T0 = 1_796_596_411_000 * MS
@@ -102,7 +108,7 @@ def test_latency_samples_split_the_round_trip_and_add_the_recorded_hop(journal: 
 
 
 def test_no_answered_order_gives_no_latency_and_says_what_to_do() -> None:
-    unanswered = Intent(decision(), "BTCUSDT", T0, T0, 0, 0)
+    unanswered = Intent(decision(), "BTCUSDT", T0, T0, T0, 0, 0)
     with pytest.raises(SessionUnreadable, match="--latency zero"):
         session_latencies([unanswered], None, ())
 
@@ -175,3 +181,51 @@ def test_only_the_frames_inside_the_window_are_replayed_in_time_order(tmp_path: 
         frame_days(tmp_path, "ETHUSDT", None)
     with pytest.raises(SessionUnreadable, match="no BTCUSDT frames recorded that day"):
         frame_days(tmp_path, "BTCUSDT", "2026-12-07")
+
+
+class Clock:
+    """A strategy that notes the time it is given."""
+
+    def __init__(self) -> None:
+        self.counters: Counter[str] = Counter()
+        self.seen: list[int] = []
+
+    def on_message(self, message: BusMessage, now_ns: int) -> list[Output]:
+        self.seen.append(now_ns)
+        return []
+
+    def on_timer(self, now_ns: int) -> list[Output]:
+        self.seen.append(now_ns)
+        return []
+
+    def executor_silent(self, now_ns: int) -> list[Output]:
+        return []
+
+    def set_rules(self, rules: InstrumentRules) -> None:
+        return None
+
+    def status(self, now_ns: int) -> StrategyStatus:
+        raise NotImplementedError
+
+
+def test_the_strategy_acts_the_sessions_median_delay_after_the_receive_time(
+    journal: Path,
+) -> None:
+    intents = read_journal(journal, "mom1").intents
+    # the commands were made at their trigger's receive time in the fixture: no delay
+    assert decision_delay_ns(intents) == 0
+    late = [
+        replace(i, ts_created_ns=i.ts_trigger_recv_ns + d)
+        for i, d in zip(intents, (3, 5), strict=True)
+    ]
+    assert decision_delay_ns([*late, replace(late[0], ts_created_ns=0)]) == 4  # 0: no trigger
+    assert decision_delay_ns([]) is None
+    inner = Clock()
+    delayed = DelayedStrategy(inner, 7)
+    message = TradingStateChanged(state=TradingState.ACTIVE, reason="t", ts_event_ns=T0)
+    delayed.on_message(message, T0)
+    delayed.on_timer(T0 + 1)
+    assert inner.seen == [T0 + 7, T0 + 8]
+    assert delayed.counters is inner.counters
+    with pytest.raises(ValueError, match="negative"):
+        DelayedStrategy(inner, -1)
