@@ -31,6 +31,7 @@ chunk whatever the length of the recording.
 import hashlib
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,8 +114,11 @@ class _Tables:
         return table.setdefault(name, len(table))
 
 
-def build(source: Path, grids: dict[str, Grid], target: Path | None = None) -> Path:
-    """Decode `source` once and write its columns (see the module docstring)."""
+def build(
+    source: Path, grids: dict[str, Grid], target: Path | None = None, key: str | None = None
+) -> Path:
+    """Decode `source` once and write its columns (see the module docstring); `key`:
+    `source_key(source, grids)` if the caller has it already."""
     target = target or cache_path(source)
     partial = target.with_name(target.name + f".{os.getpid()}.partial")
     tables, chunks = _Tables(), 0
@@ -129,7 +133,7 @@ def build(source: Path, grids: dict[str, Grid], target: Path | None = None) -> P
             _write_chunk(archive, chunks, chunk)
             chunks += 1
         meta = {
-            "key": source_key(source, grids),
+            "key": key or source_key(source, grids),
             "chunks": chunks,
             "topics": list(tables.topics),
             "symbols": list(tables.symbols),
@@ -218,14 +222,20 @@ class ColumnarRecording:
         return None if first is None else first[0]
 
     def open(self, grids: dict[str, Grid]) -> zipfile.ZipFile:
-        """The cache for `grids`, built (again) if missing or stale."""
+        """The cache for `grids`, built (again) if missing, stale or unreadable; beside the
+        recording, or in the temporary directory when its own is not writable."""
         key = source_key(self.source, grids)
-        if self.cache.exists():
-            archive = zipfile.ZipFile(self.cache)
-            if json.loads(archive.read("meta.json"))["key"] == key:
+        for cache in (self.cache, _fallback(self.source)):
+            archive = _valid(cache, key)
+            if archive is not None:
+                self.cache = cache
                 return archive
-            archive.close()
-        build(self.source, grids, self.cache)
+        try:
+            build(self.source, grids, self.cache, key)
+        except PermissionError:
+            self.cache = _fallback(self.source)
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            build(self.source, grids, self.cache, key)
         self.built = True
         return zipfile.ZipFile(self.cache)
 
@@ -237,6 +247,30 @@ class ColumnarRecording:
             symbols: list[str] = meta["symbols"]
             for number in range(meta["chunks"]):
                 yield from _chunk_frames(market, archive, number, topics, symbols)
+
+
+def _fallback(source: Path) -> Path:
+    """Where the cache goes when the recording's directory is not writable."""
+    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "backtest-columns" / f"{digest}-{cache_path(source).name}"
+
+
+def _valid(cache: Path, key: str) -> zipfile.ZipFile | None:
+    """The cache at `cache` if it is there, readable and of `key`."""
+    if not cache.exists():
+        return None
+    try:
+        archive = zipfile.ZipFile(cache)
+    except zipfile.BadZipFile:
+        return None  # cut short or overwritten: built again
+    try:
+        same = json.loads(archive.read("meta.json"))["key"] == key
+    except (KeyError, ValueError):
+        same = False  # no meta or key, or not JSON: not a cache of this source, built again
+    if same:
+        return archive
+    archive.close()
+    return None
 
 
 def _column(archive: zipfile.ZipFile, name: str) -> npt.NDArray[np.generic]:

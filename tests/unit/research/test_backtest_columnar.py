@@ -3,6 +3,7 @@ rebuilt when the recording or the grids change, streamed in chunks."""
 
 import gzip
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from research.backtest.columnar import ColumnarRecording, build, cache_path
 from research.backtest.engine import Engine
 from research.backtest.market import MarketFrames, recording_lines
 from research.backtest.settings import BacktestSettings
-from services.simulator.venue import ExchangeConfig, Venue
+from services.simulator.venue import ExchangeConfig, Grid, Venue
 from shared.recordings import read_file
 from shared.recordings.reader import format_line
 from tests.unit.research import support
@@ -119,3 +120,40 @@ def test_it_is_written_and_read_in_chunks(tmp_path: Path, monkeypatch: pytest.Mo
     assert list(ColumnarRecording(path).frames(cached, grids)) == list(
         plain.frames_of(read_file(path))
     )
+
+
+def test_a_broken_cache_is_built_again(tmp_path: Path) -> None:
+    path = _copy(FIRST_200, tmp_path)
+    grids = _venue().grids()
+    cache_path(path).write_bytes(b"not a zip file")
+    recording = ColumnarRecording(path)
+    recording.open(grids).close()
+    assert recording.built
+    plain = MarketFrames(grids, (), 0)
+    cached = MarketFrames(grids, (), 0)
+    assert list(recording.frames(cached, grids)) == list(plain.frames_of(read_file(path)))
+
+
+def test_a_read_only_directory_keeps_the_cache_in_the_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    path = _copy(FIRST_200, tmp_path)
+    real_build = columnar.build
+
+    def refused_beside(source: Path, grids: dict[str, Grid], target: Path, key: str) -> Path:
+        if target == cache_path(source):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real_build(source, grids, target, key)
+
+    monkeypatch.setattr(columnar, "build", refused_beside)
+    grids = _venue().grids()
+    recording = ColumnarRecording(path)
+    recording.open(grids).close()
+    again = ColumnarRecording(path)
+    again.open(grids).close()
+    assert recording.built
+    assert not again.built
+    assert recording.cache.parent == tmp_path / "tmp" / "backtest-columns"
+    assert again.cache == recording.cache
+    assert not cache_path(path).exists()
