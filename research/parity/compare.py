@@ -41,6 +41,8 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
     lag_ms_p50: float | None
     lag_ms_max_abs: float | None
     differences: list[Difference]
+    # equal decisions whose orders ended differently (status word): listed, not counted
+    outcome_differences: list[Difference]
 
 
 class ParityReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,7 +86,23 @@ def compare(
             for s in steps
             if s.kind != "equal"
         ],
+        outcome_differences=[
+            Difference(
+                kind="outcome",
+                live=_side(s.live, s.live_index, origin_ns),
+                backtest=_side(s.backtest, s.backtest_index, origin_ns),
+            )
+            for s in steps
+            if s.kind == "equal"
+            and isinstance(s.live, Decision)
+            and isinstance(s.backtest, Decision)
+            and _status(s.live) != _status(s.backtest)
+        ],
     )
+
+
+def _status(decision: Decision) -> str:
+    return decision.outcome.split(" ", 1)[0]
 
 
 def _side(item: Decision | Fill | None, index: int | None, origin_ns: int) -> Side | None:
@@ -122,10 +140,18 @@ def report_text(report: ParityReport) -> str:
     target = f"{report.min_equal:.2%}"
     verdict = "PASS" if report.passed else "FAIL"
     lines.append(f"target     decisions equal >= {target}: {verdict}")
-    for name, c in (("decision", report.decisions), ("fill", report.fills)):
-        if c.differences:
-            lines.append(f"{name} differences ({len(c.differences)}):")
-        for d in c.differences:
+    sections = (
+        ("decision differences", report.decisions.differences),
+        (
+            "equal decisions, orders ended differently (not counted)",
+            report.decisions.outcome_differences,
+        ),
+        ("fill differences", report.fills.differences),
+    )
+    for title, differences in sections:
+        if differences:
+            lines.append(f"{title} ({len(differences)}):")
+        for d in differences:
             lines.append(f"  {d.kind:<13} live {_show(d.live)}")
             lines.append(f"  {'':<13} back {_show(d.backtest)}")
     return "\n".join(lines)

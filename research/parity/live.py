@@ -78,12 +78,15 @@ def read_journal(path: Path, strategy_id: str) -> LiveSide:
     with _read_only(path) as db:
         rows = db.execute(
             "SELECT client_order_id, strategy_id, symbol, command, ts_recorded_ns,"
-            " ts_request_sent_ns, ts_ack_ns FROM intents ORDER BY rowid"
+            " ts_request_sent_ns, ts_ack_ns, status, (SELECT json_extract(e.payload,"
+            " '$.reason') FROM events e WHERE e.client_order_id = i.client_order_id"
+            " AND e.kind = 'status' ORDER BY e.id DESC LIMIT 1)"
+            " FROM intents i ORDER BY rowid"
         ).fetchall()
         fill_rows = db.execute(_FILLS, {"strategy": strategy_id}).fetchall()
     intents: list[Intent] = []
     others = 0
-    for coid, strategy, symbol, command_json, recorded, sent, acked in rows:
+    for coid, strategy, symbol, command_json, recorded, sent, acked, status, why in rows:
         if strategy != strategy_id:
             others += 1
             continue
@@ -101,6 +104,7 @@ def read_journal(path: Path, strategy_id: str) -> LiveSide:
                     reduce_only=command.reduce_only,
                     ts_ns=command.ts_created_ns,
                     client_order_id=str(coid),
+                    outcome=f"{status} {why or ''}".strip(),
                 ),
                 symbol=str(symbol),
                 ts_trigger_recv_ns=command.ts_trigger_recv_ns,

@@ -25,6 +25,7 @@ class Decision:
     reduce_only: bool
     ts_ns: int  # when the strategy decided (live: the command's ts_created_ns)
     client_order_id: str
+    outcome: str = ""  # how the order ended, with the venue's reason: shown, not compared
 
     def key(self) -> DecisionKey:
         return (self.side, self.order_type, self.limit_price, self.qty, self.reduce_only)
@@ -32,7 +33,8 @@ class Decision:
     def describe(self) -> str:
         price = "market" if self.limit_price is None else f"@ {self.limit_price}"
         reduce = " reduce-only" if self.reduce_only else ""
-        return f"{self.side} {self.qty} {self.order_type} {price}{reduce}"
+        outcome = f" -> {self.outcome}" if self.outcome else ""
+        return f"{self.side} {self.qty} {self.order_type} {price}{reduce}{outcome}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ def backtest_decisions(result: BacktestResult) -> tuple[list[Decision], int]:
             reduce_only=o.reduce_only,
             ts_ns=o.submitted_ns,
             client_order_id=o.client_order_id,
+            outcome=f"{o.status} {o.reason}".strip(),
         )
         for o in result.orders
         if o.status != "Denied"

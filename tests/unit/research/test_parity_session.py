@@ -229,3 +229,15 @@ def test_the_strategy_acts_the_sessions_median_delay_after_the_receive_time(
     assert delayed.counters is inner.counters
     with pytest.raises(ValueError, match="negative"):
         DelayedStrategy(inner, -1)
+
+
+def test_equal_decisions_whose_orders_ended_differently_are_listed_not_counted() -> None:
+    live = [replace(decision(coid="l1"), outcome="Filled")]
+    backtest = [replace(decision(coid="b1"), outcome="Canceled EC_NoImmediateQtyToFill")]
+    decisions = compare(live, backtest, lambda d: d.key(), T0)
+    assert decisions.share_equal == 1.0
+    (outcome,) = decisions.outcome_differences
+    assert outcome.backtest is not None
+    assert outcome.backtest.what.endswith("-> Canceled EC_NoImmediateQtyToFill")
+    same = compare(live, [replace(backtest[0], outcome="Filled")], lambda d: d.key(), T0)
+    assert same.outcome_differences == []
