@@ -165,8 +165,8 @@ def core_child(path: str, source: str = "columns") -> None:
     for frame in frames:
         for event in frame.venue_events:
             venue.on_market(event)
-        reports = venue.drain_reports()
-        if reports or quoted < 2:
+        if venue.has_reports() or quoted < 2:
+            reports = venue.drain_reports()
             fills += sum(1 for _, topic, _ in reports if topic == "execution")
             new, quoted = _requote(venue)
             placed += new
