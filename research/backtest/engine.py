@@ -278,9 +278,9 @@ class Engine:
     # -- (d) market data, (e) timers
 
     def _market_data(self, frame: MarketFrame) -> None:
-        self._advance(frame.recv_ns)
-        feed = frame.feed_frame
-        session, t = self.session, frame.recv_ns
+        t = frame.recv_ns
+        self.now_ns = max(self.now_ns, t)
+        feed, session = frame.feed_frame, self.session
         if isinstance(feed, wire.OrderBookMessage):
             messages = session.on_book(feed, t)
         else:

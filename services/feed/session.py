@@ -47,6 +47,7 @@ from shared.schema import (
 )
 
 NS_PER_MS = 1_000_000
+_BOOK_COUNTERS = {update: f"book_{update.value}" for update in BookUpdate}  # no f-string a frame
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -144,7 +145,7 @@ class FeedSession:
         if update is BookUpdate.GAP and not was_synced:
             self.counters["before_snapshot"] += 1  # deltas in flight while a snapshot is awaited
             return []
-        self.counters[f"book_{update.value}"] += 1
+        self.counters[_BOOK_COUNTERS[update]] += 1
         return self._after(update, message, recv_ns, trace_id)
 
     def _after(
@@ -224,7 +225,8 @@ class FeedSession:
                 out.append(
                     FeedReady(symbol=Symbol(self.symbol), epoch=self.epoch, ts_event_ns=recv_ns)
                 )
-        out += self._status(FeedState.LIVE, "book live", recv_ns)
+        if self._state is not FeedState.LIVE:  # (what `_status` checks first)
+            out += self._status(FeedState.LIVE, "book live", recv_ns)
         top = self.book.top()
         ts_event_ns = message.ts * NS_PER_MS
         if top is not None and top != self._last_top:
