@@ -6,12 +6,13 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from research.backtest.engine import BacktestError, Engine, Progress
 from research.backtest.market import day_lines, recording_lines
-from research.backtest.settings import NS_PER_MS, Latency, load_settings
+from research.backtest.settings import NS_PER_MS, BacktestSettings, Latency, load_settings
 from research.backtest.summary import summary_text
 from research.report.html import render
 from research.report.metrics import compute, result_with_metrics_json
@@ -83,6 +84,13 @@ def parser() -> argparse.ArgumentParser:
             help=f"{what}, drawn from these samples (one ms value a line)",
         )
     p.add_argument(
+        "--latency-from-run",
+        type=Path,
+        metavar="RUN_DIR",
+        help="entry and response latencies drawn from what a recorded run measured (its"
+        " journal and recordings: scripts/run's run dir), instead of the flags above",
+    )
+    p.add_argument(
         "--timer-ms",
         type=float,
         default=20.0,
@@ -137,6 +145,35 @@ def _latency(ms: float, samples: Path | None) -> Latency:
     return Latency(samples_ns=values)
 
 
+def _latency_from_run(args: argparse.Namespace, settings: BacktestSettings) -> BacktestSettings:
+    """`settings` with the entry and response latencies a recorded run measured."""
+    given = [
+        flag
+        for flag, value in (
+            ("--entry-latency-ms", args.entry_latency_ms),
+            ("--response-latency-ms", args.response_latency_ms),
+            ("--entry-latency-samples", args.entry_latency_samples),
+            ("--response-latency-samples", args.response_latency_samples),
+        )
+        if value
+    ]
+    if given:
+        raise ValueError(f"--latency-from-run and {', '.join(given)} cannot go together")
+    from research.parity.latency import run_latencies
+    from research.parity.live import SessionUnreadable
+    from services.executor.journal_reader import JOURNAL_FILE
+
+    run_dir: Path = args.latency_from_run
+    try:
+        found = run_latencies(
+            run_dir / JOURNAL_FILE, run_dir / "recordings", settings.strategy.strategy_id
+        )
+    except SessionUnreadable as e:
+        raise ValueError(f"--latency-from-run {run_dir}: {e}") from None
+    print(f"latency   from {run_dir}: {found.describe()}", file=sys.stderr)
+    return replace(settings, entry_latency=found.entry, response_latency=found.response)
+
+
 def _inputs(args: argparse.Namespace) -> tuple[str, Iterator[tuple[int, bytes]]]:
     if args.recordings is not None:
         if args.files or not (args.day and args.symbol):
@@ -187,10 +224,12 @@ def main(argv: list[str] | None = None) -> int:
             queue_power=args.queue_power,
             seed=args.seed,
             feed_latency_ns=_ns(args.feed_latency_ms),
+            timer_interval_ns=_ns(args.timer_ms),
             entry_latency=_latency(args.entry_latency_ms, args.entry_latency_samples),
             response_latency=_latency(args.response_latency_ms, args.response_latency_samples),
-            timer_interval_ns=_ns(args.timer_ms),
         )
+        if args.latency_from_run is not None:
+            settings = _latency_from_run(args, settings)
         html_path = args.html or args.out.with_suffix(".html")
         if html_path == args.out:
             raise ValueError(f"--out and --html name the same file: {html_path}")

@@ -117,3 +117,12 @@ def session_latencies(
         cancel_ns=cancels,
         bus_hop_known=accepted_recv_ns is not None,
     )
+
+
+def run_latencies(journal: Path, recordings: Path, strategy_id: str) -> SessionLatencies:
+    """The latencies a recorded run measured for `strategy_id`'s orders (module docstring):
+    its journal, and its recordings directory for the bus hop when events were recorded."""
+    from research.parity.live import read_journal  # the journal reader, at the edge
+
+    intents = read_journal(journal, strategy_id).intents
+    return session_latencies(intents, accepted_times(recordings), cancel_samples(journal))

@@ -25,6 +25,7 @@ from shared.recordings import FRAMES, open_next_part
 from shared.schema import BusMessage, StrategyStatus, TradingState, TradingStateChanged
 
 MS = 1_000_000
+REPLAY = Path(__file__).parents[2] / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
 T0 = 1_796_596_411_000 * MS
 
 
@@ -241,3 +242,24 @@ def test_equal_decisions_whose_orders_ended_differently_are_listed_not_counted()
     assert outcome.backtest.what.endswith("-> Canceled EC_NoImmediateQtyToFill")
     same = compare(live, [replace(backtest[0], outcome="Filled")], lambda d: d.key(), T0)
     assert same.outcome_differences == []
+
+
+def test_a_backtest_draws_its_latencies_from_a_recorded_run(
+    journal: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from research.backtest.cli import main
+
+    run_dir = journal.parent  # the default settings' strategy is mom1, as the journal's
+    (run_dir / "recordings").mkdir()
+    out = run_dir / "r.json"
+    args = [str(REPLAY), "--out", str(out), "--quiet", "--latency-from-run", str(run_dir)]
+    assert main(args) == 0
+    echoed = json.loads(out.read_bytes())["settings"]
+    assert echoed["entry_latency"] == echoed["response_latency"] == "1 samples"
+    # a: created T0, sent +2 ms, acked +4 ms; no recorded events: the hop is left out
+    told = capsys.readouterr().err
+    assert "entry 1 samples, p50 3.000 ms" in told
+    assert "response 1 samples, p50 1.000 ms" in told
+    assert "bus hop left out" in told
+    assert main([*args, "--entry-latency-ms", "2"]) == 2
+    assert "cannot go together" in capsys.readouterr().err
