@@ -9,13 +9,15 @@ grids) and kept as
 - per line: receive ns, kind, topic, symbol, book depth and snapshot flag, where its levels
   (or trades) start and how many bids and asks (or trades) it has, where its raw bytes are;
 - per level or trade: price ticks, lots, and for a trade whether its taker bought;
-- the raw bytes of the lines the columns do not stand for: a line that is not a clean
-  public frame (dropped, or one whose decoding counted something: a price off the grid,
-  a trade under a lot, another symbol ...), and every frame a feed may subscribe to
-  (`orderbook.1`, `orderbook.50`, `publicTrade`), which the feed session needs decoded.
+- per line, what its decoding counted (`RecordedFrames.skipped`: a price off the grid, a
+  trade under a lot ...), added to the run's counts when the line is served;
+- the raw bytes of the lines the columns do not stand for (not a public frame, a book of
+  a symbol the venue does not list or of another topic, trades of several symbols), and
+  of every frame a feed may subscribe to (`orderbook.1`, `orderbook.50`, `publicTrade`),
+  which the feed session needs decoded.
 
 `frames` then yields the same `MarketFrame`s as `MarketFrames.frames_of` on the file's
-lines: the venue's events of a clean frame straight from the columns, without JSON or
+lines: the venue's events of a frame straight from the columns, without JSON or
 Decimal (the deep `orderbook.500` frames, most of a recording's bytes, are not decoded at
 all when the feed does not read them; one the feed reads is decoded for the feed alone);
 every other line through `MarketFrames.frame_of`, from its raw bytes, exactly as without
@@ -43,12 +45,14 @@ import numpy.typing as npt
 
 from research.backtest.market import NS_PER_MS, MarketFrame, MarketFrames
 from services.simulator.venue import DepthUpdate, Grid, RecordedFrames, RecordedTrade
+from services.simulator.venue.recorded import SKIP_REASONS
 from shared.bybit import wire
 from shared.bybit.ws_frames import FrameDrop, PublicFrame, decode_public
 from shared.recordings import read_file
 
 FORMAT: Final = 1
 CHUNK_LINES: Final = 1 << 13
+COMPRESSION = zipfile.ZIP_DEFLATED  # the raw frames and the columns compress 4 to 1
 RAW, BOOK, TRADES = 0, 1, 2  # a line's kind: RAW only by its raw bytes
 _LINE_COLUMNS: Final = (
     ("recv_ns", np.int64),
@@ -62,6 +66,7 @@ _LINE_COLUMNS: Final = (
     ("asks", np.int32),
     ("raw_start", np.int64),
     ("raw_len", np.int64),
+    *((f"skip_{reason}", np.int32) for reason in SKIP_REASONS),  # what decoding counted
 )
 _LEVEL_COLUMNS: Final = (("price", np.int64), ("lots", np.int64), ("buy", np.int8))
 _HASH_CHUNK: Final = 1 << 20
@@ -123,7 +128,7 @@ def build(
     partial = target.with_name(target.name + f".{os.getpid()}.partial")
     tables, chunks = _Tables(), 0
     chunk = _Chunk.empty()
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with zipfile.ZipFile(partial, "w", COMPRESSION, compresslevel=1) as archive:
         for recv_ns, raw in read_file(source):
             _add_line(chunk, tables, grids, recv_ns, raw)
             if len(chunk.lines["recv_ns"]) == CHUNK_LINES:
@@ -156,8 +161,11 @@ def _add_line(
         row["topic"] = tables.number(tables.topics, decoded.topic)
         decoder = RecordedFrames(grids)
         events = decoder.of_frame(decoded, recv_ns)
-        if not any(decoder.skipped.values()):  # clean: the columns stand for it
+        if isinstance(decoded, wire.PublicTradeMessage) or events:  # a book left out: raw
             keep_raw = _add_events(row, levels, tables, decoded, events)
+        if row["kind"] != RAW:  # the columns stand for it, with what its decoding counted
+            for reason, count in decoder.skipped.items():
+                row[f"skip_{reason}"] = count
     if keep_raw:
         row["raw_start"], row["raw_len"] = len(chunk.raw), len(raw)
         chunk.raw += raw
@@ -172,7 +180,7 @@ def _add_events(
     decoded: wire.OrderBookMessage | wire.PublicTradeMessage,
     events: list[DepthUpdate | RecordedTrade],
 ) -> bool:
-    """Put a clean frame's events in the columns; whether its raw bytes are kept too."""
+    """Put a decoded frame's events in the columns; whether its raw bytes are kept too."""
     if isinstance(decoded, wire.PublicTradeMessage):
         names = {e.symbol for e in events}
         if len(names) > 1:
@@ -298,6 +306,10 @@ def _chunk_frames(
     depths, snapshots = c["depth"].tolist(), (c["snapshot"] == 1).tolist()
     starts, bids, asks = c["start"].tolist(), c["bids"].tolist(), c["asks"].tolist()
     raw_starts, raw_lens = c["raw_start"].tolist(), c["raw_len"].tolist()
+    counts = {  # per line with counts: (reason, count) of its decoding
+        int(i): [(r, int(c[f"skip_{r}"][i])) for r in SKIP_REASONS if c[f"skip_{r}"][i]]
+        for i in np.flatnonzero(sum(c[f"skip_{r}"].astype(np.int64) for r in SKIP_REASONS))
+    }
     known: dict[str, int] = {}  # the depth each ladder followed when last asked (it only grows)
     for i, recv_ns in enumerate(recv):
         k = kind[i]
@@ -315,6 +327,8 @@ def _chunk_frames(
                 raise CacheError(f"line {i} of chunk {number} no longer decodes: {decoded}")
             feed_frame = decoded
         market.frames += 1
+        if i in counts:
+            market.count_venue_skips(counts[i])
         ts_ms, s, n, name = ts_ms_of[i], starts[i], bids[i], names[i]
         if k == TRADES:
             events: list[DepthUpdate | RecordedTrade] = [

@@ -79,6 +79,12 @@ class MarketFrames:
         """What the venue's decoder left out, by reason."""
         return dict(self._venue.skipped)
 
+    def count_venue_skips(self, counts: Iterable[tuple[str, int]]) -> None:
+        """Add what the venue's decoder counted for a frame decoded earlier (a cache's)."""
+        skipped = self._venue.skipped
+        for reason, count in counts:
+            skipped[reason] += count
+
     def frames_of(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[MarketFrame]:
         """The decoded frames of `lines`, in order (skipped lines counted)."""
         frame_of = self.frame_of
