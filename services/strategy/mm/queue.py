@@ -27,6 +27,7 @@ from shared.schema import BookLevel, BookLevels, ClientOrderId, OrderSide, Symbo
 
 NS_PER_S = 1_000_000_000
 BPS = 10_000.0
+Flow = tuple[int, float]  # (now_ns, horizon_s) for a queue value
 
 
 def to_lots(qty: Decimal, qty_step: Decimal) -> int:
@@ -195,6 +196,27 @@ class QueueBoard:
                 reached[order_id] = min(excess, spot.own_lots)
         return reached
 
+    def keep_and_move_bps(
+        self, order_id: ClientOrderId, target_price: Decimal, fair: Decimal, flow_horizon: Flow
+    ) -> tuple[float, float]:
+        """Return the queue values [bps] of the quote where it is and of a new one at
+        `target_price`; (0, 0) when its place or the book is unknown. `flow_horizon` is
+        (now_ns, horizon_s)."""
+        spot = self.spots.get(order_id)
+        levels = None if spot is None else self.books.get(spot.symbol)
+        if spot is None or levels is None:
+            return (0.0, 0.0)
+        side, price = spot.side, spot.price
+        book = levels.bids if side is OrderSide.BUY else levels.asks
+        now_ns, horizon_s = flow_horizon
+        flow = (self.rate_qty_per_s(spot.symbol, side, now_ns), horizon_s)
+        keep_ahead = qty_better_than(book, price, side) + spot.front_qty
+        move_ahead = qty_ahead_of_new(book, target_price, side)
+        if (price >= target_price) == (side is OrderSide.BUY):  # our own order is counted there
+            move_ahead = max(Decimal(0), move_ahead - spot.own_lots * spot.qty_step)
+        keep = queue_value_bps(float(keep_ahead), price, fair, side, flow)
+        return (keep, queue_value_bps(float(move_ahead), target_price, fair, side, flow))
+
     def rate_qty_per_s(self, symbol: Symbol, side: OrderSide, now_ns: int) -> float:
         """Return the traded qty per second against `side` of `symbol` (0 before any trade)."""
         flow = self.flows.get((symbol, side))
@@ -215,3 +237,10 @@ def _level_qty(levels: BookLevels | None, side: OrderSide, price: Decimal) -> De
     deepest = book[-1].price
     inside = price > deepest if side is OrderSide.BUY else price < deepest
     return Decimal(0) if inside else None
+
+
+def mid_price(levels: BookLevels) -> Decimal | None:
+    """Return the mid of the best bid and ask, None when a side is empty."""
+    if not levels.bids or not levels.asks:
+        return None
+    return (levels.bids[0].price + levels.asks[0].price) / 2

@@ -28,6 +28,7 @@ from shared.order_ids import client_order_id
 from shared.schema import (
     AmendOrder,
     AmendOrders,
+    BookLevels,
     CancelOrder,
     CancelOrders,
     ClientOrderId,
@@ -39,9 +40,11 @@ from shared.schema import (
     OrderPartiallyFilled,
     OrderRejected,
     OrderSide,
+    OrderType,
     SubmitOrder,
     SubmitOrders,
     Symbol,
+    TimeInForce,
 )
 
 MAX_BATCH = 10
@@ -139,6 +142,29 @@ class QuoteBook:
     def next_id(self, epoch: int, now_ns: int) -> ClientOrderId:
         self.last_seq = max(self.last_seq + 1, now_ns)
         return client_order_id(self.strategy_id, epoch, self.last_seq)
+
+    def new_order(
+        self, slot: Slot, target: tuple[Decimal, Decimal], levels: BookLevels, stamp: Stamp
+    ) -> SubmitOrder:
+        """A PostOnly limit order for `target` = (price, qty), triggered by `levels`."""
+        symbol, side = slot
+        price, qty = target
+        return SubmitOrder(
+            client_order_id=self.next_id(levels.epoch, stamp.now_ns),
+            strategy_id=self.strategy_id,
+            epoch=levels.epoch,
+            symbol=symbol,
+            side=side,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.POST_ONLY,
+            qty=qty,
+            limit_price=price,
+            ts_created_ns=stamp.now_ns,
+            expires_at_ns=stamp.expires_at_ns,
+            ts_trigger_recv_ns=levels.ts_recv_ns,
+            ts_trigger_event_ns=levels.ts_event_ns,
+            trace_id=levels.trace_id,
+        )
 
     def send_new(self, order: SubmitOrder, ref_mid: Decimal) -> SubmitOrder:
         """Hold the quote `order` places; raises if HARD or its slot is taken (a caller bug)."""
