@@ -115,7 +115,8 @@ def post_only_prices(
     """Return (bid, ask) on the tick grid that rest without crossing the book.
 
     None when the book itself is crossed or locked, or a price is not finite: nothing can
-    rest safely then. The ask stays at least one tick above the bid. A bid that would fall to 0 or below is pinned at one tick.
+    rest safely then. The ask stays at least one tick above the bid. A bid that would fall
+    to 0 or below is pinned at one tick.
     """
     if best_bid >= best_ask or best_bid <= 0 or not (math.isfinite(bid) and math.isfinite(ask)):
         return None
