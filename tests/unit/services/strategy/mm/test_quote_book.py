@@ -168,9 +168,10 @@ def new_quote(
 def test_a_quote_moves_from_pending_new_to_working_on_accept() -> None:
     book = QuoteBook(SID)
     quote = new_quote(book)
-    assert quote.status is QuoteStatus.PENDING_NEW
+    statuses = [quote.status]
     book.apply(accepted(quote.client_order_id))
-    assert quote.status is QuoteStatus.WORKING
+    statuses.append(quote.status)
+    assert statuses == [QuoteStatus.PENDING_NEW, QuoteStatus.WORKING]
     assert book.quote(BTC, OrderSide.BUY) is quote
 
 
