@@ -49,7 +49,8 @@ class Glft:
 
 def glft(sigma: float, a_per_s: float, k: float, gamma: float, xi: float, delta: float) -> Glft:
     """Return GLFT's half-spread and skew (see the module docstring for the formula)."""
-    if min(a_per_s, k, gamma, xi, delta) <= 0 or sigma < 0:
+    positive = all(x > 0 and math.isfinite(x) for x in (a_per_s, k, gamma, xi, delta))
+    if not (positive and sigma >= 0 and math.isfinite(sigma)):
         raise ValueError(f"GLFT needs A, k, gamma, xi, delta > 0, sigma >= 0: {a_per_s=} {k=}")
     x = xi * delta / k
     c1 = math.log1p(x) / (xi * delta)

@@ -181,3 +181,28 @@ def test_venue_quotes_zero_the_refused_side_and_convert_to_decimal() -> None:
 def test_order_qty_floors_to_the_lot_and_refuses_an_unknown_mid() -> None:
     assert order_qty(2681.62, Decimal("0.01"), 0.5, SETTINGS) == Decimal("0.01")
     assert order_qty(math.nan, Decimal("0.01"), 1.0, SETTINGS) == Decimal(0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -1.0])
+def test_glft_refuses_a_sigma_that_is_not_a_finite_non_negative_number(bad: float) -> None:
+    with pytest.raises(ValueError, match="GLFT needs"):
+        glft(sigma=bad, a_per_s=1.0, k=1.0, gamma=1.0, xi=1.0, delta=1.0)
+
+
+def test_stages_compose_into_venue_quotes_for_a_long_eth_position() -> None:
+    # ETH at 2681.625 (best 2681.62 / 2681.63), sigma 0.87 bps/√s, A 1 per s, k 4 per USDT,
+    # gamma = xi = 0.05 per (USDT · order), position 0.15 ETH = 3 orders of 0.05 (q = 3)
+    fair, sigma_price = 2681.625, 0.87e-4 * 2681.625
+    model = glft(sigma=sigma_price, a_per_s=1.0, k=4.0, gamma=0.05, xi=0.05, delta=1.0)
+    bid, ask = combined_quotes(fair, 3.0, model, spread_bps=1.0, settings=SETTINGS)
+    # GLFT's half-spread (0.264 USDT) is above the 1 bps floor (0.134) and under the cap (0.335)
+    assert ask - bid == pytest.approx(2 * model.half_spread)
+    assert (bid + ask) / 2 == pytest.approx(fair - 3.0 * model.skew)  # skewed down: long
+    qty = order_qty(fair, Decimal("0.01"), 1.0, SETTINGS)
+    sides = sides_allowed(0.15, float(qty), fair, 0.15 * fair, SETTINGS)
+    book = (Decimal("2681.62"), Decimal("2681.63"))
+    targets = venue_quotes(bid, ask, TICK, book, sides, qty)
+    assert targets is not None
+    assert targets.bid_price < book[0]
+    assert targets.ask_price > book[0]
+    assert (targets.bid_qty, targets.ask_qty) == (Decimal("0.03"), Decimal("0.03"))
