@@ -18,6 +18,7 @@ the expected edge the quote earns within the horizon. No flow (rate 0) is worth 
 """
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
@@ -129,6 +130,7 @@ class QueueBoard:
     spots: dict[ClientOrderId, QueueSpot] = field(default_factory=dict)
     books: dict[Symbol, BookLevels] = field(default_factory=dict)
     flows: dict[tuple[Symbol, OrderSide], FlowRate] = field(default_factory=dict)
+    counters: Counter[str] = field(default_factory=Counter)
 
     def place(
         self,
@@ -150,6 +152,7 @@ class QueueBoard:
         """Apply an amend or a fill: a new price or more lots rejoin; fewer lots keep the place."""
         spot = self.spots.get(order_id)
         if spot is None:
+            self.counters["resize_without_spot"] += 1  # amended or filled before its ack
             return
         lots = to_lots(leaves_qty, spot.qty_step)
         if price != spot.price or lots > spot.own_lots:

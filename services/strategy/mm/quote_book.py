@@ -51,15 +51,8 @@ MAX_BATCH = 10
 _T = TypeVar("_T")
 BatchCommand = SubmitOrders | AmendOrders | CancelOrders
 
-OrderEvent = (
-    OrderAccepted
-    | OrderAmended
-    | OrderCanceled
-    | OrderDenied
-    | OrderFilled
-    | OrderPartiallyFilled
-    | OrderRejected
-)
+_Answer = OrderAccepted | OrderAmended | OrderCanceled | OrderDenied | OrderRejected
+OrderEvent = _Answer | OrderFilled | OrderPartiallyFilled
 Slot = tuple[Symbol, OrderSide]
 
 
@@ -244,8 +237,8 @@ class QuoteBook:
         quote.accepted = True
         if quote.status is QuoteStatus.PENDING_AMEND:
             quote.status = QuoteStatus.WORKING
-        else:
-            self.counters["unexpected_OrderAmended"] += 1
+        else:  # a cancel overtook the amend: still pending cancel
+            self.counters["amended_while_canceling"] += 1
 
     def _denied(self, quote: WorkingQuote, event: OrderDenied) -> None:
         kind = event.command_kind
@@ -259,7 +252,7 @@ class QuoteBook:
         elif kind in ("CancelOrder", "CancelOrders"):
             self.counters["denied_cancel"] += 1  # still ours: the next cycle decides again
             if quote.status is QuoteStatus.PENDING_CANCEL:
-                quote.status = QuoteStatus.WORKING if quote.accepted else QuoteStatus.PENDING_NEW
+                quote.status = _status_before_cancel(quote)
         else:
             self.counters[f"denied_{kind}"] += 1
 
@@ -297,3 +290,9 @@ def batch_commands(
 
 def _chunks(items: Sequence[_T]) -> list[tuple[_T, ...]]:
     return [tuple(items[i : i + MAX_BATCH]) for i in range(0, len(items), MAX_BATCH)]
+
+
+def _status_before_cancel(quote: WorkingQuote) -> QuoteStatus:
+    if quote.amend_to is not None:
+        return QuoteStatus.PENDING_AMEND
+    return QuoteStatus.WORKING if quote.accepted else QuoteStatus.PENDING_NEW

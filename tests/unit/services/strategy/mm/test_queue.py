@@ -74,6 +74,12 @@ def test_size_decrease_keeps_the_place_a_new_price_rejoins() -> None:
     assert qb.spots[OID].front == 5  # a larger qty is a new place
 
 
+def test_resize_of_an_unknown_spot_is_counted() -> None:
+    qb = board()
+    qb.resize(OID, D("100.0"), D("0.001"))
+    assert qb.counters["resize_without_spot"] == 1
+
+
 def test_fill_probability_and_value() -> None:
     assert fill_probability(0.0, 1.0, 5.0) == 1.0
     assert fill_probability(5.0, 1.0, 5.0) == math.exp(-1)

@@ -218,6 +218,20 @@ def test_denied_amend_returns_to_working_and_marks_the_quote() -> None:
     assert book.counters["denied_amend"] == 1
 
 
+def test_denied_cancel_returns_to_the_amend_in_flight() -> None:
+    book = QuoteBook(SID)
+    quote = new_quote(book)
+    book.apply(accepted(quote.client_order_id))
+    book.send_amend(quote, (D(99), D(1)), D(100), STAMP)
+    book.send_cancel(quote, STAMP)
+    book.apply(denied(quote.client_order_id, "CancelOrder"))
+    statuses = [quote.status]
+    book.apply(amended(quote.client_order_id, D(1), D(99)))
+    statuses.append(quote.status)
+    assert statuses == [QuoteStatus.PENDING_AMEND, QuoteStatus.WORKING]
+    assert book.counters["amended_while_canceling"] == 0
+
+
 def test_denied_cancel_keeps_the_quote() -> None:
     book = QuoteBook(SID)
     quote = new_quote(book)
