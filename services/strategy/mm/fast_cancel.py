@@ -2,7 +2,7 @@
 
 Checked on every book update and every trade, never waiting for the requote cycle. A quote
 is pulled when (units in brackets):
-- the mid moved toward it since it was sent (or last repriced) by at least
+- the mid moved toward it since it was sent, repriced or last kept by the cycle by at least
   `mid_move_ticks` [ticks] or `mid_move_bps` [bps of the mid it was sent at]: a bid when the
   mid falls, an ask when the mid rises; either threshold is off when None;
 - a trade prints at or through its price (a sell at or below our bid, a buy at or above our
@@ -23,13 +23,13 @@ BPS = Decimal(10_000)
 
 @dataclass(frozen=True, slots=True)
 class FastCancelKnobs:
-    mid_move_ticks: int | None = 2  # toward the quote since it was sent; None: off
+    mid_move_ticks: int | None = 2  # toward the quote since the cycle set it; None: off
     mid_move_bps: Decimal | None = Decimal(2)  # the same in bps of the mid at sending
     on_trade_at_price: bool = True  # a trade at our price pulls too (not only through it)
 
 
 def mid_move_toward(quote: WorkingQuote, mid: Decimal) -> Decimal:
-    """Return how far the mid moved toward the quote since it was sent [price units, >= 0]."""
+    """Return how far the mid moved toward the quote since `ref_mid` [price units, >= 0]."""
     moved = quote.ref_mid - mid if quote.side is OrderSide.BUY else mid - quote.ref_mid
     return max(moved, Decimal(0))
 

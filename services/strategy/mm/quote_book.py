@@ -72,7 +72,7 @@ class WorkingQuote:
     side: OrderSide
     price: Decimal
     qty: Decimal
-    ref_mid: Decimal  # the mid when the quote was sent or last repriced (fast-cancel's origin)
+    ref_mid: Decimal  # the mid when sent, repriced or kept by the cycle (fast-cancel's origin)
     status: QuoteStatus = QuoteStatus.PENDING_NEW
     filled_qty: Decimal = Decimal(0)
     accepted: bool = False  # the venue acknowledged it (an amend or a cancel may follow)

@@ -247,6 +247,8 @@ class QuoteManager:
             decision = decide((symbol, side), quote, target, market, self.knobs.requote, hard=hard)
             if decision is not None:
                 commands.append(self._send(decision, levels, mid, stamp))
+            elif quote is not None and quote.status is QuoteStatus.WORKING:
+                quote.ref_mid = mid  # the cycle confirmed it at this mid: fast-cancel's origin
         cancels = [c for c in commands if isinstance(c, CancelOrder)]
         amends = [c for c in commands if isinstance(c, AmendOrder)]
         submits = [c for c in commands if isinstance(c, SubmitOrder)]

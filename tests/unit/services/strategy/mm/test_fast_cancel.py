@@ -87,3 +87,12 @@ def test_mid_move_is_never_negative_and_only_toward_the_quote(
     assert moved >= 0
     toward = now < ref if side is BUY else now > ref
     assert (moved > 0) == toward
+
+
+def test_a_quote_kept_by_the_cycle_is_measured_from_the_cycles_mid() -> None:
+    mgr = manager(ManagerKnobs(fast_cancel=FastCancelKnobs(mid_move_ticks=2, mid_move_bps=None)))
+    bid = quoted(mgr, BUY, "99.8")  # sent at mid 100.1
+    assert mgr.on_book(levels([("99.9", "5")], [("100.1", "5")]), T0 + 1) == []  # mid 100.0
+    assert mgr.on_targets(BTC, {BUY: Target(D("99.8"), D(1))}, T0 + 2) == []  # kept
+    assert bid.ref_mid == D("100.0")
+    assert mgr.on_book(levels([("99.8", "5")], [("100.0", "5")]), T0 + 3) == []  # mid 99.9

@@ -115,14 +115,15 @@ class QuoteManagerMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ the venue's answers
 
     @precondition(lambda self: self.pending)
-    @rule(pick=st.integers(0, 100), refuse=st.booleans())
-    def answer(self, pick: int, refuse: bool) -> None:
+    @rule(pick=st.integers(0, 100), refuse=st.booleans(), deny=st.booleans())
+    def answer(self, pick: int, refuse: bool, deny: bool) -> None:
         request = self.pending.pop(pick % len(self.pending))
-        order = self.venue[request.client_order_id]
+        order_id = request.client_order_id
+        order = self.venue[order_id]
         if isinstance(request, SubmitOrder):
             order.live, order.ended = not refuse, refuse
-            self._event(rejected(request.client_order_id, order.symbol) if refuse else
-                        accepted(request.client_order_id, order.symbol))  # fmt: skip
+            refusal = denied(order_id, "SubmitOrder") if deny else rejected(order_id, order.symbol)
+            self._event(refusal if refuse else accepted(order_id, order.symbol))
         elif isinstance(request, AmendOrder):
             self._answer_amend(request, order, refuse)
         elif order.live:
@@ -149,6 +150,15 @@ class QuoteManagerMachine(RuleBasedStateMachine):
             order.live, order.ended = False, True
         leaves = order.qty - order.filled
         self._event(fill(order_id, order.side, order.filled, leaves, order.symbol))
+
+    @precondition(lambda self: any(o.live for o in self.venue.values()))
+    @rule(pick=st.integers(0, 100))
+    def venue_cancel(self, pick: int) -> None:
+        """The venue ends an order on its own (a PostOnly that would cross, a liquidation)."""
+        live = [(i, o) for i, o in self.venue.items() if o.live]
+        order_id, order = live[pick % len(live)]
+        order.live, order.ended = False, True
+        self._event(canceled(order_id, order.symbol))
 
     @rule(kind=st.sampled_from(["canceled", "accepted", "denied"]))
     def stray_event(self, kind: str) -> None:
