@@ -7,17 +7,21 @@ sends the commands it gets back, publishes the alerts, and logs the transitions.
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import Protocol, TypeAlias, TypeGuard
 
 from shared.bybit.translate import InstrumentRules
 from shared.schema import (
     Alert,
     AlertSeverity,
+    AmendOrder,
+    AmendOrders,
     BusMessage,
     CancelAllOrders,
     CancelOrder,
+    CancelOrders,
     StrategyStatus,
     SubmitOrder,
+    SubmitOrders,
 )
 
 ALERT_SOURCE = "strategy"
@@ -57,10 +61,30 @@ class Resync:
     ts_ns: int
 
 
-Command: TypeAlias = SubmitOrder | CancelOrder | CancelAllOrders
-Output: TypeAlias = (
-    SubmitOrder | CancelOrder | CancelAllOrders | Alert | Transition | EntrySkipped | Resync
+Command: TypeAlias = (
+    SubmitOrder
+    | CancelOrder
+    | CancelAllOrders
+    | AmendOrder
+    | SubmitOrders
+    | AmendOrders
+    | CancelOrders
 )
+COMMANDS: tuple[type, ...] = (
+    SubmitOrder,
+    CancelOrder,
+    CancelAllOrders,
+    AmendOrder,
+    SubmitOrders,
+    AmendOrders,
+    CancelOrders,
+)  # Command's members, for isinstance on the hot path
+Output: TypeAlias = Command | Alert | Transition | EntrySkipped | Resync
+
+
+def is_command(output: object) -> TypeGuard[Command]:
+    """Whether `output` is one of the executor's commands (a `Command`)."""
+    return isinstance(output, COMMANDS)
 
 
 class Strategy(Protocol):

@@ -13,7 +13,15 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Final
 
-from services.strategy.api import EntrySkipped, Output, Resync, Strategy, Transition
+from services.strategy.api import (
+    Command,
+    EntrySkipped,
+    Output,
+    Resync,
+    Strategy,
+    Transition,
+    is_command,
+)
 from shared.bus import (
     FrameError,
     PeerLiveness,
@@ -28,14 +36,15 @@ from shared.bus import (
 from shared.runtime.clock import Clock
 from shared.schema import (
     Alert,
+    AmendOrders,
     BusMessage,
-    CancelAllOrders,
-    CancelOrder,
+    CancelOrders,
     ClientOrderId,
     ExecutionSnapshot,
     OrderDenied,
     StrategyStatus,
     SubmitOrder,
+    SubmitOrders,
     topics,
 )
 
@@ -177,9 +186,8 @@ class StrategyLoop:
         while batches:
             batch = batches.popleft()
             for output in batch:  # commands first: logging and status can wait, orders not
-                if isinstance(output, SubmitOrder | CancelOrder | CancelAllOrders):
-                    denial = self._send(output)
-                    if denial is not None:
+                if is_command(output):
+                    for denial in self._send(output):
                         batches.append(self.strategy.on_message(denial, denial.ts_event_ns))
             for output in batch:
                 self._note(output)
@@ -206,25 +214,30 @@ class StrategyLoop:
                 self._next_join_ns = 0  # at the next upkeep
             self._refresh.update(p for p in output.peers if p != "executor")
 
-    def _send(self, command: SubmitOrder | CancelOrder | CancelAllOrders) -> OrderDenied | None:
-        """Send `command`; if the executor's socket is away, the denial the machine must hear."""
+    def _send(self, command: Command) -> list[OrderDenied]:
+        """Send `command`; if the executor's socket is away, the denials the machine must
+        hear (one per order a batch names, each with the batch's kind)."""
         kind = type(command).__name__
         self.counters[f"sent_{kind}"] += 1
         order_id = getattr(command, "client_order_id", ClientOrderId(""))
-        trace = command.trace_id or "-"
+        trace = getattr(command, "trace_id", "") or "-"
         if self._s.commands.send(command):
             log.info("command sent %s order=%s %s trace=%s", kind, order_id, _what(command), trace)
-            return None
+            return []
         self.counters["commands_undeliverable"] += 1
         log.warning("command not delivered %s order=%s trace=%s", kind, order_id, trace)
-        return OrderDenied(
-            client_order_id=order_id,
-            strategy_id=self._strategy_id,
-            command_kind=kind,
-            reason="executor unreachable: command not delivered",
-            ts_event_ns=self._clock.now_ns(),
-            trace_id=command.trace_id,
-        )
+        now = self._clock.now_ns()
+        return [
+            OrderDenied(
+                client_order_id=one_id,
+                strategy_id=self._strategy_id,
+                command_kind=kind,
+                reason="executor unreachable: command not delivered",
+                ts_event_ns=now,
+                trace_id=one_trace,
+            )
+            for one_id, one_trace in _orders_of(command)
+        ]
 
     def _publish_status(self, now: int) -> None:
         status = self.strategy.status(now)
@@ -239,7 +252,18 @@ class StrategyLoop:
         return [(topics.topic_for(status, "strategy"), status)]
 
 
-def _what(command: SubmitOrder | CancelOrder | CancelAllOrders) -> str:
+def _orders_of(command: Command) -> list[tuple[ClientOrderId, str]]:
+    """The (client order id, trace id) of each order `command` names ("" for none)."""
+    if isinstance(command, SubmitOrders):
+        return [(o.client_order_id, o.trace_id) for o in command.orders]
+    if isinstance(command, AmendOrders):
+        return [(a.client_order_id, a.trace_id) for a in command.amends]
+    if isinstance(command, CancelOrders):
+        return [(c.client_order_id, c.trace_id) for c in command.cancels]
+    return [(getattr(command, "client_order_id", ClientOrderId("")), command.trace_id)]
+
+
+def _what(command: Command) -> str:
     """The log's summary of a command (a submit's side, qty, type and price)."""
     if isinstance(command, SubmitOrder):
         price = "" if command.limit_price is None else f" price={command.limit_price}"
@@ -248,6 +272,8 @@ def _what(command: SubmitOrder | CancelOrder | CancelAllOrders) -> str:
             f" type={command.order_type} tif={command.time_in_force}{price}"
             f" reduce_only={command.reduce_only}"
         )
+    if isinstance(command, SubmitOrders | AmendOrders | CancelOrders):
+        return f"orders={','.join(i for i, _ in _orders_of(command))}"
     return f"symbol={command.symbol}"
 
 

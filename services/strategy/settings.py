@@ -1,9 +1,17 @@
-"""The strategy's section of deploy/settings.toml: the momentum scalper's parameters."""
+"""The strategy's section of deploy/settings.toml: which kind, and each kind's parameters.
 
-from typing import Annotated
+`kind = "momentum"` (the default) runs the momentum scalper on the flat keys below;
+`kind = "market-maker"` runs the market maker on `[strategy.market-maker]` (the stages'
+`MarketMakerSettings` plus what the core needs to run them: symbols, requote tolerances,
+fast-cancel thresholds, queue model). Every key has a default, so a file without the new
+keys reads as before (no settings version step: nothing is renamed or changes meaning).
+"""
+
+from typing import Annotated, Literal
 
 import msgspec
 
+from services.strategy.mm.settings import MarketMakerSettings
 from shared.settings import ServiceSettings
 
 StrategyId = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z_]{1,16}$")]  # see order_ids
@@ -15,9 +23,33 @@ Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 Millis = Annotated[int, msgspec.Meta(gt=0, le=60_000)]
 
 
-class StrategySettings(ServiceSettings, frozen=True, kw_only=True):
-    """One momentum scalper instance: signal, filters, sizing, routing and exits."""
+SymbolName = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{2,30}$")]
+Ticks = Annotated[int, msgspec.Meta(ge=0, le=1_000)]
 
+
+class MarketMakerSection(MarketMakerSettings, frozen=True, kw_only=True):
+    """`[strategy.market-maker]`: the stages' parameters and the core's own."""
+
+    symbols: tuple[SymbolName, ...] = ()  # quoted independently; () = the universe's symbol
+    price_tolerance_ticks: Ticks = 0  # a target this close to the working price: no change
+    keep_max_ticks: Ticks = 1  # queue-aware keep only this close to the target
+    fast_cancel_mid_ticks: Annotated[int, msgspec.Meta(ge=1, le=1_000)] = 2  # mid toward it
+    fast_cancel_mid_bps: Bps = 2.0  # the same in bps of the mid the quote was set at
+    fast_cancel_on_trade_at_price: bool = True  # a trade at our price pulls it too
+    queue_model: Literal["risk-averse", "probabilistic"] = "risk-averse"
+    queue_power: Annotated[float, msgspec.Meta(gt=0, le=10)] = 2.0  # probabilistic f(x)=x^N
+    queue_horizon_s: Seconds = 5.0  # the queue value's horizon
+    flow_tau_s: Seconds = 30.0  # traded qty per second, decayed over this
+    intensity_refit_s: Seconds = 30.0  # A and k fitted again no more often than this
+    order_ttl_ms: Millis = 2_000  # a quote command not sent within this is denied
+    taker_ttl_ms: Millis = 1_000  # the same for a reduce-only taker order
+
+
+class StrategySettings(ServiceSettings, frozen=True, kw_only=True):
+    """One strategy instance: its kind, then the momentum scalper's signal, filters, sizing,
+    routing and exits, and the market maker's section."""
+
+    kind: Literal["momentum", "market-maker"] = "momentum"
     strategy_id: StrategyId = "mom1"
     vwap_trades: Annotated[int, msgspec.Meta(ge=2, le=10_000)] = 20  # window of last trades
     momentum_threshold: Fraction = 0.001  # |last - vwap| / vwap to enter (0.001 = 0.1 %)
@@ -37,6 +69,7 @@ class StrategySettings(ServiceSettings, frozen=True, kw_only=True):
     exit_retry_s: Seconds = 1.0  # a failed exit is retried no faster than this
     order_quiet_s: Seconds = 15.0  # a working order unheard of this long: executor snapshot
     feed_patience_s: Seconds = 10.0  # no FeedReady this long: feed and scanner snapshots
+    market_maker: MarketMakerSection = msgspec.field(default_factory=MarketMakerSection)
 
     def __post_init__(self) -> None:
         if self.order_quiet_s <= self.post_only_timeout_s:
