@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from research.backtest.market import NS_PER_MS, MarketFrame, MarketFrames
+from services.simulator.market_events import Level
 from services.simulator.venue import DepthUpdate, Grid, RecordedFrames, RecordedTrade
 from services.simulator.venue.recorded import SKIP_REASONS
 from shared.bybit import wire
@@ -257,6 +258,36 @@ class ColumnarRecording:
                 yield from _chunk_frames(market, archive, number, topics, symbols)
 
 
+_NEW: Final = object.__new__
+_SYMBOL, _TS_MS, _DEPTH, _IS_SNAPSHOT, _BIDS, _ASKS, _RECV_NS = (
+    getattr(DepthUpdate, name).__set__
+    for name in ("symbol", "ts_ms", "depth", "is_snapshot", "bids", "asks", "recv_ns")
+)
+
+
+def _depth_update(  # noqa: PLR0913, PLR0917 -- DepthUpdate's seven fields, in order
+    symbol: str,
+    ts_ms: int,
+    depth: int,
+    is_snapshot: bool,
+    bids: tuple[Level, ...],
+    asks: tuple[Level, ...],
+    recv_ns: int,
+) -> DepthUpdate:
+    """`DepthUpdate(...)`, the same object at half the cost: a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__` by name, the slots' own setters do not
+    (this is the columns' inner loop; tested equal to the lines' events)."""
+    update: DepthUpdate = _NEW(DepthUpdate)
+    _SYMBOL(update, symbol)
+    _TS_MS(update, ts_ms)
+    _DEPTH(update, depth)
+    _IS_SNAPSHOT(update, is_snapshot)
+    _BIDS(update, bids)
+    _ASKS(update, asks)
+    _RECV_NS(update, recv_ns)
+    return update
+
+
 def _fallback(source: Path) -> Path:
     """Where the cache goes when the recording's directory is not writable."""
     digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
@@ -339,12 +370,12 @@ def _chunk_frames(
             depth = depths[i]
             if depth < known.get(name, 0) or depth < known.setdefault(name, followed(name)):
                 # skipped by the ladder whole: no levels needed
-                update = DepthUpdate(name, ts_ms, depth, snapshots[i], (), (), recv_ns)
+                update = _depth_update(name, ts_ms, depth, snapshots[i], (), (), recv_ns)
             else:
                 known.pop(name)  # asked again next time: the ladder may follow this one now
                 m = s + n
                 e = m + asks[i]
-                update = DepthUpdate(
+                update = _depth_update(
                     name,
                     ts_ms,
                     depth,
