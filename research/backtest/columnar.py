@@ -327,7 +327,7 @@ def _chunk_frames(
 ) -> Iterator[MarketFrame]:
     c = {n: _column(archive, f"{number}/{n}.npy") for n, _ in _LINE_COLUMNS}
     prices, lots, buys = (_column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LEVEL_COLUMNS)
-    raw = _column(archive, f"{number}/raw.npy").tobytes()
+    raw = b""  # the chunk's raw lines, read at the first line that needs them (if any)
     feed, lag, followed = market.feed_topics, market.feed_latency_ns, market.followed
     venue_ns_of = (c["recv_ns"] - lag).tolist()  # the engine's axis, as MarketFrames has it
     ts_ms_of = ((c["recv_ns"] - lag) // NS_PER_MS).tolist()
@@ -347,12 +347,14 @@ def _chunk_frames(
         feed_frame: PublicFrame | None = None
         if k == RAW:
             r = raw_starts[i]
+            raw = raw or _column(archive, f"{number}/raw.npy").tobytes()
             frame = market.frame_of(recv_ns, raw[r : r + raw_lens[i]])
             if frame is not None:
                 yield frame
             continue
         if for_feed[i]:  # a clean frame the feed reads: decoded for it alone
             r = raw_starts[i]
+            raw = raw or _column(archive, f"{number}/raw.npy").tobytes()
             decoded = decode_public(raw[r : r + raw_lens[i]])
             if isinstance(decoded, FrameDrop):  # it decoded when the cache was built
                 raise CacheError(f"line {i} of chunk {number} no longer decodes: {decoded}")
