@@ -2,9 +2,12 @@
 
 import contextlib
 import logging
+import time
 
+from services.strategy.api import Strategy
 from services.strategy.loop import Peer, Sockets, StrategyLoop
 from services.strategy.machine import MomentumScalper
+from services.strategy.mm.core import MarketMaker
 from services.strategy.settings import StrategySettings
 from shared.bybit.rest import BybitRest
 from shared.bybit.translate import instrument_rules
@@ -16,15 +19,22 @@ from shared.schema import topics
 log = logging.getLogger(__name__)
 
 
+def build_strategy(settings: StrategySettings, last_seq: int) -> Strategy:
+    """The strategy of `[strategy] kind`: the momentum scalper or the market maker."""
+    if settings.kind == "market-maker":
+        return MarketMaker(settings, last_seq=last_seq, timer_ns=time.perf_counter_ns)
+    return MomentumScalper(settings, last_seq=last_seq)
+
+
 class StrategyService:
-    """Runs one strategy (the momentum scalper) in a blocking loop on its own thread."""
+    """Runs one strategy (`[strategy] kind`) in a blocking loop on its own thread."""
 
     name = "strategy"
 
     def __init__(self, settings: StrategySettings, context: ServiceContext) -> None:
         self._settings = settings
         self._context = context
-        self.machine = MomentumScalper(settings, last_seq=context.clock.now_ns())
+        self.machine = build_strategy(settings, context.clock.now_ns())
         self.loop: StrategyLoop | None = None
         self._rest: BybitRest | None = None
 

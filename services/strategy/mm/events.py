@@ -1,0 +1,106 @@
+"""The market maker's execution events: order answers and fills, positions, snapshots.
+
+An event of a quote goes to the quote manager; of a taker order (stage 4) to the taker
+desk; of a leftover (an open order a snapshot showed, being cancelled) ends the leftover.
+Fills move the symbol's position and PnL, the telemetry, and (a taker fill) the taker cap.
+An event for none of these is counted (`unknown_*` in the quote book's counters).
+"""
+
+from decimal import Decimal
+
+from services.strategy.api import Output
+from services.strategy.mm.base import MakerBase, Phase
+from services.strategy.mm.quote_book import OrderEvent, Stamp, batch_commands
+from shared.schema import (
+    CancelOrder,
+    ExecutionSnapshot,
+    OrderAccepted,
+    OrderAmended,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    PositionChanged,
+)
+
+_ENDS = (OrderFilled, OrderCanceled, OrderRejected)
+_FILLS = (OrderFilled, OrderPartiallyFilled)
+
+
+class MakerEvents(MakerBase):
+    """Execution-event handlers over `MakerBase`'s state."""
+
+    def on_order_event(self, event: OrderEvent, now_ns: int, out: list[Output]) -> None:
+        order_id = event.client_order_id
+        self.sent_ns.pop(order_id, None)  # answered
+        if isinstance(event, _FILLS):
+            self._fill(event, now_ns)
+        elif isinstance(event, OrderRejected):
+            self.rejects.rejected(now_ns)
+        elif isinstance(event, OrderAccepted | OrderAmended):
+            sent, ack = event.ts_request_sent_ns, event.ts_ack_ns
+            if 0 < sent <= ack:
+                self.acks.add(now_ns, (ack - sent) / 1e6)
+        if order_id in self.leftovers:
+            if isinstance(event, _ENDS | OrderDenied):  # a refused cancel: gone or unknown
+                self.leftovers.discard(order_id)
+            return
+        if order_id in self.takers.in_flight:
+            if isinstance(event, _ENDS | OrderDenied):
+                self.takers.in_flight.pop(order_id)
+            return
+        self.manager.on_event(event)
+
+    def _fill(self, fill: OrderFilled | OrderPartiallyFilled, now_ns: int) -> None:
+        market = self.market(fill.symbol)
+        if market is None:
+            self.counters["fill_without_market"] += 1
+            return
+        mid = market.mid()
+        market.on_fill(fill.side, fill.fill_qty, fill.fill_price, fill.fee, now_ns)
+        if not fill.is_maker:
+            market.taker_cap.note_taker_fill(now_ns)
+        what = (fill.side, fill.fill_qty, fill.fill_price, fill.fee)
+        self.telemetry.fill(what, mid, maker=fill.is_maker)
+
+    def on_position(self, event: PositionChanged, now_ns: int, out: list[Output]) -> None:
+        market = self.market(event.symbol)
+        if market is not None:
+            market.set_position(event.qty, event.avg_entry_price)
+
+    def on_snapshot(self, snapshot: ExecutionSnapshot, now_ns: int, out: list[Output]) -> None:
+        """A reconciled snapshot rebuilds the view: positions, trading state, leftovers."""
+        if not snapshot.reconciled:
+            self.counters["snapshot_not_reconciled"] += 1
+            return
+        for position in snapshot.positions:
+            market = self.market(position.symbol)
+            if market is not None:
+                market.set_position(position.qty, position.avg_entry_price)
+        self.trading_state = snapshot.trading_state
+        if self.phase is not Phase.SYNCING:
+            self.counters["snapshot_while_running"] += 1
+            return
+        sid = self.settings.strategy_id
+        ours = [o for o in snapshot.open_orders if o.strategy_id == sid]
+        stamp = Stamp(now_ns, self.mm.order_ttl_ms * 1_000_000, self.trace_id)
+        cancels = [
+            CancelOrder(
+                client_order_id=o.client_order_id,
+                strategy_id=sid,
+                symbol=o.symbol,
+                ts_created_ns=now_ns,
+                expires_at_ns=stamp.expires_at_ns,
+                trace_id=self.trace_id,
+            )
+            for o in ours
+        ]
+        self.leftovers = {o.client_order_id for o in ours}
+        self.counters["leftovers_canceled"] += len(ours)
+        self.emit(batch_commands(cancels, [], [], stamp, sid), now_ns, out)
+        self.go(self.rest_phase(), "reconciled snapshot", now_ns, out)
+
+    def realised_usdt(self) -> Decimal:
+        """Realised PnL net of fees over every symbol, since the process started."""
+        return sum((m.realised_usdt - m.fees_usdt for m in self.markets.values()), Decimal(0))
