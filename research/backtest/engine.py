@@ -240,9 +240,8 @@ class Engine:
             self._feed_queue.append(frame)
         self._last_recv_ns = max(self._last_recv_ns, frame.recv_ns)
         self._next = next(self._frames, None)
-        count = self.market.frames
-        if self._progress is not None and count % self._progress_every == 0:
-            self._progress(Progress(count, self.now_ns - self.start_ns))
+        if self._progress is not None and self.market.frames % self._progress_every == 0:
+            self._progress(Progress(self.market.frames, self.now_ns - self.start_ns))
 
     def _reports_out(self, answer: Answer | None) -> None:
         """Send the venue's answer and its pending reports back (response latency)."""
