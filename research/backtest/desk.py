@@ -8,6 +8,9 @@ the client order id as orderLinkId, and the report core (reports.py) for what th
 later. What it leaves out, having no network: the journal, in-doubt outcomes and resends,
 the breakers, the guard's venue stop, the dead-man's switch, reconciliation runs.
 
+Amends as live (`decide_amend` on the registry's record); a batch checked as a whole
+(`batch_refusal`), then each order decided, denied and sent as its own venue call.
+
 Three steps, each at its own time (the engine schedules them): `command` when the strategy
 emits it (a denial is answered at once, an accepted order becomes a `VenueCall`); `perform`
 when the call reaches the venue; `answered` when the venue's answer is back (the ack, a
@@ -18,23 +21,38 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from services.executor.order_core import Denied, Desk, awaiting_ack, decide_cancel, decide_submit
+from research.backtest.desk_parts import amend_request, amended_event, batch_items
+from services.executor.order_core import (
+    AmendPlan,
+    Denied,
+    Desk,
+    awaiting_ack,
+    batch_refusal,
+    decide_amend,
+    decide_cancel,
+    decide_submit,
+)
 from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
 from services.executor.registry import OrderRegistry, accepted_event, create_request
 from services.executor.settings import ExecutorSettings
 from services.simulator.venue import Venue, VenueError
+from services.strategy.api import Command
 from shared.bybit import wire
 from shared.bybit.translate import InstrumentRules
 from shared.schema import (
+    AmendOrder,
+    AmendOrders,
     BusMessage,
     CancelAllOrders,
     CancelOrder,
+    CancelOrders,
     ClientOrderId,
     ExecutionSnapshot,
     OrderDenied,
     OrderRejected,
     OrderStatus,
     SubmitOrder,
+    SubmitOrders,
     Trade,
     TradingState,
     VenueOrderId,
@@ -42,16 +60,17 @@ from shared.schema import (
 
 ACCOUNT = "backtest"  # the venue account every order of the run goes to
 S = OrderStatus
-Command = SubmitOrder | CancelOrder | CancelAllOrders
+Single = SubmitOrder | CancelOrder | AmendOrder | CancelAllOrders  # a command of one order
 
 
 @dataclass(frozen=True, slots=True)
 class VenueCall:
-    """A create or cancel on its way to the venue; `command` the strategy's, if any."""
+    """A call on its way to the venue; `command` the strategy's, if any; `plan` an amend's."""
 
-    kind: Literal["create", "cancel"]
+    kind: Literal["create", "amend", "cancel"]
     record: OrderRecord
     command: Command | None
+    plan: AmendPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,22 +114,58 @@ class BacktestDesk:
         if isinstance(command, SubmitOrder):
             return self._submit(command, now_ns)
         if isinstance(command, CancelOrder):
-            verdict = decide_cancel(command, self.registry.get(command.client_order_id))
-            if isinstance(verdict, Denied):
-                return [self._deny(command, verdict.reason, now_ns)], []
-            return [], self._cancel(verdict, command)
+            return self._cancel_one(command, now_ns)
+        if isinstance(command, AmendOrder):
+            return self._amend(command, now_ns)
+        if isinstance(command, SubmitOrders | AmendOrders | CancelOrders):
+            return self._batch(command, now_ns)
+        return self._cancel_all(command)
+
+    def _batch(self, command: SubmitOrders | AmendOrders | CancelOrders, now_ns: int) -> Step:
+        """Checked as a whole, then each order decided and answered on its own."""
+        items = batch_items(command)
+        kind, strategies = type(command).__name__, {i.strategy_id for i in items}
+        refusal = batch_refusal(kind, len(items), strategies, command.strategy_id)
+        self.counters[f"batch_{kind}"] += 1
+        messages: list[BusMessage] = []
+        calls: list[VenueCall] = []
+        for item in items:
+            if refusal:
+                messages.append(self._deny(item, refusal, now_ns))
+                continue
+            denials, more = self.command(item, now_ns)
+            messages += denials
+            calls += more
+        return messages, calls
+
+    def _cancel_one(self, command: CancelOrder, now_ns: int) -> Step:
+        verdict = decide_cancel(command, self.registry.get(command.client_order_id))
+        if isinstance(verdict, Denied):
+            return [self._deny(command, verdict.reason, now_ns)], []
+        return [], self._cancel(verdict, command)
+
+    def _amend(self, command: AmendOrder, now_ns: int) -> Step:
+        """A working limit order's new qty and/or price, decided as the executor does."""
+        record = self.registry.get(command.client_order_id)
+        original = None if record is None else record.as_command(now_ns)
+        plan = decide_amend(command, record, original, self._desk(now_ns))
+        if isinstance(plan, Denied):
+            return [self._deny(command, plan.reason, now_ns)], []
+        plan.record.in_flight += 1
+        self.counters["amends"] += 1
+        return [], [VenueCall("amend", plan.record, command, plan)]
+
+    def _cancel_all(self, command: CancelAllOrders) -> Step:
         calls: list[VenueCall] = []
         for record in self.registry.open_records():
-            if record.strategy_id == command.strategy_id and command.symbol in (
-                None,
-                record.symbol,
-            ):
+            mine = record.strategy_id == command.strategy_id
+            if mine and command.symbol in (None, record.symbol):
                 calls += self._cancel(record, command)
         return [], calls
 
-    def _submit(self, command: SubmitOrder, now_ns: int) -> Step:
+    def _desk(self, now_ns: int) -> Desk:
         registry = self.registry
-        desk = Desk(
+        return Desk(
             now_ns=now_ns,
             state=self.state,
             reconciled=True,
@@ -121,7 +176,10 @@ class BacktestDesk:
             known=registry.get,
             orders_refusal=lambda c, reduce_only: self._rates.check(c.strategy_id, now_ns),
         )
-        verdict = decide_submit(command, desk)
+
+    def _submit(self, command: SubmitOrder, now_ns: int) -> Step:
+        registry = self.registry
+        verdict = decide_submit(command, self._desk(now_ns))
         if isinstance(verdict, Denied):
             return [self._deny(command, verdict.reason, now_ns)], []
         self._rates.note(verdict.strategy_id, now_ns)
@@ -143,7 +201,7 @@ class BacktestDesk:
             return []
         return [VenueCall("cancel", record, command)]
 
-    def _deny(self, command: Command, reason: str, now_ns: int) -> OrderDenied:
+    def _deny(self, command: Single, reason: str, now_ns: int) -> OrderDenied:
         self.counters["denied"] += 1
         return OrderDenied(
             client_order_id=getattr(command, "client_order_id", ClientOrderId("")),
@@ -163,6 +221,9 @@ class BacktestDesk:
             if call.kind == "create":
                 assert isinstance(call.command, SubmitOrder)
                 ids = venue.create_order(ACCOUNT, create_request(call.command), now_ms)
+            elif call.kind == "amend":
+                assert call.plan is not None
+                ids = venue.amend_order(ACCOUNT, amend_request(call.plan), now_ms)
             else:
                 request = wire.OrderCancelRequest(
                     symbol=record.symbol, order_link_id=record.client_order_id
@@ -178,11 +239,15 @@ class BacktestDesk:
         """The venue's answer to a call: what the executor publishes, and any cancel that
         was waiting for the ack."""
         call, record = answer.call, answer.call.record
+        if call.kind == "amend":
+            return self._amend_answered(answer, now_ns), []
         if call.kind == "cancel":
             if answer.code:
                 self.counters["cancels_refused"] += 1
                 reason = f"cancel of {record.client_order_id} refused: {answer.message}"
-                return ([self._deny(call.command, reason, now_ns)] if call.command else []), []
+                if isinstance(call.command, CancelOrder | CancelAllOrders):
+                    return [self._deny(call.command, reason, now_ns)], []
+                return [], []
             if record.status in CANCELABLE_STATUSES:
                 record.apply_status(S.PENDING_CANCEL)
             return [], []
@@ -216,3 +281,17 @@ class BacktestDesk:
             ts_event_ns=now_ns,
             trace_id=record.trace_id,
         )
+
+    def _amend_answered(self, answer: Answer, now_ns: int) -> list[BusMessage]:
+        """The venue took the amend (the record resized, OrderAmended) or refused it."""
+        call, record, plan = answer.call, answer.call.record, answer.call.plan
+        assert isinstance(call.command, AmendOrder)
+        assert plan is not None
+        record.in_flight = max(0, record.in_flight - 1)
+        if answer.code:
+            self.counters["amends_refused"] += 1
+            reason = f"amend of {record.client_order_id} refused: {answer.message}"
+            return [self._deny(call.command, reason, now_ns)]
+        record.resize(plan.qty, plan.limit_price)
+        self.counters["amended"] += 1
+        return [amended_event(record, plan, call.command, now_ns)]

@@ -67,18 +67,15 @@ from research.backtest.summary import build_result
 from services.feed.session import FeedSession
 from services.simulator.instruments import SPECS_BY_SYMBOL
 from services.simulator.venue import ExchangeConfig, Venue
-from services.strategy.api import EntrySkipped, Output, Resync, Strategy, Transition
-from services.strategy.machine import MomentumScalper
+from services.strategy.api import COMMANDS, EntrySkipped, Output, Resync, Strategy, Transition
+from services.strategy.kinds import build_strategy
 from shared.bybit import wire
 from shared.bybit.translate import instrument_rules
 from shared.schema import (
     Alert,
     BusMessage,
-    CancelAllOrders,
-    CancelOrder,
     FeedReady,
     FeedStatus,
-    SubmitOrder,
     Symbol,
     TradingState,
     TradingStateChanged,
@@ -92,7 +89,7 @@ TO_STRATEGY: Final = 3  # (d) answers, reports, denials, snapshots
 TIMER: Final = 4  # (e)
 _NEVER: Final = 1 << 62
 _FEED_STATE: Final = (FeedReady, FeedStatus)  # tuples: no union built per message
-_COMMANDS: Final = (SubmitOrder, CancelOrder, CancelAllOrders)
+_COMMANDS: Final = COMMANDS  # every kind: submits, amends, cancels, batches
 EPOCH: Final = 1
 
 
@@ -157,7 +154,7 @@ class Engine:
         self.start_ns = self._next.venue_ns
         (instrument,) = [i for i in self.venue.instruments() if i.symbol == s.symbol]
         rules = instrument_rules(instrument)
-        self.strategy = strategy or MomentumScalper(s.strategy, last_seq=self.start_ns)
+        self.strategy = strategy or build_strategy(s.strategy, self.start_ns)
         self.strategy.set_rules(rules)
         self.desk = BacktestDesk(s.executor, rules)
         self.reports = ReportShell(self.desk.registry, self.desk.counters)

@@ -29,12 +29,12 @@ from typing import Any, Final
 
 import msgspec
 
+from services.strategy.api import Command
 from shared.pnl import Holding, apply_fill
 from shared.schema import (
     BusMessage,
-    CancelAllOrders,
-    CancelOrder,
     OrderAccepted,
+    OrderAmended,
     OrderCanceled,
     OrderDenied,
     OrderFilled,
@@ -43,6 +43,7 @@ from shared.schema import (
     OrderSide,
     Quote,
     SubmitOrder,
+    SubmitOrders,
     Trade,
 )
 
@@ -55,6 +56,7 @@ MARK_BUCKET_NS: Final = 100_000_000  # the marks' first bucket width (doubles, s
 MARK_POINTS_MAX: Final = 20_000
 _MARKOUT_FIELDS: Final = ("mid_1s_after", "mid_5s_after")
 _NEVER: Final = 1 << 62
+_SUBMITS: Final = ("SubmitOrder", "SubmitOrders")
 
 
 class FillRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -177,8 +179,13 @@ class Ledger:
         )
         self._next_markout_ns = _NEVER  # the earliest due (a fast path for every Quote)
 
-    def on_command(self, command: SubmitOrder | CancelOrder | CancelAllOrders, now_ns: int) -> None:
-        if isinstance(command, SubmitOrder):
+    def on_command(self, command: Command, now_ns: int) -> None:
+        """Book each order a command places (alone or in a batch); amends and cancels are
+        booked from their events."""
+        if isinstance(command, SubmitOrders):
+            for order in command.orders:
+                self.on_command(order, now_ns)
+        elif isinstance(command, SubmitOrder):
             self.orders[command.client_order_id] = OrderRow(
                 client_order_id=command.client_order_id,
                 submitted_ns=now_ns,
@@ -207,14 +214,23 @@ class Ledger:
             self._resolve_markouts(now_ns, inclusive=False)
         elif isinstance(message, OrderFilled | OrderPartiallyFilled):
             self._fill(message, now_ns)
-        elif isinstance(message, OrderAccepted):
+        else:
+            self._order_news(message, now_ns)
+
+    def _order_news(self, message: BusMessage, now_ns: int) -> None:
+        """An order's answer: its row's status, or (an amend the venue took) qty and price."""
+        if isinstance(message, OrderAccepted):
             self._status(message.client_order_id, "Accepted", "", 0)
         elif isinstance(message, OrderCanceled):
             self._status(message.client_order_id, "Canceled", message.reason, now_ns)
         elif isinstance(message, OrderRejected):
             self._status(message.client_order_id, "Rejected", message.reason, now_ns)
-        elif isinstance(message, OrderDenied) and message.command_kind == "SubmitOrder":
+        elif isinstance(message, OrderDenied) and message.command_kind in _SUBMITS:
             self._status(message.client_order_id, "Denied", message.reason, now_ns)
+        elif isinstance(message, OrderAmended):
+            row = self.orders.get(message.client_order_id)
+            if row is not None:
+                row.qty, row.limit_price = message.qty, message.limit_price
 
     def _status(self, order_id: str, status: str, reason: str, now_ns: int) -> None:
         row = self.orders.get(order_id)

@@ -7,7 +7,7 @@ sends the commands it gets back, publishes the alerts, and logs the transitions.
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias, TypeGuard
+from typing import Final, Protocol, TypeAlias, TypeGuard
 
 from shared.bybit.translate import InstrumentRules
 from shared.schema import (
@@ -70,7 +70,7 @@ Command: TypeAlias = (
     | AmendOrders
     | CancelOrders
 )
-COMMANDS: tuple[type, ...] = (
+COMMANDS: Final = (
     SubmitOrder,
     CancelOrder,
     CancelAllOrders,

@@ -2,12 +2,9 @@
 
 import contextlib
 import logging
-import time
 
-from services.strategy.api import Strategy
+from services.strategy.kinds import build_strategy
 from services.strategy.loop import Peer, Sockets, StrategyLoop
-from services.strategy.machine import MomentumScalper
-from services.strategy.mm.core import MarketMaker
 from services.strategy.settings import StrategySettings
 from shared.bybit.rest import BybitRest
 from shared.bybit.translate import instrument_rules
@@ -17,13 +14,6 @@ from shared.runtime.metrics import CounterCollector
 from shared.schema import topics
 
 log = logging.getLogger(__name__)
-
-
-def build_strategy(settings: StrategySettings, last_seq: int) -> Strategy:
-    """The strategy of `[strategy] kind`: the momentum scalper or the market maker."""
-    if settings.kind == "market-maker":
-        return MarketMaker(settings, last_seq=last_seq, timer_ns=time.perf_counter_ns)
-    return MomentumScalper(settings, last_seq=last_seq)
 
 
 class StrategyService:
