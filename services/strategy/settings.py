@@ -43,6 +43,8 @@ class MarketMakerSection(MarketMakerSettings, frozen=True, kw_only=True):
     intensity_refit_s: Seconds = 30.0  # A and k fitted again no more often than this
     order_ttl_ms: Millis = 2_000  # a quote command not sent within this is denied
     taker_ttl_ms: Millis = 1_000  # the same for a reduce-only taker order
+    deny_backoff_ms: Millis = 1_000  # a new quote denied, rejected or PostOnly-cancelled:
+    # no new quote on its symbol this long
 
 
 class StrategySettings(ServiceSettings, frozen=True, kw_only=True):

@@ -187,7 +187,11 @@ class MarketMaker(MakerEvents):
         if result.decision.level is guards.Level.HARD:
             self._hard(market.symbol, result.decision, now_ns, out)
         quoting = self.phase is Phase.QUOTING and market.feed_ready and market.feed_live
-        self._requote(market, result.targets if quoting else NO_TARGETS, now_ns, out)
+        targets = result.targets if quoting else NO_TARGETS
+        if now_ns < self.backoff_until_ns.get(market.symbol, 0):  # working quotes only
+            book = self.manager.book
+            targets = {s: t if book.quote(market.symbol, s) else None for s, t in targets.items()}
+        self._requote(market, targets, now_ns, out)
         self._take(market, result, now_ns, out)
 
     def _requote(self, market: SymbolMarket, targets: Any, now_ns: int, out: list[Output]) -> None:
@@ -273,7 +277,7 @@ class MarketMaker(MakerEvents):
             market.feed_ready, market.feed_live = True, True
 
     def _on_feed_status(self, event: FeedStatus, now_ns: int, out: list[Output]) -> None:
-        market = self.markets.get(event.symbol)
+        market = self.market(event.symbol) if self.quoted(event.symbol) else None
         if market is None:
             self.counters["other_symbol_feed_status"] += 1
             return

@@ -26,6 +26,8 @@ from shared.schema import (
 
 _ENDS = (OrderFilled, OrderCanceled, OrderRejected)
 _FILLS = (OrderFilled, OrderPartiallyFilled)
+_SUBMITS = ("SubmitOrder", "SubmitOrders")
+_POST_ONLY = "PostOnly"  # Bybit's EC_PostOnlyWillTakeLiquidity: a PostOnly that would take
 
 
 class MakerEvents(MakerBase):
@@ -34,14 +36,7 @@ class MakerEvents(MakerBase):
     def on_order_event(self, event: OrderEvent, now_ns: int, out: list[Output]) -> None:
         order_id = event.client_order_id
         self.sent_ns.pop(order_id, None)  # answered
-        if isinstance(event, _FILLS):
-            self._fill(event, now_ns)
-        elif isinstance(event, OrderRejected):
-            self.rejects.rejected(now_ns)
-        elif isinstance(event, OrderAccepted | OrderAmended):
-            sent, ack = event.ts_request_sent_ns, event.ts_ack_ns
-            if 0 < sent <= ack:
-                self.acks.add(now_ns, (ack - sent) / 1e6)
+        self._note(event, now_ns)
         if order_id in self.leftovers:
             if isinstance(event, _ENDS | OrderDenied):  # a refused cancel: gone or unknown
                 self.leftovers.discard(order_id)
@@ -51,6 +46,30 @@ class MakerEvents(MakerBase):
                 self.takers.in_flight.pop(order_id)
             return
         self.manager.on_event(event)
+
+    def _note(self, event: OrderEvent, now_ns: int) -> None:
+        """Fills, rejections, refusals of new quotes and ack latencies."""
+        order_id = event.client_order_id
+        if isinstance(event, _FILLS):
+            self._fill(event, now_ns)
+        elif isinstance(event, OrderRejected):
+            self.rejects.rejected(now_ns)
+            self._back_off(event.symbol, now_ns)
+        elif isinstance(event, OrderDenied) and event.command_kind in _SUBMITS:
+            quote = self.manager.book.by_id(order_id)
+            if quote is not None:  # a new quote the executor refused (risk, rate limit)
+                self._back_off(quote.symbol, now_ns)
+        elif isinstance(event, OrderCanceled) and _POST_ONLY in event.reason:
+            self._back_off(event.symbol, now_ns)  # our view of the touch was behind the venue
+        elif isinstance(event, OrderAccepted | OrderAmended):
+            sent, ack = event.ts_request_sent_ns, event.ts_ack_ns
+            if 0 < sent <= ack:
+                self.acks.add(now_ns, (ack - sent) / 1e6)
+
+    def _back_off(self, symbol: str, now_ns: int) -> None:
+        """No new quote on `symbol` for deny-backoff-ms: a refusal is not retried at once."""
+        self.counters["new_quotes_backed_off"] += 1
+        self.backoff_until_ns[symbol] = now_ns + self.mm.deny_backoff_ms * 1_000_000
 
     def _fill(self, fill: OrderFilled | OrderPartiallyFilled, now_ns: int) -> None:
         market = self.market(fill.symbol)
