@@ -24,7 +24,7 @@ from shared.schema import (
     PositionChanged,
 )
 
-_ENDS = (OrderFilled, OrderCanceled, OrderRejected)
+_GONE = (OrderFilled, OrderCanceled, OrderRejected, OrderDenied)  # an order we no longer hold
 _FILLS = (OrderFilled, OrderPartiallyFilled)
 _SUBMITS = ("SubmitOrder", "SubmitOrders")
 _POST_ONLY = "PostOnly"  # Bybit's EC_PostOnlyWillTakeLiquidity: a PostOnly that would take
@@ -38,11 +38,11 @@ class MakerEvents(MakerBase):
         self.sent_ns.pop(order_id, None)  # answered
         self._note(event, now_ns)
         if order_id in self.leftovers:
-            if isinstance(event, _ENDS | OrderDenied):  # a refused cancel: gone or unknown
+            if isinstance(event, _GONE):  # a refused cancel: gone or unknown
                 self.leftovers.discard(order_id)
             return
         if order_id in self.takers.in_flight:
-            if isinstance(event, _ENDS | OrderDenied):
+            if isinstance(event, _GONE):
                 self.takers.in_flight.pop(order_id)
             return
         self.manager.on_event(event)

@@ -21,7 +21,7 @@ per-symbol inventory limit.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from services.strategy.mm import guards
 from services.strategy.mm.estimators import IntensityFit
@@ -144,16 +144,16 @@ def quote_targets(
 
 
 def taker_reduction(view: CycleInput, settings: MarketMakerSettings) -> TakerOrder | None:
-    """Stage 4's want: over the HARD inventory limit, the qty back to the limit (lot-ceiled,
-    at most the position and the venue's largest market order); else None."""
+    """Stage 4's want: over the HARD inventory limit, the qty back to the limit (in whole
+    lots, at least one, at most the position and the venue's largest market order)."""
     s, position = settings, view.position_qty
     held_usdt = abs(float(position)) * view.mid
     if view.mid <= 0 or held_usdt <= s.max_symbol_inventory_usdt * s.inventory_hard_ratio:
         return None
     lot = view.grid[1]
     excess = Decimal(repr((held_usdt - s.max_symbol_inventory_usdt) / view.mid))
-    qty = min((excess / lot).to_integral_value(ROUND_CEILING) * lot, abs(position))
-    qty = min(qty, view.max_taker_qty)
+    lots = max(1, int((excess / lot).to_integral_value(ROUND_FLOOR)))
+    qty = min(lots * lot, abs(position), view.max_taker_qty)
     if qty <= 0:
         return None
     return TakerOrder(OrderSide.SELL if position > 0 else OrderSide.BUY, qty)
