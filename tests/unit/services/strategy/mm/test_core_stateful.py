@@ -85,7 +85,7 @@ class MakerMachine(RuleBasedStateMachine):
         prices = {o.side: o.limit_price for o in news if o.order_type is OrderType.LIMIT}
         if len(prices) == 2:
             assert prices[OrderSide.BUY] < prices[OrderSide.SELL]  # type: ignore[operator]
-        self.pending += news + amends(out) + cancels(out)
+        self.pending += [*news, *amends(out), *cancels(out)]
 
     def _tick(self) -> int:
         self.now += MS

@@ -80,17 +80,18 @@ def test_soft_shrinks_the_size_and_widens_the_spread() -> None:
     soft = run_cycle(view(window_loss_usdt=30.0), SETTINGS, TakerCap(SETTINGS), T0, FakeTimer())
     assert soft.decision.level is guards.Level.SOFT
     assert soft.spread.spread_bps >= normal.spread.spread_bps
-    assert soft.targets[OrderSide.BUY] is not None
-    assert normal.targets[OrderSide.BUY] is not None
-    assert soft.targets[OrderSide.BUY].qty == D("0.001")  # 0.002 x 0.5
+    soft_bid = soft.targets[OrderSide.BUY]
+    assert soft_bid is not None
+    assert soft_bid.qty == D("0.001")  # 0.002 x 0.5
 
 
 def test_a_long_position_skews_both_quotes_down_and_stops_adding_past_the_limit() -> None:
     flat = run_cycle(view(), SETTINGS, TakerCap(SETTINGS), T0, FakeTimer()).targets
     long = run_cycle(view("0.019"), SETTINGS, TakerCap(SETTINGS), T0, FakeTimer()).targets
-    assert long[OrderSide.SELL] is not None
-    assert flat[OrderSide.SELL] is not None
-    assert long[OrderSide.SELL].price <= flat[OrderSide.SELL].price
+    long_ask, flat_ask = long[OrderSide.SELL], flat[OrderSide.SELL]
+    assert long_ask is not None
+    assert flat_ask is not None
+    assert long_ask.price <= flat_ask.price
     assert long[OrderSide.BUY] is None  # one more bid fill would pass 1000 USDT
 
 
