@@ -1,5 +1,6 @@
-"""scripts/backtest: run the momentum scalper over a recording; print a summary and the
-report's metrics, write the result with its metrics as JSON and the HTML report."""
+"""scripts/backtest: run the strategy of `[strategy] kind` (the momentum scalper or the
+market maker) over a recording; print a summary and the report's metrics, write the result
+with its metrics as JSON and the HTML report."""
 
 import argparse
 import re
@@ -25,6 +26,10 @@ EXAMPLES = """examples:
       --set momentum-threshold=0.00002 --set max-hold-s=1 --entry-latency-ms 2
   scripts/backtest --recordings run/recordings --day 2024-08-08 --symbol ETHUSDT --seed 3 \\
       --entry-latency-samples order_to_ack_ms.txt --out day.json
+  scripts/backtest tests/fixtures/replay/ETHUSDT-2024-08-08-10s.frames.gz \\
+      --set kind=market-maker --set strategy-id=mm1 \\
+      --set 'market-maker={min-spread-bps=0.01, feed-stale-ms=60000.0}'
+      (the market maker; its order rate needs [executor] max-orders-per-minute raised)
 """
 
 
