@@ -147,6 +147,7 @@ class MakerBase:
             s: self._ticks_from_touch(m) for s, m in sorted(self.markets.items())
         }
         out["phase"] = self.phase.value
+        out["counters"] = dict(sorted((self.counters + self.manager.book.counters).items()))
         return out
 
     def _ticks_from_touch(self, market: SymbolMarket) -> dict[str, float | None]:

@@ -206,10 +206,10 @@ class MarketMaker(MakerEvents):
         if result.capped:
             self.counters["taker_capped"] += 1
         taker, levels = result.taker, market.levels
-        if taker is None or levels is None or self.phase is Phase.SYNCING:
+        if taker is None or levels is None or self.phase in (Phase.SYNCING, Phase.HALTED):
             return
-        if self.takers.busy(market.symbol):
-            self.counters["taker_in_flight"] += 1
+        if self.takers.busy(market.symbol) or now_ns < self.backoff_until_ns.get(market.symbol, 0):
+            self.counters["taker_waiting"] += 1
             return
         order_id = self.manager.book.next_id(levels.epoch, now_ns)
         self.counters["taker_orders"] += 1

@@ -43,7 +43,9 @@ class MakerEvents(MakerBase):
             return
         if order_id in self.takers.in_flight:
             if isinstance(event, _GONE):
-                self.takers.in_flight.pop(order_id)
+                symbol = self.takers.in_flight.pop(order_id)
+                if isinstance(event, OrderDenied | OrderRejected):  # not retried at once
+                    self._back_off(symbol, now_ns)
             return
         self.manager.on_event(event)
 

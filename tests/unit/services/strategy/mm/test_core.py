@@ -9,6 +9,7 @@ from services.strategy.mm.pipeline import STAGES
 from shared.schema import (
     Alert,
     AlertSeverity,
+    OrderDenied,
     OrderSide,
     OrderType,
     SubmitOrders,
@@ -137,7 +138,7 @@ def test_one_taker_order_at_a_time_and_the_cap_refuses_beyond_it() -> None:
     mm.on_message(position_changed(BTC, "0.04", "50000"), START)
     (take,) = submits(book(mm, "50000.0", "50000.1", START + MS))
     assert submits(book(mm, "50000.0", "50000.1", START + 2 * MS)) == []
-    assert mm.counters["taker_in_flight"] == 1
+    assert mm.counters["taker_waiting"] == 1
     mm.on_message(filled(take, START + 3 * MS, maker=False), START + 3 * MS)
     mm.on_message(position_changed(BTC, "0.04", "50000"), START + 4 * MS)  # still over
     assert submits(book(mm, "50000.0", "50000.1", START + 5 * MS)) == []
@@ -239,3 +240,25 @@ def test_a_maker_fill_moves_inventory_pnl_and_net_bps() -> None:
     status = mm.status(START)
     assert status.position_qty == D("0.002")
     assert status.realised_pnl_usdt < 0
+
+
+def test_a_refused_taker_order_waits_for_the_backoff_and_none_goes_out_halted() -> None:
+    mm = maker()
+    mm.on_message(position_changed(BTC, "0.04", "50000"), START)
+    (take,) = submits(book(mm, "50000.0", "50000.1", START + MS))
+    denial = OrderDenied(
+        client_order_id=take.client_order_id,
+        strategy_id="mm1",
+        command_kind="SubmitOrder",
+        reason="price_stale",
+        ts_event_ns=START + 2 * MS,
+    )
+    mm.on_message(denial, START + 2 * MS)
+    assert submits(book(mm, "50000.0", "50000.1", START + 3 * MS)) == []
+    later = START + 2 * MS + S_NS
+    assert [o.reduce_only for o in submits(book(mm, "50000.0", "50000.1", later))] == [True]
+    halted = maker()
+    halt = TradingStateChanged(state=TradingState.HALTED, reason="op", ts_event_ns=START)
+    halted.on_message(halt, START)
+    halted.on_message(position_changed(BTC, "0.04", "50000"), START)
+    assert submits(book(halted, "50000.0", "50000.1", START + MS)) == []
