@@ -1,8 +1,8 @@
 """The market maker core against a small venue model under random books, answers and fills.
 
 Invariants: at most one quote per (symbol, side) at the venue or on its way there; no new
-quote after HARD; every quote sent rests without crossing the book it was priced on, its
-bid below its ask.
+quote after HARD; every quote sent or amended rests without crossing the book it was
+priced on, its bid below its ask.
 """
 
 from dataclasses import dataclass
@@ -85,6 +85,12 @@ class MakerMachine(RuleBasedStateMachine):
         prices = {o.side: o.limit_price for o in news if o.order_type is OrderType.LIMIT}
         if len(prices) == 2:
             assert prices[OrderSide.BUY] < prices[OrderSide.SELL]  # type: ignore[operator]
+        for amend in amends(out):  # an amended order can take: never priced through the book
+            side, to = self.venue[amend.client_order_id].side, amend.limit_price
+            if to is not None and side is OrderSide.BUY:
+                assert to < self.best[1]
+            elif to is not None:
+                assert to > self.best[0]
         self.pending += [*news, *amends(out), *cancels(out)]
 
     def _tick(self) -> int:
