@@ -136,6 +136,9 @@ class RecordedDepth:
     ) -> None:
         sizes, prices = self._sizes[is_bid], self._prices[is_bid]
         used, traded = self._used[is_bid], self._traded[is_bid]
+        if not watched and not used:  # the usual case, and nothing in the loop changes it
+            self._change_plain(sizes, prices, levels)
+            return
         for price, lots in levels:
             before = sizes.get(price)
             if price in watched:
@@ -150,6 +153,20 @@ class RecordedDepth:
             elif before is not None:
                 del sizes[price]
                 del prices[bisect.bisect_left(prices, price)]
+
+    @staticmethod
+    def _change_plain(sizes: dict[int, int], prices: list[int], levels: tuple[Level, ...]) -> None:
+        """`_change` where no account order rests and nothing was taken: sizes only."""
+        get, insort, bisect_left = sizes.get, bisect.insort, bisect.bisect_left
+        for price, lots in levels:
+            before = get(price)
+            if lots > 0:
+                if before is None:
+                    insort(prices, price)
+                sizes[price] = lots
+            elif before is not None:
+                del sizes[price]
+                del prices[bisect_left(prices, price)]
 
     def _replace(
         self,
