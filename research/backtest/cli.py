@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from research.backtest.columnar import CacheError, ColumnarRecording
 from research.backtest.engine import BacktestError, Engine, Progress
 from research.backtest.market import day_lines, recording_lines
 from research.backtest.settings import NS_PER_MS, BacktestSettings, Latency, load_settings
@@ -116,6 +117,13 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="the HTML report, readable offline (default: --out with .html)",
+    )
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="run one FILE from its columnar cache (FILE.cache.npz beside it, built at the"
+        " first run: about 4 us an event; later runs of the file decode no JSON for the"
+        " venue, about a third faster)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p
@@ -238,11 +246,16 @@ def main(argv: list[str] | None = None) -> int:
         html_path = args.html or args.out.with_suffix(".html")
         if html_path == args.out:
             raise ValueError(f"--out and --html name the same file: {html_path}")
-        result = Engine(settings, lines, progress=progress).run()
+        source: Iterator[tuple[int, bytes]] | ColumnarRecording = lines
+        if args.cache:
+            if len(args.files) != 1:
+                raise ValueError("--cache takes exactly one recording FILE")
+            source = ColumnarRecording(args.files[0])
+        result = Engine(settings, source, progress=progress).run()
         metrics = compute(result)
         args.out.write_bytes(result_with_metrics_json(result, metrics))
         html_path.write_text(render(result, metrics), encoding="utf-8")
-    except (SettingsError, RecordingError, BacktestError, ValueError, OSError) as e:
+    except (SettingsError, RecordingError, BacktestError, CacheError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     elapsed = time.monotonic() - started

@@ -201,6 +201,7 @@ class Engine:
                 self._timer(tt)
             else:
                 break
+        self.ledger.data_ended(self._last_recv_ns)
         return build_result(self)
 
     def _start(self) -> None:

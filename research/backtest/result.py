@@ -12,9 +12,10 @@ For the report (research/report) it also keeps:
   before the first Quote);
 - each fill's symbol, the position after it, the mid when the strategy was told of it and
   the mid `MARKOUT_HORIZONS_NS` (1 s, 5 s) after that. A markout is resolved by the first
-  market message (Quote or Trade) later than its horizon: the mid then in force is the
-  last Quote's, as the feed publishes a Quote whenever the top of the book changes. One
-  whose horizon lies past the end of the data stays None (unknown, never 0);
+  market message (Quote or Trade) later than its horizon, or by the end of the data
+  (`data_ended`): the mid then in force is the last Quote's, as the feed publishes a Quote
+  whenever the top of the book changes. One whose horizon lies past the last recorded
+  frame stays None (unknown, never 0);
 - `marks`: the mid, position, fees and equity on a regular time grid, one `MarkPoint` a
   bucket (the mid's low, high and last in it; the rest as of the bucket's last update;
   a bucket without a Quote or a fill is left out: nothing changed in it). Buckets start at
@@ -272,6 +273,11 @@ class Ledger:
         self.sample(now_ns)
         if self._mid is not None:
             self._touch(now_ns, self._mid)
+
+    def data_ended(self, last_recv_ns: int) -> None:
+        """The recording ends at `last_recv_ns`: the market is known up to then, so the
+        markouts due by then take the mid in force; later ones stay unknown."""
+        self._resolve_markouts(last_recv_ns, inclusive=True)
 
     def _resolve_markouts(self, now_ns: int, *, inclusive: bool) -> None:
         """Markouts due before `now_ns` (or at it, `inclusive`) take the mid in force."""

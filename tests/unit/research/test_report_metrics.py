@@ -482,3 +482,12 @@ def test_each_mark_is_the_low_high_and_last_mid_of_its_bucket(
     for m in marks:
         mids = buckets[m.ts_ns]
         assert (m.mid_low, m.mid_high, m.mid_last) == (min(mids), max(mids), mids[-1])
+
+
+def test_at_the_end_of_the_data_markouts_due_by_the_last_frame_take_the_mid_in_force() -> None:
+    ledger = Ledger(D(1000))
+    ledger.on_event(quote("99", "101", 0), 0)
+    ledger.on_event(filled(S), S)  # no market message after it
+    ledger.data_ended(3 * S)  # the last frame: 2 s after the fill
+    (row,) = ledger.fills
+    assert (row.mid_1s_after, row.mid_5s_after) == (D(100), None)  # 5 s after: unknown
