@@ -4,12 +4,14 @@ Messages in (universe, market data, execution events) go through the machine in 
 order; its commands go out on PUSH at once. Between messages, and at least every
 `_UPKEEP_MS`, the loop runs the machine's timer, publishes heartbeats and status, answers
 snapshot requests, joins (or rejoins) each publisher's state with the Clone pattern, and
-watches the executor's heartbeats.
+watches the executor's heartbeats. Once a second, with the status, it runs `periodic` (e.g.
+the market maker's metrics feed, which must read the machine on this thread).
 """
 
 import logging
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -98,6 +100,7 @@ class StrategyLoop:
         self._next_join_ns = 0
         self._executor_was_alive = False
         self.last_status: StrategyStatus | None = None
+        self.periodic: list[Callable[[], None]] = []  # run on this thread once a second
 
     def run(self, stop: threading.Event) -> None:
         inbox, clock = self._s.inbox, self._clock
@@ -113,6 +116,7 @@ class StrategyLoop:
             if now >= next_status:
                 next_status = now + _STATUS_NS
                 self._publish_status(now)
+                self._run_periodic()
 
     def _upkeep(self, now: int) -> None:
         self._s.publisher.tick()
@@ -126,6 +130,15 @@ class StrategyLoop:
             self._refresh_once()
         self._watch_executor(now)
         self._act(self.strategy.on_timer(now))
+
+    def _run_periodic(self) -> None:
+        """Run each periodic task; one that fails is counted and logged, trading goes on."""
+        for task in self.periodic:
+            try:
+                task()
+            except Exception:
+                self.counters["periodic_failures"] += 1
+                log.exception("periodic task failed")
 
     def _join(self) -> None:
         """Clone pattern: each publisher's state. A first join goes in order (no executor

@@ -5,6 +5,8 @@ import logging
 
 from services.strategy.kinds import build_strategy
 from services.strategy.loop import Peer, Sockets, StrategyLoop
+from services.strategy.mm.core import MarketMaker
+from services.strategy.mm_metrics import MakerMetrics
 from services.strategy.settings import StrategySettings
 from shared.bybit.rest import BybitRest
 from shared.bybit.translate import instrument_rules
@@ -66,6 +68,10 @@ class StrategyService:
         ctx.registry.register(
             CounterCollector("strategy_loop", "Strategy loop events", lambda: loop.counters)
         )
+        if isinstance(self.machine, MarketMaker):  # fed on the loop's thread, read at scrape
+            maker, maker_metrics = self.machine, MakerMetrics.of(self.machine)
+            ctx.registry.register(maker_metrics)
+            loop.periodic.append(lambda: maker_metrics.feed(maker))
         start_metrics(ctx, self._settings.metrics_port, resources)
 
     async def run(self) -> None:
