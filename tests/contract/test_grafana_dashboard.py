@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from services.scanner.service import ScannerMetrics
+from services.strategy.mm_metrics import MakerMetrics
 from shared.bus import BusStats, PeerLiveness
 from shared.runtime.clock import FakeClock
 from shared.runtime.metrics import (
@@ -24,7 +25,7 @@ from shared.runtime.metrics import (
 )
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-DASHBOARD: Final = ROOT / "deploy" / "grafana" / "trading-system.json"
+DASHBOARDS: Final = sorted((ROOT / "deploy" / "grafana").glob("*.json"))
 PROMETHEUS: Final = ROOT / "deploy" / "prometheus.yml"
 SERVICES: Final = ("scanner", "recorder", "feed", "strategy", "executor", "simulator")
 PROMETHEUS_BUILTINS: Final = frozenset({"up"})  # made by Prometheus, not by a service
@@ -96,25 +97,34 @@ def exported_names() -> set[str]:
     for collector in _sample_collectors():
         registry.register(collector)
     ScannerMetrics(registry)
+    registry.register(MakerMetrics("sample", (1.0, 2.0)))  # the market maker's (unfed)
     names: set[str] = set()
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+    suffixes = {
+        "counter": ("_total",),
+        "histogram": ("_bucket", "_sum", "_count"),
+        "summary": ("_sum", "_count"),
+    }
     for family in registry.collect():
         names.update(sample.name for sample in family.samples)
         names.update(family.name + s for s in suffixes.get(family.type, ("",)))
     return names
 
 
-def _dashboard() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(DASHBOARD.read_text())
+def _dashboard(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
     return document
 
 
-def _expressions() -> list[tuple[str, str]]:
+def _expressions(path: Path) -> list[tuple[str, str]]:
     return [
         (panel["title"], target["expr"])
-        for panel in _dashboard()["panels"]
+        for panel in _dashboard(path)["panels"]
         for target in panel.get("targets", [])
     ]
+
+
+def test_the_dashboards_are_found() -> None:
+    assert [p.name for p in DASHBOARDS] == ["market-maker.json", "trading-system.json"]
 
 
 def test_exported_names_are_found_from_the_services_collectors() -> None:
@@ -123,6 +133,8 @@ def test_exported_names_are_found_from_the_services_collectors() -> None:
     assert {"bus_sent_messages_total", "bus_peer_alive", "executor_events_total"} <= names
     assert {"executor_latency_us_bucket", "executor_latency_recent_us"} <= names
     assert {"feed_events_total", "strategy_loop_total", "scanner_scan_failures_total"} <= names
+    assert {"mm_stage_latency_seconds_bucket", "mm_guard_triggers_total"} <= names
+    assert {"mm_fill_net_bps_sum", "mm_inventory_usdt"} <= names
 
 
 @pytest.mark.parametrize(
@@ -142,9 +154,10 @@ def test_metric_names_skip_functions_labels_and_keywords(expr: str, expected: se
     assert metric_names(expr) == expected
 
 
-def test_every_metric_in_the_dashboard_is_exported() -> None:
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
+def test_every_metric_in_the_dashboard_is_exported(path: Path) -> None:
     exported = exported_names() | PROMETHEUS_BUILTINS
-    expressions = _expressions()
+    expressions = _expressions(path)
 
     unknown = {
         (title, name)
@@ -157,8 +170,9 @@ def test_every_metric_in_the_dashboard_is_exported() -> None:
     assert unknown == set()
 
 
-def test_dashboard_reads_prometheus_through_the_datasource_variable() -> None:
-    dashboard = _dashboard()
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
+def test_dashboard_reads_prometheus_through_the_datasource_variable(path: Path) -> None:
+    dashboard = _dashboard(path)
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     query_panels = [p for p in dashboard["panels"] if p.get("targets")]
 
@@ -179,3 +193,11 @@ def test_prometheus_scrapes_every_service_on_its_metrics_port() -> None:
     )
 
     assert jobs == {name: f"127.0.0.1:{settings[name]['metrics-port']}" for name in SERVICES}
+
+
+def test_the_market_maker_dashboard_has_its_three_rows() -> None:
+    dashboard = _dashboard(ROOT / "deploy" / "grafana" / "market-maker.json")
+    rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+
+    assert rows == ["Performance", "Risk", "Edge"]
+    assert dashboard["uid"] == "market-maker"
