@@ -134,13 +134,16 @@ def running_system(
     directory: Path,
     overrides: dict[str, dict[str, str]] | None = None,
     env: dict[str, str] | None = None,
+    extra_sections: str = "",
 ) -> Iterator[System]:
     """scripts/run --quiet with its own settings and run dir (and `env` on top of this
-    process's environment); stopped with scripts/stop if still up at exit."""
+    process's environment); stopped with scripts/stop if still up at exit. `extra_sections`
+    (TOML, e.g. a [strategy-<name>] instance) is appended to the settings file."""
     venue_port = free_port()
     settings = directory / "settings.toml"
     settings.write_text(
         settings_text(venue_port, {"strategy": QUICK_STRATEGY, **(overrides or {})})
+        + extra_sections
     )
     run_dir = directory / "run"
     env = {

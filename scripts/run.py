@@ -36,12 +36,19 @@ from scripts.preflight import (
     check_settings,
     ports_of,
 )
+from scripts.run_instances import (
+    check_instances,
+    instance_ports,
+    is_instance_program,
+    write_programs,
+)
 from scripts.run_processes import find_run_processes, stop_run
 from scripts.run_report import crashes, positions_left
 from scripts.run_setup import check_mode, environment, fresh_paper_journal, key_files, venue_keys
 from scripts.status import collect, render
 from shared.keys import remove_key_files, write_key_files
 from shared.settings import (
+    INSTANCE_PREFIX,
     REPO_ROOT,
     Mode,
     Secrets,
@@ -115,11 +122,17 @@ def _wait_until_up(supervisor: Supervisor, process: subprocess.Popen[bytes]) -> 
         time.sleep(0.1)  # polling a child's start-up
 
 
+def _programs(sections: dict[str, Any]) -> tuple[str, ...]:
+    """Every program in start order: the services, then each further strategy instance."""
+    return (*SERVICES, *(name for name in sections if is_instance_program(name)))
+
+
 def _start_services(
     supervisor: Supervisor, process: subprocess.Popen[bytes], sections: dict[str, Any]
 ) -> None:
     """In paper mode wait for the simulator to answer, then start the rest in order (no
-    service logs connection errors while the venue is still starting)."""
+    service logs connection errors while the venue is still starting); the further
+    strategy instances last."""
     if sections["system"].mode is Mode.PAPER:
         url = sections["bybit"].paper_rest_url.rstrip("/") + "/v5/market/time"
         deadline = time.monotonic() + VENUE_START_S
@@ -132,7 +145,7 @@ def _start_services(
                     " see its log (<run dir>/logs/simulator.log)"
                 )
             time.sleep(0.1)  # polling the venue's start-up
-    for name in SERVICES[1:]:
+    for name in _programs(sections)[1:]:
         supervisor.rpc.startProcess(name, False)
 
 
@@ -140,11 +153,12 @@ def _shutdown(
     supervisor: Supervisor, process: subprocess.Popen[bytes], report: "_FinalReport"
 ) -> int:
     """Stop every service in reverse start order, then supervisord; 0 if all were clean."""
-    print(f"run: stopping ({', '.join(reversed(SERVICES))}) ...", file=sys.stderr)
+    programs = report.programs
+    print(f"run: stopping ({', '.join(reversed(programs))}) ...", file=sys.stderr)
     try:
         # One at a time, each waited for: supervisord's stop-all signals them all at once,
         # and the executor must cancel its orders while the venue is still up.
-        for name in reversed(SERVICES):
+        for name in reversed(programs):
             _stop(supervisor, name)
             if name == "executor":
                 report.read_positions()  # the venue is still up
@@ -157,14 +171,14 @@ def _shutdown(
         return 1
     process.wait(60)
     clean = True
-    for name in SERVICES:
+    for name in programs:
         info = infos.get(name)
         if info is None or (info.state == "STOPPED" and info.pid == 0 and info.exit_status == 0):
             detail = "stopped, exit 0" if info is not None else "not configured"
         else:
             detail = f"{info.state}, exit {info.exit_status}"
             clean = clean and info.state in ("STOPPED",) and info.exit_status == 0
-        print(f"run:   {name:<10} {detail}", file=sys.stderr)
+        print(f"run:   {name:<12} {detail}", file=sys.stderr)
     problems = crashes(report.run_dir, {name: info.state for name, info in infos.items()})
     for line in problems:
         print(f"run: {line}", file=sys.stderr)
@@ -183,6 +197,7 @@ class _FinalReport:
         self._mode: Mode = sections["system"].mode
         self._keys = keys
         self.lines: list[str] = []
+        self.programs = _programs(sections)
 
     def read_positions(self) -> None:
         rest_url = self._bybit.urls(self._mode)[0]
@@ -209,8 +224,9 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any], Secrets]:
         check_mode(system.mode, args.live)
         keys = venue_keys(system.mode, os.environ)
         sections = check_settings(settings_path(), run_dir, keys)
+        instances = check_instances(settings_path(), sections)
         removed = check_leftovers(run_dir)
-        check_ports(ports_of(sections), settings_path())
+        check_ports(ports_of(sections) + instance_ports(instances), settings_path())
         notice = migration_notice(settings_path())
     except (SettingsError, PreflightError) as e:
         raise SystemExit(f"error: {e}") from None
@@ -233,7 +249,14 @@ def main(argv: list[str]) -> int:
     (run_dir / "logs").mkdir(mode=0o700, exist_ok=True)
     if mode is Mode.PAPER and (archived := fresh_paper_journal(run_dir)):
         print(f"run: a new paper account: the earlier journal is now {archived}", file=sys.stderr)
-    env = environment(mode, run_dir, write_key_files(run_dir, key_files(mode, keys)))
+    instances = _programs(sections)[len(SERVICES) :]
+    try:
+        write_programs(run_dir, [name.removeprefix(INSTANCE_PREFIX) for name in instances])
+    except (OSError, SettingsError) as e:
+        print(f"error: cannot write the strategy instances' programs: {e}", file=sys.stderr)
+        return 2
+    files = key_files(mode, keys, instances)
+    env = environment(mode, run_dir, write_key_files(run_dir, files))
     stop = _Stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

@@ -1,7 +1,8 @@
 """The processes of one run directory, found in /proc, and stopping them in order.
 
 A run's processes are supervisord (its command line names supervisor.supervisord) and the
-services it started (supervisord gives each SUPERVISOR_PROCESS_NAME); both carry
+services it started (supervisord gives each SUPERVISOR_PROCESS_NAME: a service, or a further
+strategy instance strategy-<name>); both carry
 TRADING_RUN_DIR=<run dir> in /proc/<pid>/environ. This is how scripts/stop and scripts/run
 find a system whose scripts/run, or whose supervisord, is gone. Linux only (/proc).
 """
@@ -19,6 +20,7 @@ from typing import Final
 
 from scripts.control import SERVICES, Supervisor
 from shared.keys import remove_key_files
+from shared.settings import INSTANCE_PREFIX
 
 SUPERVISORD: Final = "supervisord"
 # What each is given before SIGKILL: supervisord's stopwaitsecs plus a margin.
@@ -32,7 +34,7 @@ Say = Callable[[str], None]
 @dataclass(frozen=True)
 class RunProcess:
     pid: int
-    name: str  # a service of SERVICES, or "supervisord"
+    name: str  # a service of SERVICES, a strategy instance strategy-<name>, or "supervisord"
 
 
 def _environ(pid: int) -> dict[str, str]:
@@ -64,7 +66,7 @@ def find_run_processes(run_dir: Path) -> list[RunProcess]:
         if run is None or not _same_dir(run, run_dir):
             continue
         name = env.get("SUPERVISOR_PROCESS_NAME")
-        if name in SERVICES:
+        if name is not None and (name in SERVICES or name.startswith(INSTANCE_PREFIX)):
             found.append(RunProcess(pid, name))
         elif b"supervisor.supervisord" in cmdline:
             found.append(RunProcess(pid, SUPERVISORD))
@@ -109,9 +111,12 @@ def _through_supervisord(run_dir: Path, say: Say) -> bool:
     supervisor = Supervisor(run_dir)
     if not supervisor.answers():
         return False
-    say(f"stop: supervisord answers; stopping {', '.join(reversed(SERVICES))}")
     try:
-        for name in reversed(SERVICES):
+        configured = [p.name for p in supervisor.processes()]
+        instances = sorted(n for n in configured if n.startswith(INSTANCE_PREFIX))
+        order = [*reversed(instances), *reversed(SERVICES)]
+        say(f"stop: supervisord answers; stopping {', '.join(order)}")
+        for name in order:
             try:
                 supervisor.rpc.stopProcess(name, True)
             except xmlrpc.client.Fault as e:
@@ -134,7 +139,10 @@ def stop_run(run_dir: Path, say: Say) -> bool:
         for process in find_run_processes(run_dir):
             if process.name == SUPERVISORD:
                 clean = _terminate(process, say) and clean
-        for name in reversed(SERVICES):  # orphans whose supervisord is gone
+        for process in find_run_processes(run_dir):  # orphans whose supervisord is gone:
+            if process.name.startswith(INSTANCE_PREFIX):  # the further instances first
+                clean = _terminate(process, say) and clean
+        for name in reversed(SERVICES):
             for process in find_run_processes(run_dir):
                 if process.name == name:
                     clean = _terminate(process, say) and clean

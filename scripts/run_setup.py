@@ -44,8 +44,11 @@ def venue_keys(mode: Mode, environ: Mapping[str, str]) -> Secrets:
     return keys
 
 
-def key_files(mode: Mode, keys: Secrets) -> dict[str, dict[str, str]]:
-    """service -> the secret variables it gets (shared.keys.needed_keys), nothing more."""
+def key_files(
+    mode: Mode, keys: Secrets, instances: tuple[str, ...] = ()
+) -> dict[str, dict[str, str]]:
+    """service -> the secret variables it gets (shared.keys.needed_keys), nothing more;
+    `instances` are the further strategy instances' programs (strategy-<name>)."""
     bus = keys.bus_hmac_key.decode() if keys.bus_hmac_key else ""
     values = {
         "BYBIT_API_KEY": keys.bybit_api_key or "",
@@ -55,7 +58,7 @@ def key_files(mode: Mode, keys: Secrets) -> dict[str, dict[str, str]]:
     if mode is Mode.PAPER:  # the paper venue's account is the executor's
         values["SIMULATOR_API_KEY"] = values["BYBIT_API_KEY"]
         values["SIMULATOR_API_SECRET"] = values["BYBIT_API_SECRET"]
-    services = ("simulator", "scanner", "recorder", "feed", "executor", "strategy")
+    services = ("simulator", "scanner", "recorder", "feed", "executor", "strategy", *instances)
     return {
         name: {k: values[k] for k in needed_keys(name) if values.get(k)}
         for name in services

@@ -27,6 +27,10 @@ RUN_DIR_ENV: Final = "TRADING_RUN_DIR"  # overrides [system] run-dir
 KNOWN_SECTIONS: Final = frozenset(
     {"system", "bus", "bybit", "scanner", "feed", "strategy", "executor", "simulator", "recorder"}
 )
+# A further strategy instance: section [strategy-<name>] (decoded as [strategy] is), run as
+# the supervisord program strategy-<name>; [strategy] itself stays the first instance.
+INSTANCE_PREFIX: Final = "strategy-"
+INSTANCE_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_]{0,15}$")
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(gt=0)]
@@ -195,12 +199,60 @@ def read_settings(path: Path) -> Migrated:
         migrated = migrate(_parse(path))
     except VersionError as e:
         raise SettingsError(f"{path}: {e}") from None
-    unknown = sorted(set(migrated.document) - KNOWN_SECTIONS)
+    unknown = sorted(
+        name
+        for name in set(migrated.document) - KNOWN_SECTIONS
+        if not _instance_section(path, name)
+    )
     if unknown:
         raise SettingsError(
             f"{path}: unknown section [{unknown[0]}] (known: {', '.join(sorted(KNOWN_SECTIONS))})"
         )
     return migrated
+
+
+def _instance_section(path: Path, name: str) -> bool:
+    """True for [strategy-<name>] with a valid name; a bad name is refused, saying why."""
+    if not name.startswith(INSTANCE_PREFIX):
+        return False
+    if not INSTANCE_NAME.match(name.removeprefix(INSTANCE_PREFIX)):
+        raise SettingsError(
+            f"{path}: section [{name}]: a strategy instance's name (after 'strategy-') must be"
+            " 1-16 of a-z, 0-9 and _, starting with a letter or digit"
+        )
+    return True
+
+
+def strategy_instances(path: Path | None = None) -> tuple[str, ...]:
+    """The names of the further strategy instances ([strategy-<name>] sections), sorted."""
+    path = path or settings_path()
+    document = read_settings(path).document
+    return tuple(
+        sorted(
+            name.removeprefix(INSTANCE_PREFIX)
+            for name in document
+            if name.startswith(INSTANCE_PREFIX)
+        )
+    )
+
+
+def instance_endpoints(endpoints: Endpoints, instance: str) -> Endpoints:
+    """`endpoints` with instance `instance`'s own strategy-events and strategy-snapshot:
+    each ipc path gets "-<instance>" before its suffix (strategy.pub -> strategy-mm1.pub);
+    every other endpoint is shared. Raises SettingsError for a tcp endpoint (no path)."""
+    values = {f: getattr(endpoints, f) for f in endpoints.__struct_fields__}
+    for field_name in ("strategy_events", "strategy_snapshot"):
+        endpoint: str = values[field_name]
+        if not endpoint.startswith("ipc://"):
+            raise SettingsError(
+                f"key [bus.endpoints] {field_name.replace('_', '-')}: {endpoint!r} is not an"
+                f" ipc endpoint; strategy instance [{INSTANCE_PREFIX}{instance}] derives its own"
+                " from an ipc path only (use ipc endpoints to run several instances)"
+            )
+        head, slash, base = endpoint.rpartition("/")
+        stem, dot, suffix = base.partition(".")
+        values[field_name] = f"{head}{slash}{stem}-{instance}{dot}{suffix}"
+    return Endpoints(**values)
 
 
 def migration_notice(path: Path) -> str | None:
