@@ -50,6 +50,7 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
+from shared.schema.instruments import InstrumentRules, InstrumentRulesChanged
 from shared.schema.market import (
     BookLevel,
     BookLevels,
@@ -93,6 +94,8 @@ __all__ = [
     "FeedState",
     "FeedStatus",
     "Heartbeat",
+    "InstrumentRules",
+    "InstrumentRulesChanged",
     "Message",
     "NanosSinceEpoch",
     "OpenOrder",

@@ -27,6 +27,7 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
+from shared.schema.instruments import InstrumentRulesChanged
 from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrames
 from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
@@ -67,4 +68,5 @@ BusMessage = (
     | CancelOrders
     | OrderAmended
     | VenueFrames
+    | InstrumentRulesChanged
 )

@@ -18,6 +18,7 @@ from shared.schema.events import (
     PositionChanged,
     TradingStateChanged,
 )
+from shared.schema.instruments import InstrumentRulesChanged
 from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrames
 from shared.schema.strategy import StrategyStatus
 from shared.schema.universe import UniverseChanged
@@ -39,6 +40,7 @@ _SYMBOL_TOPICS: Final[dict[type[Message], str]] = {
     BookLevels: "md.book.",
     FeedStatus: "md.status.",
     FeedReady: "md.ready.",
+    InstrumentRulesChanged: "md.rules.",
 }
 _ORDER_TOPICS: Final[dict[type[Message], str]] = {
     OrderAccepted: "exec.order.",

@@ -22,6 +22,7 @@ from shared.schema import (
     FeedState,
     FeedStatus,
     Heartbeat,
+    InstrumentRulesChanged,
     OpenOrder,
     OrderAccepted,
     OrderAmended,
@@ -378,5 +379,8 @@ SAMPLES: dict[str, BusMessage] = {
                 ts_recv_ns=T,
             ),
         )
+    ),
+    "InstrumentRulesChanged": InstrumentRulesChanged(
+        symbol=SYM, rules=BTCUSDT_RULES, ts_event_ns=T
     ),
 }
