@@ -6,9 +6,11 @@ venue's grids, it opens `<name>.cache.npz` beside the file (`X.frames.gz` ->
 backtest decodes it (`decode_public`, then the venue's `RecordedFrames.of_frame` on those
 grids) and kept as
 
-- per line: receive ns, kind, topic, symbol, book depth and snapshot flag, where its levels
-  (or trades) start and how many bids and asks (or trades) it has, where its raw bytes are;
-- per level or trade: price ticks, lots, and for a trade whether its taker bought;
+- per line: receive ns, kind, topic, symbol, book depth and snapshot flag, a book's venue
+  time (`match_ms`: its `cts`), where its levels (or trades) start and how many bids and
+  asks (or trades) it has, where its raw bytes are;
+- per level or trade: price ticks, lots, and for a trade whether its taker bought and its
+  venue time (`T`);
 - per line, what its decoding counted (`RecordedFrames.skipped`: a price off the grid, a
   trade under a lot ...), added to the run's counts when the line is served;
 - the raw bytes of the lines the columns do not stand for (not a public frame, a book of
@@ -51,7 +53,7 @@ from shared.bybit import wire
 from shared.bybit.ws_frames import FrameDrop, PublicFrame, decode_public
 from shared.recordings import read_file
 
-FORMAT: Final = 1
+FORMAT: Final = 2  # 2: the venue times (a book's cts, a trade's T)
 CHUNK_LINES: Final = 1 << 13
 COMPRESSION = zipfile.ZIP_DEFLATED  # the raw frames and the columns compress 4 to 1
 RAW, BOOK, TRADES = 0, 1, 2  # a line's kind: RAW only by its raw bytes
@@ -62,6 +64,7 @@ _LINE_COLUMNS: Final = (
     ("symbol", np.int32),
     ("depth", np.int32),
     ("snapshot", np.int8),
+    ("match_ms", np.int64),  # a book's venue time
     ("start", np.int64),
     ("bids", np.int32),  # a book's bids, or a trades frame's trades
     ("asks", np.int32),
@@ -69,7 +72,12 @@ _LINE_COLUMNS: Final = (
     ("raw_len", np.int64),
     *((f"skip_{reason}", np.int32) for reason in SKIP_REASONS),  # what decoding counted
 )
-_LEVEL_COLUMNS: Final = (("price", np.int64), ("lots", np.int64), ("buy", np.int8))
+_LEVEL_COLUMNS: Final = (
+    ("price", np.int64),
+    ("lots", np.int64),
+    ("buy", np.int8),
+    ("trade_ms", np.int64),  # a trade's venue time (0 for a book level)
+)
 _HASH_CHUNK: Final = 1 << 20
 _FEED_DEPTHS: Final = (1, 50)  # FeedSettings.depth: books a feed may read
 
@@ -190,22 +198,24 @@ def _add_events(
         row["symbol"] = tables.number(tables.symbols, names.pop()) if names else -1
         for trade in events:
             assert isinstance(trade, RecordedTrade)
-            _level(levels, trade.price, trade.lots, trade.taker_is_buy)
+            _level(levels, trade.price, trade.lots, trade.taker_is_buy, trade.match_ms)
         return True
     (update,) = events
     assert isinstance(update, DepthUpdate)
     row["kind"], row["depth"], row["snapshot"] = BOOK, update.depth, int(update.is_snapshot)
+    row["match_ms"] = update.match_ms
     row["symbol"] = tables.number(tables.symbols, update.symbol)
     row["bids"], row["asks"] = len(update.bids), len(update.asks)
     for price, lots in (*update.bids, *update.asks):
-        _level(levels, price, lots, False)
+        _level(levels, price, lots, False, 0)
     return update.depth in _FEED_DEPTHS
 
 
-def _level(levels: dict[str, list[int]], price: int, lots: int, buy: bool) -> None:
+def _level(levels: dict[str, list[int]], price: int, lots: int, buy: bool, ms: int) -> None:
     levels["price"].append(price)
     levels["lots"].append(lots)
     levels["buy"].append(int(buy))
+    levels["trade_ms"].append(ms)
 
 
 def _write_chunk(archive: zipfile.ZipFile, number: int, chunk: _Chunk) -> None:
@@ -259,13 +269,13 @@ class ColumnarRecording:
 
 
 _NEW: Final = object.__new__
-_SYMBOL, _TS_MS, _DEPTH, _IS_SNAPSHOT, _BIDS, _ASKS, _RECV_NS = (
+_SYMBOL, _TS_MS, _DEPTH, _IS_SNAPSHOT, _BIDS, _ASKS, _RECV_NS, _MATCH_MS = (
     getattr(DepthUpdate, name).__set__
-    for name in ("symbol", "ts_ms", "depth", "is_snapshot", "bids", "asks", "recv_ns")
+    for name in ("symbol", "ts_ms", "depth", "is_snapshot", "bids", "asks", "recv_ns", "match_ms")
 )
 
 
-def _depth_update(  # noqa: PLR0913, PLR0917 -- DepthUpdate's seven fields, in order
+def _depth_update(  # noqa: PLR0913, PLR0917 -- DepthUpdate's eight fields, in order
     symbol: str,
     ts_ms: int,
     depth: int,
@@ -273,6 +283,7 @@ def _depth_update(  # noqa: PLR0913, PLR0917 -- DepthUpdate's seven fields, in o
     bids: tuple[Level, ...],
     asks: tuple[Level, ...],
     recv_ns: int,
+    match_ms: int,
 ) -> DepthUpdate:
     """`DepthUpdate(...)`, the same object at half the cost: a frozen dataclass's `__init__`
     sets each field through `object.__setattr__` by name, the slots' own setters do not
@@ -285,6 +296,7 @@ def _depth_update(  # noqa: PLR0913, PLR0917 -- DepthUpdate's seven fields, in o
     _BIDS(update, bids)
     _ASKS(update, asks)
     _RECV_NS(update, recv_ns)
+    _MATCH_MS(update, match_ms)
     return update
 
 
@@ -326,7 +338,9 @@ def _chunk_frames(
     symbols: list[str],
 ) -> Iterator[MarketFrame]:
     c = {n: _column(archive, f"{number}/{n}.npy") for n, _ in _LINE_COLUMNS}
-    prices, lots, buys = (_column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LEVEL_COLUMNS)
+    prices, lots, buys, trade_ms = (
+        _column(archive, f"{number}/{n}.npy").tolist() for n, _ in _LEVEL_COLUMNS
+    )
     raw = b""  # the chunk's raw lines, read at the first line that needs them (if any)
     feed, lag, followed = market.feed_topics, market.feed_latency_ns, market.followed
     venue_ns_of = (c["recv_ns"] - lag).tolist()  # the engine's axis, as MarketFrames has it
@@ -335,6 +349,7 @@ def _chunk_frames(
     for_feed = [t >= 0 and topics[t] in feed for t in c["topic"].tolist()]
     names = [symbols[x] if x >= 0 else "" for x in c["symbol"].tolist()]
     depths, snapshots = c["depth"].tolist(), (c["snapshot"] == 1).tolist()
+    book_ms = c["match_ms"].tolist()
     starts, bids, asks = c["start"].tolist(), c["bids"].tolist(), c["asks"].tolist()
     raw_starts, raw_lens = c["raw_start"].tolist(), c["raw_len"].tolist()
     counts = {  # per line with counts: (reason, count) of its decoding
@@ -365,26 +380,28 @@ def _chunk_frames(
         ts_ms, s, n, name = ts_ms_of[i], starts[i], bids[i], names[i]
         if k == TRADES:
             events: list[DepthUpdate | RecordedTrade] = [
-                RecordedTrade(name, ts_ms, buys[j] == 1, prices[j], lots[j], recv_ns)
+                RecordedTrade(name, ts_ms, buys[j] == 1, prices[j], lots[j], recv_ns, trade_ms[j])
                 for j in range(s, s + n)
             ]
         else:
-            depth = depths[i]
-            if depth < known.get(name, 0) or depth < known.setdefault(name, followed(name)):
-                # skipped by the ladder whole: no levels needed
-                update = _depth_update(name, ts_ms, depth, snapshots[i], (), (), recv_ns)
-            else:
-                known.pop(name)  # asked again next time: the ladder may follow this one now
+            depth, snapshot = depths[i], snapshots[i]
+            shallower = depth < known.get(name, 0) or depth < known.setdefault(name, followed(name))
+            if shallower and not snapshot:  # skipped by the ladder whole: no levels needed
+                update = _depth_update(name, ts_ms, depth, False, (), (), recv_ns, book_ms[i])
+            else:  # a shallower snapshot too: the ladder may take it as the top
+                if not shallower:
+                    known.pop(name)  # asked again next time: the ladder may follow this one
                 m = s + n
                 e = m + asks[i]
                 update = _depth_update(
                     name,
                     ts_ms,
                     depth,
-                    snapshots[i],
+                    snapshot,
                     tuple(zip(prices[s:m], lots[s:m], strict=True)),
                     tuple(zip(prices[m:e], lots[m:e], strict=True)),
                     recv_ns,
+                    book_ms[i],
                 )
             events = [update]
         yield MarketFrame(recv_ns, venue_ns_of[i], events, feed_frame)

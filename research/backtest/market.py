@@ -56,8 +56,9 @@ class MarketFrames:
     """Decodes recorded lines into `MarketFrame`s (see the module docstring).
 
     `followed(symbol)`, when given, is the depth the venue's ladder follows now (its
-    `recorded_depth`): book frames shallower than it are not converted for the venue, which
-    skips them whole anyway: the events are the same for it, and so are the counts.
+    `recorded_depth`): book deltas shallower than it are not converted for the venue, which
+    skips them whole anyway: the events are the same for it, and so are the counts. A
+    shallower snapshot (`orderbook.1`) is converted: the ladder may take it as the top.
     """
 
     def __init__(

@@ -9,8 +9,11 @@ Two families, one per `ExchangeConfig.market_source`:
 - `"recorded-tops"`: `BookTop` (a best bid and ask) and `TradePrint` (a trade) in prices,
   which move the synthetic book's top and trade against its synthetic depth.
 
-`ts_ms` is the venue's time of the event (the frame's `ts`, a trade's `T`); `recv_ns`, when
-known, the recorder's local receive time (0: not recorded).
+`ts_ms` is the time the event is applied at (the frame's `ts`, a trade's `T`; a backtest
+stamps its own axis); `recv_ns`, when known, the recorder's local receive time (0: not
+recorded); `match_ms` the venue's matching-engine time of what the event shows (a book
+frame's `cts`, its `ts` without one; a trade's `T`; 0: unknown), which the ladder compares
+to tell whether a book already shows a trade (`ladder`).
 """
 
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ class DepthUpdate:
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
     recv_ns: int = 0
+    match_ms: int = 0  # the frame's cts (its ts without one); 0: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class RecordedTrade:
     price: int
     lots: int
     recv_ns: int = 0
+    match_ms: int = 0  # the trade's T; 0: unknown
 
 
 @dataclass(frozen=True, slots=True)

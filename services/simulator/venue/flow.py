@@ -16,7 +16,9 @@ backtest and the replaying simulator alike; `tests/unit/services/simulator/test_
      account orders the recorded book now crosses fill whole at their own prices;
    - `RecordedTrade` (market "recorded"): the account orders it trades through fill whole,
      those at its price move up by its lots and fill by the excess (`Matcher.recorded_trade`);
-     then the trade is recorded as the public print (last price, candles, recent trades);
+     its lots come off the ladder only if it is later (venue time) than the book the level
+     shows (`ladder`); then the trade is recorded as the public print (last price, candles,
+     recent trades);
    - `BookTop` / `TradePrint` (market "recorded-tops"): the synthetic book's top moves to the
      recorded best prices (account orders it crosses fill), a trade walks its synthetic depth;
 3. the TP/SL and conditional orders the new mark or last price reaches fire;
@@ -28,6 +30,7 @@ hands the event to its strategy after `on_market`. So a strategy never acts on a
 venue has not matched yet, and our orders never see a price before the market did.
 """
 
+from services.simulator.ladder import RecordedDepth
 from services.simulator.market import MINUTE_MS
 from services.simulator.market_events import (
     BookTop,
@@ -155,6 +158,9 @@ def _recorded_trade(state: VenueState, market: Market, event: RecordedTrade) -> 
     t = state.now
     state.seq += 1
     book = market.book
+    ladder = book.depth
+    if isinstance(ladder, RecordedDepth):  # is the book it takes from newer than the trade?
+        ladder.trade_ms = event.match_ms
     makers = book.asks if event.taker_is_buy else book.bids
     if makers.prices:
         context = FillContext(state, market, t, prints=False)

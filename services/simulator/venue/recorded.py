@@ -19,8 +19,10 @@ another topic, a symbol the venue does not list, a trade under one lot, a price 
 grid (kept, rounded, but counted).
 
 `of_frame` takes the venue time the events are stamped with (a backtest's axis), and the
-depth the ladder already follows: a shallower book frame, which the ladder skips whole, is
-not converted (only its prices are checked for the grid, as they are counted).
+depth the ladder already follows: a shallower book delta, which the ladder skips whole, is
+not converted (only its prices are checked for the grid, as they are counted); a shallower
+snapshot is (the ladder may take its top). Every event keeps the venue's own time of what
+it shows (`match_ms`: a book's `cts`, or `ts` without one; a trade's `T`).
 """
 
 from collections.abc import Iterable, Iterator, Mapping
@@ -90,9 +92,10 @@ class RecordedFrames:
         """The events of one frame already decoded (a backtest decodes each frame once, for
         the venue and for the feed alike), stamped `ts_ms` (None: the frame's own times).
 
-        `followed` is the depth the ladder follows already: a book frame shallower than it
+        `followed` is the depth the ladder follows already: a book delta shallower than it
         is skipped by the ladder whatever it holds, so its levels are not converted (the
-        event carries none), only checked for prices off the grid, which are counted."""
+        event carries none), only checked for prices off the grid, which are counted; a
+        shallower snapshot is converted (the ladder may take it as the top)."""
         if isinstance(frame, wire.PublicTradeMessage):
             return self._trades(frame, recv_ns, ts_ms)
         return self._book(frame, recv_ns, ts_ms, followed)
@@ -113,7 +116,7 @@ class RecordedFrames:
                 continue
             price = self._ticks(trade.p, tick, ROUND_HALF_UP)
             at = trade.T if ts_ms is None else ts_ms
-            out.append(RecordedTrade(trade.s, at, trade.S == "Buy", price, lots, recv_ns))
+            out.append(RecordedTrade(trade.s, at, trade.S == "Buy", price, lots, recv_ns, trade.T))
         return out
 
     def _book(
@@ -132,7 +135,7 @@ class RecordedFrames:
         if grid is None:
             self.skipped["unknown_symbol"] += 1
             return []
-        if depth < followed:  # the ladder skips it: only its prices off the grid count
+        if depth < followed and frame.type != "snapshot":  # skipped: only off-grid prices count
             for levels, rounding in ((data.b, ROUND_FLOOR), (data.a, ROUND_CEILING)):
                 for price, _ in levels:
                     self._ticks(price, grid[0], rounding)
@@ -150,6 +153,7 @@ class RecordedFrames:
                 bids=bids,
                 asks=asks,
                 recv_ns=recv_ns,
+                match_ms=frame.cts or frame.ts,
             )
         ]
 

@@ -14,7 +14,7 @@ from research.backtest.columnar import ColumnarRecording, build, cache_path
 from research.backtest.engine import Engine
 from research.backtest.market import MarketFrames, recording_lines
 from research.backtest.settings import BacktestSettings
-from services.simulator.venue import ExchangeConfig, Grid, Venue
+from services.simulator.venue import DepthUpdate, ExchangeConfig, Grid, RecordedTrade, Venue
 from shared.recordings import read_file
 from shared.recordings.reader import format_line
 from tests.unit.research import support
@@ -85,6 +85,25 @@ def test_the_core_path_sees_the_same_frames_as_from_the_lines(tmp_path: Path) ->
         plain.skipped,
         plain.venue_skipped,
     )
+
+
+def test_with_a_deeper_book_followed_the_tops_and_the_venue_times_are_served(
+    tmp_path: Path,
+) -> None:
+    path = _edges_file(tmp_path)
+    grids = _venue().grids()
+    plain = MarketFrames(grids, (), 0, lambda symbol: 500)
+    expected = list(plain.frames_of(read_file(path)))
+    cached = MarketFrames(grids, (), 0, lambda symbol: 500)
+    got = list(ColumnarRecording(path).frames(cached, grids))
+    assert got == expected
+    events = [e for frame in got for e in frame.venue_events]
+    tops = [e for e in events if isinstance(e, DepthUpdate) and e.depth == 1]
+    assert tops, "orderbook.1 snapshots keep their levels: the ladder's top"
+    assert all(top.bids and top.asks and top.match_ms > 0 for top in tops)
+    trades = [e for e in events if isinstance(e, RecordedTrade)]
+    assert trades
+    assert all(trade.match_ms > 0 for trade in trades)  # its T
 
 
 def test_the_cache_is_rebuilt_when_the_recording_or_the_grids_change(tmp_path: Path) -> None:

@@ -148,3 +148,120 @@ def test_the_ladder_is_the_recorded_book(
             assert ladder.bid0 == max(reference[True])
         if reference[False]:
             assert ladder.ask0 == min(reference[False])
+
+
+# ---------------------------------------------------------------- venue times (match_ms)
+
+
+def timed(
+    bids: list[Level],
+    asks: list[Level],
+    match_ms: int,
+    *,
+    snapshot: bool = False,
+    depth: int = 500,
+) -> DepthUpdate:
+    return DepthUpdate("ETHUSDT", NOW, depth, snapshot, tuple(bids), tuple(asks), match_ms=match_ms)
+
+
+def timed_ladder(bids: list[Level], asks: list[Level], match_ms: int = 100) -> RecordedDepth:
+    ladder = RecordedDepth(bid0=1, ask0=2)
+    assert ladder.apply(timed(bids, asks, match_ms, snapshot=True), NONE) == []
+    return ladder
+
+
+def trade(ladder: RecordedDepth, is_bid: bool, price: int, lots: int, trade_ms: int) -> None:
+    ladder.trade_ms = trade_ms
+    ladder.on_trade(is_bid, price, lots)
+
+
+def test_a_trade_later_than_the_book_is_taken_off_until_the_update_that_shows_it() -> None:
+    ladder = timed_ladder([(100, 10)], [(101, 7)], match_ms=100)
+    trade(ladder, True, 100, 4, trade_ms=120)  # real data: the trade, then the book
+    assert ladder.lots(True, 100, NOW) == 6
+    assert ladder.traded_at(True, 100) == 4, "its next update shows it again: not a cancel"
+    assert ladder.apply(timed([(100, 6)], [], 130), ((), (100,))) == [(True, 100, 10, 6, 4)]
+    assert ladder.lots(True, 100, NOW) == 6
+    assert ladder.counts["trades_taken"] == 1
+
+
+def test_a_trade_the_book_already_shows_is_not_taken_off_twice() -> None:
+    # a paper session's recording: the step's book (net of its trades) before the trades
+    ladder = timed_ladder([(100, 10)], [(101, 7)], match_ms=100)
+    ladder.apply(timed([(100, 6)], [], 150), NONE)  # the book at 150 shows the trade at 140
+    trade(ladder, True, 100, 4, trade_ms=140)
+    assert ladder.lots(True, 100, NOW) == 6, "the book newer than the trade: lots stand"
+    assert ladder.traded_at(True, 100) == 0, "the next update's decrease does not hold it"
+    trade(ladder, True, 100, 2, trade_ms=150)  # the same venue time: the book shows it too
+    assert ladder.lots(True, 100, NOW) == 6
+    assert ladder.counts == {
+        "top_updates": 0,
+        "top_clamped_levels": 0,
+        "trades_taken": 0,
+        "trades_in_book": 2,
+    }
+
+
+def test_a_trade_without_a_venue_time_is_taken_off_as_before() -> None:
+    ladder = timed_ladder([(100, 10)], [(101, 7)], match_ms=100)
+    trade(ladder, True, 100, 4, trade_ms=0)
+    assert ladder.lots(True, 100, NOW) == 6
+
+
+def test_a_newer_shallower_top_hides_better_levels_and_its_sizes_stand() -> None:
+    ladder = timed_ladder([(100, 3), (99, 5)], [(101, 7), (102, 4), (103, 9)], match_ms=100)
+    top = timed([(100, 2)], [(103, 1)], 110, snapshot=True, depth=1)
+    assert ladder.apply(top, NONE) == []
+    assert side(ladder, False) == [(103, 1)], "asks better than the top's are gone"
+    assert side(ladder, True) == [(100, 2), (99, 5)], "the top's size stands"
+    assert (ladder.bid0, ladder.ask0) == (100, 103)
+    assert ladder.best(False, NOW) == 103
+    assert ladder.counts["top_updates"] == 1
+    assert ladder.counts["top_clamped_levels"] == 2
+    assert ladder.depth == 500, "the ladder still follows the deeper book"
+
+
+def test_a_stale_deeper_delta_does_not_bring_back_what_the_top_removed() -> None:
+    ladder = timed_ladder([(100, 3)], [(101, 7), (102, 4), (103, 9)], match_ms=100)
+    ladder.apply(timed([(100, 2)], [(103, 1)], 110, snapshot=True, depth=1), NONE)
+    ladder.apply(timed([(99, 6)], [(101, 8), (104, 2)], 105), NONE)  # older than the top
+    assert side(ladder, False) == [(103, 1), (104, 2)], "the top is applied again after it"
+    assert side(ladder, True) == [(100, 2), (99, 6)]
+    assert ladder.ask0 == 103
+    ladder.apply(timed([], [(102, 5)], 120), NONE)  # newer than the top: the deep book stands
+    assert side(ladder, False) == [(101, 8), (102, 5), (103, 9), (104, 2)]
+    assert side(ladder, True) == [(100, 3), (99, 6)]
+    assert (ladder.bid0, ladder.ask0) == (100, 101)
+
+
+def test_a_top_not_newer_than_the_deeper_book_or_a_shallower_delta_is_skipped() -> None:
+    ladder = timed_ladder([(100, 3)], [(101, 7)], match_ms=100)
+    assert ladder.apply(timed([(100, 1)], [(102, 1)], 100, snapshot=True, depth=1), NONE) is None
+    assert ladder.apply(timed([(100, 1)], [(102, 1)], 130, depth=1), NONE) is None
+    assert ladder.skipped["shallower_depth"] == 2
+    assert side(ladder, False) == [(101, 7)]
+
+
+def test_a_trade_at_the_top_is_compared_with_the_top_and_deeper_ones_with_the_book() -> None:
+    ladder = timed_ladder([(100, 3)], [(101, 7), (102, 4)], match_ms=100)
+    ladder.apply(timed([(100, 3)], [(101, 5)], 110, snapshot=True, depth=1), NONE)
+    trade(ladder, False, 101, 2, trade_ms=108)  # the top (110) shows it already
+    trade(ladder, False, 102, 1, trade_ms=108)  # the deep book (100) does not
+    assert ladder.lots(False, 101, NOW) == 5
+    assert ladder.lots(False, 102, NOW) == 3
+    assert ladder.counts["trades_in_book"] == 1
+    assert ladder.counts["trades_taken"] == 1
+
+
+def test_a_top_moves_the_queue_of_the_watched_levels_it_changes() -> None:
+    ladder = timed_ladder([(100, 3), (99, 5)], [(101, 7), (102, 4)], match_ms=100)
+    trade(ladder, False, 101, 2, trade_ms=105)
+    watched = ((101, 102), (99,))
+    changes = ladder.apply(timed([(99, 5)], [(102, 4)], 110, snapshot=True, depth=1), watched)
+    assert sorted(changes or []) == [
+        (False, 101, 7, 0, 2),  # hidden by the top; the trade printed there since
+        (False, 102, 4, 4, 0),  # the top's own level
+        (True, 99, 5, 5, 0),
+    ]
+    changes = ladder.apply(timed([], [(102, 3)], 120), watched)  # lifts the top
+    assert sorted(changes or []) == [(False, 101, 0, 7, 2), (False, 102, 4, 3, 0)]

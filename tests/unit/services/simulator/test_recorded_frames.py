@@ -43,14 +43,24 @@ def test_a_book_frame_becomes_one_update_in_ticks_and_lots() -> None:
         bids=((268_162, 117), (268_160, 0)),  # sizes round up to whole lots: none vanishes
         asks=((268_163, 1),),
         recv_ns=42,
+        match_ms=999,  # the matching engine's time of the book (cts)
     )
     assert set(frames.skipped.values()) == {0}
+
+
+def test_a_book_frame_without_cts_keeps_its_ts_as_the_venue_time() -> None:
+    raw = json.loads(book("orderbook.1.ETHUSDT", "snapshot", [["1", "1"]], [["2", "1"]]))
+    del raw["cts"]
+    (update,) = RecordedFrames(GRIDS).events(json.dumps(raw))
+    assert isinstance(update, DepthUpdate)
+    assert update.match_ms == 1_000
 
 
 def test_trades_become_one_event_each_and_those_under_a_lot_are_counted() -> None:
     frames = RecordedFrames(GRIDS)
     events = frames.events(trades(("Sell", "1.009", "2681.62"), ("Buy", "0.004", "2681.63")))
-    assert events == [RecordedTrade("ETHUSDT", 1_001, False, 268_162, 100)]  # rounded down
+    # rounded down; the venue time is the trade's T
+    assert events == [RecordedTrade("ETHUSDT", 1_001, False, 268_162, 100, match_ms=1_001)]
     assert frames.skipped["trade_under_a_lot"] == 1
 
 
