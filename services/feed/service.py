@@ -1,9 +1,22 @@
-"""FeedService: the venue's public stream in, market data out; symbol switches as a protocol."""
+"""FeedService: the venue's public stream in, market data out; symbol switches as a protocol.
+
+Two ways to choose what is served (`[feed] symbols`):
+
+* empty (the default): the scanner's one symbol, followed on every UniverseChanged (the
+  old one unsubscribed, the new one subscribed, then its FeedReady: the hot-swap);
+* a list: every listed symbol at once, each its own gap-checked FeedSession (its book,
+  staleness, resync and FeedReady), for the whole run at epoch `LISTED_EPOCH`; the
+  scanner is not followed. Frames are routed to their session by the venue topic.
+
+Before a symbol's first subscription its instrument rules go out as
+InstrumentRulesChanged (md.rules.<SYMBOL>.), so a reader has them before its FeedReady.
+"""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from services.feed.raw_tap import RawTap
@@ -15,15 +28,25 @@ from shared.bybit.drops import VenueDropReason
 from shared.bybit.errors import BybitError
 from shared.bybit.rest import BybitRest
 from shared.bybit.stream import BybitStream, StreamConnected, StreamDisconnected, StreamFrame
-from shared.bybit.translate import InstrumentRules, instrument_rules
+from shared.bybit.translate import instrument_rules
 from shared.bybit.ws_frames import FrameDrop, decode_public
 from shared.runtime.bootstrap import ServiceContext, start_metrics, upkeep
 from shared.runtime.metrics import CounterCollector
-from shared.schema import BusMessage, UniverseChanged, topics
+from shared.schema import (
+    BusMessage,
+    InstrumentRules,
+    InstrumentRulesChanged,
+    Symbol,
+    UniverseChanged,
+    topics,
+)
 
 log = logging.getLogger(__name__)
 
 _STALE_CHECK_S: Final = 0.1
+_RULES_RETRY_S: Final = 30.0  # a served symbol whose rules could not be read is asked again
+LISTED_EPOCH: Final = 1  # the epoch of every symbol served from `[feed] symbols`
+_SYMBOL_KINDS: Final = ("quote", "book", "trade", "status", "ready", "rules")  # md.<kind>.
 
 
 class FeedService:
@@ -33,12 +56,16 @@ class FeedService:
         self._settings = settings
         self._context = context
         self._clock = context.clock
-        self.session = FeedSession(
-            depth=settings.depth,
-            published_levels=settings.published_levels,
-            max_venue_lag_ns=settings.max_venue_lag_ms * 1_000_000,
-            stale_after_ns=settings.stale_after_ms * 1_000_000,
-        )
+        # The scanner's symbol's session, or the first listed symbol's (the service's own
+        # counters are kept in it: decode drops, the tap, REST and subscription failures).
+        self.session = self._new_session()
+        # `[feed] symbols`: each listed symbol's session, and each of its venue topics'.
+        self.sessions: dict[str, FeedSession] = {}
+        self._routes: dict[str, FeedSession] = {}  # empty: every frame to `session`
+        for symbol in settings.symbols:
+            session = self.session if not self.sessions else self._new_session()
+            self.sessions[symbol] = session
+            self._routes.update((topic, session) for topic in session.topics(symbol))
         self._publisher: Publisher | None = None
         self._tap: RawTap | None = None  # raw frames for the recorder ([feed] record-raw)
         self._universe: Receiver | None = None
@@ -46,11 +73,34 @@ class FeedService:
         self._stream: BybitStream | None = None
         self._rest: BybitRest | None = None  # instruments-info: the grid prices are checked on
         self._grids: dict[str, InstrumentRules] = {}  # by symbol, read at start and on a miss
+        self._rules_sent: dict[str, InstrumentRules] = {}  # what InstrumentRulesChanged said
         self._switch_lock = asyncio.Lock()
         self._snapshot_patience_ns = int(3 * settings.subscribe_timeout_s * 1e9)
         self._resync = asyncio.Event()
         self._trace_prefix = ""  # this incarnation's, set at start
         self._frames = 0  # venue frames received: the number in each trace id
+
+    def _new_session(self) -> FeedSession:
+        settings = self._settings
+        return FeedSession(
+            depth=settings.depth,
+            published_levels=settings.published_levels,
+            max_venue_lag_ns=settings.max_venue_lag_ms * 1_000_000,
+            stale_after_ns=settings.stale_after_ms * 1_000_000,
+        )
+
+    def served(self) -> Iterable[FeedSession]:
+        """The sessions of what is served: each listed symbol's, or the scanner's symbol's."""
+        return self.sessions.values() if self.sessions else (self.session,)
+
+    def counters(self) -> Counter[str]:
+        """Every session's counters together (the service's own are in `session`'s)."""
+        if not self.sessions:
+            return self.session.counters
+        total: Counter[str] = Counter()
+        for session in self.sessions.values():
+            total.update(session.counters)
+        return total
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
         ctx, eps = self._context, self._context.endpoints
@@ -62,7 +112,8 @@ class FeedService:
             sender = ctx.node.tap(eps.market_data_raw, hwm=ctx.bus.market_data_hwm)
             self._tap = RawTap(sender, self.session.counters)
             resources.callback(self._tap.close)  # at stop, before the node closes
-        self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
+        if not self.sessions:  # a listed set is served whatever the scanner chooses
+            self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
         self._stream = BybitStream(
             ctx.venue.ws_public_url,
             clock=self._clock,
@@ -71,9 +122,7 @@ class FeedService:
         resources.push_async_callback(self._stream.close)
         self._rest = BybitRest(ctx.venue.rest_url, timeout_s=ctx.bybit.timeout_s, clock=self._clock)
         resources.push_async_callback(self._rest.close)
-        ctx.registry.register(
-            CounterCollector("feed_events", "Feed events by kind", lambda: self.session.counters)
-        )
+        ctx.registry.register(CounterCollector("feed_events", "Feed events by kind", self.counters))
         ctx.registry.register(
             CounterCollector("feed_stream", "Venue stream events", self._stream_counts)
         )
@@ -84,11 +133,16 @@ class FeedService:
         assert self._publisher is not None
         assert self._snapshots is not None
         await self._load_grids()
-        await self._join_universe()
+        if self.sessions:
+            await self._serve_listed()
+        else:
+            await self._join_universe()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_venue(), name="feed.venue")
-            tasks.create_task(self._follow_universe(), name="feed.universe")
+            if not self.sessions:
+                tasks.create_task(self._follow_universe(), name="feed.universe")
             tasks.create_task(self._watch(), name="feed.watch")
+            tasks.create_task(self._retry_rules(), name="feed.rules")
             # In the group: if heartbeats and snapshot answers stop, the service stops.
             heartbeat_s = self._context.bus.heartbeat_interval_ms / 1000
             tasks.create_task(
@@ -136,15 +190,60 @@ class FeedService:
             old = session.symbol
             log.info("switching symbol from=%s to=%s epoch=%d", old, change.symbol, change.epoch)
             session.begin_switch(change.symbol, change.epoch)  # old frames are dropped from now
-            session.grid = await self._grid_of(change.symbol)
+            session.grid = await self._grid_of(change.symbol, session)
             if old is not None:
-                for kind in ("quote", "book", "trade", "status", "ready"):
+                for kind in _SYMBOL_KINDS:
                     publisher.forget(f"md.{kind}.{old}.".encode())
+                self._rules_sent.pop(old, None)
                 await self._venue_call(stream.unsubscribe(session.topics(old)))
-            # The book must exist before the subscribe request leaves: the venue sends the
-            # snapshot right after its ack, and the reader may see it before we resume.
-            self._publish(session.subscribed(self._clock.now_ns()))
-            await self._venue_call(stream.subscribe(session.topics(change.symbol)))
+            await self._subscribe(session, change.symbol)
+
+    async def _serve_listed(self) -> None:
+        """`[feed] symbols`: every listed symbol, each its own session, subscribed in turn."""
+        assert self._stream is not None
+        async with self._switch_lock:
+            for symbol, session in self.sessions.items():
+                session.begin_switch(symbol, LISTED_EPOCH)
+                session.grid = await self._grid_of(symbol, session)
+                await self._subscribe(session, symbol)
+        log.info("serving listed symbols=%s", ",".join(self.sessions))
+
+    async def _subscribe(self, session: FeedSession, symbol: str) -> None:
+        """The symbol's rules, then its book and its venue subscription."""
+        assert self._stream is not None
+        self._send_rules(symbol)
+        # The book must exist before the subscribe request leaves: the venue sends the
+        # snapshot right after its ack, and the reader may see it before we resume.
+        self._publish(session.subscribed(self._clock.now_ns()))
+        await self._venue_call(self._stream.subscribe(session.topics(symbol)))
+
+    def _send_rules(self, symbol: str) -> None:
+        """Publish the symbol's instrument rules when known and not yet said as they are."""
+        rules = self._grids.get(symbol)
+        if rules is None or self._rules_sent.get(symbol) == rules:
+            return
+        self._rules_sent[symbol] = rules
+        now_ns = self._clock.now_ns()
+        self._publish(
+            [InstrumentRulesChanged(symbol=Symbol(symbol), rules=rules, ts_event_ns=now_ns)]
+        )
+
+    async def _retry_rules(self) -> None:
+        """Ask the venue again, every `_RULES_RETRY_S`, for a served symbol whose rules are
+        unknown (instruments-info failed): published once read, its prices checked on them."""
+        while True:
+            await asyncio.sleep(_RULES_RETRY_S)
+            for session in list(self.served()):
+                symbol = session.symbol
+                if symbol is None or symbol in self._grids:
+                    continue
+                self.session.counters["rules_retries"] += 1
+                for rules in await self._instruments(symbol):
+                    self._grids[rules.symbol] = rules
+                if symbol in self._grids and session.symbol == symbol:  # not switched meanwhile
+                    log.info("instrument rules read late symbol=%s", symbol)
+                    session.grid = self._grids[symbol]
+                    self._send_rules(symbol)
 
     async def _load_grids(self) -> None:
         """Every instrument's grid, once at start: a switch then waits on no REST call (a
@@ -154,13 +253,13 @@ class FeedService:
             self._grids[rules.symbol] = rules
         log.info("instrument grids read symbols=%d", len(self._grids))
 
-    async def _grid_of(self, symbol: str) -> InstrumentRules | None:
+    async def _grid_of(self, symbol: str, session: FeedSession) -> InstrumentRules | None:
         """The symbol's tick size and qty step; None if unread (then sign and finiteness only)."""
         if symbol not in self._grids:
             for rules in await self._instruments(symbol):
                 self._grids[rules.symbol] = rules
         if symbol not in self._grids:
-            self.session.counters["grid_unknown"] += 1
+            session.counters["grid_unknown"] += 1
         return self._grids.get(symbol)
 
     async def _instruments(self, symbol: str | None) -> list[InstrumentRules]:
@@ -185,16 +284,15 @@ class FeedService:
 
     async def _read_venue(self) -> None:
         assert self._stream is not None
-        session = self.session
         async for event in self._stream.run():
             if isinstance(event, StreamFrame):
                 self._on_frame(event)
             elif isinstance(event, StreamConnected):
-                self._publish(session.connected(self._clock.now_ns()))
+                for session in self.served():
+                    self._publish(session.connected(self._clock.now_ns()))
             elif isinstance(event, StreamDisconnected):
-                self._publish(session.disconnected(event.reason, self._clock.now_ns()))
-            if session.resync_needed and not self._resync.is_set():
-                self._resync.set()
+                for session in self.served():
+                    self._publish(session.disconnected(event.reason, self._clock.now_ns()))
 
     def _on_frame(self, frame: StreamFrame) -> None:
         """The hot path: decode, apply, publish. No await, no task, no blocking send."""
@@ -205,19 +303,24 @@ class FeedService:
             self._drop_frame(decoded, data)
             return
         trace_id = f"{self._trace_prefix}{self._frames}"
+        # A listed symbol's session by its topic; else `session` (which counts a frame of a
+        # symbol it does not serve as wrong_symbol).
+        session = self._routes.get(decoded.topic, self.session)
         try:
             if isinstance(decoded, wire.OrderBookMessage):
-                self._publish(self.session.on_book(decoded, frame.ts_recv_ns, trace_id))
+                self._publish(session.on_book(decoded, frame.ts_recv_ns, trace_id))
             else:
-                self._publish(self.session.on_trades(decoded, frame.ts_recv_ns, trace_id))
+                self._publish(session.on_trades(decoded, frame.ts_recv_ns, trace_id))
         except (ArithmeticError, ValueError) as e:  # e.g. a NaN price reached the book
-            self._publish(self.session.bad_book_frame(frame.ts_recv_ns))
+            self._publish(session.bad_book_frame(frame.ts_recv_ns))
             log.error(
                 "book frame broke the book, resyncing error=%r head=%r trace=%s",
                 e,
                 data[:80],
                 trace_id,
             )
+        if session.resync_needed and not self._resync.is_set():
+            self._resync.set()
         if self._tap is not None:  # after the market data is out: the tap never delays it
             self._tap.add(decoded.topic, data, frame.ts_recv_ns)
 
@@ -233,24 +336,25 @@ class FeedService:
         )
 
     async def _watch(self) -> None:
-        """Resubscribe a gapped book; flag a silent one as stale."""
+        """Resubscribe a gapped book (that symbol's alone); flag a silent one as stale."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._resync.wait(), _STALE_CHECK_S)
+            self._resync.clear()
             now_ns = self._clock.now_ns()
-            if self.session.snapshot_overdue(now_ns, self._snapshot_patience_ns):
-                self._resync.set()  # refused or lost subscription: ask again
-            if self._resync.is_set():
-                await self._resubscribe()
-            self._publish(self.session.check_stale(now_ns))
+            for session in list(self.served()):
+                # A refused or lost subscription (no snapshot in time) is asked again.
+                overdue = session.snapshot_overdue(now_ns, self._snapshot_patience_ns)
+                if overdue or session.resync_needed:
+                    await self._resubscribe(session)
+                self._publish(session.check_stale(self._clock.now_ns()))
             if self._tap is not None:
                 self._tap.flush()  # the recorder gets a quiet market's frames within 100 ms
 
-    async def _resubscribe(self) -> None:
-        session, stream = self.session, self._stream
+    async def _resubscribe(self, session: FeedSession) -> None:
+        stream = self._stream
         assert stream is not None
         async with self._switch_lock:
-            self._resync.clear()
             if session.symbol is None or session.phase is Phase.SWITCHING:
                 return
             session.counters["resyncs"] += 1

@@ -7,6 +7,7 @@ import msgspec
 from shared.settings import ServiceSettings
 
 PositiveMs = Annotated[int, msgspec.Meta(gt=0)]
+SymbolName = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{2,30}$")]
 
 
 class FeedSettings(ServiceSettings, frozen=True, kw_only=True):
@@ -19,3 +20,9 @@ class FeedSettings(ServiceSettings, frozen=True, kw_only=True):
     subscribe_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     ping_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
     record_raw: bool = True  # each raw frame to the recorder ([bus.endpoints] market-data-raw)
+    # Served together, each its own book: () = the scanner's one symbol, switched on its choice.
+    symbols: tuple[SymbolName, ...] = ()
+
+    def __post_init__(self) -> None:
+        if twice := sorted({s for s in self.symbols if self.symbols.count(s) > 1}):
+            raise ValueError(f"symbols listed twice: {', '.join(twice)}")
