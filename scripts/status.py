@@ -5,7 +5,9 @@ snapshots of the scanner, strategy and executor), each service's Prometheus endp
 (drops, gaps, latency percentiles, denials) and the executor's journal, read-only (today's
 orders, fills and realised PnL: they survive restarts and match the venue). Anything that
 did not answer shows as unknown with the reason, never as 0. Works while scripts/run is
-running. The pure part (the status object and the screen) is status_view.py.
+running. Every further strategy instance ([strategy-<name>]) is listed with its program, its
+heartbeats, its metrics and its own snapshot (strategy id, state, symbol). The pure part
+(the status object and the screen) is status_view.py.
 """
 
 import argparse
@@ -29,12 +31,15 @@ from shared.bus import BusNode, Signer, SnapshotIncomplete, SnapshotTimeout
 from shared.runtime.clock import LiveClock
 from shared.schema import ExecutionSnapshot, StrategyStatus, UniverseChanged, topics
 from shared.settings import (
+    INSTANCE_PREFIX,
     BusSettings,
     Secrets,
     SettingsError,
+    instance_endpoints,
     load_section,
     read_settings,
     settings_path,
+    strategy_instances,
 )
 
 METRIC_PORT_SECTIONS = ("scanner", "recorder", "feed", "strategy", "executor", "simulator")
@@ -53,11 +58,18 @@ def _metrics(port: int) -> view.Metrics:
         return f"metrics on port {port} did not answer: {e or type(e).__name__}"
 
 
+def _instances() -> tuple[str, ...]:
+    """The further strategy instances' names ([strategy-<name>] sections)."""
+    return strategy_instances(settings_path())
+
+
 def _ports() -> dict[str, int]:
     ports: dict[str, int] = {}
     document = read_settings(settings_path()).document  # as every reader: migrated
-    for section in METRIC_PORT_SECTIONS:
-        port = document.get(section, {}).get("metrics-port")
+    instances = tuple(f"{INSTANCE_PREFIX}{name}" for name in _instances())
+    for section in (*METRIC_PORT_SECTIONS, *instances):
+        table = document.get(section)
+        port = table.get("metrics-port") if isinstance(table, dict) else None
         if isinstance(port, int):
             ports[section] = port
     return ports
@@ -81,6 +93,7 @@ def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
     (a key is missing when its snapshot did not come)."""
     bus = load_section("bus", BusSettings)
     eps = bus.endpoints.resolved(run_dir)
+    instances = {f"{INSTANCE_PREFIX}{n}": instance_endpoints(eps, n) for n in _instances()}
     clock = LiveClock()
     node = BusNode(
         "status", bus, signer=Signer(Secrets.from_environment().bus_hmac_key), clock=clock
@@ -93,6 +106,7 @@ def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
                 eps.execution_events,
                 eps.strategy_events,
                 eps.recorder_events,
+                *(own.strategy_events for own in instances.values()),
             ],
             [""],
         )
@@ -105,6 +119,7 @@ def _bus_view(run_dir: Path, timeout_s: float) -> dict[str, Any]:
             ("universe", eps.universe_snapshot, topics.UNIVERSE),
             ("strategy", eps.strategy_snapshot, topics.STRATEGY),
             ("executor", eps.execution_snapshot, "exec.snapshot."),
+            *((name, own.strategy_snapshot, topics.STRATEGY) for name, own in instances.items()),
         ):
             try:
                 reply = node.snapshot_client(endpoint).fetch(prefix, SNAPSHOT_TIMEOUT_S)
@@ -145,6 +160,10 @@ def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
     strategy = _snapshot(bus, "strategy", "strategy", StrategyStatus)
     execution = _snapshot(bus, "executor", "executor", ExecutionSnapshot)
     day = _journal_day(run_dir, bus["now_ns"])
+    programs = sorted(
+        {f"{INSTANCE_PREFIX}{n}" for n in _instances()}
+        | {name for name in processes if name.startswith(INSTANCE_PREFIX)}
+    )
     return {
         "mode": system.mode.value,
         "symbol": universe.symbol if isinstance(universe, UniverseChanged) else unknown(universe),
@@ -154,7 +173,10 @@ def collect(run_dir: Path, timeout_s: float = 1.2) -> dict[str, Any]:
         "position": view.position(execution, strategy),
         "pnl": view.pnl(day, execution),
         "orders": view.orders(day, executor, execution),
-        "services": view.services(SERVICES, processes, spawns, bus),
+        "instances": {
+            name: view.instance(_snapshot(bus, name, name, StrategyStatus)) for name in programs
+        },
+        "services": view.services((*SERVICES, *programs), processes, spawns, bus),
         "counters": view.counters(metrics),
         "latency_us": view.latency(executor),
         "breakers": view.breakers(executor),

@@ -111,6 +111,13 @@ def orders(
     return result
 
 
+def instance(status: Any) -> Any:
+    """A further strategy instance from its StrategyStatus, or unknown with the reason."""
+    if isinstance(status, str):
+        return unknown(status)
+    return {"strategy_id": status.strategy_id, "state": status.state, "symbol": status.symbol}
+
+
 def services(
     names: tuple[str, ...],
     processes: Mapping[str, Any],
@@ -255,9 +262,14 @@ def render(status: Mapping[str, Any]) -> str:
         f"pnl realised today {_amount(money['realised_today_usdt'])}"
         f"   unrealised {_amount(money['unrealised_usdt'])}",
         *_orders(status["orders"]),
+        *_instances(status.get("instances", {})),
         "",
-        f"{'service':<10} {'state':<9} {'pid':>7} {'uptime':>7} {'restarts':>8} {'heartbeat':>10}",
     ]
+    width = max([10, *(len(name) for name in status["services"])])
+    lines.append(
+        f"{'service':<{width}} {'state':<9} {'pid':>7} {'uptime':>7} {'restarts':>8}"
+        f" {'heartbeat':>10}"
+    )
     for name, s in status["services"].items():
         beat = "-" if s["last_heartbeat_s"] is None else f"{human(s['last_heartbeat_s'])} s ago"
         if name == "simulator":
@@ -265,8 +277,8 @@ def render(status: Mapping[str, Any]) -> str:
         uptime = "-" if s["uptime_s"] is None else f"{human(s['uptime_s'])}s"
         pid = "-" if s["pid"] is None else human(s["pid"])
         lines.append(
-            f"{name:<10} {human(s['state']):<9} {pid:>7} {uptime:>7} {human(s['restarts']):>8}"
-            f" {beat:>10}"
+            f"{name:<{width}} {human(s['state']):<9} {pid:>7} {uptime:>7}"
+            f" {human(s['restarts']):>8} {beat:>10}"
         )
     lines += ["", "bus " + _bus(status["counters"]), _latency(status["latency_us"])]
     if "breakers" in status:
@@ -275,6 +287,20 @@ def render(status: Mapping[str, Any]) -> str:
         lines.append(f"recording  {human(status['recording'])}")
     lines += market_lines(status.get("market", unknown("not collected")))
     return "\n".join(lines)
+
+
+def _instances(instances: Mapping[str, Any]) -> list[str]:
+    """One line per further strategy instance: `instance strategy-mm1  id mm1  Quoting  ETHUSDT`."""
+    lines = []
+    for name, about in instances.items():
+        if isinstance(about, Mapping) and "state" in about:
+            lines.append(
+                f"instance {name}  id {human(about['strategy_id'])}  {human(about['state'])}"
+                f"  {human(about['symbol'])}"
+            )
+        else:
+            lines.append(f"instance {name}  {human(about)}")
+    return lines
 
 
 def _bus(counters: Mapping[str, Any]) -> str:

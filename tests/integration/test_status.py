@@ -25,6 +25,8 @@ from shared.schema import (
     ExecutionSnapshot,
     OrderSide,
     OrderStatus,
+    StrategyStatus,
+    Symbol,
     TradingState,
     VenueOrderId,
 )
@@ -155,3 +157,38 @@ def test_processes_of_a_run_whose_supervisord_is_gone_are_named_not_nothing_runn
     err = capsys.readouterr().err
     assert f"strategy pid {orphan.pid}" in err
     assert "scripts/stop" in err
+
+
+def test_every_strategy_instance_is_listed_with_its_own_snapshot(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: a further instance [strategy-mm1] whose snapshot answered, and [strategy-mm2]
+    # whose did not.
+    now = time.time_ns()
+    quoting = StrategyStatus(
+        strategy_id="mm1",
+        state="Quoting",
+        symbol=Symbol("ETHUSDT"),
+        epoch=1,
+        position_qty=Decimal(0),
+        entry_price=None,
+        realised_pnl_usdt=Decimal(0),
+        reason="reconciled snapshot",
+        ts_event_ns=now,
+    )
+    view = status._bus_view(run_dir, 0)
+    view["strategy-mm1"] = [quoting]
+    monkeypatch.setattr(status, "_bus_view", lambda run_dir, timeout_s: view)
+    monkeypatch.setattr(status, "_instances", lambda: ("mm1", "mm2"))
+
+    # Act
+    collected = status.collect(run_dir, timeout_s=0)
+    screen = status.render(collected)
+
+    # Assert
+    lines = screen.splitlines()
+    assert "instance strategy-mm1  id mm1  Quoting  ETHUSDT" in lines, screen
+    mm2 = next(line for line in lines if line.startswith("instance strategy-mm2"))
+    assert "unknown (strategy-mm2: no snapshot reply" in mm2, screen
+    assert set(collected["services"]) >= {"strategy", "strategy-mm1", "strategy-mm2"}
+    assert any(line.startswith("strategy-mm1 ") for line in lines), screen
