@@ -12,12 +12,21 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from scripts import run
 from scripts.control import QUICK_STRATEGY, free_port, settings_text
+from scripts.run_instances import programs_text
 from scripts.run_processes import alive, find_run_processes
-from shared.settings import REPO_ROOT
+from services.strategy.settings import StrategySettings
+from shared.settings import (
+    REPO_ROOT,
+    BusSettings,
+    SettingsError,
+    instance_endpoints,
+    load_section,
+)
 from shared.settings_versions import CURRENT_VERSION
 from tests.helpers.waiting import eventually_sync
 
@@ -179,3 +188,108 @@ def test_service_help_is_usage_not_a_bash_error() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "usage: scripts/service NAME" in result.stdout
+
+
+def _instance(metrics_port: int, *lines: str, name: str = "mm1") -> str:
+    body = "".join(f"{line}\n" for line in lines)
+    return f"\n[strategy-{name}]\nmetrics-port = {metrics_port}\n{body}"
+
+
+INSTANCE_REFUSALS = [  # (id, the appended section, what the refusal says)
+    (
+        "same strategy id",
+        _instance(free_port(), 'strategy-id = "mom1"'),
+        "key [strategy-mm1] strategy-id: 'mom1' is also [strategy]'s",
+    ),
+    (
+        "bad name",
+        _instance(free_port(), name="MM1"),
+        "section [strategy-MM1]: a strategy instance's name",
+    ),
+    ("bad key", _instance(free_port(), 'kind = "maker"'), "key [strategy-mm1] kind"),
+    (
+        "bad market-maker key",
+        _instance(free_port(), 'strategy-id = "mm1"', "[strategy-mm1.market-maker]", "quote = 1"),
+        "key [strategy-mm1] market-maker.quote: unknown key",
+    ),
+    (
+        "no metrics port",
+        '\n[strategy-mm1]\nstrategy-id = "mm1"\n',
+        "key [strategy-mm1] (section): Object missing required field `metrics-port`",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [r[1:] for r in INSTANCE_REFUSALS],
+    ids=[r[0] for r in INSTANCE_REFUSALS],
+)
+def test_a_bad_strategy_instance_refuses_the_run_naming_the_key(
+    settings: Path, section: str, message: str
+) -> None:
+    settings.write_text(settings.read_text() + section)
+
+    result = _run(settings)
+
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr, result.stderr
+    assert not (settings.parent / "run" / "logs" / "supervisord.log").exists()  # nothing ran
+
+
+def test_an_instance_on_the_strategys_metrics_port_is_refused(settings: Path) -> None:
+    strategy = load_section("strategy", StrategySettings, settings)
+    settings.write_text(
+        settings.read_text() + _instance(strategy.metrics_port, 'strategy-id = "mm1"')
+    )
+
+    result = _run(settings)
+
+    assert result.returncode == 2, result.stderr
+    port = strategy.metrics_port
+    assert f"[strategy-mm1] metrics-port and [strategy] metrics-port are both {port}" in (
+        result.stderr
+    ), result.stderr
+
+
+def test_each_instance_is_a_copy_of_the_strategy_program_with_its_own_name_and_log() -> None:
+    text = programs_text(["mm1", "mm2"])
+
+    assert "[program:strategy]" not in text
+    for priority, name in enumerate(("mm1", "mm2"), start=51):
+        start = text.index(f"[program:strategy-{name}]\n")
+        block = text[start : text.find("\n[", start + 1)]
+        assert f"command = {REPO_ROOT}/scripts/service strategy --instance {name}\n" in block
+        assert f"priority = {priority}\n" in block
+        assert f"stdout_logfile = %(ENV_TRADING_RUN_DIR)s/logs/strategy-{name}.log\n" in block
+        assert "autorestart = unexpected\n" in block
+    assert "[program:" not in programs_text([])  # an earlier run's instances do not come back
+
+
+def test_an_instance_has_its_own_strategy_endpoints_and_shares_the_rest(settings: Path) -> None:
+    endpoints = load_section("bus", BusSettings, settings).endpoints
+
+    own = instance_endpoints(endpoints, "mm1")
+
+    assert own.strategy_events == "ipc://{run_dir}/strategy-mm1.pub"
+    assert own.strategy_snapshot == "ipc://{run_dir}/strategy-mm1.snap"
+    assert own.order_commands == endpoints.order_commands
+    assert own.execution_events == endpoints.execution_events
+    tcp = msgspec.structs.replace(endpoints, strategy_events="tcp://127.0.0.1:5555")
+    with pytest.raises(SettingsError, match=r"key \[bus.endpoints\] strategy-events: .*ipc"):
+        instance_endpoints(tcp, "mm1")
+
+
+def test_an_instance_the_settings_do_not_have_is_a_clear_error(settings: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.strategy", "--instance", "nope"],
+        env={**os.environ, "TRADING_SETTINGS": str(settings)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert "section [strategy-nope] is missing" in result.stderr, result.stderr
