@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias, TypeGuard
 
-from shared.bybit.translate import InstrumentRules
 from shared.schema import (
     Alert,
     AlertSeverity,
@@ -19,6 +18,7 @@ from shared.schema import (
     CancelAllOrders,
     CancelOrder,
     CancelOrders,
+    InstrumentRules,
     StrategyStatus,
     SubmitOrder,
     SubmitOrders,

@@ -24,8 +24,7 @@ from services.strategy.exits import ExitLevels, exit_levels
 from services.strategy.orders import EntryKnobs, Listing, OrderFactory, Trigger
 from services.strategy.settings import StrategySettings
 from services.strategy.signals import NS_PER_S, EntryGate, TopOfBook, TradeWindow
-from shared.bybit.translate import InstrumentRules
-from shared.schema import OrderSide, Quote, TradingState
+from shared.schema import InstrumentRules, OrderSide, Quote, TradingState
 
 
 class State(StrEnum):

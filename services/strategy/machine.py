@@ -16,13 +16,13 @@ from services.strategy.exits import exit_reason
 from services.strategy.orders import Listing, NoTrade, Trigger, plan_entry
 from services.strategy.settings import StrategySettings
 from services.strategy.signals import NS_PER_S, TopOfBook
-from shared.bybit.translate import InstrumentRules
 from shared.schema import (
     BusMessage,
     ExecutionSnapshot,
     FeedReady,
     FeedState,
     FeedStatus,
+    InstrumentRules,
     OrderAccepted,
     OrderCanceled,
     OrderDenied,

@@ -10,11 +10,11 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from services.strategy.signals import NS_PER_MS, TopOfBook
-from shared.bybit.translate import InstrumentRules
 from shared.order_ids import client_order_id
 from shared.schema import (
     CancelOrder,
     ClientOrderId,
+    InstrumentRules,
     OrderSide,
     OrderType,
     Quote,

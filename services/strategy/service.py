@@ -1,21 +1,72 @@
-"""StrategyService: market data, the universe and execution events in; order commands out."""
+"""StrategyService: market data, the universe and execution events in; order commands out.
+
+The instrument rules come from the bus: the feed publishes InstrumentRulesChanged for each
+symbol it serves (md.rules.<SYMBOL>., before that symbol's FeedReady, and in its snapshot);
+`RulesFromBus` hands them to the strategy's `set_rules`. No venue call: the strategy imports
+nothing of the Bybit package.
+"""
 
 import contextlib
 import logging
+from collections import Counter
 
+from services.strategy.api import Output, Strategy
 from services.strategy.kinds import build_strategy
 from services.strategy.loop import Peer, Sockets, StrategyLoop
 from services.strategy.mm.core import MarketMaker
 from services.strategy.mm_metrics import MakerMetrics
 from services.strategy.settings import StrategySettings
-from shared.bybit.rest import BybitRest
-from shared.bybit.translate import instrument_rules
 from shared.runtime import run_blocking
 from shared.runtime.bootstrap import ServiceContext, start_metrics
 from shared.runtime.metrics import CounterCollector
-from shared.schema import topics
+from shared.schema import (
+    BusMessage,
+    InstrumentRules,
+    InstrumentRulesChanged,
+    StrategyStatus,
+    topics,
+)
 
 log = logging.getLogger(__name__)
+
+
+class RulesFromBus:
+    """The strategy as the loop drives it: an InstrumentRulesChanged goes to `set_rules`
+    (counted `instrument_rules`), every other message and call to the strategy itself."""
+
+    def __init__(self, strategy: Strategy) -> None:
+        self.strategy = strategy
+        self._on_message = strategy.on_message  # bound once: one lookup less per message
+
+    @property
+    def counters(self) -> Counter[str]:
+        return self.strategy.counters
+
+    def on_message(self, message: BusMessage, now_ns: int) -> list[Output]:
+        if type(message) is InstrumentRulesChanged:
+            self.set_rules(message.rules)
+            return []
+        return self._on_message(message, now_ns)
+
+    def on_timer(self, now_ns: int) -> list[Output]:
+        return self.strategy.on_timer(now_ns)
+
+    def executor_silent(self, now_ns: int) -> list[Output]:
+        return self.strategy.executor_silent(now_ns)
+
+    def set_rules(self, rules: InstrumentRules) -> None:
+        self.strategy.counters["instrument_rules"] += 1
+        log.info(
+            "instrument rules symbol=%s tick_size=%s qty_step=%s min_qty=%s",
+            rules.symbol,
+            rules.tick_size,
+            rules.qty_step,
+            rules.min_qty,
+        )
+        self.strategy.set_rules(rules)
+
+    def status(self, now_ns: int) -> StrategyStatus:
+        return self.strategy.status(now_ns)
 
 
 class StrategyService:
@@ -28,7 +79,6 @@ class StrategyService:
         self._context = context
         self.machine = build_strategy(settings, context.clock.now_ns())
         self.loop: StrategyLoop | None = None
-        self._rest: BybitRest | None = None
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
         ctx, eps = self._context, self._context.endpoints
@@ -51,7 +101,7 @@ class StrategyService:
             inbox, ctx.node.command_sender(eps.order_commands), publisher, server, peers
         )
         self.loop = StrategyLoop(
-            self.machine,
+            RulesFromBus(self.machine),
             self._settings.strategy_id,
             sockets,
             ctx.node.liveness,
@@ -59,8 +109,6 @@ class StrategyService:
             ctx.bus.snapshot_timeout_ms / 1000,
         )
         loop_ref.append(self.loop)
-        self._rest = BybitRest(ctx.venue.rest_url, clock=ctx.clock)  # public data only: no keys
-        resources.push_async_callback(self._rest.close)
         loop = self.loop
         ctx.registry.register(
             CounterCollector("strategy_events", "Strategy events", lambda: self.machine.counters)
@@ -76,9 +124,4 @@ class StrategyService:
 
     async def run(self) -> None:
         assert self.loop is not None
-        assert self._rest is not None
-        instruments = await self._rest.instruments()
-        for instrument in instruments:
-            self.machine.set_rules(instrument_rules(instrument))
-        log.info("instrument rules loaded symbols=%d", len(instruments))
         await run_blocking(self.loop.run, "strategy.loop")

@@ -56,3 +56,11 @@ def test_services_never_import_each_other(path: Path) -> None:
 @pytest.mark.parametrize("path", _sources("shared"), ids=str)
 def test_shared_never_imports_services(path: Path) -> None:
     assert "services" not in {_top(n) for n in _imports(path)}
+
+
+@pytest.mark.parametrize("path", _sources("services", "strategy"), ids=str)
+def test_the_strategy_never_imports_the_bybit_package(path: Path) -> None:
+    """Its instrument rules come from the bus (InstrumentRulesChanged), its data from the
+    feed: only the feed, the scanner and the executor talk to the venue."""
+    bybit = [n for n in _imports(path) if n == "shared.bybit" or n.startswith("shared.bybit.")]
+    assert bybit == [], f"{path} imports {bybit}"

@@ -18,8 +18,14 @@ from services.strategy.mm.market import SymbolMarket
 from services.strategy.mm.telemetry import Telemetry
 from services.strategy.mm.trading import RejectRate, TakerDesk, new_manager, order_ids
 from services.strategy.settings import StrategySettings
-from shared.bybit.translate import InstrumentRules
-from shared.schema import OrderSide, SubmitOrder, SubmitOrders, Symbol, TradingState
+from shared.schema import (
+    InstrumentRules,
+    OrderSide,
+    SubmitOrder,
+    SubmitOrders,
+    Symbol,
+    TradingState,
+)
 
 
 class Phase(StrEnum):

@@ -27,7 +27,6 @@ from services.strategy.mm.events import MakerEvents
 from services.strategy.mm.market import SymbolMarket, quote_levels
 from services.strategy.mm.pipeline import NO_TARGETS, CycleInput, CycleResult, run_cycle
 from services.strategy.mm.spread import SpreadInputs
-from shared.bybit.translate import InstrumentRules
 from shared.schema import (
     BookLevels,
     BusMessage,
@@ -35,6 +34,7 @@ from shared.schema import (
     FeedReady,
     FeedState,
     FeedStatus,
+    InstrumentRules,
     OrderAccepted,
     OrderAmended,
     OrderCanceled,
