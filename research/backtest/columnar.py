@@ -300,6 +300,18 @@ def _depth_update(  # noqa: PLR0913, PLR0917 -- DepthUpdate's eight fields, in o
     return update
 
 
+def _sides(
+    prices: list[int], lots: list[int], start: int, middle: int, end: int
+) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+    """A book row's (bids, asks): levels start..middle and middle..end."""
+    if middle == start + 1 and end == middle + 1:  # orderbook.1: one level a side
+        return ((prices[start], lots[start]),), ((prices[middle], lots[middle]),)
+    return (
+        tuple(zip(prices[start:middle], lots[start:middle], strict=True)),
+        tuple(zip(prices[middle:end], lots[middle:end], strict=True)),
+    )
+
+
 def _fallback(source: Path) -> Path:
     """Where the cache goes when the recording's directory is not writable."""
     digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
@@ -391,17 +403,9 @@ def _chunk_frames(
             else:  # a shallower snapshot too: the ladder may take it as the top
                 if not shallower:
                     known.pop(name)  # asked again next time: the ladder may follow this one
-                m = s + n
-                e = m + asks[i]
+                levels_b, levels_a = _sides(prices, lots, s, s + n, s + n + asks[i])
                 update = _depth_update(
-                    name,
-                    ts_ms,
-                    depth,
-                    snapshot,
-                    tuple(zip(prices[s:m], lots[s:m], strict=True)),
-                    tuple(zip(prices[m:e], lots[m:e], strict=True)),
-                    recv_ns,
-                    book_ms[i],
+                    name, ts_ms, depth, snapshot, levels_b, levels_a, recv_ns, book_ms[i]
                 )
             events = [update]
         yield MarketFrame(recv_ns, venue_ns_of[i], events, feed_frame)

@@ -52,7 +52,13 @@ from services.simulator.market_events import DepthUpdate, Level
 LevelChange = tuple[bool, int, int, int, int]
 Top = tuple[int, int]  # (price ticks, lots) of a shallower book's best level on one side
 SKIP_REASONS: Final = ("shallower_depth", "delta_before_snapshot")
-COUNTS: Final = ("top_updates", "top_clamped_levels", "trades_taken", "trades_in_book")
+COUNTS: Final = (
+    "top_updates",  # shallower tops applied
+    "top_unchanged",  # of those, the standing top again with nothing taken there: no-op
+    "top_clamped_levels",  # deeper levels hidden by a top, counted when the top's price moves
+    "trades_taken",  # recorded trades taken off the ladder (later than its book)
+    "trades_in_book",  # recorded trades the book shown was newer than: already off
+)
 
 
 class RecordedDepth:
@@ -65,6 +71,7 @@ class RecordedDepth:
         self.book_ms = 0  # venue time of the last update of that depth (0: unknown)
         self.top_ms = 0  # venue time of the last shallower top that stood
         self.trade_ms = 0  # venue time of the recorded trade being applied (set by the flow)
+        self.crossable = True  # whether the last update may let a resting order cross
         self.skipped = dict.fromkeys(SKIP_REASONS, 0)
         self.counts = dict.fromkeys(COUNTS, 0)
         self._sizes: tuple[dict[int, int], dict[int, int]] = ({}, {})  # as recorded
@@ -159,6 +166,7 @@ class RecordedDepth:
             return None
         self.depth = depth
         self.book_ms = update.match_ms
+        self.crossable = True
         tops = self._top
         ms = update.match_ms  # an update without a time is taken as the newer (the old rule)
         lift = (tops[0] is not None or tops[1] is not None) and (not ms or ms >= self.top_ms)
@@ -193,38 +201,80 @@ class RecordedDepth:
     def _apply_top(
         self, update: DepthUpdate, watched: tuple[Collection[int], Collection[int]]
     ) -> list[LevelChange] | None:
-        """A shallower book's snapshot: its best levels stand over the deeper book."""
-        if not update.is_snapshot or update.match_ms <= self.book_ms:
+        """A shallower book's snapshot: its best levels stand over the deeper book. None when
+        skipped (counted), or when it is the standing top again and nothing was taken there
+        since (`counts["top_unchanged"]`): then nothing moves."""
+        ms = update.match_ms
+        if ms <= self.book_ms or not update.is_snapshot:
             self.skipped["shallower_depth"] += 1
             return None
-        self.top_ms = update.match_ms
-        self.counts["top_updates"] += 1
+        self.top_ms = ms
+        counts, tops = self.counts, self._top
+        counts["top_updates"] += 1
+        bid, ask = _best_level(True, update.bids), _best_level(False, update.asks)
+        if bid == tops[True] and ask == tops[False] and self._untouched(bid, ask):
+            counts["top_unchanged"] += 1
+            return None
         changes: list[LevelChange] = []
-        for is_bid, levels in ((True, update.bids), (False, update.asks)):
-            prices = [price for price, lots in levels if lots > 0]
-            if not prices:
-                continue  # an empty side says nothing of the top: the deeper book stands
-            best = max(prices) if is_bid else min(prices)
-            lots = next(lots for price, lots in reversed(levels) if price == best)
-            old, new = self._top[is_bid], (best, lots)
-            side_watched = watched[is_bid]
-            sizes = self._sizes[is_bid]
-            shown_before = {p: _shown_or(is_bid, p, sizes.get(p, 0), old) for p in side_watched}
-            self._top[is_bid] = new
-            self.counts["top_clamped_levels"] += _better_than(is_bid, self._prices[is_bid], best)
-            self._used[is_bid].pop(best, None)  # the top is an update of its level
-            traded_of = self._traded[is_bid]
-            traded = traded_of.pop(best, 0)
-            for price in side_watched:
-                after = _shown(is_bid, price, sizes.get(price, 0), new)
-                if price == best:
-                    changes.append((is_bid, price, shown_before[price], after, traded))
-                elif after != shown_before[price]:
-                    changes.append(
-                        (is_bid, price, shown_before[price], after, traded_of.get(price, 0))
-                    )
+        crossable = False
+        if bid is not None:  # an empty side says nothing of the top: what stood stands
+            crossable = self._top_side(True, bid, watched[True], changes)
+        if ask is not None:
+            crossable = self._top_side(False, ask, watched[False], changes) or crossable
+        self.crossable = crossable
         self._set_best()
         return changes
+
+    def _untouched(self, bid: Top | None, ask: Top | None) -> bool:
+        """Whether nothing was taken at these tops' prices since they were shown."""
+        for is_bid, top in ((True, bid), (False, ask)):
+            if top is not None and (top[0] in self._used[is_bid] or top[0] in self._traded[is_bid]):
+                return False
+        return True
+
+    def _top_side(
+        self, is_bid: bool, new: Top, watched: Collection[int], changes: list[LevelChange]
+    ) -> bool:
+        """One side of a top: its level updated, the levels better than it hidden. Whether
+        a resting order may cross now (its price moved, or what was taken there is back)."""
+        old = self._top[is_bid]
+        best = new[0]
+        used = self._used[is_bid]
+        refilled = used.pop(best, None) is not None if used else False  # an update of its level
+        traded_of = self._traded[is_bid]
+        traded = traded_of.pop(best, 0) if traded_of else 0
+        if new == old:
+            return refilled  # nothing else shown moves
+        self._top[is_bid] = new
+        if old is not None and old[0] == best:  # its size only: nothing else shown moves
+            if best in watched:
+                changes.append((is_bid, best, old[1], new[1], traded))
+            return refilled
+        # the levels it hides (a bisect: cheap)
+        self.counts["top_clamped_levels"] += _better_than(is_bid, self._prices[is_bid], best)
+        if watched:
+            self._top_changes(is_bid, old, new, watched, traded, changes)
+        return True
+
+    def _top_changes(
+        self,
+        is_bid: bool,
+        old: Top | None,
+        new: Top,
+        watched: Collection[int],
+        traded: int,
+        changes: list[LevelChange],
+    ) -> None:
+        best = new[0]
+        sizes, traded_of = self._sizes[is_bid], self._traded[is_bid]
+        for price in watched:
+            deep = sizes.get(price, 0)
+            before = deep if old is None else _shown(is_bid, price, deep, old)
+            after = _shown(is_bid, price, deep, new)
+            if price == best:
+                changes.append((is_bid, price, before, after, traded))
+            elif after != before:
+                changes.append((is_bid, price, before, after, traded_of.get(price, 0)))
 
     def _under_top_changes(
         self,
@@ -339,6 +389,19 @@ def _shown(is_bid: bool, price: int, deep_lots: int, top: Top) -> int:
     if price > top_price if is_bid else price < top_price:
         return 0  # better than the top: gone
     return deep_lots
+
+
+def _best_level(is_bid: bool, levels: tuple[Level, ...]) -> Top | None:
+    """The best level of a snapshot's side (None: no level); `orderbook.1` has one."""
+    if len(levels) == 1:
+        level = levels[0]
+        return level if level[1] > 0 else None
+    fresh = {price: lots for price, lots in levels}  # in order: a later entry wins
+    shown = [price for price, lots in fresh.items() if lots > 0]
+    if not shown:
+        return None
+    best = max(shown) if is_bid else min(shown)
+    return best, fresh[best]
 
 
 def _shown_or(is_bid: bool, price: int, deep_lots: int, top: Top | None) -> int:

@@ -145,6 +145,9 @@ def _recorded_depth(state: VenueState, market: Market, event: DepthUpdate) -> No
     book = market.book
     if not book.apply_depth(event, state.queue_model):
         return  # skipped by the ladder (counted there)
+    ladder = book.depth
+    if isinstance(ladder, RecordedDepth) and not ladder.crossable:
+        return  # a top at the same prices, nothing taken there: no order can cross, no mark
     t = state.now
     if market.stop_accounts:
         state.stop_check.append(market)  # the mark may have moved

@@ -196,6 +196,7 @@ def test_a_trade_the_book_already_shows_is_not_taken_off_twice() -> None:
     assert ladder.lots(True, 100, NOW) == 6
     assert ladder.counts == {
         "top_updates": 0,
+        "top_unchanged": 0,
         "top_clamped_levels": 0,
         "trades_taken": 0,
         "trades_in_book": 2,
