@@ -4,6 +4,9 @@ Consumes UniverseChanged (universe.) and the Bybit public stream (orderbook.<dep
 publicTrade.<SYMBOL>). Keeps a local book from snapshot plus deltas, resyncs on any `u` gap,
 flags crossed and stale books, and publishes Quote, BookLevels and Trade (md.<kind>.<SYMBOL>.),
 FeedStatus and, once the new symbol's first book is in after a switch, FeedReady(symbol, epoch).
+With `[feed] symbols` set it serves every listed symbol at once instead, each with its own
+book, gap check, resync and FeedReady (service.py). Each served symbol's instrument rules
+go out first, as InstrumentRulesChanged (md.rules.<SYMBOL>.).
 With `record-raw` on, every frame that decodes as an order book or trades frame also goes,
 unchanged and with its receive time, to the recorder's tap (VenueFrames on `raw.`, in
 batches, after the frame's market data is published: raw_tap.py); a batch the tap cannot

@@ -14,8 +14,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.feed",
         description=(
-            "Serve the venue's order book and trades of the scanner's symbol on the bus "
-            "(md.quote/book/trade/status/ready.<SYMBOL>.). Settings: [feed] in "
+            "Serve the venue's order book and trades of the scanner's symbol, or of every "
+            "symbol of [feed] symbols, on the bus (md.quote/book/trade/status/ready/rules."
+            "<SYMBOL>.). Settings: [feed] in "
             "deploy/settings.toml; the venue follows [system] mode (paper: the local simulator)."
         ),
     )

@@ -15,6 +15,9 @@ import pytest
 from scripts.control import free_port
 from services.feed.service import LISTED_EPOCH, FeedService
 from services.feed.settings import FeedSettings
+from services.strategy.mm.core import MarketMaker
+from services.strategy.service import RulesFromBus
+from services.strategy.settings import MarketMakerSection, StrategySettings
 from shared.bus import BusNode, Delivery, Receiver
 from shared.bybit.stream import StreamFrame
 from shared.schema import (
@@ -23,6 +26,7 @@ from shared.schema import (
     FeedStatus,
     InstrumentRulesChanged,
     Quote,
+    Symbol,
     Trade,
     topics,
 )
@@ -129,6 +133,26 @@ async def test_every_listed_symbol_is_served_its_rules_first(
     for symbol in LISTED:
         assert kept.index(("InstrumentRulesChanged", symbol)) < kept.index(("FeedReady", symbol))
     assert [k for k in r.feed.counters() if k.startswith("refused_")] == []  # on the grid
+    # The market maker quoting both symbols gets each one's rules, FeedReady and book.
+    maker = MarketMaker(_maker_settings(), last_seq=0, timer_ns=lambda: 0)
+    driven = RulesFromBus(maker)
+    for message in order:
+        driven.on_message(message, getattr(message, "ts_recv_ns", message.ts_event_ns))
+    assert set(maker.rules) == set(LISTED)
+    for symbol in LISTED:
+        market = maker.markets[Symbol(symbol)]
+        assert market.feed_ready
+        assert market.book_ns > 0
+    assert maker.counters["no_rules"] == 0
+
+
+def _maker_settings() -> StrategySettings:
+    return StrategySettings(
+        metrics_port=1,
+        kind="market-maker",
+        strategy_id="mm1",
+        market_maker=MarketMakerSection(symbols=LISTED),
+    )
 
 
 async def test_a_gap_on_one_symbol_resyncs_that_one_only(
