@@ -100,7 +100,6 @@ def test_parity_compares_every_live_decision_and_lists_every_difference(parity: 
 
 def test_parity_reaches_the_target_on_a_session_without_faults(parity: Parity) -> None:
     decisions = parity.report["decisions"]
-    print(
-        f"decisions equal {decisions['share_equal']:.4f}, fills {parity.report['fills']['share_equal']:.4f}"
-    )
+    fills = parity.report["fills"]
+    print(f"decisions equal {decisions['share_equal']:.4f}, fills {fills['share_equal']:.4f}")
     assert decisions["share_equal"] >= TARGET, parity.output
