@@ -7,7 +7,8 @@ are raised for a market maker (the scalper's 60 orders a minute would deny most 
 executor's snapshot lists them; (b) kill -9 of mm1 while it quotes: the executor's
 dead-man's switch pulls its quotes (the time is measured and printed); (c) an executor
 restart while mm1 quotes: afterwards the executor's snapshot and the venue agree on mm1's
-open orders (none orphaned) and mm1 quotes again.
+open orders (none orphaned) and mm1 quotes again; (d) with the feed serving several
+symbols ([feed] symbols), mm1 quotes two at once.
 """
 
 import os
@@ -44,8 +45,9 @@ EXECUTOR = {
 }
 
 
-def mm_sections() -> str:
-    """[strategy-mm1]: the market maker, with spread bounds inside the paper market's."""
+def mm_sections(*market_maker_lines: str) -> str:
+    """[strategy-mm1]: the market maker, with spread bounds inside the paper market's, and
+    `market_maker_lines` in its [strategy-mm1.market-maker]."""
     return (
         f"\n[{PROGRAM}]\n"
         f"metrics-port = {free_port()}\n"
@@ -54,7 +56,7 @@ def mm_sections() -> str:
         f"\n[{PROGRAM}.market-maker]\n"
         "min-spread-bps = 0.2\n"
         "max-spread-bps = 3.0\n"
-        "order-notional-usdt = 100.0\n"
+        "order-notional-usdt = 100.0\n" + "".join(f"{line}\n" for line in market_maker_lines)
     )
 
 
@@ -206,3 +208,38 @@ def test_dead_mans_switch_pulls_a_frozen_market_makers_quotes(system: System) ->
         )
     finally:
         os.kill(pid, signal.SIGKILL)
+
+
+TWO = ("ETHUSDT", "SOLUSDT")
+
+
+@pytest.fixture
+def two_symbol_system(short_dir: Path) -> Iterator[System]:
+    """The feed serves every whitelisted symbol ([feed] symbols); mm1 quotes two of them."""
+    symbols = ", ".join(f'"{s}"' for s in ("BTCUSDT", *TWO))
+    quoted = ", ".join(f'"{s}"' for s in TWO)
+    sections = mm_sections(f"symbols = [{quoted}]")
+    with running_system(
+        short_dir,
+        {"executor": EXECUTOR, "feed": {"symbols": f"[{symbols}]"}},
+        extra_sections=sections,
+    ) as running:
+        yield running
+
+
+def quoting_both_sides_of_each(system: System) -> bool:
+    alive(system)
+    try:
+        quotes = venue_quotes(system)
+    except urllib.error.URLError:
+        return False  # the paper venue is still starting
+    sides = {(o["symbol"], o["side"]) for o in quotes if o["timeInForce"] == "PostOnly"}
+    return sides == {(s, side) for s in TWO for side in ("Buy", "Sell")}
+
+
+def test_market_maker_quotes_two_symbols_at_once(two_symbol_system: System) -> None:
+    # (d) one instance quotes ETHUSDT and SOLUSDT, each on both sides, at the same time.
+    eventually_sync(
+        lambda: quoting_both_sides_of_each(two_symbol_system), timeout_s=90, interval_s=0.5
+    )
+    eventually_sync(lambda: executor_knows_venue(two_symbol_system), timeout_s=20, interval_s=0.5)
