@@ -280,3 +280,48 @@ def test_the_same_events_and_orders_give_the_same_fills() -> None:
     first, second = run(), run()
     assert [e[2] for e in first if e[1] == "execution"]
     assert first == second
+
+
+# ---------------------------------------------------------------- the venue's clock
+
+
+def timed_depth(
+    v: Venue, t: int, match_ms: int, bids: list[Level], asks: list[Level], *, depth_n: int = 500
+) -> None:
+    snapshot = depth_n == 1  # orderbook.1 frames are snapshots
+    v.on_market(
+        DepthUpdate(SYMBOL, t, depth_n, snapshot, tuple(bids), tuple(asks), match_ms=match_ms)
+    )
+
+
+def timed_trade(v: Venue, t: int, match_ms: int, taker_is_buy: bool, price: int, lots: int) -> None:
+    v.on_market(RecordedTrade(SYMBOL, t, taker_is_buy, price, lots, match_ms=match_ms))
+
+
+def test_a_taker_after_a_trade_the_book_already_shows_finds_the_level() -> None:
+    v = recorded()
+    timed_depth(v, T0 + 100, T0 + 100, [], [(ASK, 10)])  # the step's book, net of its trade
+    timed_trade(v, T0 + 101, T0 + 90, True, ASK, 30)  # the trade frame after it
+    order(v, "Buy", 10, None, T0 + 102, time_in_force="IOC")
+    assert fills(v) == [(D("2681.01"), D("0.10"), False)], "not taken off twice"
+
+
+def test_a_taker_after_a_trade_later_than_the_book_finds_it_taken() -> None:
+    v = recorded()
+    timed_depth(v, T0 + 100, T0 + 100, [], [(ASK, 40)])
+    timed_trade(v, T0 + 101, T0 + 110, True, ASK, 30)  # real data: the trade, then the book
+    order(v, "Buy", 20, None, T0 + 102, time_in_force="IOC")
+    assert fills(v) == [(D("2681.01"), D("0.10"), False), (D("2681.02"), D("0.10"), False)]
+
+
+def test_a_taker_fills_at_the_newer_top_not_at_the_stale_deeper_levels() -> None:
+    v = recorded()
+    timed_depth(v, T0 + 100, T0 + 100, [], [])  # the deeper book as of T0 + 100
+    timed_depth(v, T0 + 120, T0 + 120, [(BID + 1, 5)], [(ASK + 2, 7)], depth_n=1)
+    timed_depth(v, T0 + 125, T0 + 110, [], [(ASK, 40)])  # a stale deeper delta after it
+    ids = order(v, "Buy", 10, None, T0 + 130, time_in_force="IOC")
+    assert fills(v) == [(D("2681.03"), D("0.07"), False)], "the top's size, no stale ask"
+    assert status(v, ids) == ("Cancelled", "EC_NoError", D("0.07"))
+    timed_depth(v, T0 + 140, T0 + 130, [], [(ASK, 40)])  # a newer deeper delta: it stands
+    order(v, "Buy", 10, None, T0 + 141, time_in_force="IOC")
+    assert fills(v) == [(D("2681.01"), D("0.10"), False)]
