@@ -266,3 +266,84 @@ def test_a_top_moves_the_queue_of_the_watched_levels_it_changes() -> None:
     ]
     changes = ladder.apply(timed([], [(102, 3)], 120), watched)  # lifts the top
     assert sorted(changes or []) == [(False, 101, 0, 7, 2), (False, 102, 4, 3, 0)]
+
+
+_events = st.lists(
+    st.tuples(
+        st.sampled_from(["snapshot", "delta", "top"]),
+        st.integers(min_value=1, max_value=30),  # venue time (0 would be "unknown")
+        _levels,
+        _levels,
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+class Reference:
+    """The rule of the top over the deeper book, written plainly."""
+
+    def __init__(self) -> None:
+        self.deep: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.top: list[Level | None] = [None, None]  # per side, asks then bids
+        self.book_ms = self.top_ms = -1
+
+    def on_top(self, ms: int, bids: list[Level], asks: list[Level]) -> bool:
+        if ms <= self.book_ms:
+            return False
+        self.top_ms = ms
+        for is_bid, levels in ((True, bids), (False, asks)):
+            shown = {p: n for p, n in dict(levels).items() if n > 0}
+            if shown:
+                best = max(shown) if is_bid else min(shown)
+                self.top[is_bid] = (best, shown[best])
+        return True
+
+    def on_deep(self, ms: int, snapshot: bool, bids: list[Level], asks: list[Level]) -> None:
+        self.book_ms = ms
+        for is_bid, levels in ((True, bids), (False, asks)):
+            if snapshot:
+                self.deep[is_bid].clear()
+            for price, lots in levels:
+                if lots:
+                    self.deep[is_bid][price] = lots
+                else:
+                    self.deep[is_bid].pop(price, None)
+        if ms >= self.top_ms:
+            self.top = [None, None]
+
+    def shown(self, is_bid: bool) -> list[Level]:
+        shown = dict(self.deep[is_bid])
+        top = self.top[is_bid]
+        if top is not None:
+            price, lots = top
+            shown = {p: n for p, n in shown.items() if (p <= price if is_bid else p >= price)}
+            shown[price] = lots
+        return sorted(shown.items(), reverse=is_bid)
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=_events)
+def test_the_ladder_is_the_deeper_book_under_the_newer_top(
+    events: list[tuple[str, int, list[Level], list[Level]]],
+) -> None:
+    ladder = RecordedDepth(bid0=1, ask0=2)
+    reference = Reference()
+    for kind, ms, bids, asks in events:
+        if kind == "top":
+            if reference.book_ms < 0:  # no deeper book yet: a depth-1 snapshot would be it
+                continue
+            applied = ladder.apply(timed(bids, asks, ms, snapshot=True, depth=1), NONE)
+            if not reference.on_top(ms, bids, asks):
+                assert applied is None
+        else:
+            snapshot = kind == "snapshot"
+            if ladder.apply(timed(bids, asks, ms, snapshot=snapshot), NONE) is None:
+                assert reference.book_ms < 0
+                continue
+            reference.on_deep(ms, snapshot, bids, asks)
+        for is_bid in (True, False):
+            assert side(ladder, is_bid) == reference.shown(is_bid)
+            top = reference.top[is_bid]
+            if top is not None:
+                assert (ladder.bid0 if is_bid else ladder.ask0) == top[0]
