@@ -16,8 +16,14 @@ from research.backtest.engine import BacktestError
 from research.backtest.settings import NS_PER_MS, parse_overrides
 from research.sweep import fragment, runner
 from research.sweep.data import Recording
-from research.sweep.objective import DEFAULT_OBJECTIVE, BacktestJob, objectives, run_backtest
-from research.sweep.objective import score as score_of
+from research.sweep.objective import (
+    DEFAULT_OBJECTIVE,
+    BacktestJob,
+    metric_objectives,
+    objectives,
+    run_trial,
+    score_result,
+)
 from research.sweep.report import table_text
 from research.sweep.space import SpaceError, grid_size, parse_params
 from research.sweep.walk_forward import WalkForwardError, Window, span_ns, windows
@@ -112,9 +118,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--objective",
         default=DEFAULT_OBJECTIVE,
-        choices=objectives(),
+        choices=(*objectives(), *metric_objectives()),
         metavar="FIELD",
-        help=f"summary field to optimise (default {DEFAULT_OBJECTIVE}): {', '.join(objectives())}",
+        help=f"what to optimise (default {DEFAULT_OBJECTIVE}): a summary field"
+        f" ({', '.join(objectives())}) or a report metric ({', '.join(metric_objectives())});"
+        " a trial where the metric is unknown (no fills ...) is pruned, not ranked",
     )
     p.add_argument("--direction", choices=("maximize", "minimize"), default="maximize")
     p.add_argument(
@@ -232,11 +240,13 @@ def sweep_main(args: argparse.Namespace, scratch: Path) -> int:
     ranked = runner.ranked(study)
     all_trials = study.get_trials(deepcopy=False)
     failed = [t for t in all_trials if t.state.name == "FAIL"]
+    pruned = sum(1 for t in all_trials if t.state.name == "PRUNED")
     keys = [p.key for p in sweep.params]
     print(table_text(ranked[: args.top], keys, sweep.objective))
     print(
         f"study     {sweep.study}: {len(all_trials)} trials ({len(ranked)} complete,"
-        f" {len(failed)} failed), sampler {sweep.sampler}, {args.workers} workers here,"
+        f" {len(failed)} failed, {pruned} with {sweep.objective} unknown),"
+        f" sampler {sweep.sampler}, {args.workers} workers here,"
         f" {time.monotonic() - started:.1f} s"
     )
     if failed:
@@ -265,11 +275,12 @@ def _best_lines(
         f"objective {sweep.objective} ({sweep.direction}) = {best.value:.6g} {where}",
     ]
     if test is not None:
-        summary = run_backtest(sweep.job, sweep.recording.lines(test), best.params)
-        oos = score_of(summary, sweep.objective)
+        result = run_trial(sweep.job, sweep.recording.lines(test), best.params)
+        oos = score_result(result, sweep.objective)
+        shown = "n/a (unknown on that part)" if oos is None else f"{oos:.6g}"
         lines.append(
             f"walk-fwd  out of sample (the last {1 - args.train_fraction:.0%} by receive time):"
-            f" {sweep.objective} = {oos:.6g}, fills {summary.fills}"
+            f" {sweep.objective} = {shown}, fills {result.summary.fills}"
         )
     fixed = " ".join(f"--set {s}" for s in sweep.job.fixed) or "none"
     lines.append(f"data      {sweep.recording.describe()}; settings {sweep.job.settings_path}")

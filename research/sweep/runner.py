@@ -27,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from research.backtest.engine import BacktestError
 from research.sweep.data import Recording
-from research.sweep.objective import DEFAULT_OBJECTIVE, BacktestJob, run_backtest, score
+from research.sweep.objective import DEFAULT_OBJECTIVE, BacktestJob, run_trial, score_result
 from research.sweep.space import Choices, Param, Range, Value, grid_space
 from research.sweep.walk_forward import Window
 from shared.recordings import RecordingError
@@ -179,13 +179,17 @@ class TrialObjective:
         values = {p.key: suggest(trial, p) for p in s.params}
         trial.set_user_attr("worker", self.worker)
         try:
-            summary = run_backtest(s.job, s.recording.lines(s.train), values)
+            result = run_trial(s.job, s.recording.lines(s.train), values)
         except TRIAL_ERRORS as e:
             trial.set_user_attr("error", str(e))
             raise
         for name in RECORDED:
-            trial.set_user_attr(name, str(getattr(summary, name)))
-        return score(summary, s.objective)
+            trial.set_user_attr(name, str(getattr(result.summary, name)))
+        value = score_result(result, s.objective)
+        if value is None:  # unknown on this run (no fills ...): not ranked, never 0
+            trial.set_user_attr("error", f"{s.objective} unknown on this run")
+            raise optuna.TrialPruned(f"{s.objective} unknown on this run")
+        return value
 
 
 def run_worker(sweep: Sweep, trials: int, worker: int) -> None:

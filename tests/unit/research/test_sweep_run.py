@@ -114,7 +114,7 @@ def test_the_cli_walks_forward_and_writes_a_loadable_fragment(
     assert out.splitlines()[0].split() == [
         "rank", "trial", "pnl_net", "momentum-threshold", "vwap-trades", "fills", "round_trips"
     ]  # fmt: skip
-    assert "4 trials (4 complete, 0 failed), sampler random, 2 workers here" in out
+    assert "4 trials (4 complete, 0 failed, 0 with pnl_net unknown), sampler random" in out
     assert "walk-fwd  out of sample (the last 30% by receive time): pnl_net = " in out
     values = read_fragment(best)
     assert set(values) == {"momentum-threshold", "vwap-trades", "max-hold-s"}
@@ -132,3 +132,27 @@ def test_the_cli_refuses_a_bad_param_with_its_key(capsys: pytest.CaptureFixture[
 
     assert code == 2
     assert "error: --param vwap-trades: 1 refused: Expected `int` >= 2" in capsys.readouterr().err
+
+
+def test_a_report_metric_can_be_the_objective_and_an_unknown_one_is_none() -> None:
+    from research.sweep.objective import metric_objectives, run_trial, score_result
+
+    lines = Recording(files=(FIXTURE,)).lines()
+    trading = run_trial(
+        BacktestJob(DEFAULT_SETTINGS_PATH, "ETHUSDT"),
+        lines,
+        {"momentum-threshold": 2e-05, "max-hold-s": 1.0},
+    )
+    idle = run_trial(
+        BacktestJob(DEFAULT_SETTINGS_PATH, "ETHUSDT"),
+        Recording(files=(FIXTURE,)).lines(),
+        {"momentum-threshold": 0.5},  # never enters: no fills
+    )
+
+    assert "sharpe_annualised" in metric_objectives()
+    assert "net_bps_per_notional" in metric_objectives()
+    assert isinstance(score_result(trading, "net_bps_per_notional"), float)
+    assert score_result(trading, "pnl_net") == float(trading.summary.pnl_net)
+    assert score_result(idle, "net_bps_per_notional") is None  # no fills: unknown, not 0
+    with pytest.raises(ValueError, match="--objective nope: not a number of the result"):
+        score_result(idle, "nope")
