@@ -4,8 +4,11 @@ The settings add `[strategy-mm1]` (kind market-maker, strategy id mm1) to the sc
 `[strategy]`: scripts/run runs it as the program strategy-mm1. The executor's rate limits
 are raised for a market maker (the scalper's 60 orders a minute would deny most quotes).
 (a) mm1 quotes: PostOnly orders tagged mm1 rest on both sides at the venue, and the
-executor's snapshot lists them; (b) kill -9 of mm1 while it quotes: the executor's
-dead-man's switch pulls its quotes (the time is measured and printed); (c) an executor
+executor's snapshot lists them; (b) kill -9 of mm1 while it quotes: its quotes are gone
+within the dead-man timeout (supervisord restarts it and the new process replaces them);
+the executor's dead-man's switch alone does not see a further instance (xfail, strict), and
+pulls the quotes of a market maker run as [strategy] 2.5-3.5 s after it froze (measured
+and printed; dead-man-after-s 3 s, heartbeats every 1 s, guard tick 0.5 s); (c) an executor
 restart while mm1 quotes: afterwards the executor's snapshot and the venue agree on mm1's
 open orders (none orphaned) and mm1 quotes again; (d) with the feed serving several
 symbols ([feed] symbols), mm1 quotes two at once.
@@ -243,3 +246,48 @@ def test_market_maker_quotes_two_symbols_at_once(two_symbol_system: System) -> N
         lambda: quoting_both_sides_of_each(two_symbol_system), timeout_s=90, interval_s=0.5
     )
     eventually_sync(lambda: executor_knows_venue(two_symbol_system), timeout_s=20, interval_s=0.5)
+
+
+@pytest.fixture
+def sole_mm_system(short_dir: Path) -> Iterator[System]:
+    """The market maker as the one strategy, [strategy] itself: the executor hears it. The
+    calm paper market and a wide spread: its quotes should not fill within the timeout."""
+    with running_system(
+        short_dir,
+        {
+            "executor": EXECUTOR,
+            "strategy": {"kind": '"market-maker"', "strategy-id": f'"{MM}"'},
+            "simulator": {"profile": '"realistic"'},
+        },
+        extra_sections=(
+            "\n[strategy.market-maker]\nmin-spread-bps = 10.0\nmax-spread-bps = 20.0\n"
+        ),
+    ) as running:
+        yield running
+
+
+def test_dead_mans_switch_pulls_the_quotes_of_a_frozen_sole_market_maker(
+    sole_mm_system: System,
+) -> None:
+    # (b'') the dead-man's switch measured: mm1 as [strategy], frozen (SIGSTOP: no restart).
+    system = sole_mm_system
+    eventually_sync(lambda: quoting_both_sides(system), timeout_s=90, interval_s=0.5)
+    pid = Supervisor(system.run_dir).rpc.getProcessInfo("strategy")["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        frozen = time.monotonic()
+        left = {o["orderLinkId"] for o in venue_quotes(system)}
+
+        def pulled() -> bool:
+            return not left & {o["orderLinkId"] for o in venue_quotes(system)}
+
+        eventually_sync(pulled, timeout_s=DEAD_MAN_AFTER_S + 5, interval_s=0.1)
+        pulled_s = time.monotonic() - frozen
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    print(f"dead-man's switch: the frozen market maker's quotes pulled after {pulled_s:.2f} s")
+    # Silent since its last message (a heartbeat at most 1 s before the freeze); the guard
+    # ticks every 0.5 s, then cancels and waits for each answer.
+    assert DEAD_MAN_AFTER_S - 1.0 <= pulled_s <= DEAD_MAN_AFTER_S + 2.0
+    # Pulled by the switch (not filled meanwhile): its alert names the silence.
+    assert "alert code=dead_mans_switch strategy silent for" in system.log("executor")
