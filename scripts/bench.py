@@ -23,6 +23,7 @@ GROUPS: dict[str, str] = {
     "e2e": "scripts.benchmarks.e2e",
     "strategy": "scripts.benchmarks.strategy",
     "backtest": "scripts.benchmarks.backtest",
+    "mm": "scripts.benchmarks.mm",
     "fuzz": "scripts.benchmarks.fuzz",
     "soak": "scripts.benchmarks.soak",
 }
