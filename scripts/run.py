@@ -6,8 +6,10 @@ BYBIT_API_KEY / BYBIT_API_SECRET from the environment; live also needs `--live` 
 `mode = "live"` in the settings, and says what it will do before it does it.
 Before anything starts, every section of the settings is checked (the key and the reason
 on a refusal), and so are the ports and leftovers of an earlier run in the same run dir.
-Secrets reach only the services that need them (shared/keys.py). In paper mode the simulator
-starts first and the others once it answers; every paper run has a fresh journal.
+Each [strategy-<name>] section is one more strategy instance, the supervisord program
+strategy-<name> (scripts/run_instances.py). Secrets reach only the services that need them
+(shared/keys.py). In paper mode the simulator starts first and the others once it answers;
+every paper run has a fresh journal.
 On Ctrl-C, SIGTERM or the end of --duration: the services stop in reverse start order (the
 executor cancels its working orders while the venue is still up), each within its
 stopwaitsecs, then supervisord itself; the last lines say which positions are left open and
@@ -70,7 +72,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
             "The mode comes from [system] mode in the settings file (TRADING_SETTINGS, default"
             " deploy/settings.toml); every section is checked before anything starts."
             " Logs: <run dir>/logs/. From another terminal: scripts/status; scripts/stop stops"
-            " a run whose scripts/run is gone. Exit codes: 0 every service stopped cleanly,"
+            " a run whose scripts/run is gone. Each [strategy-NAME] section is one more strategy"
+            " instance, run as the program strategy-NAME (README: Operations)."
+            " Exit codes: 0 every service stopped cleanly,"
             " 1 a service crashed or supervisord died, 2 refused (settings, ports, leftovers)."
         ),
     )
