@@ -146,13 +146,14 @@ def test_settings_pointing_at_a_directory_is_a_clear_error(settings: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("program", ["feed", "strategy-mm1"])
 def test_a_leftover_service_of_the_run_dir_refuses_the_run_and_scripts_stop_ends_it(
-    settings: Path,
+    settings: Path, program: str
 ) -> None:
     run_dir = settings.parent / "run"
     run_dir.mkdir(mode=0o700)
-    env = {**os.environ, "TRADING_RUN_DIR": str(run_dir), "SUPERVISOR_PROCESS_NAME": "feed"}
-    orphan = subprocess.Popen(  # what a feed left behind by a dead supervisord looks like
+    env = {**os.environ, "TRADING_RUN_DIR": str(run_dir), "SUPERVISOR_PROCESS_NAME": program}
+    orphan = subprocess.Popen(  # what a service left behind by a dead supervisord looks like
         [sys.executable, "-c", "import time\nwhile True: time.sleep(1)"], env=env
     )
     try:
@@ -172,7 +173,7 @@ def test_a_leftover_service_of_the_run_dir_refuses_the_run_and_scripts_stop_ends
         orphan.kill()
         orphan.wait()
     assert refused.returncode == 2, refused.stderr
-    assert f"feed pid {orphan.pid}" in refused.stderr, refused.stderr
+    assert f"{program} pid {orphan.pid}" in refused.stderr, refused.stderr
     assert "scripts/stop" in refused.stderr
     assert stop.returncode == 0, stop.stderr
     assert not alive(orphan.pid)
