@@ -1,4 +1,4 @@
-"""The scalper's states, the one table of allowed transitions, and the shared moves.
+"""The scalper's states, the one table of allowed transitions, and the state machine.
 
 Syncing is the start state, the state after the executor fell silent, and the state when
 our view came into doubt (an order unheard of for `order-quiet-s`: its outcome may be lost
@@ -7,24 +7,33 @@ sends nothing until a reconciled ExecutionSnapshot rebuilds it (a Resync output 
 service for one). An entry is only ever sent from Idle. The wait for the feed and the
 universe to agree on a symbol is bounded the same way (`feed-patience-s`).
 
-`ScalperCore` owns the state, the book and the market view. `_settle` derives the next
-state from the book's facts after every execution event, so Idle is entered only on a
-confirmed fill/cancel/reject/deny, and `_rest_state` places a rebuilt view (reconciled
-snapshot, end of a halt). `machine.MomentumScalper` adds the message handlers.
+`machine.MomentumScalper` is composed of parts, each with a narrow interface, none
+inheriting another; it builds them in this order and routes each message to one of them:
+
+- `book.Book`: the position and working orders, from execution events (facts only);
+- `market.MarketView`: the listing, its feed, trading state, rules, latest quote and trades;
+- `exits.Holding`: the exit levels of the position held and the exit retry time;
+- `signals.EntryGate`: the entry filters besides the signal (freshness, book, pacing);
+- `desk.OrderDesk`: sends entries, exits and cancels, each booked as it goes out;
+- `ScalperCore` (here): the state and its moves, over the parts above;
+- `execution.ExecutionReactions`: the executor's events, applied to the book, then settled;
+- `entries.Entries`: the momentum signal to an entry in Idle, and the PostOnly timeout.
+
+`ScalperCore.settle` derives the next state from the book's facts after every execution
+event, so Idle is entered only on a confirmed fill/cancel/reject/deny, and `rest_state`
+places a rebuilt view (reconciled snapshot, end of a halt).
 """
 
-from collections import Counter
-from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
 from services.strategy.api import Output, Resync, Transition, make_alert
-from services.strategy.book import Book, WorkingOrder
-from services.strategy.exits import ExitLevels, exit_levels
-from services.strategy.orders import EntryKnobs, Listing, OrderFactory, Trigger
+from services.strategy.desk import OrderDesk
+from services.strategy.exits import Holding, exit_reason
+from services.strategy.market import Facts
 from services.strategy.settings import StrategySettings
-from services.strategy.signals import NS_PER_S, EntryGate, TopOfBook, TradeWindow
-from shared.schema import InstrumentRules, OrderSide, Quote, TradingState
+from services.strategy.signals import NS_PER_S, EntryGate
+from shared.schema import TradingState
 
 
 class State(StrEnum):
@@ -64,129 +73,105 @@ def check_transition(from_state: State, to_state: State) -> None:
 
 
 class ScalperCore:
-    """State, book, market view and the shared moves of the momentum scalper."""
+    """The scalper's state and its moves: transitions, settling, flattening, resyncs."""
 
-    def __init__(self, settings: StrategySettings, *, last_seq: int = 0) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        settings: StrategySettings,
+        *,
+        facts: Facts,
+        holding: Holding,
+        gate: EntryGate,
+        desk: OrderDesk,
+    ) -> None:
         self.state = S.SYNCING
         self.reason = "start"
-        self.counters: Counter[str] = Counter()
-        self.book = Book()
-        self.window = TradeWindow(settings.vwap_trades)
-        self.gate = EntryGate(settings)
-        self.orders = OrderFactory(settings.strategy_id, settings.command_ttl_ms)
-        self.orders.last_seq = last_seq
-        self.knobs = EntryKnobs(
-            notional_usdt=Decimal(str(settings.order_notional_usdt)),
-            market_max_spread_bps=settings.market_max_spread_bps,
-            liquidity_multiple=settings.liquidity_multiple,
-        )
-        self.rules: dict[str, InstrumentRules] = {}
-        self.listing: Listing | None = None  # what the universe says to trade
-        self.feed_ready = False  # FeedReady seen for `listing`
-        self.early_feed_ready: tuple[str, int] | None = None  # (symbol, epoch) not announced yet
-        self.feed_live = True  # the feed's last FeedStatus for `listing` was not bad
-        self.trading_state = TradingState.ACTIVE
-        self.quote: Quote | None = None
-        self.top: TopOfBook | None = None
-        self.trigger = Trigger(0, 0)  # the market data behind the next command
-        self.levels: ExitLevels | None = None
-        self.next_exit_ns = 0  # a failed exit is retried no sooner
-        self.feed_wait_since_ns = 0  # waiting for a FeedReady or UniverseChanged since (0: not)
-        self._retry_ns = int(settings.exit_retry_s * NS_PER_S)
-        self._hold_ns = int(settings.max_hold_s * NS_PER_S)
+        self._book = facts.book
+        self._market = facts.market
+        self._holding = holding
+        self._gate = gate
+        self._desk = desk
+        self._counters = facts.counters
+        self._quiet_s = settings.order_quiet_s
         self._quiet_ns = int(settings.order_quiet_s * NS_PER_S)
-        self._patience_ns = int(settings.feed_patience_s * NS_PER_S)
 
     # -- transitions --------------------------------------------------------------------
 
-    def _go(self, to_state: State, reason: str, now_ns: int, out: list[Output]) -> None:
+    def go(self, to_state: State, reason: str, now_ns: int, out: list[Output]) -> None:
+        """Move to `to_state` (an allowed transition, or InvalidTransition) and log why."""
         if to_state is self.state:
             return
         from_state = self.state
         check_transition(from_state, to_state)
-        trace_id = self.trigger.trace_id  # the latest frame: the decision's, or a timer's last
+        trace_id = self._market.trigger.trace_id  # the decision's frame, or a timer's last
         out.append(Transition(from_state.value, to_state.value, reason, now_ns, trace_id))
         self.state = to_state
         self.reason = reason
         if to_state is S.POSITION_OPEN:  # a retried exit or a resync keeps the holding deadline
             keep = from_state in (S.EXIT_PENDING, S.SYNCING)
-            self._arm_levels(now_ns, keep_deadline=keep)
+            book = self._book
+            self._holding.arm(book.qty, book.entry_price, now_ns, keep_deadline=keep)
         elif to_state is S.IDLE:  # flat: the next position's holding time is its own
-            self.levels = None
+            self._holding.clear()
 
-    def _settle(self, reason: str, now_ns: int, out: list[Output]) -> None:
+    def settle(self, reason: str, now_ns: int, out: list[Output]) -> None:
         """Move to the state the book's facts call for after an execution event."""
-        state, book = self.state, self.book
+        state, book = self.state, self._book
         if state is S.SYNCING:
             return
         if state in (S.SWITCHING, S.HALTED):
-            self._flatten(now_ns, out)
+            self.flatten(now_ns, out)
         elif state is S.ENTRY_PENDING and book.entry_order() is None:
-            self._go(S.POSITION_OPEN if book.qty else S.IDLE, reason, now_ns, out)
+            self.go(S.POSITION_OPEN if book.qty else S.IDLE, reason, now_ns, out)
         elif state is S.EXIT_PENDING and book.exit_order() is None:
             if book.qty:
-                self.next_exit_ns = now_ns + self._retry_ns
-                self._go(S.POSITION_OPEN, reason, now_ns, out)
+                self._holding.hold_off(now_ns)
+                self.go(S.POSITION_OPEN, reason, now_ns, out)
             elif (entry := book.entry_order()) is not None:
                 # Flat, but an entry still works (e.g. one cancelled at a halt): not Idle
                 # until it is gone, or it could fill beside a new entry.
-                self._cancel(entry, now_ns, out)
+                self._desk.cancel(entry, now_ns, out)
             else:
                 self._closed(reason, now_ns, out)
         elif state is S.POSITION_OPEN and book.empty:
             self._closed(reason, now_ns, out)
         elif state is S.IDLE and book.qty:
             out.append(make_alert("unexpected_position", f"{book.qty} while idle", now_ns))
-            self._go(S.POSITION_OPEN, reason, now_ns, out)
+            self.go(S.POSITION_OPEN, reason, now_ns, out)
 
     def _closed(self, reason: str, now_ns: int, out: list[Output]) -> None:
-        self.gate.start_cooldown(now_ns)
-        self._go(S.IDLE, reason, now_ns, out)
+        self._gate.start_cooldown(now_ns)
+        self.go(S.IDLE, reason, now_ns, out)
 
-    def _resync_executor(self, reason: str, now_ns: int, out: list[Output]) -> None:
+    def resync_executor(self, reason: str, now_ns: int, out: list[Output]) -> None:
         """Our view of an order or the position is in doubt: stop, rebuild from the executor's
         reconciled snapshot (Syncing takes it)."""
-        self.counters["resync_executor"] += 1
+        self._counters["resync_executor"] += 1
         detail = f"{reason}: rebuilding from the executor's snapshot"
         out.append(make_alert("execution_view_in_doubt", detail, now_ns))
-        self._go(S.SYNCING, reason, now_ns, out)
+        self.go(S.SYNCING, reason, now_ns, out)
         out.append(Resync(("executor",), reason, now_ns))
 
-    def _check_quiet(self, now_ns: int, out: list[Output]) -> bool:
+    def check_quiet(self, now_ns: int, out: list[Output]) -> bool:
         """Resync when a working order's outcome (or the FeedReady we wait for) is overdue."""
         if self.state is not S.SYNCING:
-            order = self.book.quiet_order(now_ns, self._quiet_ns)
+            order = self._book.quiet_order(now_ns, self._quiet_ns)
             if order is not None:
-                quiet_s = self.settings.order_quiet_s
-                self._resync_executor(
-                    f"{order.client_order_id} unheard of for {quiet_s} s", now_ns, out
-                )
+                reason = f"{order.client_order_id} unheard of for {self._quiet_s} s"
+                self.resync_executor(reason, now_ns, out)
                 return True
-        since = self.feed_wait_since_ns
-        if since and now_ns - since >= self._patience_ns:
-            self.counters["resync_feed"] += 1
-            self.feed_wait_since_ns = now_ns  # ask again after another wait
-            patience_s = self.settings.feed_patience_s
-            reason = f"feed and universe not agreed on {self.listing} for {patience_s} s"
-            out.append(Resync(("scanner", "feed"), reason, now_ns))
+        resync = self._market.feed_overdue(now_ns)
+        if resync is not None:
+            out.append(resync)
         return False
 
-    def _note_feed_wait(self, now_ns: int, *, newer_epoch_seen: bool = False) -> None:
-        """Start (or end) the wait for the feed and the universe to agree on the listing."""
-        waiting = newer_epoch_seen or not self.feed_ready or self.early_feed_ready is not None
-        if not waiting:
-            self.feed_wait_since_ns = 0
-        elif not self.feed_wait_since_ns:
-            self.feed_wait_since_ns = now_ns
-
-    def _rest_state(self) -> State:
+    def rest_state(self) -> State:
         """Where a freshly rebuilt view belongs (after a snapshot or the end of a halt)."""
-        book, listing = self.book, self.listing
-        if self.trading_state is TradingState.HALTED:
+        book, listing = self._book, self._market.listing
+        if self._market.trading_state is TradingState.HALTED:
             return S.HALTED
         if book.empty:
-            return S.IDLE if listing is not None and self.feed_ready else S.SWITCHING
+            return S.IDLE if listing is not None and self._market.feed_ready else S.SWITCHING
         if listing is not None and book.symbol != listing.symbol:
             return S.SWITCHING  # leftovers of an older symbol: flatten them
         if book.exit_order() is not None:
@@ -195,71 +180,37 @@ class ScalperCore:
             return S.ENTRY_PENDING
         return S.POSITION_OPEN
 
-    def _enter_rest_state(self, reason: str, now_ns: int, out: list[Output]) -> None:
-        target = self._rest_state()
-        if self.book.empty and self.listing is not None:
-            self.book.symbol = self.listing.symbol
-        self._go(target, reason, now_ns, out)
+    def enter_rest_state(self, reason: str, now_ns: int, out: list[Output]) -> None:
+        target = self.rest_state()
+        listing = self._market.listing
+        if self._book.empty and listing is not None:
+            self._book.symbol = listing.symbol
+        self.go(target, reason, now_ns, out)
         if target in (S.SWITCHING, S.HALTED):
-            self._flatten(now_ns, out)
+            self.flatten(now_ns, out)
 
-    def _arm_levels(self, now_ns: int, *, keep_deadline: bool) -> None:
-        book, s = self.book, self.settings
-        entry = float(book.entry_price) if book.entry_price is not None else 0.0
-        deadline = now_ns + self._hold_ns
-        if keep_deadline and self.levels is not None:
-            deadline = self.levels.deadline_ns
-        is_long = book.qty > 0
-        if entry <= 0:  # no price to measure from: only the holding time applies
-            far = float("inf")
-            self.levels = ExitLevels(
-                is_long, -far if is_long else far, far if is_long else -far, deadline
-            )
-            return
-        self.levels = exit_levels(is_long, entry, s.stop_loss_pct, s.take_profit_pct, deadline)
+    # -- exits and leaving a symbol -----------------------------------------------------
 
-    # -- orders -------------------------------------------------------------------------
+    def check_exit(self, now_ns: int, out: list[Output]) -> None:
+        """In PositionOpen: exit on stop, target or holding time (levels armed if none)."""
+        holding, book = self._holding, self._book
+        if holding.levels is None:
+            holding.arm(book.qty, book.entry_price, now_ns, keep_deadline=False)
+        assert holding.levels is not None
+        reason = exit_reason(holding.levels, self._market.top, now_ns)
+        if reason is not None and self._desk.send_exit(reason, now_ns, out):
+            self.go(S.EXIT_PENDING, f"exit {reason}", now_ns, out)
 
-    def _send_exit(self, reason: str, now_ns: int, out: list[Output]) -> bool:
-        """Send a reduce-only Market IOC for the position, unless one works or must wait."""
-        book = self.book
-        if not book.qty or book.symbol is None or book.exit_order() is not None:
-            return False
-        if now_ns < self.next_exit_ns:
-            self.counters["exit_retry_wait"] += 1
-            return False
-        qty = abs(book.qty)
-        rules = self.rules.get(book.symbol)
-        if rules is not None:
-            qty = min(qty, rules.floor_qty(rules.max_mkt_qty))
-        side = OrderSide.SELL if book.qty > 0 else OrderSide.BUY
-        epoch = self.listing.epoch if self.listing is not None else 0
-        command = self.orders.exit(Listing(book.symbol, epoch), side, qty, self.trigger, now_ns)
-        book.add(command)
-        self.counters[f"exit_{reason}"] += 1
-        out.append(command)
-        return True
-
-    def _cancel(self, order: WorkingOrder, now_ns: int, out: list[Output]) -> None:
-        if order.cancel_sent or now_ns < order.next_cancel_ns:
-            return
-        order.cancel_sent = True
-        # On a timer no frame decides: the latest frame seen for the symbol stands in.
-        trace_id = self.trigger.trace_id
-        out.append(self.orders.cancel(order.symbol, order.client_order_id, now_ns, trace_id))
-
-    def _flatten(self, now_ns: int, out: list[Output]) -> None:
+    def flatten(self, now_ns: int, out: list[Output]) -> None:
         """Switching or Halted: cancel every working entry, exit the position, then leave."""
-        for order in list(self.book.orders.values()):
-            if not order.reduce_only:
-                self._cancel(order, now_ns, out)
-        self._send_exit(self.state.value.lower(), now_ns, out)
-        self._leave_switching_if_done(now_ns, out)
+        self._desk.cancel_entries(now_ns, out)
+        self._desk.send_exit(self.state.value.lower(), now_ns, out)
+        self.leave_switching_if_done(now_ns, out)
 
-    def _leave_switching_if_done(self, now_ns: int, out: list[Output]) -> None:
-        listing = self.listing
-        if self.state is not S.SWITCHING or listing is None or not self.feed_ready:
+    def leave_switching_if_done(self, now_ns: int, out: list[Output]) -> None:
+        listing = self._market.listing
+        if self.state is not S.SWITCHING or listing is None or not self._market.feed_ready:
             return
-        if self.book.empty:
-            self.book.symbol = listing.symbol
-            self._go(S.IDLE, f"switched to {listing.symbol} epoch {listing.epoch}", now_ns, out)
+        if self._book.empty:
+            self._book.symbol = listing.symbol
+            self.go(S.IDLE, f"switched to {listing.symbol} epoch {listing.epoch}", now_ns, out)

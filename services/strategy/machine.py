@@ -1,26 +1,35 @@
-"""The momentum scalper: message handlers over `ScalperCore` (implements `api.Strategy`).
+"""The momentum scalper (implements `api.Strategy`): its parts, composed, and the routing.
+
+`MomentumScalper` holds its parts (core.py lists them and how they fit) and inherits from
+none: each message type goes to one handler, market data to the market view and then, by
+state, to the entries or the exit check; execution events to `ExecutionReactions`; the
+trading state, the universe and the feed to the market view and the state machine.
 
 Market data only moves the signal; in Idle it may enter, in PositionOpen it may exit, in
 EntryPending it times out a PostOnly entry. Execution events move the book, then
-`_settle` moves the state. Data for any symbol or epoch but the current one is counted
-and ignored; events that do not fit (unknown order, stale FeedReady) raise an Alert.
+`ScalperCore.settle` moves the state. Data for any symbol or epoch but the current one is
+counted and ignored; events that do not fit (unknown order, stale FeedReady) raise an Alert.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from services.strategy.api import EntrySkipped, Output, make_alert
-from services.strategy.core import State
+from services.strategy.api import Output
+from services.strategy.book import Book
+from services.strategy.core import ScalperCore, State
+from services.strategy.desk import OrderDesk
+from services.strategy.entries import Entries
 from services.strategy.execution import ExecutionReactions
-from services.strategy.exits import exit_reason
-from services.strategy.orders import Listing, NoTrade, Trigger, plan_entry
+from services.strategy.exits import ExitLevels, Holding
+from services.strategy.market import Facts, MarketView
+from services.strategy.orders import OrderFactory
 from services.strategy.settings import StrategySettings
-from services.strategy.signals import NS_PER_S, TopOfBook
+from services.strategy.signals import EntryGate
 from shared.schema import (
     BusMessage,
     ExecutionSnapshot,
     FeedReady,
-    FeedState,
     FeedStatus,
     InstrumentRules,
     OrderAccepted,
@@ -29,7 +38,6 @@ from shared.schema import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
-    OrderSide,
     PositionChanged,
     Quote,
     StrategyStatus,
@@ -43,30 +51,69 @@ S = State
 Handler = Callable[[Any, int, list[Output]], None]
 
 
-class MomentumScalper(ExecutionReactions):
+class MomentumScalper:
     """Enters on |momentum| above a threshold, exits on stop, target or holding time."""
 
     def __init__(self, settings: StrategySettings, *, last_seq: int = 0) -> None:
-        super().__init__(settings, last_seq=last_seq)
-        self._threshold = settings.momentum_threshold
-        self._timeout_ns = int(settings.post_only_timeout_s * NS_PER_S)
-        self._last_skip = ""
-        self._handlers: dict[type, Handler] = {
+        self.settings = settings
+        self.counters: Counter[str] = Counter()
+        self.book = Book()
+        self.market = MarketView(settings, self.counters)
+        facts = Facts(self.book, self.market, self.counters)
+        self.holding = Holding(settings)
+        self.gate = EntryGate(settings)
+        self.desk = OrderDesk(settings, facts=facts, holding=self.holding, last_seq=last_seq)
+        self.core = ScalperCore(
+            settings, facts=facts, holding=self.holding, gate=self.gate, desk=self.desk
+        )
+        self.execution = ExecutionReactions(
+            settings, facts=facts, core=self.core, holding=self.holding
+        )
+        self.entries = Entries(
+            settings, facts=facts, core=self.core, gate=self.gate, desk=self.desk
+        )
+        self._handlers = self._route()
+
+    def _route(self) -> dict[type, Handler]:
+        execution = self.execution
+        return {
             Quote: self._on_quote,
             Trade: self._on_trade,
-            OrderAccepted: self._on_accepted,
-            OrderPartiallyFilled: self._on_fill,
-            OrderFilled: self._on_fill,
-            OrderCanceled: self._on_canceled,
-            OrderRejected: self._on_rejected,
-            OrderDenied: self._on_denied,
-            PositionChanged: self._on_position,
-            ExecutionSnapshot: self._on_snapshot,
+            OrderAccepted: execution.on_accepted,
+            OrderPartiallyFilled: execution.on_fill,
+            OrderFilled: execution.on_fill,
+            OrderCanceled: execution.on_canceled,
+            OrderRejected: execution.on_rejected,
+            OrderDenied: execution.on_denied,
+            PositionChanged: execution.on_position,
+            ExecutionSnapshot: execution.on_snapshot,
             TradingStateChanged: self._on_trading_state,
             UniverseChanged: self._on_universe,
             FeedReady: self._on_feed_ready,
             FeedStatus: self._on_feed_status,
         }
+
+    # -- views of the parts (for the tests and the benchmarks) ----------------------------
+
+    @property
+    def state(self) -> State:
+        return self.core.state
+
+    @property
+    def reason(self) -> str:
+        return self.core.reason
+
+    @property
+    def levels(self) -> ExitLevels | None:
+        return self.holding.levels
+
+    @property
+    def orders(self) -> OrderFactory:
+        return self.desk.factory
+
+    @property
+    def early_feed_ready(self) -> tuple[str, int] | None:
+        return self.market.early_feed_ready
 
     # -- the Strategy interface -----------------------------------------------------------
 
@@ -81,196 +128,93 @@ class MomentumScalper(ExecutionReactions):
 
     def on_timer(self, now_ns: int) -> list[Output]:
         out: list[Output] = []
-        if self._check_quiet(now_ns, out):
+        core = self.core
+        if core.check_quiet(now_ns, out):
             return out
-        state = self.state
+        state = core.state
         if state is S.ENTRY_PENDING:
-            self._check_entry_timeout(now_ns, out)
+            self.entries.check_timeout(now_ns, out)
         elif state is S.POSITION_OPEN:
-            self._check_exit(now_ns, out)
+            core.check_exit(now_ns, out)
         elif state in (S.SWITCHING, S.HALTED):
-            self._flatten(now_ns, out)
+            core.flatten(now_ns, out)
         return out
 
     def executor_silent(self, now_ns: int) -> list[Output]:
         out: list[Output] = []
-        self._go(S.SYNCING, "executor silent", now_ns, out)
+        self.core.go(S.SYNCING, "executor silent", now_ns, out)
         return out
 
     def set_rules(self, rules: InstrumentRules) -> None:
-        self.rules[rules.symbol] = rules
+        self.market.rules[rules.symbol] = rules
 
     def status(self, now_ns: int) -> StrategyStatus:
-        listing, book = self.listing, self.book
+        market, book = self.market, self.book
+        listing = market.listing
         return StrategyStatus(
             strategy_id=self.settings.strategy_id,
-            state=self.state.value,
-            symbol=listing.symbol if listing is not None and self.feed_ready else book.symbol,
+            state=self.core.state.value,
+            symbol=listing.symbol if listing is not None and market.feed_ready else book.symbol,
             epoch=listing.epoch if listing is not None else 0,
             position_qty=book.qty,
             entry_price=book.entry_price,
             realised_pnl_usdt=book.realised_pnl,
-            reason=self.reason,
+            reason=self.core.reason,
             ts_event_ns=now_ns,
         )
 
     # -- market data (the hot path) -------------------------------------------------------
 
-    def _current(self, symbol: str, epoch: int, now_ns: int) -> bool:
-        listing = self.listing
-        if listing is not None and symbol == listing.symbol and epoch == listing.epoch:
-            return True
-        if listing is None or symbol != listing.symbol:
-            self.counters["other_symbol_md"] += 1
-        else:
-            self.counters["other_epoch_md"] += 1
-        if listing is not None and epoch > listing.epoch:  # its announcement is not here yet
-            self._note_feed_wait(now_ns, newer_epoch_seen=True)
-        return False
-
     def _on_quote(self, quote: Quote, now_ns: int, out: list[Output]) -> None:
-        if not self._current(quote.symbol, quote.epoch, now_ns):
+        if not self.market.current(quote.symbol, quote.epoch, now_ns):
             return
-        self.quote = quote
-        self.top = TopOfBook(
-            float(quote.bid_price),
-            float(quote.bid_qty),
-            float(quote.ask_price),
-            float(quote.ask_qty),
-            quote.ts_recv_ns,
-        )
-        self.trigger = Trigger(quote.ts_recv_ns, quote.ts_event_ns, quote.trace_id)
-        state = self.state
+        self.market.take_quote(quote)
+        state = self.core.state
         if state is S.IDLE:
-            self._try_entry(now_ns, out)
+            self.entries.try_entry(now_ns, out)
         elif state is S.POSITION_OPEN:
-            self._check_exit(now_ns, out)
+            self.core.check_exit(now_ns, out)
         elif state is S.ENTRY_PENDING:
-            self._check_entry_timeout(now_ns, out)
+            self.entries.check_timeout(now_ns, out)
 
     def _on_trade(self, trade: Trade, now_ns: int, out: list[Output]) -> None:
-        if not self._current(trade.symbol, trade.epoch, now_ns):
+        if not self.market.current(trade.symbol, trade.epoch, now_ns):
             return
-        self.window.push(float(trade.price), float(trade.qty), trade.ts_recv_ns)
-        if self.state is S.IDLE:
-            self.trigger = Trigger(trade.ts_recv_ns, trade.ts_event_ns, trade.trace_id)
-            self._try_entry(now_ns, out)
-
-    def _entry_block(self, now_ns: int) -> str | None:
-        """Return the counter name of what forbids an entry now (signal aside), or None."""
-        if self.top is None or self.quote is None or self.listing is None:
-            return "entry_blocked_no_quote"
-        if not (self.feed_ready and self.feed_live):
-            return "entry_blocked_feed"
-        if self.trading_state is not TradingState.ACTIVE:
-            return "entry_blocked_trading_state"
-        if self.listing.symbol not in self.rules:
-            return "entry_blocked_no_rules"
-        return self.gate.block_reason(self.top, self.window.last_recv_ns, now_ns)
-
-    def _try_entry(self, now_ns: int, out: list[Output]) -> None:
-        window = self.window
-        momentum = window.momentum
-        if not window.full or -self._threshold <= momentum <= self._threshold:
-            return
-        blocked = self._entry_block(now_ns)
-        if blocked is not None:
-            self.counters[blocked] += 1
-            return
-        assert self.quote is not None
-        assert self.top is not None
-        assert self.listing is not None
-        side = OrderSide.BUY if momentum > 0 else OrderSide.SELL
-        rules = self.rules[self.listing.symbol]
-        plan = plan_entry(side, self.quote, self.top, rules, self.knobs)
-        if isinstance(plan, NoTrade):
-            self.counters["entry_not_sized"] += 1
-            if plan.reason != self._last_skip:
-                self._last_skip = plan.reason
-                out.append(EntrySkipped(plan.reason, now_ns, self.trigger.trace_id))
-            return
-        command = self.orders.entry(plan, self.listing, self.trigger, now_ns)
-        self.book.add(command)
-        self.gate.record_entry(now_ns)
-        self._last_skip = ""
-        reason = f"entry {side.value} {plan.route.value} momentum {momentum:.5f}"
-        self._go(S.ENTRY_PENDING, reason, now_ns, out)
-        out.append(command)
-
-    def _check_entry_timeout(self, now_ns: int, out: list[Output]) -> None:
-        order = self.book.entry_order()
-        if order is None or not order.post_only or order.cancel_sent:
-            return
-        if now_ns - order.placed_ns >= self._timeout_ns:
-            self.counters["post_only_timeout"] += 1
-            self._cancel(order, now_ns, out)
-
-    def _check_exit(self, now_ns: int, out: list[Output]) -> None:
-        if self.levels is None:
-            self._arm_levels(now_ns, keep_deadline=False)
-        assert self.levels is not None
-        reason = exit_reason(self.levels, self.top, now_ns)
-        if reason is not None and self._send_exit(reason, now_ns, out):
-            self._go(S.EXIT_PENDING, f"exit {reason}", now_ns, out)
+        idle = self.core.state is S.IDLE
+        self.market.take_trade(trade, decides=idle)
+        if idle:
+            self.entries.try_entry(now_ns, out)
 
     # -- lifecycle: trading state, universe, feed -----------------------------------------
 
     def _on_trading_state(self, event: TradingStateChanged, now_ns: int, out: list[Output]) -> None:
-        self.trading_state = event.state
-        if self.state is S.SYNCING:
+        self.market.trading_state = event.state
+        core = self.core
+        if core.state is S.SYNCING:
             return
         if event.state is TradingState.HALTED:
-            self._go(S.HALTED, f"halted: {event.reason}", now_ns, out)
-            self._flatten(now_ns, out)
-        elif self.state is S.HALTED:
-            self._enter_rest_state(f"trading {event.state.value}: {event.reason}", now_ns, out)
+            core.go(S.HALTED, f"halted: {event.reason}", now_ns, out)
+            core.flatten(now_ns, out)
+        elif core.state is S.HALTED:
+            core.enter_rest_state(f"trading {event.state.value}: {event.reason}", now_ns, out)
 
     def _on_universe(self, event: UniverseChanged, now_ns: int, out: list[Output]) -> None:
-        previous = self.listing
-        if previous is not None and event.epoch <= previous.epoch:
-            self.counters["stale_universe"] += 1
+        previous = self.market.listing
+        if not self.market.adopt_universe(event, now_ns):
             return
-        self.listing = Listing(event.symbol, event.epoch)
-        early = self.early_feed_ready
-        self.feed_ready = early == (event.symbol, event.epoch)
-        if early is not None and early[1] <= event.epoch:
-            self.early_feed_ready = None
-        self.feed_live = True
-        self._note_feed_wait(now_ns)
-        self.window.reset()
-        self.quote = None
-        self.top = None
-        if self.state in (S.SYNCING, S.HALTED):
+        core = self.core
+        if core.state in (S.SYNCING, S.HALTED):
             return
         first = previous is None and self.book.symbol in (None, event.symbol)
-        if first and self.state is not S.SWITCHING:
+        if first and core.state is not S.SWITCHING:
             return  # learning the universe, not a switch: keep what we hold
         reason = f"universe {event.symbol} epoch {event.epoch}: {event.reason}"
-        self._go(S.SWITCHING, reason, now_ns, out)
-        self._flatten(now_ns, out)
+        core.go(S.SWITCHING, reason, now_ns, out)
+        core.flatten(now_ns, out)
 
     def _on_feed_ready(self, event: FeedReady, now_ns: int, out: list[Output]) -> None:
-        listing = self.listing
-        if listing is None or event.epoch > listing.epoch:
-            # The feed was quicker than the scanner's UniverseChanged reached us: two
-            # publishers, no order between them. Kept until that epoch is announced.
-            self.counters["early_feed_ready"] += 1
-            self.early_feed_ready = (event.symbol, event.epoch)
-            self._note_feed_wait(now_ns)
-            return
-        if (event.symbol, event.epoch) != (listing.symbol, listing.epoch):
-            self.counters["stale_feed_ready"] += 1
-            detail = f"FeedReady {event.symbol} epoch {event.epoch}, trading {listing}"
-            out.append(make_alert("stale_feed_ready", detail, now_ns))
-            return
-        self.feed_ready = True
-        self.feed_live = True
-        self._note_feed_wait(now_ns)
-        self._leave_switching_if_done(now_ns, out)
+        if self.market.adopt_feed_ready(event, now_ns, out):
+            self.core.leave_switching_if_done(now_ns, out)
 
     def _on_feed_status(self, event: FeedStatus, now_ns: int, out: list[Output]) -> None:
-        listing = self.listing
-        if listing is None or (event.symbol, event.epoch) != (listing.symbol, listing.epoch):
-            self.counters["other_symbol_feed_status"] += 1
-            return
-        self.feed_live = event.state is FeedState.LIVE
+        self.market.adopt_feed_status(event)
