@@ -211,7 +211,9 @@ class RecordedDepth:
         self.top_ms = ms
         counts, tops = self.counts, self._top
         counts["top_updates"] += 1
-        bid, ask = _best_level(True, update.bids), _best_level(False, update.asks)
+        bids, asks = update.bids, update.asks  # orderbook.1: one level a side, taken as is
+        bid = bids[0] if len(bids) == 1 and bids[0][1] > 0 else _best_level(True, bids)
+        ask = asks[0] if len(asks) == 1 and asks[0][1] > 0 else _best_level(False, asks)
         if bid == tops[True] and ask == tops[False] and self._untouched(bid, ask):
             counts["top_unchanged"] += 1
             return None
@@ -222,7 +224,11 @@ class RecordedDepth:
         if ask is not None:
             crossable = self._top_side(False, ask, watched[False], changes) or crossable
         self.crossable = crossable
-        self._set_best()
+        top_ask, top_bid = tops  # the best prices shown are the top's where it stands
+        if top_bid is not None:
+            self.bid0 = top_bid[0]
+        if top_ask is not None:
+            self.ask0 = top_ask[0]
         return changes
 
     def _untouched(self, bid: Top | None, ask: Top | None) -> bool:
@@ -392,10 +398,7 @@ def _shown(is_bid: bool, price: int, deep_lots: int, top: Top) -> int:
 
 
 def _best_level(is_bid: bool, levels: tuple[Level, ...]) -> Top | None:
-    """The best level of a snapshot's side (None: no level); `orderbook.1` has one."""
-    if len(levels) == 1:
-        level = levels[0]
-        return level if level[1] > 0 else None
+    """The best level of a snapshot's side (None: no level)."""
     fresh = {price: lots for price, lots in levels}  # in order: a later entry wins
     shown = [price for price, lots in fresh.items() if lots > 0]
     if not shown:
