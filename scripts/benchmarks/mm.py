@@ -30,6 +30,8 @@ is printed in the result lines.
   = best - defaults (bps per fill, after fees). Its line carries the settings fragment.
 
 `--quick`: the first QUICK_SECONDS of the recording and a 2 x 2 grid (a smoke run).
+`--minutes N`: only the recording's first N minutes (with the full grid: a shorter run).
+The main run's lines are printed as soon as it is done, the calibration's after the grid.
 """
 
 import dataclasses
@@ -74,6 +76,7 @@ MARKET_UPDATES: Final = (Quote, BookLevels, Trade)
 NS_PER_S: Final = 1_000_000_000
 
 _PARTS: dict[str, list[Line]] = {}  # set before the pool forks: the workers inherit them
+_OPTIONS: dict[str, float | None] = {}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,18 +95,27 @@ class Run:
     fees_usdt: float
     traded_notional_usdt: float
     adverse_1s_bps: float | None
-    cycle_ns: tuple[int, ...]  # one per market update
+    cycle_ns: tuple[int, ...]  # wall time, one per market update
+    cycle_cpu_ns: tuple[int, ...]  # the thread's CPU time, one per market update
     seconds: float
     frames: int
 
 
 def overrides_text() -> str:
     """The bench's settings beyond deploy/settings.toml, as one line."""
-    executor = ", ".join(f"{k.replace('_', '-')} = {v}" for k, v in EXECUTOR_OVERRIDES.items())
+    executor = ", ".join(
+        f"{k.replace('_', '-')} = {_toml(v)}" for k, v in EXECUTOR_OVERRIDES.items()
+    )
     return (
         f"[strategy] {', '.join(STRATEGY_SETS)}; [executor] {executor};"
         f" latency {LATENCY_MS:g} ms each way"
     )
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return toml_value(value)
 
 
 def settings_for(mm: Mapping[str, Value]) -> BacktestSettings:
@@ -121,17 +133,20 @@ def settings_for(mm: Mapping[str, Value]) -> BacktestSettings:
 
 
 def _timed(
-    on_message: Callable[[BusMessage, int], Any], samples: list[int]
+    on_message: Callable[[BusMessage, int], Any], wall: list[int], cpu: list[int]
 ) -> Callable[[BusMessage, int], Any]:
-    """`on_message` with the wall time of each market update appended to `samples`."""
-    clock = time.perf_counter_ns
+    """`on_message` with the wall and the thread CPU time of each market update appended
+    to `wall` and `cpu` (ns)."""
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
 
     def wrapper(message: BusMessage, now_ns: int) -> Any:
         if not isinstance(message, MARKET_UPDATES):
             return on_message(message, now_ns)
+        cpu_started = cpu_clock()
         started = clock()
         out = on_message(message, now_ns)
-        samples.append(clock() - started)
+        wall.append(clock() - started)
+        cpu.append(cpu_clock() - cpu_started)
         return out
 
     return wrapper
@@ -140,10 +155,11 @@ def _timed(
 def backtest(lines: Sequence[Line], mm: Mapping[str, Value], *, timed: bool = False) -> Run:
     """One backtest of the MM over `lines` with `mm` keys; its figures."""
     engine = Engine(settings_for(mm), iter(lines))
-    samples: list[int] = []
+    wall: list[int] = []
+    cpu: list[int] = []
     if timed:
         strategy: Any = engine.strategy
-        strategy.on_message = _timed(strategy.on_message, samples)
+        strategy.on_message = _timed(strategy.on_message, wall, cpu)
     started = time.perf_counter()
     result = engine.run()
     seconds = time.perf_counter() - started
@@ -161,7 +177,8 @@ def backtest(lines: Sequence[Line], mm: Mapping[str, Value], *, timed: bool = Fa
         fees_usdt=float(m.fees_usdt),
         traded_notional_usdt=float(m.traded_notional_usdt),
         adverse_1s_bps=m.adverse_1s_mean_bps,
-        cycle_ns=tuple(samples),
+        cycle_ns=tuple(wall),
+        cycle_cpu_ns=tuple(cpu),
         seconds=seconds,
         frames=result.summary.frames,
     )
@@ -203,7 +220,7 @@ def _trial(job: tuple[str, tuple[tuple[str, Value], ...], bool]) -> tuple[str, A
 
 def grid_points(quick: bool) -> list[tuple[tuple[str, Value], ...]]:
     vols, liqs = (QUICK_VOL_GRID, QUICK_LIQ_GRID) if quick else (GRID, GRID)
-    return [((SWEPT[0], v), (SWEPT[1], q)) for v in vols for q in liqs]
+    return [tuple(sorted(((SWEPT[0], v), (SWEPT[1], q)))) for v in vols for q in liqs]
 
 
 def best_point(
@@ -229,21 +246,31 @@ def _us(value: float | None) -> float | None:
     return None if value is None else round(value / 1_000, 1)
 
 
+def configure(minutes: float | None = None) -> None:
+    """`scripts/bench mm --minutes N`: only the recording's first N minutes (both modes)."""
+    if minutes is not None and minutes <= 0:
+        raise ValueError(f"--minutes {minutes}: must be positive")
+    _OPTIONS["minutes"] = minutes
+
+
 def run(quick: bool) -> Iterator[Result]:
-    lines = load_lines(QUICK_SECONDS if quick else None)
+    minutes = _OPTIONS.get("minutes")
+    seconds = QUICK_SECONDS if quick else None
+    if minutes is not None:
+        seconds = minutes * 60 if seconds is None else min(seconds, minutes * 60)
+    lines = load_lines(seconds)
     train, test = split(lines, TRAIN_FRACTION)
     _PARTS.update(all=lines, train=train, test=test)
     calibration = fit(train)
     points = grid_points(quick)
     defaults = dict(zip(SWEPT, (0.6, 0.4), strict=True))
-    jobs: list[tuple[str, tuple[tuple[str, Value], ...], bool]] = [("all", (), True)]
-    jobs += [("train", p, False) for p in points]
     workers = os.cpu_count() or 1
     started = time.monotonic()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        done = pool.map(_trial, jobs, chunksize=1)
-        main = done[0][2]
-        in_sample = {tuple(mm): r for part, mm, r in done[1:] if part == "train"}
+        pending = pool.apply_async(_trial, (("all", (), True),))
+        grid = pool.map_async(_trial, [("train", p, False) for p in points], chunksize=1)
+        yield from _main_lines(pending.get(), lines)
+        in_sample = {tuple(mm): r for _, mm, r in grid.get()}
         best = best_point(in_sample)
         held_out: dict[str, Run] = {}
         if best is not None:
@@ -251,6 +278,11 @@ def run(quick: bool) -> Iterator[Result]:
             answers = pool.map(_trial, oos, chunksize=1)
             held_out = {"defaults": answers[0][2], "best": answers[1][2]}
     sweep_s = time.monotonic() - started
+    yield from _calibration_lines(calibration, in_sample, best, held_out, defaults, sweep_s)
+
+
+def _main_lines(done: tuple[str, Any, Run], lines: Sequence[Line]) -> Iterator[Result]:
+    main = done[2]
     common = {
         "frames": main.frames,
         "seconds_of_data": round((lines[-1][0] - lines[0][0]) / NS_PER_S, 1),
@@ -300,12 +332,13 @@ def run(quick: bool) -> Iterator[Result]:
             "value": _us(percentile(main.cycle_ns, q)),
             "unit": "us",
             **({"target": "<= 200"} if q == 99 else {}),
+            "cpu_us": _us(percentile(main.cycle_cpu_ns, q)),
             "market_updates": len(main.cycle_ns),
             "backtest_seconds": round(main.seconds, 1),
             "note": "MarketMaker.on_message wall time per Quote / BookLevels / Trade: every"
-            " stage, commands out; nearest rank over every update of the run",
+            " stage, commands out; nearest rank over every update of the run; cpu_us: the"
+            " same on the thread's CPU clock (without the shared machine's preemption)",
         }
-    yield from _calibration_lines(calibration, in_sample, best, held_out, defaults, sweep_s)
 
 
 def _calibration_lines(

@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 from research.sweep.data import Recording
+from research.sweep.space import Value
 from scripts.benchmarks import mm
 
 REPLAY = Path(__file__).parents[2] / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
@@ -42,9 +43,10 @@ def test_the_walk_forward_split_the_fit_and_the_best_point() -> None:
     assert len(mm.grid_points(quick=True)) == 4
     run = mm.backtest(train, {"vol-sensitivity-ratio": 0.3, "liq-sensitivity-ratio": 0.4})
     assert run.cycle_ns == ()  # not timed
-    points = {(("a", 1),): run}
+    point: tuple[tuple[str, Value], ...] = (("a", 1),)
+    points = {point: run}
     best = mm.best_point(points)
-    assert best == ((("a", 1),) if run.fills >= mm.MIN_FILLS else None)
+    assert best == (point if run.fills >= mm.MIN_FILLS else None)
 
 
 def test_the_settings_carry_the_market_maker_executor_limits() -> None:
