@@ -34,7 +34,9 @@ Rules, because the recording does not know we were there:
   best level's size stands, until an update of the followed depth not older than the top
   (`book_ms >= top_ms`) lifts it; a deeper update older than the top is applied under it
   (it cannot bring back what the top removed). A shallower top not newer than `book_ms`
-  and a shallower delta are skipped (counted in `skipped["shallower_depth"]`). A delta
+  and a shallower delta are skipped (counted in `skipped["shallower_depth"]`); the standing
+  top again with nothing taken there changes nothing (`counts["top_unchanged"]`), and a top
+  at the same prices lets the flow skip its cross and stop checks (`crossable`). A delta
   before the first snapshot of its depth is skipped (counted) as a feed does.
 - `bid0` / `ask0` are the best prices shown (the top's when it stands; what our takers
   consumed does not move them; the mark is their mid); a side left empty keeps its last.
