@@ -20,6 +20,7 @@ def test_the_backtest_measures_the_cycle_and_the_report_figures() -> None:
     run = mm.backtest(lines, {}, timed=True)
     assert run.frames > 0
     assert run.cycle_ns
+    assert len(run.cycle_cpu_ns) == len(run.cycle_ns)
     p50, p99 = mm.percentile(run.cycle_ns, 50), mm.percentile(run.cycle_ns, 99)
     assert p50 is not None
     assert p99 is not None
@@ -43,6 +44,7 @@ def test_the_walk_forward_split_the_fit_and_the_best_point() -> None:
     assert len(mm.grid_points(quick=True)) == 4
     run = mm.backtest(train, {"vol-sensitivity-ratio": 0.3, "liq-sensitivity-ratio": 0.4})
     assert run.cycle_ns == ()  # not timed
+    assert run.cycle_cpu_ns == ()
     point: tuple[tuple[str, Value], ...] = (("a", 1),)
     points = {point: run}
     best = mm.best_point(points)
