@@ -27,7 +27,8 @@ GROUPS: dict[str, str] = {
     "fuzz": "scripts.benchmarks.fuzz",
     "soak": "scripts.benchmarks.soak",
 }
-ALL: tuple[str, ...] = tuple(g for g in GROUPS if g != "soak")  # the default: soak is opt-in
+OPT_IN: tuple[str, ...] = ("soak", "mm")  # long runs: named to run (mm: the 6-min file, a grid)
+ALL: tuple[str, ...] = tuple(g for g in GROUPS if g not in OPT_IN)  # the default
 
 
 def _load(group: str, options: dict[str, Any]) -> Callable[[bool], Iterator[Result]]:
@@ -43,7 +44,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description="Run benchmark groups and print one JSON object per result line.",
-        epilog=f"groups: {', '.join(GROUPS)} (default: all but soak)",
+        epilog=f"groups: {', '.join(GROUPS)} (default: all but {', '.join(OPT_IN)})",
     )
     parser.add_argument("groups", nargs="*", metavar="GROUP", help="groups to run")
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
@@ -51,7 +52,8 @@ def main(argv: list[str]) -> int:
         "--minutes",
         type=float,
         metavar="N",
-        help="how long soak runs the system (default 2; with --quick 1)",
+        help="soak: how long it runs the system (default 2; with --quick 1); mm: only the"
+        " recording's first N minutes",
     )
     args = parser.parse_args(argv)
     if args.minutes is not None and args.minutes <= 0:
