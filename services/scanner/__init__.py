@@ -8,4 +8,9 @@ ineligible. It publishes `UniverseChanged` (symbol, epoch, top-N ranking) on the
 endpoint, answers snapshot requests for late joiners, and publishes a `ServiceStatus` after
 every scan (DEGRADED, keeping its symbol, while the venue fails). The epoch survives restarts
 in <run dir>/scanner-state.json.
+
+With `mm-top-n` > 0 the same scan also selects the symbols to make markets in (making.py:
+filters on 24 h turnover, spread, tick size / price and depth at the touch; score turnover /
+max(spread, tick) in bps) and publishes `MarketMakingUniverse` on `universe.mm.` whenever the
+selected symbols change (the last one is in the snapshot).
 """

@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
@@ -12,14 +13,21 @@ from typing import Final
 import msgspec
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.scanner import ranking
+from services.scanner import making, ranking
 from services.scanner.settings import ScannerSettings
 from shared.bus import Publisher
 from shared.bybit.errors import BybitError
 from shared.bybit.rest import BybitRest
 from shared.runtime import backoff_delays
 from shared.runtime.bootstrap import ServiceContext, cancel_and_wait, start_metrics, upkeep
-from shared.schema import DECODE_ERRORS, ServiceState, ServiceStatus, Symbol, UniverseChanged
+from shared.schema import (
+    DECODE_ERRORS,
+    MarketMakingUniverse,
+    ServiceState,
+    ServiceStatus,
+    Symbol,
+    UniverseChanged,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +47,44 @@ def rules_of(settings: ScannerSettings) -> ranking.RankingRules:
     )
 
 
-async def fetch_screening(rest: BybitRest, rules: ranking.RankingRules) -> ranking.Screening:
-    """Read every Trading instrument (all pages) and every linear ticker, and screen them."""
+def making_rules_of(settings: ScannerSettings) -> making.MakingRules:
+    return making.MakingRules(
+        top_n=settings.mm_top_n,
+        min_turnover_24h_usdt=Decimal(repr(settings.mm_min_turnover_24h_usdt)),
+        min_touch_depth_usdt=Decimal(repr(settings.mm_min_touch_depth_usdt)),
+        max_spread_bps=Decimal(repr(settings.mm_max_spread_bps)),
+        max_tick_bps=Decimal(repr(settings.mm_max_tick_bps)),
+        blacklist=frozenset(settings.blacklist),
+    )
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One scan: the one-symbol screening, and the market-making selection (None when off)."""
+
+    screening: ranking.Screening
+    selection: making.MakingSelection | None
+
+
+async def fetch_scan(
+    rest: BybitRest, rules: ranking.RankingRules, making_rules: making.MakingRules
+) -> Scan:
+    """Read every Trading instrument (all pages) and every linear ticker, screen them, and
+    select the market-making symbols when `making_rules.top_n` > 0 (same REST answers)."""
     instruments = await rest.instruments()
     tickers = await rest.tickers()
-    listings = map(ranking.listing_of, instruments)
-    return ranking.screen(listings, map(ranking.market_stats_of, tickers), rules)
+    listings = [ranking.listing_of(i) for i in instruments]
+    screening = ranking.screen(listings, map(ranking.market_stats_of, tickers), rules)
+    if making_rules.top_n == 0:
+        return Scan(screening, None)
+    ticks = {i.symbol: i.price_filter.tick_size for i in instruments}
+    stats = (making.making_stats_of(t, ticks.get(t.symbol)) for t in tickers)
+    return Scan(screening, making.select(listings, stats, making_rules))
+
+
+async def fetch_screening(rest: BybitRest, rules: ranking.RankingRules) -> ranking.Screening:
+    """Read every Trading instrument (all pages) and every linear ticker, and screen them."""
+    return (await fetch_scan(rest, rules, making.MakingRules())).screening
 
 
 def load_state(path: Path) -> UniverseChanged | None:
@@ -77,6 +117,12 @@ class ScannerMetrics:
         self.duration = Gauge("scanner_last_scan_duration_seconds", "Seconds", registry=registry)
         self.epoch = Gauge("scanner_epoch", "Epoch of the current symbol", registry=registry)
         self.candidates = Gauge("scanner_candidates", "Eligible symbols", registry=registry)
+        self.mm_selected = Gauge(
+            "scanner_mm_selected", "Symbols in the market-making selection", registry=registry
+        )
+        self.mm_changes = Counter(
+            "scanner_mm_changes", "Market-making selections published", registry=registry
+        )
 
 
 class ScannerService:
@@ -89,6 +135,8 @@ class ScannerService:
         self._context = context
         self._clock = context.clock
         self._rules = rules_of(settings)
+        self._making_rules = making_rules_of(settings)
+        self.selection: MarketMakingUniverse | None = None  # the last one published
         self._state_path = context.run_dir / STATE_FILE
         self._metrics = ScannerMetrics(context.registry)
         self.choice: UniverseChanged | None = None  # what was last published (or restored)
@@ -123,7 +171,7 @@ class ScannerService:
             self._metrics.scans.inc()
             started_ns = self._clock.now_ns()
             try:
-                screening = await fetch_screening(self._rest, self._rules)
+                scan = await fetch_scan(self._rest, self._rules, self._making_rules)
             except BybitError as e:
                 delays = delays or backoff_delays(
                     settings.retry_backoff_initial_s, settings.retry_backoff_max_s
@@ -133,7 +181,9 @@ class ScannerService:
             else:
                 delays, pause_s = None, settings.interval_s
                 self._metrics.duration.set((self._clock.now_ns() - started_ns) / 1e9)
-                self._on_scanned(screening)
+                if scan.selection is not None:
+                    self._on_selected(scan.selection)
+                self._on_scanned(scan.screening)
             await self._pause(pause_s)
 
     def _on_scanned(self, screening: ranking.Screening) -> None:
@@ -151,6 +201,27 @@ class ScannerService:
         detail = f"{decision.symbol} epoch={self._epoch} score={held.score:.4g} {counts}"
         self._status(ServiceState.RUNNING, detail)
         log.info("scanned symbol=%s decision=%s %s", decision.symbol, decision.reason, counts)
+
+    def _on_selected(self, selection: making.MakingSelection) -> None:
+        """Publish the market-making selection when its symbols changed (or at first)."""
+        self._metrics.mm_selected.set(len(selection.symbols))
+        was = self.selection.symbols if self.selection is not None else None
+        if was == selection.symbols:
+            return
+        shown = max(self._settings.top_n, self._making_rules.top_n)
+        before = ", ".join(was) if was else "none"
+        now = ", ".join(selection.symbols) if selection.symbols else "none"
+        message = MarketMakingUniverse(
+            symbols=selection.symbols,
+            ranking=selection.ranking[:shown],
+            reason=f"{now} selected (were {before}); #eligible={len(selection.ranking)}",
+            ts_event_ns=self._clock.now_ns(),
+        )
+        assert self._publisher is not None, "start() first"
+        self.selection = message
+        self._publisher.send(message)
+        self._metrics.mm_changes.inc()
+        log.info("market-making selection symbols=%s was=%s", now, before)
 
     def _switch(self, symbol: Symbol, reason: str, screening: ranking.Screening) -> None:
         was = self.choice.symbol if self.choice else None

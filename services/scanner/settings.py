@@ -22,6 +22,12 @@ class ScannerSettings(ServiceSettings, frozen=True, kw_only=True):
     whitelist_boost: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.3
     hysteresis: Annotated[float, msgspec.Meta(ge=1, le=100)] = 1.2
     top_n: Annotated[int, msgspec.Meta(ge=1, le=500)] = 10  # ranking entries published
+    # The market-making selection (making.py), published as MarketMakingUniverse:
+    mm_top_n: Annotated[int, msgspec.Meta(ge=0, le=50)] = 0  # symbols selected; 0 = off
+    mm_min_turnover_24h_usdt: Annotated[float, msgspec.Meta(ge=0, le=1e12)] = 5_000_000.0
+    mm_min_touch_depth_usdt: Annotated[float, msgspec.Meta(ge=0, le=1e9)] = 2_000.0  # a side
+    mm_max_spread_bps: Annotated[float, msgspec.Meta(gt=0, le=1_000)] = 5.0  # (ask - bid) / mid
+    mm_max_tick_bps: Annotated[float, msgspec.Meta(gt=0, le=1_000)] = 1.0  # tick size / mid
     retry_backoff_initial_s: Seconds = 1.0  # after a failed scan; doubles up to the max
     retry_backoff_max_s: Seconds = 60.0
 

@@ -64,7 +64,12 @@ from shared.schema.market import (
 from shared.schema.messages import BusMessage
 from shared.schema.strategy import StrategyStatus
 from shared.schema.topics import topic_for
-from shared.schema.universe import RankedSymbol, UniverseChanged
+from shared.schema.universe import (
+    MarketMakingCandidate,
+    MarketMakingUniverse,
+    RankedSymbol,
+    UniverseChanged,
+)
 
 SCHEMA_VERSION: Final = 1
 MESSAGE_KINDS: Final[tuple[type[Message], ...]] = get_args(BusMessage)
@@ -96,6 +101,8 @@ __all__ = [
     "Heartbeat",
     "InstrumentRules",
     "InstrumentRulesChanged",
+    "MarketMakingCandidate",
+    "MarketMakingUniverse",
     "Message",
     "NanosSinceEpoch",
     "OpenOrder",

@@ -30,7 +30,7 @@ from shared.schema.events import (
 from shared.schema.instruments import InstrumentRulesChanged
 from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrames
 from shared.schema.strategy import StrategyStatus
-from shared.schema.universe import UniverseChanged
+from shared.schema.universe import MarketMakingUniverse, UniverseChanged
 
 # Append-only: a new kind goes at the end; a kind is never renamed or removed.
 BusMessage = (
@@ -69,4 +69,5 @@ BusMessage = (
     | OrderAmended
     | VenueFrames
     | InstrumentRulesChanged
+    | MarketMakingUniverse
 )

@@ -21,10 +21,12 @@ from shared.schema.events import (
 from shared.schema.instruments import InstrumentRulesChanged
 from shared.schema.market import BookLevels, FeedReady, FeedStatus, Quote, Trade, VenueFrames
 from shared.schema.strategy import StrategyStatus
-from shared.schema.universe import UniverseChanged
+from shared.schema.universe import MarketMakingUniverse, UniverseChanged
 
 MARKET_DATA: Final = "md."
 UNIVERSE: Final = "universe."
+# The market-making selection: under UNIVERSE, so a reader of "universe." gets it too.
+MM_UNIVERSE: Final = "universe.mm."
 EXECUTION: Final = "exec."
 HEARTBEAT: Final = "hb."
 STATUS: Final = "status."
@@ -54,6 +56,7 @@ _ORDER_TOPICS: Final[dict[type[Message], str]] = {
 }
 _FIXED_TOPICS: Final[dict[type[Message], str]] = {
     UniverseChanged: "universe.",
+    MarketMakingUniverse: MM_UNIVERSE,
     PositionChanged: "exec.position.",
     BalanceChanged: "exec.balance.",
     TradingStateChanged: "exec.state.",

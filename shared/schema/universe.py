@@ -24,3 +24,29 @@ class UniverseChanged(Message, frozen=True, kw_only=True):
     ranking: tuple[RankedSymbol, ...]  # the top N, best first
     reason: str
     ts_event_ns: NanosSinceEpoch
+
+
+class MarketMakingCandidate(Record, frozen=True, kw_only=True):
+    """One symbol eligible for market making, with its score and the inputs it came from."""
+
+    symbol: Symbol
+    score: float  # turnover_24h_usdt / max(spread_bps, tick_bps): USDT per bps of width
+    turnover_24h_usdt: Decimal
+    spread_bps: float  # (ask1 - bid1) / mid, basis points
+    tick_bps: float  # tick size / mid, basis points
+    touch_depth_usdt: Decimal  # min(bid1 x size, ask1 x size): the thinner side at the touch
+    last_price: Decimal
+
+
+class MarketMakingUniverse(Message, frozen=True, kw_only=True):
+    """The scanner's market-making selection: the symbols to quote, best first.
+
+    Published on `universe.mm.` when the selection changes (and restored to late joiners
+    by the scanner's snapshot); an empty `symbols` means quote nothing. Readers apply the
+    newest by `ts_event_ns`.
+    """
+
+    symbols: tuple[Symbol, ...]  # the top N of `ranking`
+    ranking: tuple[MarketMakingCandidate, ...]  # eligible symbols, best first (capped)
+    reason: str
+    ts_event_ns: NanosSinceEpoch

@@ -23,6 +23,8 @@ from shared.schema import (
     FeedStatus,
     Heartbeat,
     InstrumentRulesChanged,
+    MarketMakingCandidate,
+    MarketMakingUniverse,
     OpenOrder,
     OrderAccepted,
     OrderAmended,
@@ -382,5 +384,30 @@ SAMPLES: dict[str, BusMessage] = {
     ),
     "InstrumentRulesChanged": InstrumentRulesChanged(
         symbol=SYM, rules=BTCUSDT_RULES, ts_event_ns=T
+    ),
+    "MarketMakingUniverse": MarketMakingUniverse(
+        symbols=(SYM, Symbol("ETHUSDT")),
+        ranking=(
+            MarketMakingCandidate(
+                symbol=SYM,
+                score=3.0e9,
+                turnover_24h_usdt=D("3000000000"),
+                spread_bps=0.015625,
+                tick_bps=0.015625,
+                touch_depth_usdt=D("640000.0"),
+                last_price=D("64000"),
+            ),
+            MarketMakingCandidate(
+                symbol=Symbol("ETHUSDT"),
+                score=2.5e9,
+                turnover_24h_usdt=D("1250000000"),
+                spread_bps=0.5,
+                tick_bps=0.25,
+                touch_depth_usdt=D("32000.00"),
+                last_price=D("4000"),
+            ),
+        ),
+        reason="BTCUSDT, ETHUSDT selected (were none)",
+        ts_event_ns=T,
     ),
 }
