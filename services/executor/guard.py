@@ -11,6 +11,7 @@ books what was missed (fills, final statuses) with an alert for each.
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -42,6 +43,7 @@ from services.executor.venue_reports import position_of
 from shared.bus import Receiver
 from shared.bybit import wire
 from shared.bybit.errors import BybitError, VenueError
+from shared.schema import StrategyStatus
 
 log = logging.getLogger(__name__)
 TICK_S: Final = 0.5
@@ -79,14 +81,20 @@ class Guard:
         )
         self.equity_usdt: Decimal | None = None
 
-    async def run(self, strategy: Receiver) -> None:
-        """Forever, every tick (the first at once): what the strategy said meanwhile, then
-        what is due. A tick, not a wake-up per strategy message: the strategy publishes its
-        status right after an order, and the command should find the executor free."""
+    async def run(self, strategies: Mapping[str, Receiver]) -> None:
+        """Forever, every tick (the first at once): what each strategy instance (its events
+        receiver, by name) said meanwhile, then what is due. A tick, not a wake-up per
+        strategy message: the strategy publishes its status right after an order, and the
+        command should find the executor free."""
         while True:
             now = self._clock.now_ns()
-            if strategy.drain(10_000):
-                self.core.heard_strategy(now)
+            for instance, receiver in strategies.items():
+                said = receiver.drain(10_000)
+                if said:
+                    ids = {
+                        d.message.strategy_id for d in said if isinstance(d.message, StrategyStatus)
+                    }
+                    self.core.heard_strategy(now, instance, ids)
             try:
                 await self._tick(now)
             except BybitError as e:

@@ -2,7 +2,10 @@
 effects out. guard.py is the shell: it reads what a tick looks at, makes the venue calls
 these ask for, and feeds the answers back here.
 
-Every tick: the strategy's pulse (dead-man's switch: its working orders are cancelled),
+Every tick: each strategy instance's pulse (dead-man's switch: the working orders of the
+instance that went silent are cancelled; an instance is a strategy events endpoint, and
+owns the strategy ids its StrategyStatus named; an id no instance named belongs to the
+first, `MAIN_INSTANCE`, so an order is never left without a switch),
 REST polling while the private stream is down (else the orders left in doubt are asked
 about again), a venue-side stop-loss for every unprotected position. Every
 `check_interval_ns`: positions, working orders and equity against the venue. A difference
@@ -128,6 +131,9 @@ class Watch:
     rules: Mapping[str, InstrumentRules]
 
 
+MAIN_INSTANCE = "strategy"  # the [strategy] instance's endpoint; unclaimed ids fall to it
+
+
 class GuardCore:
     """The guard's timers and backstops; one per executor, driven by the shell."""
 
@@ -141,7 +147,12 @@ class GuardCore:
         stop_pct: Decimal,
         daily_loss_limit_usdt: Decimal,
     ) -> None:
-        self._dead_man = DeadMansSwitch(dead_man_after_ns, now_ns)
+        self._dead_man_after_ns = dead_man_after_ns
+        self._started_ns = now_ns
+        self._dead_men: dict[str, DeadMansSwitch] = {
+            MAIN_INSTANCE: DeadMansSwitch(dead_man_after_ns, now_ns)
+        }
+        self._instance_of: dict[str, str] = {}  # strategy id -> the instance that named it
         self._daily = DailyLoss(daily_loss_limit_usdt)
         self._check_interval_ns = check_interval_ns
         self._poll_interval_ns = poll_interval_ns
@@ -149,8 +160,19 @@ class GuardCore:
         self._next_check_ns = now_ns
         self._next_poll_ns = now_ns
 
-    def heard_strategy(self, now_ns: int) -> None:
-        self._dead_man.heard(now_ns)
+    def heard_strategy(
+        self, now_ns: int, instance: str = MAIN_INSTANCE, strategy_ids: Iterable[str] = ()
+    ) -> None:
+        """`instance` spoke at `now_ns` (a heartbeat or any message); `strategy_ids`: the
+        ids its StrategyStatus messages named (they are its orders from now on)."""
+        switch = self._dead_men.get(instance)
+        if switch is None:
+            switch = self._dead_men[instance] = DeadMansSwitch(
+                self._dead_man_after_ns, self._started_ns
+            )
+        switch.heard(now_ns)
+        for strategy_id in strategy_ids:
+            self._instance_of[strategy_id] = instance
 
     def tick(self, watch: Watch) -> list[GuardEffect]:
         """What is due at `watch.now_ns`, in the order to carry it out."""
@@ -169,23 +191,27 @@ class GuardCore:
         return effects
 
     def _dead_mans_switch(self, watch: Watch) -> list[GuardEffect]:
-        working = [
-            r.client_order_id
-            for r in watch.working
-            if r.strategy_id != SOURCE and r.status in CANCELABLE_STATUSES
-        ]
-        if not self._dead_man.fires(watch.now_ns, len(working)):
-            return []
-        silent_s = self._dead_man.silent_for_ns(watch.now_ns) / NS_PER_S
-        detail = (
-            f"strategy silent for {silent_s:.1f} s with {len(working)} working orders:"
-            " cancelling them"
-        )
-        return [
-            Count("dead_mans_switch"),
-            RaiseAlert(AlertSeverity.CRITICAL, "dead_mans_switch", detail),
-            CancelOrders(tuple(working)),
-        ]
+        working: dict[str, list[ClientOrderId]] = {}
+        for r in watch.working:
+            if r.strategy_id != SOURCE and r.status in CANCELABLE_STATUSES:
+                instance = self._instance_of.get(r.strategy_id, MAIN_INSTANCE)
+                working.setdefault(instance, []).append(r.client_order_id)
+        effects: list[GuardEffect] = []
+        for instance, switch in sorted(self._dead_men.items()):
+            orders = working.get(instance, [])
+            if not switch.fires(watch.now_ns, len(orders)):
+                continue
+            silent_s = switch.silent_for_ns(watch.now_ns) / NS_PER_S
+            detail = (
+                f"strategy silent for {silent_s:.1f} s with {len(orders)} working orders:"
+                f" cancelling them (instance {instance})"
+            )
+            effects += [
+                Count("dead_mans_switch"),
+                RaiseAlert(AlertSeverity.CRITICAL, "dead_mans_switch", detail),
+                CancelOrders(tuple(orders)),
+            ]
+        return effects
 
     def _protect(self, symbol: Symbol, watch: Watch) -> list[GuardEffect]:
         position, rules = watch.positions.get(symbol), watch.rules.get(symbol)

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from services.executor.commands import take
+from services.executor.guard_core import MAIN_INSTANCE
 from services.executor.journal import Journal
 from services.executor.ports import Outbox, Parts, TradingStatus
 from services.executor.registry import OrderRegistry
@@ -29,6 +30,7 @@ from shared.schema import (
     TradingState,
     topics,
 )
+from shared.settings import INSTANCE_PREFIX, instance_endpoints, strategy_instances
 
 log = logging.getLogger(__name__)
 COMMANDS_PER_TURN = 64  # commands taken before other tasks get a turn (answers, the stream)
@@ -42,7 +44,7 @@ class _Wired:
     snapshots: SnapshotServer
     commands: CommandReceiver
     market: Receiver
-    strategy: Receiver
+    strategies: dict[str, Receiver]  # each strategy instance's events, by instance name
     stream: BybitStream
     work: Workers
 
@@ -81,9 +83,17 @@ class ExecutorService:
         )
         commands = ctx.node.command_receiver(eps.order_commands)
         market = ctx.node.subscriber([eps.market_data], ["md.trade."])
-        strategy = ctx.node.subscriber(
-            [eps.strategy_events], ["strategy."], deliver_heartbeats=True
-        )
+        strategies = {
+            MAIN_INSTANCE: ctx.node.subscriber(
+                [eps.strategy_events], ["strategy."], deliver_heartbeats=True
+            )
+        }
+        for name in strategy_instances():  # [strategy-<name>]: its own endpoint, own pulse
+            strategies[f"{INSTANCE_PREFIX}{name}"] = ctx.node.subscriber(
+                [instance_endpoints(eps, name).strategy_events],
+                ["strategy."],
+                deliver_heartbeats=True,
+            )
         self.journal = Journal(
             ctx.run_dir / "executor-journal.sqlite",
             self._settings.journal_synchronous,
@@ -99,7 +109,7 @@ class ExecutorService:
         work = Workers.build(parts, self._settings, self._limits)
         register_metrics(ctx.registry, parts, work.calls)
         start_metrics(ctx, self._settings.metrics_port, resources)
-        self._wired = _Wired(publisher, snapshots, commands, market, strategy, stream, work)
+        self._wired = _Wired(publisher, snapshots, commands, market, strategies, stream, work)
 
     async def run(self) -> None:
         assert self._wired is not None
@@ -120,7 +130,7 @@ class ExecutorService:
                 tasks.create_task(w.work.prices.follow_market(w.market), name="executor.market")
                 tasks.create_task(w.work.prices.run(), name="executor.prices")
                 tasks.create_task(w.work.calls.keep_warm(), name="executor.warm")
-                tasks.create_task(w.work.guard.run(w.strategy), name="executor.guard")
+                tasks.create_task(w.work.guard.run(w.strategies), name="executor.guard")
                 heartbeat_s = self._context.bus.heartbeat_interval_ms / 1000
                 tasks.create_task(
                     upkeep(w.publisher, w.snapshots, heartbeat_s), name="executor.upkeep"

@@ -101,6 +101,42 @@ def test_the_dead_mans_switch_cancels_the_strategies_working_orders_only() -> No
     assert CancelOrders not in kinds(guard.tick(watch(13 * SECOND, working=(done,))))
 
 
+def test_each_strategy_instance_has_its_own_dead_mans_switch() -> None:
+    # the scalper (first instance) keeps talking; the market maker mm1 (its own endpoint,
+    # its id named by its StrategyStatus) goes silent: only mm1's quotes are cancelled
+    guard = core()
+    guard.heard_strategy(10 * SECOND, "strategy", {"mom1"})
+    guard.heard_strategy(10 * SECOND, "strategy-mm1", {"mm1"})
+    scalper = record("mom-1", OrderStatus.ACCEPTED, 0)
+    quote = record("mm-1", OrderStatus.ACCEPTED, 0)
+    quote.strategy_id = "mm1"
+    working = (scalper, quote)
+
+    guard.heard_strategy(12 * SECOND, "strategy")  # a heartbeat: names no id
+    effects = guard.tick(watch(13 * SECOND, working=working))
+
+    assert effects[2] == CancelOrders(("mm-1",))  # type: ignore[arg-type]
+    alert = effects[1]
+    assert isinstance(alert, RaiseAlert)
+    assert alert.detail.endswith("(instance strategy-mm1)")
+    assert CancelOrders(("mom-1",)) not in effects  # type: ignore[arg-type]
+    # and the other way round: the scalper silent, mm1 talking
+    guard.heard_strategy(16 * SECOND, "strategy-mm1")
+    effects = guard.tick(watch(16 * SECOND, working=working))
+    assert effects[2] == CancelOrders(("mom-1",))  # type: ignore[arg-type]
+
+
+def test_an_order_of_an_id_no_instance_named_falls_to_the_first_instance() -> None:
+    guard = core()
+    guard.heard_strategy(10 * SECOND, "strategy-mm1", {"mm1"})
+    stranger = record("x-1", OrderStatus.ACCEPTED, 0)
+    stranger.strategy_id = "other"  # never named by a status: the first instance's switch
+
+    effects = guard.tick(watch(3 * SECOND, working=(stranger,)))
+
+    assert CancelOrders(("x-1",)) in effects  # type: ignore[arg-type]
+
+
 def test_an_unprotected_position_gets_a_venue_stop_a_flat_one_is_forgotten() -> None:
     guard, long = core(), position(D("0.01"), D(60_000))
     effects = guard.tick(watch(SECOND, unprotected=frozenset({BTC}), positions={BTC: long}))
