@@ -71,6 +71,7 @@ def build_result(engine: "Engine") -> BacktestResult:
         "feed": dict(engine.session.counters),
         "skipped_lines": dict(engine.market.skipped),
         "venue_skipped": {**engine.market.venue_skipped, **engine.venue.recorded_skips()},
+        "venue_ladder": engine.venue.recorded_counts(),
     }
     return BacktestResult(
         settings=settings_echo(engine.settings),

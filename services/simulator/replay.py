@@ -95,6 +95,7 @@ class ReplayStream:
         """Frames replayed, passes started, and what was left out, by reason."""
         schedule = self._schedule
         skips = self._venue.recorded_skips() if self._venue is not None else {}
+        ladder = self._venue.recorded_counts() if self._venue is not None else {}
         return {
             "replay_frames": schedule.frames,
             "replay_passes": schedule.passes,
@@ -102,4 +103,5 @@ class ReplayStream:
             "replay_file_errors": schedule.errors,
             **{f"replay_skipped_{reason}": n for reason, n in self._decoder.skipped.items()},
             **{f"replay_book_skipped_{reason}": n for reason, n in skips.items()},
+            **{f"replay_ladder_{name}": n for name, n in ladder.items()},
         }

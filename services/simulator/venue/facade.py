@@ -62,6 +62,17 @@ class Venue(MoreEndpoints):
                     total[reason] = total.get(reason, 0) + count
         return total
 
+    def recorded_counts(self) -> dict[str, int]:
+        """What the recorded ladders did, over every symbol: trades taken off or already in
+        the book, shallower tops applied, unchanged, levels they hid (ladder.COUNTS)."""
+        total: dict[str, int] = {}
+        for market in self.state.market_list:
+            ladder = market.book.depth
+            if isinstance(ladder, RecordedDepth):
+                for name, count in ladder.counts.items():
+                    total[name] = total.get(name, 0) + count
+        return total
+
     # ---- trading (ids back; the outcome is in the reports)
 
     def create_order(
