@@ -178,4 +178,3 @@ def test_the_result_counts_what_the_ladders_rules_did() -> None:
     # the fixture's orderbook.1 frames move the deeper book's top; its trades come off
     assert ladder["top_updates"] > 0
     assert ladder["trades_taken"] + ladder.get("trades_in_book", 0) > 0
-
