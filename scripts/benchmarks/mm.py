@@ -52,6 +52,7 @@ from research.report.metrics import compute
 from research.sweep.data import Recording
 from research.sweep.space import Value, toml_value
 from research.sweep.walk_forward import Line, Window, span_ns, windows, within
+from services.strategy.mm.core import MarketMaker
 from shared.schema import BookLevels, BusMessage, Quote, Trade
 from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT
 
@@ -97,6 +98,7 @@ class Run:
     adverse_1s_bps: float | None
     cycle_ns: tuple[int, ...]  # wall time, one per market update
     cycle_cpu_ns: tuple[int, ...]  # the thread's CPU time, one per market update
+    stage_ns: dict[str, list[float]]  # the core's own stage timings (its last samples)
     seconds: float
     frames: int
 
@@ -163,6 +165,9 @@ def backtest(lines: Sequence[Line], mm: Mapping[str, Value], *, timed: bool = Fa
     started = time.perf_counter()
     result = engine.run()
     seconds = time.perf_counter() - started
+    stages: dict[str, list[float]] = {}
+    if timed and isinstance(engine.strategy, MarketMaker):
+        stages = engine.strategy.metrics()["stage_latency_ns"]
     m = compute(result)
     return Run(
         net_bps_per_fill=m.net_bps_per_notional,
@@ -179,6 +184,7 @@ def backtest(lines: Sequence[Line], mm: Mapping[str, Value], *, timed: bool = Fa
         adverse_1s_bps=m.adverse_1s_mean_bps,
         cycle_ns=tuple(wall),
         cycle_cpu_ns=tuple(cpu),
+        stage_ns=stages,
         seconds=seconds,
         frames=result.summary.frames,
     )
@@ -333,11 +339,16 @@ def _main_lines(done: tuple[str, Any, Run], lines: Sequence[Line]) -> Iterator[R
             "unit": "us",
             **({"target": "<= 200"} if q == 99 else {}),
             "cpu_us": _us(percentile(main.cycle_cpu_ns, q)),
+            "stages_us": {
+                stage: _us(percentile([round(v) for v in samples], q))
+                for stage, samples in main.stage_ns.items()
+            },
             "market_updates": len(main.cycle_ns),
             "backtest_seconds": round(main.seconds, 1),
             "note": "MarketMaker.on_message wall time per Quote / BookLevels / Trade: every"
             " stage, commands out; nearest rank over every update of the run; cpu_us: the"
-            " same on the thread's CPU clock (without the shared machine's preemption)",
+            " same on the thread's CPU clock (without the shared machine's preemption);"
+            " stages_us: the core's own timer per stage (its last 10,000 samples each)",
         }
 
 

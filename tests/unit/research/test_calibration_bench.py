@@ -21,6 +21,8 @@ def test_the_backtest_measures_the_cycle_and_the_report_figures() -> None:
     assert run.frames > 0
     assert run.cycle_ns
     assert len(run.cycle_cpu_ns) == len(run.cycle_ns)
+    assert set(run.stage_ns) == {"guards", "spread", "skew", "taker_cap", "requote"}
+    assert all(samples for samples in run.stage_ns.values())
     p50, p99 = mm.percentile(run.cycle_ns, 50), mm.percentile(run.cycle_ns, 99)
     assert p50 is not None
     assert p99 is not None
