@@ -1,5 +1,8 @@
 """Queue position of our resting orders in a recorded market: the recorded lots ahead of us.
 
+One model for the backtest, replay and the live market maker: this module re-exports
+`shared.queue_position` (its `front` is the `ahead` below; `ahead_after` = `front_after`).
+
 State per resting order: `ahead` (`book.RestingOrder.ahead`), the recorded lots queued in
 front of it at its price, in integer lots. The rules (market-making.md section 5, after
 hftbacktest's `RiskAdverseQueueModel` and `ProbQueueModel`):
@@ -28,50 +31,12 @@ the traded lots behind us as well; here they are taken off, as they left the fro
 Neither model ever fills an order by itself: fills come only from trades and crossings.
 """
 
-import math
-from dataclasses import dataclass
-from typing import Final, Literal
+from shared.queue_position import (
+    QUEUE_MODELS,
+    QueueModel,
+    QueueModelName,
+    probabilistic,
+    risk_averse,
+)
 
-QueueModelName = Literal["risk-averse", "probabilistic"]
-QUEUE_MODELS: Final[tuple[QueueModelName, ...]] = ("risk-averse", "probabilistic")
-_ROUNDING_SLACK: Final = 1e-9  # a float that is an integer but for rounding is not rounded up
-
-
-def risk_averse(ahead: int, after: int) -> int:
-    """The lots ahead once the level holds `after`: cancellations all came from behind."""
-    return ahead if ahead <= after else after
-
-
-def probabilistic(ahead: int, before: int, after: int, traded: int, power: float) -> int:
-    """The lots ahead once the level went from `before` to `after` with `traded` lots printed
-    there in between: cancellations ahead of us in proportion f(ahead) / (f(back) + f(ahead))."""
-    cancelled = before - after - traded
-    if cancelled <= 0:
-        return risk_averse(ahead, after)
-    back = max(0, before - traded - ahead)
-    f_back = float(back) ** power
-    f_front = float(ahead) ** power
-    total = f_back + f_front
-    p_behind = f_back / total if total > 0 else 1.0
-    estimate = ahead - (1.0 - p_behind) * cancelled + min(back - p_behind * cancelled, 0.0)
-    return max(0, min(after, math.ceil(estimate - _ROUNDING_SLACK)))
-
-
-@dataclass(frozen=True, slots=True)
-class QueueModel:
-    """The model that moves `ahead` on a recorded level update; `power` is n of f(x) = x^n."""
-
-    name: QueueModelName = "risk-averse"
-    power: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.name not in QUEUE_MODELS:
-            raise ValueError(f"queue model {self.name!r}: one of {', '.join(QUEUE_MODELS)}")
-        if not 0 < self.power <= 10:
-            raise ValueError(f"queue power {self.power}: 0 < n <= 10")
-
-    def ahead_after(self, ahead: int, before: int, after: int, traded: int) -> int:
-        """`ahead` once the level went from `before` to `after` lots (`traded` printed)."""
-        if self.name == "risk-averse":
-            return risk_averse(ahead, after)
-        return probabilistic(ahead, before, after, traded, self.power)
+__all__ = ["QUEUE_MODELS", "QueueModel", "QueueModelName", "probabilistic", "risk_averse"]
