@@ -1,12 +1,19 @@
 """FeedService: the venue's public stream in, market data out; symbol switches as a protocol.
 
-Two ways to choose what is served (`[feed] symbols`):
+Three ways to choose what is served (`[feed] symbols` and `follow`):
 
-* empty (the default): the scanner's one symbol, followed on every UniverseChanged (the
-  old one unsubscribed, the new one subscribed, then its FeedReady: the hot-swap);
+* `symbols` empty, `follow = "scanner"` (the default): the scanner's one symbol, followed on
+  every UniverseChanged (the old one unsubscribed, the new one subscribed, then its
+  FeedReady: the hot-swap);
 * a list: every listed symbol at once, each its own gap-checked FeedSession (its book,
   staleness, resync and FeedReady), for the whole run at epoch `LISTED_EPOCH`; the
-  scanner is not followed. Frames are routed to their session by the venue topic.
+  scanner is not followed. Frames are routed to their session by the venue topic;
+* `symbols` empty, `follow = "market-making"`: the symbols of the scanner's market-making
+  selection (MarketMakingUniverse on universe.mm.), served as a list is, at epoch
+  `LISTED_EPOCH`; a symbol that enters gets its session (rules, subscription, FeedReady), a
+  symbol that leaves is unsubscribed and its last values are forgotten from the snapshot
+  (counted mm_symbols_added / mm_symbols_removed; an older selection than the one applied
+  is counted stale_mm_universe and ignored).
 
 Before a symbol's first subscription its instrument rules go out as
 InstrumentRulesChanged (md.rules.<SYMBOL>.), so a reader has them before its FeedReady.
@@ -36,6 +43,7 @@ from shared.schema import (
     BusMessage,
     InstrumentRules,
     InstrumentRulesChanged,
+    MarketMakingUniverse,
     Symbol,
     UniverseChanged,
     topics,
@@ -62,6 +70,11 @@ class FeedService:
         # `[feed] symbols`: each listed symbol's session, and each of its venue topics'.
         self.sessions: dict[str, FeedSession] = {}
         self._routes: dict[str, FeedSession] = {}  # empty: every frame to `session`
+        # follow = "market-making": `sessions` follows the scanner's selection; the counters
+        # of a symbol's session that left it are kept here (a counter never goes down).
+        self._follow_mm = not settings.symbols and settings.follow == "market-making"
+        self._retired: Counter[str] = Counter()
+        self._selection_ts_ns: int | None = None  # ts_event_ns of the selection applied
         for symbol in settings.symbols:
             session = self.session if not self.sessions else self._new_session()
             self.sessions[symbol] = session
@@ -91,15 +104,20 @@ class FeedService:
 
     def served(self) -> Iterable[FeedSession]:
         """The sessions of what is served: each listed symbol's, or the scanner's symbol's."""
+        if self._follow_mm:  # `session` serves nothing: it counts the unrouted frames
+            return list(self.sessions.values())
         return self.sessions.values() if self.sessions else (self.session,)
 
     def counters(self) -> Counter[str]:
         """Every session's counters together (the service's own are in `session`'s)."""
-        if not self.sessions:
+        if not self.sessions and not self._follow_mm:
             return self.session.counters
         total: Counter[str] = Counter()
         for session in self.sessions.values():
             total.update(session.counters)
+        if self._follow_mm:
+            total.update(self.session.counters)
+            total.update(self._retired)
         return total
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
@@ -112,7 +130,9 @@ class FeedService:
             sender = ctx.node.tap(eps.market_data_raw, hwm=ctx.bus.market_data_hwm)
             self._tap = RawTap(sender, self.session.counters)
             resources.callback(self._tap.close)  # at stop, before the node closes
-        if not self.sessions:  # a listed set is served whatever the scanner chooses
+        if self._follow_mm:
+            self._universe = ctx.node.subscriber([eps.universe], [topics.MM_UNIVERSE])
+        elif not self.sessions:  # a listed set is served whatever the scanner chooses
             self._universe = ctx.node.subscriber([eps.universe], [topics.UNIVERSE])
         self._stream = BybitStream(
             ctx.venue.ws_public_url,
@@ -133,13 +153,18 @@ class FeedService:
         assert self._publisher is not None
         assert self._snapshots is not None
         await self._load_grids()
-        if self.sessions:
+        follow_mm, listed = self._follow_mm, bool(self.sessions)
+        if follow_mm:
+            await self._join_selection()
+        elif listed:
             await self._serve_listed()
         else:
             await self._join_universe()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._read_venue(), name="feed.venue")
-            if not self.sessions:
+            if follow_mm:
+                tasks.create_task(self._follow_selection(), name="feed.selection")
+            elif not listed:
                 tasks.create_task(self._follow_universe(), name="feed.universe")
             tasks.create_task(self._watch(), name="feed.watch")
             tasks.create_task(self._retry_rules(), name="feed.rules")
@@ -165,6 +190,8 @@ class FeedService:
         for _, message in reply.messages:
             if isinstance(message, UniverseChanged):
                 await self._switch(message)
+            else:  # e.g. the market-making selection, also under universe.
+                self.session.counters["other_universe_message"] += 1
 
     async def _follow_universe(self) -> None:
         assert self._universe is not None
@@ -173,6 +200,8 @@ class FeedService:
             for delivery in self._universe.drain():
                 if isinstance(delivery.message, UniverseChanged):
                     await self._switch(delivery.message)
+                else:
+                    self.session.counters["other_universe_message"] += 1
             # Ask again while there is no symbol: the scanner's first choice may have been
             # published before this subscription connected.
             if self._universe.take_resync_requests() or self.session.symbol is None:
@@ -197,6 +226,77 @@ class FeedService:
                 self._rules_sent.pop(old, None)
                 await self._venue_call(stream.unsubscribe(session.topics(old)))
             await self._subscribe(session, change.symbol)
+
+    async def _join_selection(self) -> None:
+        """Clone pattern for follow = "market-making": the scanner's current selection."""
+        assert self._universe is not None
+        client = self._context.node.snapshot_client(self._context.endpoints.universe_snapshot)
+        try:
+            reply = await client.fetch_async(
+                topics.MM_UNIVERSE, self._context.bus.snapshot_timeout_ms / 1000
+            )
+        except (SnapshotTimeout, FrameError) as e:
+            self.session.counters["universe_snapshot_failures"] += 1
+            log.warning("no market-making selection snapshot (%s): waiting for the next", e)
+            return
+        self._universe.apply_snapshot(reply)
+        for _, message in reply.messages:
+            if isinstance(message, MarketMakingUniverse):
+                await self.select(message)
+            else:
+                self.session.counters["other_universe_message"] += 1
+
+    async def _follow_selection(self) -> None:
+        assert self._universe is not None
+        while True:
+            await self._universe.wait(2.0)
+            for delivery in self._universe.drain():
+                if isinstance(delivery.message, MarketMakingUniverse):
+                    await self.select(delivery.message)
+                else:
+                    self.session.counters["other_universe_message"] += 1
+            # Ask again while there is no selection: it may predate this subscription.
+            if self._universe.take_resync_requests() or self._selection_ts_ns is None:
+                await self._join_selection()
+
+    async def select(self, selection: MarketMakingUniverse) -> None:
+        """Serve exactly the selection's symbols: the leavers unsubscribed, the newcomers
+        subscribed (each its own session, rules first); the others untouched."""
+        if self._selection_ts_ns is not None and selection.ts_event_ns < self._selection_ts_ns:
+            self.session.counters["stale_mm_universe"] += 1
+            return
+        self._selection_ts_ns = selection.ts_event_ns
+        wanted = list(dict.fromkeys(selection.symbols))
+        async with self._switch_lock:
+            for symbol in [s for s in self.sessions if s not in wanted]:
+                await self._drop_symbol(symbol)
+            for symbol in wanted:
+                if symbol not in self.sessions:
+                    await self._add_symbol(symbol)
+        log.info("serving market-making symbols=%s", ",".join(self.sessions) or "none")
+
+    async def _add_symbol(self, symbol: str) -> None:
+        session = self._new_session()
+        self.sessions[symbol] = session
+        session.begin_switch(symbol, LISTED_EPOCH)
+        session.grid = await self._grid_of(symbol, session)
+        self._routes.update((topic, session) for topic in session.topics(symbol))
+        self.session.counters["mm_symbols_added"] += 1
+        await self._subscribe(session, symbol)
+
+    async def _drop_symbol(self, symbol: str) -> None:
+        assert self._stream is not None
+        assert self._publisher is not None
+        session = self.sessions.pop(symbol)
+        venue_topics = session.topics(symbol)
+        for topic in venue_topics:  # from now its frames count as wrong_symbol in `session`
+            self._routes.pop(topic, None)
+        for kind in _SYMBOL_KINDS:
+            self._publisher.forget(f"md.{kind}.{symbol}.".encode())
+        self._rules_sent.pop(symbol, None)
+        self._retired.update(session.counters)
+        self.session.counters["mm_symbols_removed"] += 1
+        await self._venue_call(self._stream.unsubscribe(venue_topics))
 
     async def _serve_listed(self) -> None:
         """`[feed] symbols`: every listed symbol, each its own session, subscribed in turn."""

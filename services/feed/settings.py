@@ -20,9 +20,17 @@ class FeedSettings(ServiceSettings, frozen=True, kw_only=True):
     subscribe_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     ping_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
     record_raw: bool = True  # each raw frame to the recorder ([bus.endpoints] market-data-raw)
-    # Served together, each its own book: () = the scanner's one symbol, switched on its choice.
+    # Served together, each its own book: () = what `follow` says.
     symbols: tuple[SymbolName, ...] = ()
+    # With symbols = (): "scanner" = the scanner's one symbol (UniverseChanged), switched on
+    # its choice; "market-making" = every symbol of its market-making selection
+    # (MarketMakingUniverse), each its own book, added and removed as the selection changes.
+    follow: Literal["scanner", "market-making"] = "scanner"
 
     def __post_init__(self) -> None:
         if twice := sorted({s for s in self.symbols if self.symbols.count(s) > 1}):
             raise ValueError(f"symbols listed twice: {', '.join(twice)}")
+        if self.symbols and self.follow != "scanner":
+            raise ValueError(
+                f'follow = "{self.follow}" needs symbols = [] (a listed set follows nothing)'
+            )
