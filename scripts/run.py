@@ -43,6 +43,7 @@ from scripts.run_instances import (
     instance_ports,
     is_instance_program,
     write_programs,
+    write_scrape_targets,
 )
 from scripts.run_processes import find_run_processes, stop_run
 from scripts.run_report import crashes, positions_left
@@ -256,6 +257,7 @@ def main(argv: list[str]) -> int:
     instances = _programs(sections)[len(SERVICES) :]
     try:
         write_programs(run_dir, [name.removeprefix(INSTANCE_PREFIX) for name in instances])
+        write_scrape_targets(run_dir, {name: sections[name].metrics_port for name in instances})
     except (OSError, SettingsError) as e:
         print(f"error: cannot write the strategy instances' programs: {e}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ includes. Each instance has its own strategy id (the orderLinkId prefix), metric
 bus endpoints for its events and snapshot (instance_endpoints).
 """
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Final
@@ -100,4 +101,19 @@ def write_programs(run_dir: Path, instances: list[str]) -> Path:
     path = run_dir / INCLUDE
     path.write_text(programs_text(instances))
     path.chmod(0o600)
+    return path
+
+
+SCRAPE_TARGETS: Final = "prometheus-strategies.json"  # deploy/prometheus.yml's file_sd list
+
+
+def write_scrape_targets(run_dir: Path, ports: dict[str, int]) -> Path:
+    """Write <run dir>/prometheus-strategies.json: each instance program's metrics port as
+    a Prometheus file_sd target (an empty list without instances, so none lingers)."""
+    targets = [
+        {"targets": [f"127.0.0.1:{port}"], "labels": {"program": name}}
+        for name, port in sorted(ports.items())
+    ]
+    path = run_dir / SCRAPE_TARGETS
+    path.write_text(json.dumps(targets, indent=2) + "\n")
     return path

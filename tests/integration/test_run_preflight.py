@@ -4,6 +4,7 @@ Nothing is started in these tests unless scripts/run fails to refuse (then it ru
 --duration and the exit code shows it).
 """
 
+import json
 import os
 import re
 import socket
@@ -17,7 +18,7 @@ import pytest
 
 from scripts import run
 from scripts.control import QUICK_STRATEGY, free_port, settings_text
-from scripts.run_instances import programs_text
+from scripts.run_instances import SCRAPE_TARGETS, programs_text, write_scrape_targets
 from scripts.run_processes import alive, find_run_processes
 from services.strategy.settings import StrategySettings
 from shared.settings import (
@@ -265,6 +266,18 @@ def test_each_instance_is_a_copy_of_the_strategy_program_with_its_own_name_and_l
         assert f"stdout_logfile = %(ENV_TRADING_RUN_DIR)s/logs/strategy-{name}.log\n" in block
         assert "autorestart = unexpected\n" in block
     assert "[program:" not in programs_text([])  # an earlier run's instances do not come back
+
+
+def test_each_instances_metrics_port_is_a_prometheus_target(tmp_path: Path) -> None:
+    path = write_scrape_targets(tmp_path, {"strategy-mm2": 9112, "strategy-mm1": 9111})
+
+    assert json.loads(path.read_text()) == [
+        {"targets": ["127.0.0.1:9111"], "labels": {"program": "strategy-mm1"}},
+        {"targets": ["127.0.0.1:9112"], "labels": {"program": "strategy-mm2"}},
+    ]
+    assert json.loads(write_scrape_targets(tmp_path, {}).read_text()) == []  # none lingers
+    prometheus = (REPO_ROOT / "deploy" / "prometheus.yml").read_text()
+    assert f'files: ["../run/{SCRAPE_TARGETS}"]' in prometheus
 
 
 def test_an_instance_has_its_own_strategy_endpoints_and_shares_the_rest(settings: Path) -> None:
