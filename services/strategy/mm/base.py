@@ -54,6 +54,10 @@ class MakerBase:
         self.rules: dict[str, InstrumentRules] = {}
         self.markets: dict[Symbol, SymbolMarket] = {}
         self.universe: Symbol | None = None  # the scanner's symbol (used when symbols = ())
+        # The scanner's market-making selection (used when symbols = () and follow =
+        # "market-making"), and the ts_event_ns of the MarketMakingUniverse it came from.
+        self.selection: frozenset[Symbol] = frozenset()
+        self.selection_ts_ns = -1
         self.trading_state = TradingState.ACTIVE
         self.manager = new_manager(settings.strategy_id, mm, last_seq)
         self.takers = TakerDesk(settings.strategy_id, mm.taker_ttl_ms * 1_000_000)
@@ -72,7 +76,11 @@ class MakerBase:
     def quoted(self, symbol: Symbol) -> bool:
         """Whether `symbol` is one the maker quotes now."""
         symbols = self.mm.symbols
-        return symbol in symbols if symbols else symbol == self.universe
+        if symbols:
+            return symbol in symbols
+        if self.mm.follow == "market-making":
+            return symbol in self.selection
+        return symbol == self.universe
 
     def market(self, symbol: Symbol) -> SymbolMarket | None:
         """The symbol's state, created on first use; None without instrument rules."""

@@ -5,8 +5,9 @@ nothing is sent until a reconciled ExecutionSnapshot; its open orders of ours ar
 cancelled as leftovers and quoting waits until they are gone), Quoting, Halted (trading
 state not Active: every quote is withdrawn), Stopped (HARD for every symbol).
 
-Each quoted symbol (`[strategy.market-maker] symbols`, or the universe's symbol when none)
-is independent: its own book, estimators, taker cap, position and PnL (market.py); the
+Each quoted symbol (`[strategy.market-maker] symbols`; when none, the universe's symbol, or
+with `follow = "market-making"` every symbol of the scanner's MarketMakingUniverse) is
+independent: its own book, estimators, taker cap, position and PnL (market.py); the
 guards also see the total inventory. A book update (BookLevels, or a Quote standing in for
 one at feed depth 1) or a trade first moves the queue estimates and pulls threatened
 quotes at once (fast-cancel, outside the cycle), then runs the symbol's cycle
@@ -14,6 +15,11 @@ quotes at once (fast-cancel, outside the cycle), then runs the symbol's cycle
 every symbol's cycle too. HARD cancels its scope's quotes, stops new ones there (until a
 restart) and raises a critical Alert; over the HARD inventory limit a reduce-only taker
 order goes out while the taker cap allows. `metrics()` returns the telemetry as a dict.
+
+A symbol that leaves the followed selection has its quotes withdrawn at once and waits for
+a new FeedReady should it come back; a position held there is not worked off (nothing is
+quoted there any more): it is left as it is, still counted in the total inventory, with a
+warning Alert `mm_symbol_left_with_position` naming it for the operator.
 """
 
 from collections.abc import Callable
@@ -35,6 +41,7 @@ from shared.schema import (
     FeedState,
     FeedStatus,
     InstrumentRules,
+    MarketMakingUniverse,
     OrderAccepted,
     OrderAmended,
     OrderCanceled,
@@ -78,6 +85,7 @@ class MarketMaker(MakerEvents):
             ExecutionSnapshot: self.on_snapshot,
             TradingStateChanged: self._on_trading_state,
             UniverseChanged: self._on_universe,
+            MarketMakingUniverse: self._on_selection,
             FeedReady: self._on_feed_ready,
             FeedStatus: self._on_feed_status,
             **{kind: self.on_order_event for kind in _ORDER_EVENTS},
@@ -270,6 +278,30 @@ class MarketMaker(MakerEvents):
         previous, self.universe = self.universe, event.symbol
         if previous is not None and previous != event.symbol and previous in self.markets:
             self._cycle(self.markets[previous], now_ns, out)  # no longer quoted: withdrawn
+
+    def _on_selection(self, event: MarketMakingUniverse, now_ns: int, out: list[Output]) -> None:
+        """Quote the selection's symbols; withdraw from a leaver (its position: module doc)."""
+        if self.mm.symbols or self.mm.follow != "market-making":
+            self.counters["mm_universe_not_followed"] += 1
+            return
+        if event.ts_event_ns < self.selection_ts_ns:
+            self.counters["stale_mm_universe"] += 1
+            return
+        previous, self.selection = self.selection, frozenset(event.symbols)
+        self.selection_ts_ns = event.ts_event_ns
+        for symbol in sorted(previous - self.selection):
+            market = self.markets.get(symbol)
+            if market is None:
+                continue
+            self.counters["mm_symbols_left"] += 1
+            market.feed_ready = False  # back in the selection: quoted after its new FeedReady
+            self._cycle(market, now_ns, out)  # no longer quoted: withdrawn
+            if market.position_qty:
+                detail = (
+                    f"{symbol} left the market-making selection holding {market.position_qty}"
+                    f" ({market.inventory_usdt():.2f} USDT): quotes withdrawn, position left"
+                )
+                out.append(make_alert("mm_symbol_left_with_position", detail, now_ns))
 
     def _on_feed_ready(self, event: FeedReady, now_ns: int, out: list[Output]) -> None:
         market = self.market(event.symbol)

@@ -6,7 +6,7 @@ name: `_bps` basis points of the mid, `_bps_per_sqrt_s` volatility, `_ms` / `_s`
 `_ratio` a dimensionless multiplier or share, `_fills` / `_count` counts.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -26,6 +26,10 @@ Risk = Annotated[float, msgspec.Meta(gt=0, le=1e6)]  # gamma, ξ: per (price uni
 
 class MarketMakerSettings(Settings, frozen=True, kw_only=True):
     """One market maker's pricing and risk parameters (defaults: the audited bot's figures)."""
+
+    # What to quote with no `symbols` listed: "scanner" = the scanner's one symbol
+    # (UniverseChanged); "market-making" = its market-making selection (MarketMakingUniverse)
+    follow: Literal["scanner", "market-making"] = "scanner"
 
     # adaptive spread (spread.py): total spread in [min, max], seed example 0.6-2.5 bps
     min_spread_bps: Bps = 0.6
@@ -77,6 +81,10 @@ class MarketMakerSettings(Settings, frozen=True, kw_only=True):
     intensity_levels_count: Annotated[int, msgspec.Meta(ge=3, le=1_000)] = 70  # grid, in ticks
 
     def __post_init__(self) -> None:
+        if getattr(self, "symbols", ()) and self.follow != "scanner":  # the section's list
+            raise ValueError(
+                f'follow = "{self.follow}" needs symbols = [] (a list follows nothing)'
+            )
         _ordered(self, "min-spread-bps", "max-spread-bps")
         _ordered(self, "vol-low-bps-per-sqrt-s", "vol-high-bps-per-sqrt-s")
         _ordered(self, "latency-low-ms", "latency-high-ms")
