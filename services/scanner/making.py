@@ -17,11 +17,16 @@ Score (float, USDT of 24 h turnover per basis point of quoted width):
 
 the flow there is to trade against per bps of the narrowest quote the book allows (a width
 is at least one tick, so the denominator is > 0). The ranking is best first by score, then
-by turnover, then by symbol name: the order never depends on the venue's listing order. The
-selection is the first `top_n` of the ranking. No I/O, no clock.
+by turnover, then by symbol name: the order never depends on the venue's listing order.
+
+The selection is the first `top_n` by the same order, where a symbol of the previous
+selection that is still eligible counts its score x `hysteresis` (>= 1): a challenger must
+score more than that factor above an incumbent to take its place, so symbols at the edge
+of the N do not flap between scans (each change withdraws quotes and may leave a position).
+With the same inputs, selecting again from the result keeps it. No I/O, no clock.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Protocol
@@ -48,10 +53,13 @@ class MakingRules:
     max_spread_bps: Decimal = Decimal(10)
     max_tick_bps: Decimal = Decimal(2)
     blacklist: frozenset[str] = frozenset()
+    hysteresis: float = 1.0  # an incumbent's score counts this many times
 
     def __post_init__(self) -> None:
         if self.top_n < 0:
             raise ValueError(f"top_n must be >= 0, got {self.top_n}")
+        if not self.hysteresis >= 1.0:
+            raise ValueError(f"hysteresis must be >= 1, got {self.hysteresis}")
         if not (self.max_spread_bps > 0 and self.max_tick_bps > 0):
             raise ValueError("max_spread_bps and max_tick_bps must be > 0")
 
@@ -182,9 +190,13 @@ def rank_key(candidate: MarketMakingCandidate) -> tuple[float, Decimal, str]:
 
 
 def select(
-    listings: Iterable[Listing], stats: Iterable[MakingStats], rules: MakingRules
+    listings: Iterable[Listing],
+    stats: Iterable[MakingStats],
+    rules: MakingRules,
+    previous: Collection[str] = (),
 ) -> MakingSelection:
-    """Rank the eligible symbols best first and select the first `rules.top_n`.
+    """Rank the eligible symbols best first and select `rules.top_n` of them, the symbols
+    of `previous` (the last selection) counting their score x `rules.hysteresis`.
 
     Only symbols with a ticker are considered; a symbol seen twice keeps its first ticker.
     """
@@ -202,5 +214,11 @@ def select(
         else:
             ranked.append(found)
     ranked.sort(key=rank_key)
-    chosen = tuple(c.symbol for c in ranked[: rules.top_n])
+    held = frozenset(previous)
+
+    def held_key(candidate: MarketMakingCandidate) -> tuple[float, Decimal, str]:
+        factor = rules.hysteresis if candidate.symbol in held else 1.0
+        return (-candidate.score * factor, -candidate.turnover_24h_usdt, candidate.symbol)
+
+    chosen = tuple(c.symbol for c in sorted(ranked, key=held_key)[: rules.top_n])
     return MakingSelection(chosen, tuple(ranked), excluded)

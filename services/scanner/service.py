@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -55,6 +55,7 @@ def making_rules_of(settings: ScannerSettings) -> making.MakingRules:
         max_spread_bps=Decimal(repr(settings.mm_max_spread_bps)),
         max_tick_bps=Decimal(repr(settings.mm_max_tick_bps)),
         blacklist=frozenset(settings.blacklist),
+        hysteresis=settings.mm_hysteresis,
     )
 
 
@@ -67,10 +68,14 @@ class Scan:
 
 
 async def fetch_scan(
-    rest: BybitRest, rules: ranking.RankingRules, making_rules: making.MakingRules
+    rest: BybitRest,
+    rules: ranking.RankingRules,
+    making_rules: making.MakingRules,
+    selected: Collection[str] = (),
 ) -> Scan:
     """Read every Trading instrument (all pages) and every linear ticker, screen them, and
-    select the market-making symbols when `making_rules.top_n` > 0 (same REST answers)."""
+    select the market-making symbols when `making_rules.top_n` > 0 (same REST answers;
+    `selected`: the current selection, favoured by the hysteresis)."""
     instruments = await rest.instruments()
     tickers = await rest.tickers()
     listings = [ranking.listing_of(i) for i in instruments]
@@ -79,7 +84,7 @@ async def fetch_scan(
         return Scan(screening, None)
     ticks = {i.symbol: i.price_filter.tick_size for i in instruments}
     stats = (making.making_stats_of(t, ticks.get(t.symbol)) for t in tickers)
-    return Scan(screening, making.select(listings, stats, making_rules))
+    return Scan(screening, making.select(listings, stats, making_rules, selected))
 
 
 async def fetch_screening(rest: BybitRest, rules: ranking.RankingRules) -> ranking.Screening:
@@ -171,7 +176,8 @@ class ScannerService:
             self._metrics.scans.inc()
             started_ns = self._clock.now_ns()
             try:
-                scan = await fetch_scan(self._rest, self._rules, self._making_rules)
+                selected = self.selection.symbols if self.selection is not None else ()
+                scan = await fetch_scan(self._rest, self._rules, self._making_rules, selected)
             except BybitError as e:
                 delays = delays or backoff_delays(
                     settings.retry_backoff_initial_s, settings.retry_backoff_max_s

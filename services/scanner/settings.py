@@ -28,6 +28,7 @@ class ScannerSettings(ServiceSettings, frozen=True, kw_only=True):
     mm_min_touch_depth_usdt: Annotated[float, msgspec.Meta(ge=0, le=1e9)] = 2_000.0  # a side
     mm_max_spread_bps: Annotated[float, msgspec.Meta(gt=0, le=1_000)] = 5.0  # (ask - bid) / mid
     mm_max_tick_bps: Annotated[float, msgspec.Meta(gt=0, le=1_000)] = 1.0  # tick size / mid
+    mm_hysteresis: Annotated[float, msgspec.Meta(ge=1, le=100)] = 1.2  # the selected: score x this
     retry_backoff_initial_s: Seconds = 1.0  # after a failed scan; doubles up to the max
     retry_backoff_max_s: Seconds = 60.0
 

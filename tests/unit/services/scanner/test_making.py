@@ -100,16 +100,23 @@ all_rules = st.builds(
     max_spread_bps=st.sampled_from([D("0.5"), D(5), D(50)]),
     max_tick_bps=st.sampled_from([D("0.1"), D(1), D(20)]),
     blacklist=st.frozensets(symbols, max_size=2),
+    hysteresis=st.sampled_from([1.0, 1.2, 3.0]),
 )
 
 
-@given(universe=universes(), rules=all_rules)
+def previous_of(data: st.DataObject, items: list[MakingStats]) -> list[str]:
+    """A previous selection: some of the symbols (eligible or not) and maybe an unknown one."""
+    names = [i.symbol for i in items] + ["GONEUSDT"]
+    return data.draw(st.lists(st.sampled_from(names), unique=True, max_size=4))
+
+
+@given(universe=universes(), rules=all_rules, data=st.data())
 def test_a_symbol_failing_a_filter_is_never_selected(
-    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules
+    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules, data: st.DataObject
 ) -> None:
     listings, items = universe
     by_symbol = {item.symbol: item for item in listings}
-    selection = select(listings, items, rules)
+    selection = select(listings, items, rules, previous_of(data, items))
     for symbol in selection.symbols:
         item = next(i for i in items if i.symbol == symbol)
         assert not isinstance(candidate_or_reason(by_symbol.get(symbol), item, rules), str)
@@ -126,8 +133,20 @@ def test_a_symbol_failing_a_filter_is_never_selected(
     assert ranked | set(selection.excluded) == {i.symbol for i in items}
 
 
+@given(universe=universes(), rules=all_rules, data=st.data())
+def test_at_most_n_are_selected_and_the_ranking_is_best_first(
+    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules, data: st.DataObject
+) -> None:
+    selection = select(*universe, rules, previous_of(data, universe[1]))
+    assert len(selection.symbols) <= rules.top_n
+    assert len(selection.symbols) == min(rules.top_n, len(selection.ranking))
+    assert len(set(selection.symbols)) == len(selection.symbols)
+    keys = [rank_key(c) for c in selection.ranking]
+    assert keys == sorted(keys)
+
+
 @given(universe=universes(), rules=all_rules)
-def test_the_selection_is_the_first_n_of_the_ranking_best_first(
+def test_without_a_previous_selection_it_is_the_first_n_of_the_ranking(
     universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules
 ) -> None:
     selection = select(*universe, rules)
@@ -145,8 +164,34 @@ def test_the_order_does_not_depend_on_the_venue_order(
     universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules, data: st.DataObject
 ) -> None:
     listings, items = universe
+    previous = previous_of(data, items)
     shuffled = data.draw(st.permutations(items))
-    assert select(listings, items, rules) == select(listings, shuffled, rules)
+    assert select(listings, items, rules, previous) == select(listings, shuffled, rules, previous)
+
+
+@given(universe=universes(), rules=all_rules, data=st.data())
+def test_selecting_again_on_the_same_market_keeps_the_selection(
+    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules, data: st.DataObject
+) -> None:
+    first = select(*universe, rules, previous_of(data, universe[1])).symbols
+    again = select(*universe, rules, first).symbols
+    assert set(again) == set(first)
+
+
+@given(universe=universes(), rules=all_rules, data=st.data())
+def test_a_symbol_still_eligible_leaves_only_for_one_scoring_more_than_the_factor_above(
+    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules, data: st.DataObject
+) -> None:
+    previous = previous_of(data, universe[1])
+    selection = select(*universe, rules, previous)
+    scores = {c.symbol: c.score for c in selection.ranking}
+    for symbol in previous:
+        if symbol not in scores or symbol in selection.symbols:
+            continue  # ineligible now, or kept
+        assert len(selection.symbols) == rules.top_n  # dropped only for want of room
+        for kept in selection.symbols:  # each took its place by the factor (or is held too)
+            factor = 1.0 if kept in previous else rules.hysteresis
+            assert scores[kept] >= scores[symbol] * factor
 
 
 @given(universe=universes(), rules=all_rules, data=st.data())
@@ -155,8 +200,9 @@ def test_adding_a_symbol_removes_at_most_the_last_selected_and_only_for_itself(
 ) -> None:
     listings, items = universe
     newcomer = data.draw(a_stat("ZZZZZZUSDT"))
-    before = select(listings, items, rules).symbols
-    after = select([*listings, listing("ZZZZZZUSDT")], [*items, newcomer], rules).symbols
+    previous = previous_of(data, items)
+    before = select(listings, items, rules, previous).symbols
+    after = select([*listings, listing("ZZZZZZUSDT")], [*items, newcomer], rules, previous).symbols
     removed = [s for s in before if s not in after]
     assert len(removed) <= 1
     if removed:
@@ -165,12 +211,14 @@ def test_adding_a_symbol_removes_at_most_the_last_selected_and_only_for_itself(
     assert [s for s in after if s != "ZZZZZZUSDT"] == [s for s in before if s in after]
 
 
-@given(universe=universes(), rules=all_rules)
+@given(universe=universes(), rules=all_rules, data=st.data())
 def test_a_larger_n_extends_the_selection(
-    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules
+    universe: tuple[list[Listing], list[MakingStats]], rules: MakingRules, data: st.DataObject
 ) -> None:
-    smaller = select(*universe, rules).symbols
-    larger = select(*universe, MakingRules(**{**rules.__dict__, "top_n": rules.top_n + 1}))
+    previous = previous_of(data, universe[1])
+    smaller = select(*universe, rules, previous).symbols
+    wider = MakingRules(**{**rules.__dict__, "top_n": rules.top_n + 1})
+    larger = select(*universe, wider, previous)
     assert larger.symbols[: len(smaller)] == smaller
 
 
@@ -247,15 +295,27 @@ def test_the_width_is_at_least_one_tick() -> None:
     assert found.touch_depth_usdt == D("100000")
 
 
+def test_an_incumbent_is_kept_until_beaten_by_more_than_the_hysteresis() -> None:
+    rules = MakingRules(top_n=1, hysteresis=1.2)
+    items = [stats("AUSDT", turnover="10000000"), stats("BUSDT", turnover="11900000")]
+    listings = [listing(i.symbol) for i in items]
+    assert select(listings, items, rules).symbols == ("BUSDT",)  # no incumbent: the best
+    assert select(listings, items, rules, ["AUSDT"]).symbols == ("AUSDT",)  # 1.19 x: kept
+    beaten = [items[0], stats("BUSDT", turnover="12100000")]
+    assert select(listings, beaten, rules, ["AUSDT"]).symbols == ("BUSDT",)  # 1.21 x
+
+
 def test_top_n_zero_selects_nothing() -> None:
     selection = select([listing("AUSDT")], [stats("AUSDT")], MakingRules(top_n=0))
     assert selection.symbols == ()
     assert [c.symbol for c in selection.ranking] == ["AUSDT"]
 
 
-def test_rules_refuse_a_negative_n() -> None:
+def test_rules_refuse_a_negative_n_and_a_hysteresis_below_one() -> None:
     with pytest.raises(ValueError, match="top_n"):
         MakingRules(top_n=-1)
+    with pytest.raises(ValueError, match="hysteresis"):
+        MakingRules(hysteresis=0.9)
 
 
 def test_making_stats_of_reads_a_wire_ticker_and_its_tick() -> None:
