@@ -7,12 +7,14 @@ from typing import Any
 
 import msgspec
 
+from services.scanner.making import MakingSelection
 from services.scanner.ranking import Screening, choose
 from services.scanner.service import (
     STATE_FILE,
     ScannerService,
-    fetch_screening,
+    fetch_scan,
     load_state,
+    making_rules_of,
     rules_of,
 )
 from services.scanner.settings import ScannerSettings
@@ -39,7 +41,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--once",
         action="store_true",
-        help="scan once, print the ranking as a table and exit; publishes and stores nothing",
+        help="scan once, print the ranking (and the market-making selection when mm-top-n > 0)"
+        " as a table and exit; publishes and stores nothing",
     )
     parser.add_argument(
         "--interval-s", type=float, metavar="S", help="seconds between scans (overrides settings)"
@@ -74,11 +77,27 @@ def format_table(screening: Screening) -> str:
     return "\n".join(lines)
 
 
+def format_selection(selection: MakingSelection, shown: int) -> str:
+    """Return the market-making ranking (the first `shown`) and the selection as a table."""
+    lines = [
+        f"{'rank':>4}  {'symbol':<16} {'mm_score':>11} {'turnover_24h':>16} {'spread_bps':>10}"
+        f" {'tick_bps':>8} {'touch_usdt':>12}"
+    ]
+    for position, c in enumerate(selection.ranking[:shown], start=1):
+        lines.append(
+            f"{position:>4}  {c.symbol:<16} {c.score:>11.4g} {c.turnover_24h_usdt:>16,.0f}"
+            f" {c.spread_bps:>10.3f} {c.tick_bps:>8.3f} {c.touch_depth_usdt:>12,.0f}"
+        )
+    lines.append(f"market-making selection: {', '.join(selection.symbols) or 'none'}")
+    return "\n".join(lines)
+
+
 async def _scan_once(settings: ScannerSettings, context: ServiceContext) -> int:
     rules = rules_of(settings)
     rest = BybitRest(context.venue.rest_url, timeout_s=context.bybit.timeout_s)
     try:
-        screening = await fetch_screening(rest, rules)
+        scan = await fetch_scan(rest, rules, making_rules_of(settings))
+        screening = scan.screening
         state = load_state(context.run_dir / STATE_FILE)
     except (BybitError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -92,6 +111,8 @@ async def _scan_once(settings: ScannerSettings, context: ServiceContext) -> int:
         f"current={current} epoch={state.epoch if state else 0} -> symbol={decision.symbol}"
         f" switch={decision.switched} reason={decision.reason}"
     )
+    if scan.selection is not None:  # [scanner] mm-top-n > 0
+        print(format_selection(scan.selection, max(settings.top_n, settings.mm_top_n)))
     return 0
 
 

@@ -197,6 +197,8 @@ class ScannerService:
         decision = ranking.choose(current, screening.ranking, self._rules, screening.excluded)
         self._metrics.candidates.set(len(screening.ranking))
         counts = f"#candidates={len(screening.ranking)} #excluded={len(screening.excluded)}"
+        if self.selection is not None:
+            counts += f" mm={','.join(self.selection.symbols) or 'none'}"
         if decision.symbol is None:
             log.warning("nothing to trade epoch=%d reason=%s", self._epoch, decision.reason)
             self._status(ServiceState.DEGRADED, f"{decision.reason}; {counts}")

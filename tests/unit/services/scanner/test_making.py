@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.scanner.__main__ import format_selection
 from services.scanner.making import (
     MakingRules,
     MakingStats,
@@ -345,3 +346,13 @@ def test_making_stats_of_reads_a_wire_ticker_and_its_tick() -> None:
         tick_size=D("0.01"),
     )
     assert touch_depth_usdt(found) == 0
+
+
+def test_once_prints_the_making_ranking_and_the_selection() -> None:
+    items = [stats("AUSDT"), stats("BUSDT", turnover="20000000")]
+    selection = select([listing(i.symbol) for i in items], items, RULES)
+    lines = format_selection(selection, 1).splitlines()
+    assert lines[0].split()[:3] == ["rank", "symbol", "mm_score"]
+    assert lines[1].split()[:2] == ["1", "AUSDT"]
+    assert len(lines) == 3
+    assert lines[-1] == "market-making selection: AUSDT, BUSDT"
