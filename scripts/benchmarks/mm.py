@@ -53,8 +53,9 @@ from research.sweep.data import Recording
 from research.sweep.space import Value, toml_value
 from research.sweep.walk_forward import Line, Window, span_ns, windows, within
 from services.strategy.mm.core import MarketMaker
+from services.strategy.settings import StrategySettings
 from shared.schema import BookLevels, BusMessage, Quote, Trade
-from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT
+from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, SettingsError
 
 Result = dict[str, Any]
 RECORDING: Final = REPO_ROOT / "tests" / "fixtures" / "replay" / "ETHUSDT-2024-08-08-6min.frames.gz"
@@ -78,6 +79,7 @@ NS_PER_S: Final = 1_000_000_000
 
 _PARTS: dict[str, list[Line]] = {}  # set before the pool forks: the workers inherit them
 _OPTIONS: dict[str, float | None] = {}
+_BASE: dict[str, BacktestSettings] = {}  # deploy/settings.toml as first read (settings_for)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,12 +123,27 @@ def _toml(value: Any) -> str:
 
 
 def settings_for(mm: Mapping[str, Value]) -> BacktestSettings:
-    """The bench's settings with `mm` as `[strategy.market-maker]` keys (the rest default)."""
-    sets = list(STRATEGY_SETS)
-    if mm:
-        table = ", ".join(f"{k} = {toml_value(v)}" for k, v in sorted(mm.items()))
-        sets.append(f"market-maker={{{table}}}")
-    settings = load_settings(DEFAULT_SETTINGS_PATH, SYMBOL, sets)
+    """The bench's settings with `mm` as `[strategy.market-maker]` keys (the rest default).
+
+    deploy/settings.toml is read once per process (the first call) and kept: a run of many
+    trials must not see the file change under it (others edit it; a key added there before
+    its class is reloaded would fail the strict loader mid-sweep)."""
+    base = _BASE.get("settings")
+    if base is None:
+        base = _BASE["settings"] = _load_base()
+    if not mm:
+        return base
+    strategy = msgspec.to_builtins(base.strategy)
+    strategy["market-maker"] = {**strategy["market-maker"], **mm}
+    try:
+        chosen = msgspec.convert(strategy, StrategySettings)
+    except (msgspec.ValidationError, ValueError) as e:
+        raise SettingsError(f"[strategy.market-maker]: {e}") from None
+    return dataclasses.replace(base, strategy=chosen)
+
+
+def _load_base() -> BacktestSettings:
+    settings = load_settings(DEFAULT_SETTINGS_PATH, SYMBOL, list(STRATEGY_SETS))
     executor = msgspec.structs.replace(settings.executor, **EXECUTOR_OVERRIDES)
     latency = Latency(constant_ns=round(LATENCY_MS * 1_000_000))
     return dataclasses.replace(
@@ -268,6 +285,7 @@ def run(quick: bool) -> Iterator[Result]:
     train, test = split(lines, TRAIN_FRACTION)
     _PARTS.update(all=lines, train=train, test=test)
     calibration = fit(train)
+    settings_for({})  # deploy/settings.toml read once, before the workers fork
     points = grid_points(quick)
     defaults = dict(zip(SWEPT, (0.6, 0.4), strict=True))
     workers = os.cpu_count() or 1
