@@ -108,6 +108,10 @@ class FeedService:
             return list(self.sessions.values())
         return self.sessions.values() if self.sessions else (self.session,)
 
+    def _serves(self, session: FeedSession) -> bool:
+        """Whether `session` is still one of the served (a selection may have dropped it)."""
+        return any(served is session for served in self.served())
+
     def counters(self) -> Counter[str]:
         """Every session's counters together (the service's own are in `session`'s)."""
         if not self.sessions and not self._follow_mm:
@@ -340,7 +344,8 @@ class FeedService:
                 self.session.counters["rules_retries"] += 1
                 for rules in await self._instruments(symbol):
                     self._grids[rules.symbol] = rules
-                if symbol in self._grids and session.symbol == symbol:  # not switched meanwhile
+                # Not switched, nor dropped from the selection, meanwhile:
+                if symbol in self._grids and session.symbol == symbol and self._serves(session):
                     log.info("instrument rules read late symbol=%s", symbol)
                     session.grid = self._grids[symbol]
                     self._send_rules(symbol)
@@ -447,7 +452,8 @@ class FeedService:
                 overdue = session.snapshot_overdue(now_ns, self._snapshot_patience_ns)
                 if overdue or session.resync_needed:
                     await self._resubscribe(session)
-                self._publish(session.check_stale(self._clock.now_ns()))
+                if self._serves(session):  # not dropped from the selection meanwhile
+                    self._publish(session.check_stale(self._clock.now_ns()))
             if self._tap is not None:
                 self._tap.flush()  # the recorder gets a quiet market's frames within 100 ms
 
@@ -456,6 +462,8 @@ class FeedService:
         assert stream is not None
         async with self._switch_lock:
             if session.symbol is None or session.phase is Phase.SWITCHING:
+                return
+            if not self._serves(session):  # dropped from the selection while we waited
                 return
             session.counters["resyncs"] += 1
             book_topic = session.topics(session.symbol)[:1]

@@ -137,3 +137,20 @@ async def test_a_symbol_that_returns_gets_a_fresh_session_and_its_rules_again() 
     await feed.select(_selection("BTCUSDT", ts_ns=NOW + 2))
     assert feed.sessions["BTCUSDT"] is not first
     assert len(publisher.of(InstrumentRulesChanged, "BTCUSDT")) == 2
+
+
+async def test_a_session_dropped_meanwhile_is_not_resubscribed_nor_reported() -> None:
+    feed, _, stream = _feed()
+    await feed.select(_selection("BTCUSDT", "ETHUSDT", ts_ns=NOW))
+    feed._on_frame(_frame("BTCUSDT", 1, "snapshot", "100.0", "100.5"))
+    btc = feed.sessions["BTCUSDT"]
+    btc.resync_needed = True  # the watch saw a gap, then the selection dropped BTCUSDT
+    await feed.select(_selection("ETHUSDT", ts_ns=NOW + 1))
+    _calls(stream)
+
+    await feed._resubscribe(btc)
+
+    assert stream.calls == []
+    assert btc.counters["resyncs"] == 0
+    assert not feed._serves(btc)
+    assert feed._serves(feed.sessions["ETHUSDT"])
