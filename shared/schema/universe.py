@@ -46,7 +46,7 @@ class MarketMakingUniverse(Message, frozen=True, kw_only=True):
     newest by `ts_event_ns`.
     """
 
-    symbols: tuple[Symbol, ...]  # the top N of `ranking`
+    symbols: tuple[Symbol, ...]  # the top N, the selected before counting score x hysteresis
     ranking: tuple[MarketMakingCandidate, ...]  # eligible symbols, best first (capped)
     reason: str
     ts_event_ns: NanosSinceEpoch
