@@ -12,7 +12,8 @@ counted and ignored; events that do not fit (unknown order, stale FeedReady) rai
 """
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from services.strategy.api import Output
@@ -114,6 +115,11 @@ class MomentumScalper:
     @property
     def early_feed_ready(self) -> tuple[str, int] | None:
         return self.market.early_feed_ready
+
+    @property
+    def rules(self) -> Mapping[str, InstrumentRules]:
+        """The instrument rules given so far (`set_rules`), by symbol: read-only."""
+        return MappingProxyType(self.market.rules)
 
     # -- the Strategy interface -----------------------------------------------------------
 

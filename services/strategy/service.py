@@ -32,11 +32,14 @@ log = logging.getLogger(__name__)
 
 class RulesFromBus:
     """The strategy as the loop drives it: an InstrumentRulesChanged goes to `set_rules`
-    (counted `instrument_rules`), every other message and call to the strategy itself."""
+    (counted `instrument_rules`; the same rules again, as a snapshot replays them to a
+    joining subscriber, counted `instrument_rules_unchanged`), every other message and
+    call to the strategy itself."""
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
         self._on_message = strategy.on_message  # bound once: one lookup less per message
+        self._rules: dict[str, InstrumentRules] = {}
 
     @property
     def counters(self) -> Counter[str]:
@@ -55,6 +58,10 @@ class RulesFromBus:
         return self.strategy.executor_silent(now_ns)
 
     def set_rules(self, rules: InstrumentRules) -> None:
+        if self._rules.get(rules.symbol) == rules:
+            self.strategy.counters["instrument_rules_unchanged"] += 1
+            return
+        self._rules[rules.symbol] = rules
         self.strategy.counters["instrument_rules"] += 1
         log.info(
             "instrument rules symbol=%s tick_size=%s qty_step=%s min_qty=%s",
