@@ -32,9 +32,12 @@ is printed in the result lines.
 `--quick`: the first QUICK_SECONDS of the recording and a 2 x 2 grid (a smoke run).
 `--minutes N`: only the recording's first N minutes (with the full grid: a shorter run).
 The main run's lines are printed as soon as it is done, the calibration's after the grid.
+The recording's lines are kept in memory (`gc.freeze()`d: the collector does not walk
+them, as it would not walk a live maker's absent recording).
 """
 
 import dataclasses
+import gc
 import math
 import multiprocessing
 import os
@@ -286,6 +289,7 @@ def run(quick: bool) -> Iterator[Result]:
     _PARTS.update(all=lines, train=train, test=test)
     calibration = fit(train)
     settings_for({})  # deploy/settings.toml read once, before the workers fork
+    gc.freeze()  # the recording in memory is the harness's: the collector skips it
     points = grid_points(quick)
     defaults = dict(zip(SWEPT, (0.6, 0.4), strict=True))
     workers = os.cpu_count() or 1
