@@ -25,13 +25,25 @@ NS_PER_S = 1_000_000_000
 
 
 class MidVolatility:
-    """sigma of mid log returns over a rolling window (see the module docstring)."""
+    """sigma of mid log returns over a rolling window (see the module docstring).
+
+    O(1) a call: the window's mean return and sum of squared deviations (Welford's update,
+    run backwards for a return that leaves) and the sum of its intervals are kept as returns
+    enter and leave it (a quote cycle asks for sigma every time); both are recomputed exactly
+    (two passes, `math.fsum`) every `RESUM_EVERY` changes so float drift stays bounded.
+    """
+
+    RESUM_EVERY = 65_536
 
     def __init__(self, window_s: float, max_samples: int = 20_000, min_returns: int = 10) -> None:
         self._window_ns = int(window_s * NS_PER_S)
         self._min_returns = max(2, min_returns)
-        self._returns: deque[tuple[int, float, int]] = deque(maxlen=max_samples)  # ts, r, dt
+        self._max_samples = max_samples
+        self._returns: deque[tuple[int, float, int]] = deque()  # ts, r, dt (ns)
         self._last: tuple[int, float] | None = None
+        self._mean_r = self._m2 = 0.0  # of the returns held (Welford)
+        self._sum_dt_ns = 0
+        self._changes = 0
 
     def add_mid(self, ts_ns: int, mid: float) -> None:
         """Add a mid price observed at `ts_ns` (non-positive or non-finite mids are ignored)."""
@@ -39,21 +51,49 @@ class MidVolatility:
             return
         last = self._last
         if last is not None and ts_ns > last[0]:
-            self._returns.append((ts_ns, math.log(mid / last[1]), ts_ns - last[0]))
+            if len(self._returns) >= self._max_samples:
+                self._drop_oldest()
+            r, dt = math.log(mid / last[1]), ts_ns - last[0]
+            self._returns.append((ts_ns, r, dt))
+            delta = r - self._mean_r
+            self._mean_r += delta / len(self._returns)
+            self._m2 += delta * (r - self._mean_r)
+            self._sum_dt_ns += dt
+            self._changed()
         if last is None or ts_ns > last[0]:
             self._last = (ts_ns, mid)
+
+    def _drop_oldest(self) -> None:
+        _, r, dt = self._returns.popleft()
+        n = len(self._returns)
+        if n == 0:
+            self._mean_r = self._m2 = 0.0
+        else:
+            delta = r - self._mean_r
+            self._mean_r -= delta / n
+            self._m2 -= delta * (r - self._mean_r)
+        self._sum_dt_ns -= dt
+        self._changed()
+
+    def _changed(self) -> None:
+        self._changes += 1
+        if self._changes >= self.RESUM_EVERY:
+            self._changes = 0
+            returns = self._returns
+            n = len(returns)
+            self._mean_r = math.fsum(r for _, r, _ in returns) / n if n else 0.0
+            self._m2 = math.fsum((r - self._mean_r) ** 2 for _, r, _ in returns)
 
     def sigma_per_sqrt_s(self, now_ns: int) -> float | None:
         """Return sigma per √s in log units, or None with fewer than `min_returns` returns."""
         returns = self._returns
         while returns and returns[0][0] <= now_ns - self._window_ns:
-            returns.popleft()
+            self._drop_oldest()
         n = len(returns)
         if n < self._min_returns:
             return None
-        mean_r = sum(r for _, r, _ in returns) / n
-        var = sum((r - mean_r) ** 2 for _, r, _ in returns) / (n - 1)
-        mean_dt_s = sum(dt for _, _, dt in returns) / n / NS_PER_S
+        var = max(0.0, self._m2 / (n - 1))
+        mean_dt_s = self._sum_dt_ns / n / NS_PER_S
         return math.sqrt(var / mean_dt_s)
 
     def sigma_bps_per_sqrt_s(self, now_ns: int) -> float | None:
@@ -63,26 +103,34 @@ class MidVolatility:
 
 
 class AckLatency:
-    """Order-to-ack latencies over a rolling window and their p95."""
+    """Order-to-ack latencies over a rolling window and their p95 (sorted again only when
+    the window changed since the last answer)."""
 
     def __init__(self, window_s: float, max_samples: int = 5_000, min_samples: int = 5) -> None:
         self._window_ns = int(window_s * NS_PER_S)
         self._min_samples = max(1, min_samples)
         self._samples: deque[tuple[int, float]] = deque(maxlen=max_samples)
+        self._p95: float | None = None
+        self._fresh = False  # `_p95` answers for the samples held now
 
     def add(self, ts_ns: int, latency_ms: float) -> None:
         """Record one order's sent-to-acknowledged latency, measured at `ts_ns`."""
         self._samples.append((ts_ns, latency_ms))
+        self._fresh = False
 
     def p95_ms(self, now_ns: int) -> float | None:
         """Return the nearest-rank p95 in ms, or None with fewer than `min_samples`."""
         samples = self._samples
         while samples and samples[0][0] <= now_ns - self._window_ns:
             samples.popleft()
+            self._fresh = False
         if len(samples) < self._min_samples:
             return None
-        ordered = sorted(latency for _, latency in samples)
-        return ordered[math.ceil(0.95 * len(ordered)) - 1]
+        if not self._fresh:
+            ordered = sorted(latency for _, latency in samples)
+            self._p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]
+            self._fresh = True
+        return self._p95
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,3 +116,35 @@ def test_ack_p95_lies_within_the_samples(latencies: list[float]) -> None:
     kept = latencies[-100:]
     assert p95 is not None
     assert min(kept) <= p95 <= max(kept)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(1, 400_000_000), st.floats(-0.002, 0.002)), min_size=0, max_size=300
+    ),
+    max_samples=st.integers(2, 50),
+)
+def test_sigma_kept_by_running_sums_equals_the_windows_own(
+    steps: list[tuple[int, float]], max_samples: int
+) -> None:
+    sigma = MidVolatility(window_s=2.0, max_samples=max_samples, min_returns=2)
+    sigma.RESUM_EVERY = 7  # exact re-sums often too
+    t, mid, kept = 0, 100.0, []  # kept: (ts, r, dt) as the window should hold them
+    sigma.add_mid(t, mid)
+    for dt, move in steps:
+        t, last = t + dt, mid
+        mid = last * math.exp(move)
+        sigma.add_mid(t, mid)
+        kept = [*kept, (t, math.log(mid / last), dt)][-max_samples:]
+        kept = [k for k in kept if k[0] > t - 2 * 10**9]
+        got = sigma.sigma_per_sqrt_s(t)
+        if len(kept) < 2:
+            assert got is None
+            continue
+        rs = [r for _, r, _ in kept]
+        mean = sum(rs) / len(rs)
+        var = sum((r - mean) ** 2 for r in rs) / (len(rs) - 1)
+        mean_dt_s = sum(d for _, _, d in kept) / len(kept) / 1e9
+        want = math.sqrt(var / mean_dt_s)
+        scale = max(abs(r) for r in rs) / math.sqrt(mean_dt_s)  # sigma's own units
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-6 * scale)
