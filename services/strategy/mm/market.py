@@ -46,15 +46,19 @@ def quote_levels(quote: Quote) -> BookLevels:
 
 @dataclass(slots=True)
 class PnlWindow:
-    """Realised PnL net of fees: the rolling window's entries and today's sum (UTC)."""
+    """Realised PnL net of fees: the rolling window's entries and sum, today's sum (UTC).
+    The window's sum is kept as entries come and go (asked on every cycle), and summed
+    exactly again when the window empties, so float drift cannot build up."""
 
     window_ns: int
     entries: deque[tuple[int, float]] = field(default_factory=deque)
     day: int = -1
     day_usdt: float = 0.0
+    sum_usdt: float = 0.0  # of `entries`
 
     def add(self, now_ns: int, net_usdt: float) -> None:
         self.entries.append((now_ns, net_usdt))
+        self.sum_usdt += net_usdt
         if now_ns // DAY_NS != self.day:
             self.day, self.day_usdt = now_ns // DAY_NS, 0.0
         self.day_usdt += net_usdt
@@ -62,8 +66,10 @@ class PnlWindow:
     def window_usdt(self, now_ns: int) -> float:
         entries = self.entries
         while entries and entries[0][0] <= now_ns - self.window_ns:
-            entries.popleft()
-        return sum(v for _, v in entries)
+            self.sum_usdt -= entries.popleft()[1]
+            if not entries:
+                self.sum_usdt = 0.0
+        return self.sum_usdt
 
     def today_usdt(self, now_ns: int) -> float:
         return self.day_usdt if now_ns // DAY_NS == self.day else 0.0

@@ -148,3 +148,24 @@ def test_sigma_kept_by_running_sums_equals_the_windows_own(
         want = math.sqrt(var / mean_dt_s)
         scale = max(abs(r) for r in rs) / math.sqrt(mean_dt_s)  # sigma's own units
         assert got == pytest.approx(want, rel=1e-6, abs=1e-6 * scale)
+
+
+@given(
+    acks=st.lists(
+        st.tuples(st.integers(0, 3_000_000_000), st.floats(0.1, 500.0)), min_size=0, max_size=200
+    ),
+    max_samples=st.integers(1, 40),
+)
+def test_ack_p95_kept_sorted_equals_a_sort_of_the_window(
+    acks: list[tuple[int, float]], max_samples: int
+) -> None:
+    p95 = AckLatency(window_s=1.0, max_samples=max_samples, min_samples=1)
+    t, held = 0, []  # held: (ts, ms) as the window should hold them
+    for dt, ms in acks:
+        t += dt
+        p95.add(t, ms)
+        held = [*held, (t, ms)][-max_samples:]
+        held = [h for h in held if h[0] > t - 10**9]
+        ordered = sorted(ms for _, ms in held)
+        want = ordered[math.ceil(0.95 * len(ordered)) - 1] if ordered else None
+        assert p95.p95_ms(t) == want
