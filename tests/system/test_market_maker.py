@@ -131,8 +131,12 @@ def test_market_maker_quotes_beside_the_scalper(system: System) -> None:
     eventually_sync(lambda: quoting_both_sides(system), timeout_s=90, interval_s=0.5)
     eventually_sync(lambda: executor_knows_venue(system), timeout_s=20, interval_s=0.5)
     supervisor = Supervisor(system.run_dir)
-    states = {p.name: p.state for p in supervisor.processes()}
-    assert states["strategy"] == states[PROGRAM] == "RUNNING", states
+
+    def both_running() -> bool:  # supervisord says STARTING for its first startsecs
+        states = {p.name: p.state for p in supervisor.processes()}
+        return states["strategy"] == states[PROGRAM] == "RUNNING"
+
+    eventually_sync(both_running, timeout_s=30, interval_s=0.5)
     assert system.log(PROGRAM), "the instance logs to its own file"
 
 

@@ -68,6 +68,7 @@ class MakerBase:
         self.sent_ns: dict[str, int] = {}  # order id -> last command for it, unanswered
         self.backoff_until_ns: dict[str, int] = {}  # symbol -> no new quote before this
         self.hard_scopes: set[str] = set()  # symbols, or "*" for all, that went HARD
+        self.paused: set[str] = set()  # symbols withdrawn while a passing HARD lasts
         self.trace_id = ""  # the latest market-data frame (a timer's commands carry it)
         self._quiet_ns = int(settings.order_quiet_s * NS_PER_S)
 

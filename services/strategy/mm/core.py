@@ -13,7 +13,8 @@ one at feed depth 1) or a trade first moves the queue estimates and pulls threat
 quotes at once (fast-cancel, outside the cycle), then runs the symbol's cycle
 (pipeline.py) and requotes by difference (the quote manager, queue-aware). The timer runs
 every symbol's cycle too. HARD cancels its scope's quotes, stops new ones there (until a
-restart) and raises a critical Alert; over the HARD inventory limit a reduce-only taker
+restart) and raises a critical Alert, except a HARD the market lifts by itself (a stale
+feed, a crossed book: `PASSING_HARD`), which withdraws the symbol's quotes while it lasts; over the HARD inventory limit a reduce-only taker
 order goes out while the taker cap allows. `metrics()` returns the telemetry as a dict.
 
 A symbol that leaves the followed selection has its quotes withdrawn at once and waits for
@@ -61,6 +62,8 @@ from shared.schema import (
 )
 
 Handler = Callable[[Any, int, list[Output]], None]
+# A HARD the market lifts by itself: quotes withdrawn while it lasts, not until a restart.
+PASSING_HARD = frozenset({guards.FEED_STALE, guards.BOOK_CROSSED})
 _ORDER_EVENTS = (
     OrderAccepted,
     OrderAmended,
@@ -193,7 +196,13 @@ class MarketMaker(MakerEvents):
             self.telemetry.stage(stage, duration_ns)
         self.telemetry.cycle(market.symbol, result.decision, result.spread)
         if result.decision.level is guards.Level.HARD:
-            self._hard(market.symbol, result.decision, now_ns, out)
+            if set(result.decision.reasons) <= PASSING_HARD:
+                self._pause(market.symbol, result.decision, now_ns, out)
+            else:
+                self._hard(market.symbol, result.decision, now_ns, out)
+        elif market.symbol in self.paused:
+            self.paused.discard(market.symbol)
+            self.counters["hard_pause_ended"] += 1
         quoting = self.phase is Phase.QUOTING and market.feed_ready and market.feed_live
         targets = result.targets if quoting else NO_TARGETS
         if now_ns < self.backoff_until_ns.get(market.symbol, 0):  # working quotes only
@@ -222,6 +231,19 @@ class MarketMaker(MakerEvents):
         order_id = self.manager.book.next_id(levels.epoch, now_ns)
         self.counters["taker_orders"] += 1
         self.emit([self.takers.order(order_id, taker, levels, now_ns)], now_ns, out)
+
+    def _pause(
+        self, symbol: Symbol, decision: guards.Decision, now_ns: int, out: list[Output]
+    ) -> None:
+        """A HARD the market itself may lift (a stale feed, a crossed book): the symbol's
+        quotes are withdrawn (the stages give no target at HARD) for as long as it lasts,
+        not until a restart; an alert when it starts."""
+        if symbol in self.paused:
+            return
+        self.paused.add(symbol)
+        self.counters["hard_pauses"] += 1
+        detail = f"HARD on {symbol} while {', '.join(decision.reasons)}: quotes withdrawn"
+        out.append(make_alert("mm_hard_pause", detail, now_ns))
 
     def _hard(
         self, symbol: Symbol, decision: guards.Decision, now_ns: int, out: list[Output]

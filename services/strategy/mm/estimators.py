@@ -70,20 +70,28 @@ class MidVolatility:
         if n == 0:
             self._mean_r = self._m2 = 0.0
         else:
-            delta = r - self._mean_r
+            m2_before, delta = self._m2, r - self._mean_r
             self._mean_r -= delta / n
             self._m2 -= delta * (r - self._mean_r)
+            if self._m2 < 1e-6 * m2_before:  # the return that left held most of it: the
+                self._recount()  # subtraction lost the rest's digits, count them again
+                return
         self._sum_dt_ns -= dt
         self._changed()
 
     def _changed(self) -> None:
         self._changes += 1
         if self._changes >= self.RESUM_EVERY:
-            self._changes = 0
-            returns = self._returns
-            n = len(returns)
-            self._mean_r = math.fsum(r for _, r, _ in returns) / n if n else 0.0
-            self._m2 = math.fsum((r - self._mean_r) ** 2 for _, r, _ in returns)
+            self._recount()
+
+    def _recount(self) -> None:
+        """The window's figures counted again exactly (two passes)."""
+        self._changes = 0
+        returns = self._returns
+        n = len(returns)
+        self._mean_r = math.fsum(r for _, r, _ in returns) / n if n else 0.0
+        self._m2 = math.fsum((r - self._mean_r) ** 2 for _, r, _ in returns)
+        self._sum_dt_ns = sum(dt for _, _, dt in returns)
 
     def sigma_per_sqrt_s(self, now_ns: int) -> float | None:
         """Return sigma per √s in log units, or None with fewer than `min_returns` returns."""

@@ -262,3 +262,18 @@ def test_a_refused_taker_order_waits_for_the_backoff_and_none_goes_out_halted() 
     halted.on_message(halt, START)
     halted.on_message(position_changed(BTC, "0.04", "50000"), START)
     assert submits(book(halted, "50000.0", "50000.1", START + MS)) == []
+
+
+def test_a_crossed_book_withdraws_the_quotes_while_it_lasts_not_until_a_restart() -> None:
+    mm = maker()
+    _quoting(mm)
+    out = book(mm, "50000.2", "50000.1", START + 2 * MS)  # crossed: a passing HARD
+    assert len(cancels(out)) == 2
+    (alert,) = [o for o in out if isinstance(o, Alert)]
+    assert (alert.code, alert.severity) == ("mm_hard_pause", AlertSeverity.WARNING)
+    assert mm.hard_scopes == set()  # not the sticky HARD
+    for cancel in cancels(out):
+        mm.on_message(canceled(cancel.client_order_id, BTC, START + 3 * MS), START + 3 * MS)
+    again = book(mm, "50000.0", "50000.1", START + 4 * MS)  # the book is sane again
+    assert {o.side for o in submits(again)} == {BUY, SELL}
+    assert mm.counters["hard_pause_ended"] == 1

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from services.strategy.mm.estimators import (
@@ -124,6 +124,7 @@ def test_ack_p95_lies_within_the_samples(latencies: list[float]) -> None:
     ),
     max_samples=st.integers(2, 50),
 )
+@example(steps=[(1, 0.001953125), (1, 1e-09), (1, 0.0)], max_samples=2)  # found by CI
 def test_sigma_kept_by_running_sums_equals_the_windows_own(
     steps: list[tuple[int, float]], max_samples: int
 ) -> None:
