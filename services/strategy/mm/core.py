@@ -14,8 +14,9 @@ quotes at once (fast-cancel, outside the cycle), then runs the symbol's cycle
 (pipeline.py) and requotes by difference (the quote manager, queue-aware). The timer runs
 every symbol's cycle too. HARD cancels its scope's quotes, stops new ones there (until a
 restart) and raises a critical Alert, except a HARD the market lifts by itself (a stale
-feed, a crossed book: `PASSING_HARD`), which withdraws the symbol's quotes while it lasts; over the HARD inventory limit a reduce-only taker
-order goes out while the taker cap allows. `metrics()` returns the telemetry as a dict.
+feed, a crossed book: `PASSING_HARD`), which withdraws the symbol's quotes while it lasts;
+over the HARD inventory limit a reduce-only taker order goes out while the taker cap
+allows. `metrics()` returns the telemetry as a dict.
 
 A symbol that leaves the followed selection has its quotes withdrawn at once and waits for
 a new FeedReady should it come back; a position held there is not worked off (nothing is
