@@ -13,8 +13,9 @@ one at feed depth 1) or a trade first moves the queue estimates and pulls threat
 quotes at once (fast-cancel, outside the cycle), then runs the symbol's cycle
 (pipeline.py) and requotes by difference (the quote manager, queue-aware). The timer runs
 every symbol's cycle too. HARD cancels its scope's quotes, stops new ones there (until a
-restart) and raises a critical Alert, except a HARD the market lifts by itself (a stale
-feed, a crossed book: `PASSING_HARD`), which withdraws the symbol's quotes while it lasts;
+restart) and raises a critical Alert, except a HARD that passes by itself (a stale feed, a
+crossed book, the reject rate, the ack latency, an open breaker: `PASSING_HARD`), which
+withdraws the symbol's quotes while it lasts;
 over the HARD inventory limit a reduce-only taker order goes out while the taker cap
 allows. `metrics()` returns the telemetry as a dict.
 
@@ -63,8 +64,18 @@ from shared.schema import (
 )
 
 Handler = Callable[[Any, int, list[Output]], None]
-# A HARD the market lifts by itself: quotes withdrawn while it lasts, not until a restart.
-PASSING_HARD = frozenset({guards.FEED_STALE, guards.BOOK_CROSSED})
+# A HARD that passes by itself (the feed, the book, the venue's answers over a rolling
+# window, an open breaker): quotes withdrawn while it lasts, not until a restart. A loss or
+# an inventory HARD stays until a restart.
+PASSING_HARD = frozenset(
+    {
+        guards.FEED_STALE,
+        guards.BOOK_CROSSED,
+        guards.REJECT_RATE,
+        guards.ACK_LATENCY,
+        guards.CIRCUIT_BREAKER,
+    }
+)
 _ORDER_EVENTS = (
     OrderAccepted,
     OrderAmended,
