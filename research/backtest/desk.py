@@ -21,7 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from research.backtest.desk_parts import amend_request, amended_event, batch_items
+from research.backtest.desk_parts import amended_event, batch_items
+from services.executor.amends import amend_request
 from services.executor.order_core import (
     AmendPlan,
     Denied,

@@ -6,11 +6,8 @@ changes; the OrderAmended carries the new qty and price (no network here: the co
 creation time stands for its receive and send times, the answer's time for the ack).
 """
 
-from decimal import Decimal
-
 from services.executor.order_core import AmendPlan
 from services.executor.order_state import OrderRecord
-from shared.bybit import wire
 from shared.schema import (
     AmendOrder,
     AmendOrders,
@@ -40,20 +37,6 @@ def amended_event(
         ts_ack_ns=now_ns,
         trace_id=command.trace_id,
     )
-
-
-def amend_request(plan: AmendPlan) -> wire.OrderAmendRequest:
-    """The venue request of an amend (only what changes), as the executor writes it."""
-    return wire.OrderAmendRequest(
-        symbol=plan.record.symbol,
-        order_link_id=plan.record.client_order_id,
-        qty=_text(plan.qty) if plan.qty_changed else None,
-        price=_text(plan.limit_price) if plan.price_changed else None,
-    )
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
 
 
 def batch_items(

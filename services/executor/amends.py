@@ -42,7 +42,7 @@ class Amends:
         if isinstance(plan, Denied):
             self._outbox.deny(command, plan.reason)
             return
-        request = _amend_request(plan)
+        request = amend_request(plan)
         pending = self._rest.start_amend_order(request, retry=True)
         answer = pending.result() if pending else self._rest.amend_order_timed(request, True)
         plan.record.in_flight += 1
@@ -63,7 +63,7 @@ class Amends:
                 plans.append((plan, amend))
         if not plans:
             return
-        requests = [_amend_request(plan) for plan, _ in plans]
+        requests = [amend_request(plan) for plan, _ in plans]
         pending = self._rest.start_amend_batch(requests, retry=True)
         answer = pending.result() if pending else self._rest.amend_batch(requests, retry=True)
         for plan, _ in plans:
@@ -137,7 +137,8 @@ class Amends:
         )
 
 
-def _amend_request(plan: AmendPlan) -> wire.OrderAmendRequest:
+def amend_request(plan: AmendPlan) -> wire.OrderAmendRequest:
+    """The venue request of an amend (only what changes); the backtest's desk writes it too."""
     return wire.OrderAmendRequest(
         symbol=plan.record.symbol,
         order_link_id=plan.record.client_order_id,
