@@ -136,6 +136,7 @@ function fmtPrice(sym, v) {
   return nf(n >= 1000 ? 2 : n >= 1 ? 4 : 6).format(n);
 }
 function fmtQty(sym, v) {
+  if (typeof v === 'string') learn(qtyDp, sym, v);
   const d = qtyDp.get(sym);
   if (d !== undefined) return fixed(v, d);
   const n = num(v);
@@ -572,21 +573,33 @@ function initTables() {
         (k, m) => ({ t: fmtPrice(k, m.ask), c: 'r num sell' }),
         (k, m) => ({ t: spreadBps(m), c: 'r num' }),
         (k, m) => ({ t: fmtPrice(k, m.last), c: 'r num' }),
-        (k) => { const p = (state.money.positions || {})[k]; return { t: p ? fmtQty(k, p.qty) : NA, c: 'r num ' + (p ? qtySideClass(p.qty) : '') }; },
+        (k) => { const p = (state.money.positions || {})[k]; return p ? { t: fmtQty(k, p.qty), c: 'r num ' + qtySideClass(p.qty) } : { t: 'flat', c: 'r muted' }; },
         (k) => ({ t: String(ordersOf(k).length), c: 'r num' }),
         (k) => ({ t: (state.market.mm_selection || []).includes(k) ? 'selected' : '', c: 'sel' }),
       ],
     }),
     alerts: new FeedTable($('alerts-body'), {
-      bound: LIST_BOUNDS.alerts, colspan: 5, emptyText: 'no alerts',
+      bound: LIST_BOUNDS.alerts, colspan: 3, emptyText: 'no alerts',
       build: (a, initial) => {
         const row = tr([
-          { t: fmtTime(a.ts_ns), c: 'num muted' },
-          { t: a.severity || NA, c: 'sev ' + sevClass(a.severity) },
-          { t: a.source || NA },
-          { t: a.code || NA, c: 'mono' },
-          { t: a.detail || '', c: 'detail', title: a.detail || '' },
-        ], { 'data-code': a.code, 'data-severity': a.severity }, 'sev-row-' + sevClass(a.severity));
+          { t: fmtTime(a.ts_ns), c: 'num muted top' },
+          { t: a.severity || NA, c: 'sev top ' + sevClass(a.severity) },
+          { t: '', c: 'alert-body' },
+        ], { 'data-code': a.code, 'data-severity': a.severity, 'data-source': a.source }, 'sev-row-' + sevClass(a.severity));
+        const body = row.lastChild;
+        const code = document.createElement('span');
+        code.className = 'mono alert-code';
+        code.textContent = a.code || NA;
+        const src = document.createElement('span');
+        src.className = 'muted alert-src';
+        src.textContent = a.source || NA;
+        body.append(code, ' ', src);
+        if (a.detail) {
+          const det = document.createElement('div');
+          det.className = 'alert-detail';
+          det.textContent = a.detail;
+          body.appendChild(det);
+        }
         if (!initial) row.classList.add('fresh');
         return row;
       },
@@ -594,8 +607,6 @@ function initTables() {
     fills: new FeedTable($('fills-body'), {
       bound: LIST_BOUNDS['orders.fills'], colspan: 10, emptyText: 'no fills this session',
       build: (f, initial) => {
-        learn(priceDp, f.symbol, f.price);
-        learn(qtyDp, f.symbol, f.qty);
         const row = tr([
           { t: fmtTime(f.ts_ns), c: 'num muted' },
           { t: f.symbol || NA, c: 'name' },
@@ -699,6 +710,16 @@ function learnFromState() {
   for (const s in syms) { learn(priceDp, s, syms[s].bid); learn(priceDp, s, syms[s].ask); learn(priceDp, s, syms[s].last); }
   const w = state.orders.working || {};
   for (const k in w) { const o = w[k]; if (o) { learn(priceDp, o.symbol, o.limit_price); learn(qtyDp, o.symbol, o.qty); } }
+  const pos = state.money.positions || {};
+  for (const k in pos) if (pos[k]) learn(qtyDp, k, pos[k].qty);
+  const st = state.strategies || {};
+  for (const k in st) if (st[k]) learn(qtyDp, st[k].symbol, st[k].position_qty);
+}
+function learnFromFills(list, from) {
+  for (let i = from; i < list.length; i++) {
+    const f = list[i];
+    if (f) { learn(priceDp, f.symbol, f.price); learn(qtyDp, f.symbol, f.qty); }
+  }
 }
 
 function render() {
@@ -738,6 +759,8 @@ function render() {
     for (const k in w) if (w[k] && (syms === true || syms.has(w[k].symbol))) keys.push(k);
     if (keys.length) tables.working.update(w, keys);
   }
+  if (d.has('fills')) learnFromFills(state.orders.fills, 0);
+  else if (ap.has('orders.fills')) learnFromFills(state.orders.fills, Math.max(0, state.orders.fills.length - ap.get('orders.fills')));
   if (d.has('fills')) tables.fills.rebuild(state.orders.fills);
   else if (ap.has('orders.fills')) tables.fills.append(state.orders.fills, ap.get('orders.fills'));
   if (d.has('denials')) tables.denials.rebuild(state.orders.denials);
@@ -994,6 +1017,17 @@ function axis(extra) {
   }, extra || {});
 }
 const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC');
+// x axis labels in 24 h UTC: seconds shown when the ticks are under a minute apart
+function timeValues(u, splits, axisIdx, space, incr) {
+  return splits.map((v) => {
+    if (v === null || v === undefined) return '';
+    const d = new Date(v * 1000);
+    const hm = `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
+    if (incr >= 86400) return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+    return incr < 60 ? `${hm}:${pad2(d.getUTCSeconds())}` : hm;
+  });
+}
+const timeAxis = () => axis({ values: timeValues, space: 60 });
 
 function chartWidth(el) { return Math.max(200, Math.floor(el.clientWidth || el.getBoundingClientRect().width || 600)); }
 
@@ -1069,7 +1103,7 @@ function drawEquity() {
   const eq = seriesXY(m.equity), rp = seriesXY(m.realised_pnl);
   const data = joinXY([eq, rp]);
   ensureChart('equity', el, (w) => ({
-    width: w, height: 220, tzDate: utc,
+    width: w, height: 200, tzDate: utc,
     legend: { live: true },
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true }, eq: { auto: true }, pnl: { auto: true } },
@@ -1078,7 +1112,7 @@ function drawEquity() {
       { label: 'equity', scale: 'eq', stroke: COLORS.blue, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => usdt(v) },
       { label: 'realised PnL', scale: 'pnl', stroke: COLORS.purple, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => signed(v, 2) },
     ],
-    axes: [axis(), axis({ scale: 'eq', size: 70, values: (u, vals) => vals.map((v) => nf(2).format(v)) }),
+    axes: [timeAxis(), axis({ scale: 'eq', size: 70, values: (u, vals) => vals.map((v) => nf(2).format(v)) }),
       axis({ scale: 'pnl', side: 1, size: 60, grid: { show: false }, values: (u, vals) => vals.map((v) => nf(2).format(v)) })],
   }), data);
 }
@@ -1093,7 +1127,7 @@ function latOpts(w) {
       { label: 'p50', stroke: COLORS.green, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => fixed(v, 2) },
       { label: 'p99', stroke: COLORS.red, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => fixed(v, 2) },
     ],
-    axes: [axis(), axis({ size: 55 })],
+    axes: [timeAxis(), axis({ size: 55 })],
   };
 }
 function latData(series) {
@@ -1174,7 +1208,7 @@ function makePriceBox(sym) {
       { label: 'buy fills', stroke: COLORS.green, fill: COLORS.green, paths: () => null, points: { show: true, size: 7, width: 1, stroke: COLORS.green, fill: COLORS.green } },
       { label: 'sell fills', stroke: COLORS.red, fill: COLORS.red, paths: () => null, points: { show: true, size: 7, width: 1, stroke: COLORS.red, fill: COLORS.red } },
     ],
-    axes: [axis(), axis({ size: 80, values: (u, vals) => vals.map((v) => fmtPrice(sym, v)) })],
+    axes: [timeAxis(), axis({ size: 80, values: (u, vals) => vals.map((v) => fmtPrice(sym, v)) })],
     hooks: { draw: [(u) => drawOrderLines(u, sym)] },
   };
   const u = new uPlot(opts, [[], [], [], []], el);
@@ -1188,18 +1222,34 @@ function drawOrderLines(u, sym) {
   ctx.font = `${Math.round(10 * devicePixelRatio)}px system-ui, sans-serif`;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'bottom';
+  const lines = [];
   for (const o of ordersOf(sym)) {
     const p = num(o.limit_price);
     if (p === null) continue;
     const y = Math.round(u.valToPos(p, 'y', true)) + 0.5;
     if (y < top || y > top + height) continue;
     const col = sideClass(o.side) === 'buy' ? COLORS.green : COLORS.red;
+    lines.push({ y, col, text: `${o.side} ${fmtQty(sym, o.qty)} @ ${fmtPrice(sym, p)}`, more: 0 });
     ctx.strokeStyle = col;
-    ctx.fillStyle = col;
     ctx.lineWidth = devicePixelRatio;
     ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
     ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + width, y); ctx.stroke();
-    ctx.fillText(`${o.side} ${fmtQty(sym, o.qty)} @ ${fmtPrice(sym, p)}`, left + width - 4, y - 2);
+  }
+  // labels top to bottom; one that would overlap the last placed label is counted on it instead
+  lines.sort((a, b) => a.y - b.y);
+  const lh = 12 * devicePixelRatio;
+  const placed = [];
+  for (const l of lines) {
+    const prev = placed[placed.length - 1];
+    if (prev && l.y - prev.y < lh) prev.more += 1; else placed.push(l);
+  }
+  for (const l of placed) {
+    const text = l.more ? `${l.text} (+${l.more})` : l.text;
+    const w = ctx.measureText(text).width;
+    ctx.fillStyle = 'rgba(13,17,23,0.85)';
+    ctx.fillRect(left + width - w - 8, l.y - lh + 1, w + 6, lh - 1);
+    ctx.fillStyle = l.col;
+    ctx.fillText(text, left + width - 4, l.y - 1);
   }
   ctx.restore();
 }
@@ -1357,6 +1407,7 @@ function showResult(action, status, ok, lines, note) {
     el.appendChild(pre);
   }
   const log = $('control-log');
+  for (const e of log.querySelectorAll('tr.empty')) e.remove();
   log.insertBefore(tr([
     { t: fmtDateTime(Date.now()).slice(11), c: 'num muted' },
     { t: action, c: 'name' },
