@@ -22,7 +22,8 @@ from shared.settings import (
 
 # Start order. The recorder comes before the feed and the executor so that it hears their
 # first frames and events (a book's snapshot), and stops after them (their last events).
-SERVICES = ("simulator", "scanner", "recorder", "feed", "executor", "strategy")
+# The dashboard comes last (it only watches) and stops first.
+SERVICES = ("simulator", "scanner", "recorder", "feed", "executor", "strategy", "dashboard")
 # A strategy that trades within seconds on the paper market (the defaults wait for 0.1 %).
 QUICK_STRATEGY = {
     "momentum-threshold": "0.0003",
@@ -117,6 +118,7 @@ def settings_text(venue_port: int, overrides: dict[str, dict[str, str]]) -> str:
     text = text.replace("127.0.0.1:8900", f"127.0.0.1:{venue_port}")
     text = re.sub(r"(?m)^port = 8900", f"port = {venue_port}", text)
     text = re.sub(r"(?m)^metrics-port = \d+", lambda _: f"metrics-port = {free_port()}", text)
+    text = re.sub(r"(?m)^port = 8780", lambda _: f"port = {free_port()}", text)  # the dashboard
     for section, values in overrides.items():
         header = f"[{section}]\n"
         if header not in text:

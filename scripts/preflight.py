@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.run_processes import describe, find_run_processes
+from services.dashboard.settings import DashboardSettings
 from services.executor.settings import ExecutorSettings
 from services.feed.settings import FeedSettings
 from services.recorder.settings import RecorderSettings
@@ -38,6 +39,7 @@ SECTIONS: dict[str, type[Settings]] = {
     "feed": FeedSettings,
     "executor": ExecutorSettings,
     "strategy": StrategySettings,
+    "dashboard": DashboardSettings,
 }
 
 
@@ -58,12 +60,14 @@ def check_settings(path: Path, run_dir: Path, secrets: Secrets) -> dict[str, Any
 def ports_of(sections: dict[str, Any]) -> list[tuple[str, str, int]]:
     """(what, host, port) of every TCP port the run listens on."""
     paper = sections["system"].mode is Mode.PAPER
-    names = ("simulator", "scanner", "recorder", "feed", "executor", "strategy")
+    names = ("simulator", "scanner", "recorder", "feed", "executor", "strategy", "dashboard")
     ports = [
         (f"[{name}] metrics-port", "127.0.0.1", sections[name].metrics_port)
         for name in names
         if paper or name != "simulator"
     ]
+    dashboard = sections["dashboard"]
+    ports.append(("[dashboard] port", dashboard.host, dashboard.port))
     if paper:
         simulator = sections["simulator"]
         if simulator.port != 0:

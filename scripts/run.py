@@ -49,6 +49,7 @@ from scripts.run_processes import find_run_processes, stop_run
 from scripts.run_report import crashes, positions_left
 from scripts.run_setup import check_mode, environment, fresh_paper_journal, key_files, venue_keys
 from scripts.status import collect, render
+from services.dashboard.settings import TOKEN_ENV, DashboardSettings, check_exposure
 from shared.keys import remove_key_files, write_key_files
 from shared.settings import (
     INSTANCE_PREFIX,
@@ -106,6 +107,15 @@ def _announce(mode: Mode, run_dir: Path, keys: Secrets) -> None:
             file=sys.stderr,
         )
         time.sleep(LIVE_COUNTDOWN_S)  # a human's chance to abort, not synchronisation
+
+
+def _announce_dashboard(dashboard: DashboardSettings) -> None:
+    controls = (
+        "controls on (the token in DASHBOARD_TOKEN)"
+        if os.environ.get(TOKEN_ENV)
+        else "read-only (set DASHBOARD_TOKEN for the controls)"
+    )
+    print(f"run: dashboard at {dashboard.url()} ({controls})", file=sys.stderr)
 
 
 class _Stop:
@@ -229,6 +239,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any], Secrets]:
         check_mode(system.mode, args.live)
         keys = venue_keys(system.mode, os.environ)
         sections = check_settings(settings_path(), run_dir, keys)
+        check_exposure(sections["dashboard"], os.environ.get(TOKEN_ENV))
         instances = check_instances(settings_path(), sections)
         removed = check_leftovers(run_dir)
         check_ports(ports_of(sections) + instance_ports(instances), settings_path())
@@ -251,6 +262,7 @@ def main(argv: list[str]) -> int:
         return 2
     mode: Mode = sections["system"].mode
     _announce(mode, run_dir, keys)
+    _announce_dashboard(sections["dashboard"])
     (run_dir / "logs").mkdir(mode=0o700, exist_ok=True)
     if mode is Mode.PAPER and (archived := fresh_paper_journal(run_dir)):
         print(f"run: a new paper account: the earlier journal is now {archived}", file=sys.stderr)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.keys import ALL_SECRETS, BUS_KEY, KEYS_DIR_ENV, needed_keys
+from shared.keys import ALL_SECRETS, BUS_KEY, DASHBOARD_KEY, KEYS_DIR_ENV, needed_keys
 from shared.settings import REPO_ROOT, Mode, Secrets, SettingsError, settings_path
 
 JOURNAL = "executor-journal.sqlite"
@@ -45,20 +45,35 @@ def venue_keys(mode: Mode, environ: Mapping[str, str]) -> Secrets:
 
 
 def key_files(
-    mode: Mode, keys: Secrets, instances: tuple[str, ...] = ()
+    mode: Mode,
+    keys: Secrets,
+    instances: tuple[str, ...] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, str]]:
     """service -> the secret variables it gets (shared.keys.needed_keys), nothing more;
-    `instances` are the further strategy instances' programs (strategy-<name>)."""
+    `instances` are the further strategy instances' programs (strategy-<name>); the
+    dashboard's token comes from `environ` (default: this process's environment)."""
     bus = keys.bus_hmac_key.decode() if keys.bus_hmac_key else ""
+    env = os.environ if environ is None else environ
     values = {
         "BYBIT_API_KEY": keys.bybit_api_key or "",
         "BYBIT_API_SECRET": keys.bybit_api_secret or "",
         BUS_KEY: bus,
+        DASHBOARD_KEY: env.get(DASHBOARD_KEY, ""),
     }
     if mode is Mode.PAPER:  # the paper venue's account is the executor's
         values["SIMULATOR_API_KEY"] = values["BYBIT_API_KEY"]
         values["SIMULATOR_API_SECRET"] = values["BYBIT_API_SECRET"]
-    services = ("simulator", "scanner", "recorder", "feed", "executor", "strategy", *instances)
+    services = (
+        "simulator",
+        "scanner",
+        "recorder",
+        "feed",
+        "executor",
+        "strategy",
+        "dashboard",
+        *instances,
+    )
     return {
         name: {k: values[k] for k in needed_keys(name) if values.get(k)}
         for name in services

@@ -42,7 +42,15 @@ from shared.settings import (
     strategy_instances,
 )
 
-METRIC_PORT_SECTIONS = ("scanner", "recorder", "feed", "strategy", "executor", "simulator")
+METRIC_PORT_SECTIONS = (
+    "scanner",
+    "recorder",
+    "feed",
+    "strategy",
+    "executor",
+    "simulator",
+    "dashboard",
+)
 SNAPSHOT_TIMEOUT_S = 0.5
 
 

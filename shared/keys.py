@@ -9,6 +9,7 @@ passes only that directory's path, TRADING_KEYS_DIR. A service reads its own fil
   executor              BYBIT_API_KEY, BYBIT_API_SECRET, BUS_HMAC_KEY
   scanner, feed, strategy  BUS_HMAC_KEY
   simulator (paper)     SIMULATOR_API_KEY, SIMULATOR_API_SECRET (its paper account)
+  dashboard             BUS_HMAC_KEY, DASHBOARD_TOKEN (its controls; none: read-only)
 
 The directory is removed when the run stops (scripts/run, scripts/stop). See
 docs/decisions/0001-keys-per-service.md for the options weighed.
@@ -25,7 +26,8 @@ KEYS_DIR_ENV: Final = "TRADING_KEYS_DIR"
 VENUE_KEYS: Final = ("BYBIT_API_KEY", "BYBIT_API_SECRET")
 BUS_KEY: Final = "BUS_HMAC_KEY"
 SIMULATOR_KEYS: Final = ("SIMULATOR_API_KEY", "SIMULATOR_API_SECRET")
-ALL_SECRETS: Final = (*VENUE_KEYS, BUS_KEY, *SIMULATOR_KEYS)
+DASHBOARD_KEY: Final = "DASHBOARD_TOKEN"  # the operator's token for the dashboard's controls
+ALL_SECRETS: Final = (*VENUE_KEYS, BUS_KEY, *SIMULATOR_KEYS, DASHBOARD_KEY)
 POINTER_FILE: Final = "keys-dir"  # in the run dir: where this run's key files are
 _PREFIX: Final = "trading-keys-"
 
@@ -36,6 +38,8 @@ def needed_keys(service: str) -> tuple[str, ...]:
         return (*VENUE_KEYS, BUS_KEY)
     if service == "simulator":
         return SIMULATOR_KEYS
+    if service == "dashboard":
+        return (BUS_KEY, DASHBOARD_KEY)
     return (BUS_KEY,)
 
 

@@ -25,7 +25,18 @@ SETTINGS_ENV: Final = "TRADING_SETTINGS"  # path of another settings file
 RUN_DIR_ENV: Final = "TRADING_RUN_DIR"  # overrides [system] run-dir
 
 KNOWN_SECTIONS: Final = frozenset(
-    {"system", "bus", "bybit", "scanner", "feed", "strategy", "executor", "simulator", "recorder"}
+    {
+        "system",
+        "bus",
+        "bybit",
+        "scanner",
+        "feed",
+        "strategy",
+        "executor",
+        "simulator",
+        "recorder",
+        "dashboard",
+    }
 )
 # A further strategy instance: section [strategy-<name>] (decoded as [strategy] is), run as
 # the supervisord program strategy-<name>; [strategy] itself stays the first instance.

@@ -196,6 +196,7 @@ def _insert_in_section(lines: list[str], section: str, new_lines: list[str]) -> 
 _HEADER = re.compile(r"^\s*\[\[?(?P<name>[^\]]+)\]\]?\s*(#.*)?$")
 
 _RECORDER = "recorder"
+_DASHBOARD = "dashboard"
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Rename(
@@ -218,6 +219,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             NewKey(_RECORDER, "compress-level", 6, "gzip: 1 fastest .. 9 smallest"),
         ),
         why="the recorder service",
+    ),
+    Added(
+        to_version=4,
+        keys=(
+            NewKey(_DASHBOARD, "metrics-port", 9107),
+            NewKey(_DASHBOARD, "host", "127.0.0.1", "beyond loopback: TLS and DASHBOARD_TOKEN"),
+            NewKey(_DASHBOARD, "port", 8780),
+            NewKey(_DASHBOARD, "reports-dir", "reports", "under the checkout unless absolute"),
+            NewKey(_DASHBOARD, "tls-cert-file", "", "both TLS files or neither"),
+            NewKey(_DASHBOARD, "tls-key-file", ""),
+        ),
+        why="the dashboard service",
     ),
 )
 CURRENT_VERSION: Final = FIRST_VERSION + len(MIGRATIONS)

@@ -37,9 +37,23 @@ RECORDER_KEYS = re.compile(r"(?m)^(market-data-raw|recorder-events|record-raw) =
 RECORDER_SECTION = re.compile(r"(?ms)^\[recorder\]\n.*?(?=^\[)")
 
 
+DASHBOARD_SECTION = re.compile(r"(?ms)^\[dashboard\]\n.*?(?=^\[)")
+
+
+def _version_3(current: str) -> str:
+    """`current` as version 3 wrote it: no dashboard."""
+    text, stated = re.subn(r"(?m)^settings-version = 4 ", "settings-version = 3 ", current)
+    assert stated == 1
+    text, sections = DASHBOARD_SECTION.subn("", text)
+    assert sections == 1
+    return text
+
+
 def _version_2(current: str) -> str:
     """`current` as version 2 wrote it: no recorder, no raw tap."""
-    text, stated = re.subn(r"(?m)^settings-version = 3 ", "settings-version = 2 ", current)
+    text, stated = re.subn(
+        r"(?m)^settings-version = 3 ", "settings-version = 2 ", _version_3(current)
+    )
     assert stated == 1
     text, keys = RECORDER_KEYS.subn("", text)
     text, sections = RECORDER_SECTION.subn("", text)
@@ -52,6 +66,13 @@ def _version_1(current: str) -> str:
     text, stated = VERSION_LINE.subn("", _version_2(current))
     assert stated == 1
     return re.sub(r"(?m)^max-quote-age-ms = ", "stale-after-ms = ", text)
+
+
+def test_a_version_3_file_gets_the_dashboard_with_the_template_values(tmp_path: Path) -> None:
+    path = _write(tmp_path, _version_3(CURRENT))
+    migrated = read_settings(path)
+    assert migrated.document == read_settings(DEFAULT_SETTINGS_PATH).document
+    assert any("[dashboard] metrics-port, host, port" in change for change in migrated.changes)
 
 
 def _write(folder: Path, text: str, name: str = "settings.toml") -> Path:

@@ -1,0 +1,172 @@
+"""Fold Prometheus scrapes and supervisord's process list into the view.
+
+Scrapes: the bus's drop, gap and loss counters summed over the services; the executor's
+circuit breakers; its tick-to-order and order-to-ack latency (p50 and p99: the executor's
+own exact figures over its last samples, `executor_latency_recent_us`; p90: interpolated
+from its histogram over the last minute); the market maker's stage durations (p50, p99
+interpolated from `mm_stage_latency_seconds` over the last minute). A service whose
+scrape failed keeps its last figures in the sums and is named in health.metrics_errors.
+Pure: samples and time are passed in.
+"""
+
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.dashboard.view import LATENCY_KEPT, View
+
+WINDOW_NS: Final = 60_000_000_000  # histogram percentiles over the last minute of scrapes
+_BREAKER_STATES: Final = {0.0: "closed", 1.0: "half_open", 2.0: "open"}
+_EXECUTOR_STAGES: Final = {"tick_to_order": "tick_to_order_ms", "order_to_ack": "order_to_ack_ms"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    labels: dict[str, str]
+    value: float
+
+
+def parse(text: str) -> list[Sample]:
+    """The samples of a Prometheus text page. Raises ValueError for a page that is not one."""
+    return [
+        Sample(s.name, dict(s.labels), float(s.value))
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
+
+
+def histogram_quantile(
+    bounds: Sequence[float], cumulative: Sequence[float], q: float
+) -> float | None:
+    """The q-quantile (0 < q <= 1) of a histogram, interpolated within its bucket as
+    Prometheus does; `bounds` are the buckets' upper bounds, ascending, the last +Inf;
+    `cumulative` the counts at or below each. None without samples; a quantile in the +Inf
+    bucket is the largest finite bound."""
+    if not cumulative or cumulative[-1] <= 0:
+        return None
+    rank = q * cumulative[-1]
+    for i, count in enumerate(cumulative):
+        if count >= rank:
+            upper = bounds[i]
+            lower = bounds[i - 1] if i > 0 else 0.0
+            if math.isinf(upper):
+                return lower
+            below = cumulative[i - 1] if i > 0 else 0.0
+            inside = count - below
+            if inside <= 0:
+                return upper
+            return lower + (upper - lower) * (rank - below) / inside
+    return None
+
+
+@dataclass
+class _Window:
+    """Cumulative bucket counts per scrape over the last minute: their difference is what
+    happened in it."""
+
+    scrapes: deque[tuple[int, dict[float, float]]] = field(default_factory=deque)
+
+    def add(self, now_ns: int, buckets: dict[float, float]) -> None:
+        self.scrapes.append((now_ns, buckets))
+        while len(self.scrapes) > 2 and now_ns - self.scrapes[1][0] >= WINDOW_NS:
+            self.scrapes.popleft()
+
+    def quantile(self, q: float) -> float | None:
+        newest = self.scrapes[-1][1]
+        oldest = self.scrapes[0][1] if len(self.scrapes) > 1 else {}
+        bounds = sorted(newest)
+        if any(newest[b] < oldest.get(b, 0.0) for b in bounds):  # the service restarted
+            oldest = {}
+        return histogram_quantile(bounds, [newest[b] - oldest.get(b, 0.0) for b in bounds], q)
+
+
+class MetricsFold:
+    """What the scrapes of every service say, summed where the view sums."""
+
+    def __init__(self) -> None:
+        self._bus: dict[str, dict[str, dict[str, float]]] = {}  # service -> family -> label
+        self._windows: dict[tuple[str, str, str], _Window] = {}  # service, family, stage
+
+    def scraped(self, view: View, service: str, samples: Iterable[Sample], now_ns: int) -> None:
+        """Fold one service's scrape (taken at `now_ns`) into the view."""
+        bus: dict[str, dict[str, float]] = {"dropped": {}, "gaps": {}, "lost": {}}
+        histograms: dict[tuple[str, str], dict[float, float]] = {}
+        recent: dict[tuple[str, str], float] = {}
+        for s in samples:
+            if s.name == "bus_dropped_messages_total":
+                bus["dropped"][s.labels.get("reason", "")] = s.value
+            elif s.name == "bus_gaps_total":
+                bus["gaps"][s.labels.get("sender", "")] = s.value
+            elif s.name == "bus_lost_messages_total":
+                bus["lost"][s.labels.get("sender", "")] = s.value
+            elif s.name == "executor_circuit_state":
+                state = _BREAKER_STATES.get(s.value, "unknown")
+                view.set(("health", "breakers", s.labels.get("group", "")), {"state": state})
+            elif s.name == "executor_latency_recent_us":
+                recent[(s.labels.get("stage", ""), s.labels.get("quantile", ""))] = s.value
+            elif s.name in ("executor_latency_us_bucket", "mm_stage_latency_seconds_bucket"):
+                key = (s.name, s.labels.get("stage", ""))
+                bound = float(s.labels.get("le", "inf"))
+                buckets = histograms.setdefault(key, {})
+                buckets[bound] = buckets.get(bound, 0.0) + s.value  # summed over strategies
+        self._bus[service] = bus
+        self._sum_bus(view)
+        for (name, stage), buckets in histograms.items():
+            self._windows.setdefault((service, name, stage), _Window()).add(now_ns, buckets)
+        if service == "executor":
+            self._executor_latency(view, recent, now_ns)
+        self._maker_latency(view)
+        view.delete(("health", "metrics_errors", service))
+
+    def failed(self, view: View, service: str, reason: str) -> None:
+        """Name the service whose scrape failed (its last figures stay in the sums)."""
+        view.set(("health", "metrics_errors", service), reason)
+
+    def _sum_bus(self, view: View) -> None:
+        for family in ("dropped", "gaps", "lost"):
+            totals: dict[str, int] = {}
+            for counts in self._bus.values():
+                for label, value in counts[family].items():
+                    totals[label] = totals.get(label, 0) + int(value)
+            view.set(("health", "bus", family), dict(sorted(totals.items())))
+
+    def _executor_latency(
+        self, view: View, recent: dict[tuple[str, str], float], now_ns: int
+    ) -> None:
+        for stage, key in _EXECUTOR_STAGES.items():
+            window = self._windows.get(("executor", "executor_latency_us_bucket", stage))
+            p50, p99 = recent.get((stage, "0.5")), recent.get((stage, "0.99"))
+            p90 = None if window is None else window.quantile(0.9)
+            figures = {
+                "p50": _ms(p50),
+                "p90": _ms(p90),
+                "p99": _ms(p99),
+            }
+            if all(v is None for v in figures.values()):
+                continue
+            view.merge(("latency", key), figures)
+            if figures["p50"] is not None:
+                point = [now_ns, figures["p50"], figures["p99"]]
+                view.append(("latency", key, "series"), point, LATENCY_KEPT)
+
+    def _maker_latency(self, view: View) -> None:
+        stages: dict[str, Any] = {}
+        for (_, name, stage), window in sorted(self._windows.items()):
+            if name == "mm_stage_latency_seconds_bucket":
+                p50, p99 = window.quantile(0.5), window.quantile(0.99)
+                stages[stage] = {"p50": _us(p50), "p99": _us(p99)}
+        if stages:
+            view.set(("latency", "mm_stages_us"), stages)
+
+
+def _ms(us: float | None) -> float | None:
+    return None if us is None else round(us / 1000, 3)
+
+
+def _us(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1e6, 2)

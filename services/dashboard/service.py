@@ -1,0 +1,217 @@
+"""DashboardService: the bus, supervisord and the scrapes folded into one view, served."""
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from aiohttp import web
+
+from services.dashboard.controls import Controls
+from services.dashboard.events import QuoteSampler
+from services.dashboard.metrics import MetricsFold
+from services.dashboard.processes import Liveness, ProcessFold
+from services.dashboard.server import Hub, Server
+from services.dashboard.settings import DashboardSettings
+from services.dashboard.sources import (
+    MD_RESYNC_NS,
+    BusSources,
+    Feed,
+    Supervisor,
+    poll_supervisor,
+    scrape_metrics,
+)
+from services.dashboard.view import Header, View, ensure_service
+from shared.runtime.bootstrap import ServiceContext, start_metrics
+from shared.runtime.metrics import CounterCollector
+from shared.settings import instance_endpoints, read_settings, settings_path, strategy_instances
+
+log = logging.getLogger(__name__)
+
+_SENDERS: Final = ("status.", "alert.")
+
+
+class DashboardService:
+    """Own the view, its sources and the web server; send nothing unless an operator acts."""
+
+    name = "dashboard"
+
+    def __init__(
+        self, settings: DashboardSettings, context: ServiceContext, token: str | None
+    ) -> None:
+        self._settings = settings
+        self._context = context
+        self._token = token
+        document = read_settings(settings_path()).document
+        self.targets = _metrics_ports(document)
+        header = Header(
+            mode=context.system.mode.value,
+            run_dir=str(context.run_dir),
+            controls_enabled=token is not None,
+            daily_loss_limit_usdt=_limit(document),
+        )
+        self.view = View(header)
+        for name in self.targets:  # every service the settings name, known or not
+            ensure_service(self.view, name)
+        self.sampler = QuoteSampler(settings.quotes_per_s)
+        self.hub = Hub(self.view, context.clock)
+        self.sources = BusSources(
+            context.node, self.view, self.sampler, self._changed, context.clock
+        )
+        self.controls = Controls(
+            context.node,
+            self.view,
+            context.clock,
+            timeout_s=settings.control_timeout_s,
+            refresh=lambda: self.sources.refresh("executor"),
+        )
+        self.server = Server(
+            self.hub,
+            self.controls,
+            token=token,
+            reports_root=settings.reports_root(),
+            allowed_host=settings.host,
+        )
+        self._processes = ProcessFold()
+        self._metrics = MetricsFold()
+        self.url = settings.url()
+
+    async def start(self, resources: contextlib.AsyncExitStack) -> None:
+        ctx = self._context
+        resources.callback(ctx.node.close)
+        self._subscribe()
+        runner = web.AppRunner(self.server.app(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        resources.push_async_callback(runner.cleanup)
+        site = web.TCPSite(
+            runner, self._settings.host, self._settings.port, ssl_context=self._tls()
+        )
+        await site.start()
+        log.info("dashboard serving url=%s controls=%s", self.url, self._token is not None)
+        ctx.registry.register(CounterCollector("dashboard_events", "Dashboard events", self.counts))
+        start_metrics(ctx, self._settings.metrics_port, resources)
+
+    async def run(self) -> None:
+        s, view = self._settings, self.view
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.sources.run(), name="dashboard.bus")
+            tasks.create_task(self._pump(), name="dashboard.pump")
+            tasks.create_task(
+                poll_supervisor(
+                    Supervisor(self._context.run_dir),
+                    self._processes,
+                    view,
+                    self._liveness,
+                    interval_s=s.supervisor_poll_s,
+                    changed=self._changed,
+                ),
+                name="dashboard.supervisor",
+            )
+            tasks.create_task(
+                scrape_metrics(
+                    lambda: self.targets,
+                    self._metrics,
+                    view,
+                    interval_s=s.scrape_interval_s,
+                    changed=self._changed,
+                ),
+                name="dashboard.scrape",
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Every counter of the dashboard: bus sources, pages, controls, sampling."""
+        counts: dict[str, int] = {**self.sources.counters, **self.hub.counters}
+        counts.update(self.server.counters)
+        counts["quotes_superseded"] = self.sampler.superseded
+        counts["pages"] = len(self.hub.clients)
+        return counts
+
+    async def _pump(self) -> None:
+        """Every push-interval-ms: the due quotes into the view, then one delta to the pages."""
+        clock, pause_s = self._context.clock, self._settings.push_interval_ms / 1000
+        while True:
+            self.sampler.emit(self.view, clock.now_ns())
+            self.hub.flush()
+            await asyncio.sleep(pause_s)  # the coalescing period, not a synchronisation
+
+    def _changed(self) -> None:
+        self.controls.changed.set()
+
+    def _liveness(self) -> dict[str, Liveness]:
+        node, now_ns = self._context.node, self._context.clock.now_ns()
+        live = node.liveness
+        return {
+            peer: Liveness(live.last_heard_ns(peer), live.is_alive(peer, now_ns))
+            for peer in live.peers()
+        }
+
+    def _subscribe(self) -> None:
+        ctx, eps, add = self._context, self._context.endpoints, self.sources.add
+        node, bus = ctx.node, ctx.bus
+        add(
+            Feed(
+                "executor",
+                node.subscriber([eps.execution_events], ["exec.", *_SENDERS], hwm=bus.events_hwm),
+                [eps.execution_snapshot],
+                "exec.snapshot.",
+            )
+        )
+        instances = [instance_endpoints(eps, name) for name in strategy_instances()]
+        events = [eps.strategy_events, *(e.strategy_events for e in instances)]
+        snapshots = [eps.strategy_snapshot, *(e.strategy_snapshot for e in instances)]
+        add(
+            Feed(
+                "strategies",
+                node.subscriber(events, ["strategy.", *_SENDERS]),
+                snapshots,
+                "strategy.",
+            )
+        )
+        add(
+            Feed(
+                "universe",
+                node.subscriber([eps.universe], ["universe.", *_SENDERS]),
+                [eps.universe_snapshot],
+                "universe.",
+            )
+        )
+        market = ["md.quote.", "md.trade.", "md.status.", *_SENDERS]
+        add(
+            Feed(
+                "market",
+                node.subscriber([eps.market_data], market, hwm=bus.market_data_hwm),
+                [eps.market_data_snapshot],
+                "md.status.",
+                min_resync_ns=MD_RESYNC_NS,
+            )
+        )
+        add(Feed("recorder", node.subscriber([eps.recorder_events], list(_SENDERS)), []))
+
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self._settings.tls:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self._settings.tls_cert_file, self._settings.tls_key_file)
+        return context
+
+
+def _metrics_ports(document: dict[str, Any]) -> dict[str, int]:
+    """Section -> its metrics-port: every service, each strategy instance, the dashboard."""
+    return {
+        name: int(section["metrics-port"])
+        for name, section in document.items()
+        if isinstance(section, dict) and isinstance(section.get("metrics-port"), int)
+    }
+
+
+def _limit(document: dict[str, Any]) -> str | None:
+    executor = document.get("executor")
+    value = executor.get("daily-loss-limit-usdt") if isinstance(executor, dict) else None
+    if value is None:
+        return None
+    try:
+        return format(Decimal(str(value)), "f")
+    except InvalidOperation:
+        return None
