@@ -27,15 +27,11 @@
 // A control with an empty token is not sent (#control-result says so, data-status="0").
 
 // ------------------------------------------------------------------ constants
-const LIST_BOUNDS = {             // the server keeps the same bounds (docs/dashboard.md)
-  'alerts': 200,
-  'orders.fills': 200,
-  'orders.denials': 200,
-  'money.equity': 2000,
-  'money.realised_pnl': 2000,
+// a list's bound by its last path key: the server keeps the same (services/dashboard/view.py)
+const LIST_BOUNDS = {
+  alerts: 200, fills: 200, denials: 200, equity: 2000, realised_pnl: 2000, prices: 1200, series: 1800,
 };
-const PRICES_BOUND = 1200;        // market.symbols.<s>.prices
-const DEFAULT_BOUND = 2000;       // anything else (latency series)
+const DEFAULT_BOUND = 2000;
 const LATENCY_KEEP = 10000;
 const CHART_MIN_INTERVAL_MS = 500;
 const BACKOFF_START_MS = 500, BACKOFF_MAX_MS = 5000;
@@ -362,7 +358,7 @@ function markPath(path, op) {
     case 'generated_ns': break;
     case 'health':
       if (b === 'services') mark('services', path.length > 2 ? c : undefined);
-      else if (b === 'bus') mark('bus');
+      else if (b === 'bus' || b === 'metrics_errors') mark('bus');
       else if (b === 'breakers') mark('breakers');
       else if (b === 'trading_state' || b === 'trading_reason' || b === 'reconciled') mark('banner');
       else { mark('services'); mark('bus'); mark('breakers'); mark('banner'); }
@@ -406,10 +402,7 @@ function markPath(path, op) {
 }
 
 function boundFor(path) {
-  const key = path.join('.');
-  if (LIST_BOUNDS[key]) return LIST_BOUNDS[key];
-  if (path[0] === 'market' && path[path.length - 1] === 'prices') return PRICES_BOUND;
-  return DEFAULT_BOUND;
+  return LIST_BOUNDS[path[path.length - 1]] || DEFAULT_BOUND;
 }
 
 // apply one change to the view; returns false when the path is unusable
@@ -487,14 +480,15 @@ function initTables() {
       cols: [
         (k) => ({ t: k, c: 'name' }),
         (k, s) => ({ t: s.state || NA, c: 'st ' + svcStateClass(s) }),
+        (k, s) => ({ t: s.bus_state || NA, c: busStateClass(s.bus_state) }),
         (k, s) => ({ t: s.pid ? String(s.pid) : NA, c: 'r num' }),
         (k, s) => ({ t: fmtDuration(s.uptime_s), c: 'r num' }),
         (k, s) => ({ t: intf(s.restarts), c: 'r num' + (num(s.restarts) > 0 ? ' warn' : '') }),
         (k, s) => hbSpec(s.last_heartbeat_ns),
-        (k, s) => ({ t: s.detail || '', c: 'detail', title: s.detail || '' }),
+        (k, s) => { const t = svcDetail(s); return { t, c: 'detail' + (s.supervisor_error ? ' bad' : ''), title: t }; },
       ],
       rowClass: (k, s) => (s.alive === false ? 'row-bad' : ''),
-      extra: (row, k, s) => { row.children[5].__hb = s.last_heartbeat_ns; },
+      extra: (row, k, s) => { row.children[HB_COL].__hb = s.last_heartbeat_ns; },
     }),
     positions: new KeyedTable($('positions-body'), {
       rowAttr: 'data-symbol', emptyText: 'flat: no positions',
@@ -569,8 +563,10 @@ function initTables() {
       cols: [
         (k) => ({ t: k, c: 'name' }),
         (k, m) => ({ t: m.feed_state || NA, c: feedStateClass(m.feed_state) }),
+        (k, m) => ({ t: fmtQty(k, m.bid_qty), c: 'r num muted' }),
         (k, m) => ({ t: fmtPrice(k, m.bid), c: 'r num buy' }),
         (k, m) => ({ t: fmtPrice(k, m.ask), c: 'r num sell' }),
+        (k, m) => ({ t: fmtQty(k, m.ask_qty), c: 'r num muted' }),
         (k, m) => ({ t: spreadBps(m), c: 'r num' }),
         (k, m) => ({ t: fmtPrice(k, m.last), c: 'r num' }),
         (k) => { const p = (state.money.positions || {})[k]; return p ? { t: fmtQty(k, p.qty), c: 'r num ' + qtySideClass(p.qty) } : { t: 'flat', c: 'r muted' }; },
@@ -605,7 +601,7 @@ function initTables() {
       },
     }),
     fills: new FeedTable($('fills-body'), {
-      bound: LIST_BOUNDS['orders.fills'], colspan: 10, emptyText: 'no fills this session',
+      bound: LIST_BOUNDS.fills, colspan: 10, emptyText: 'no fills this session',
       build: (f, initial) => {
         const row = tr([
           { t: fmtTime(f.ts_ns), c: 'num muted' },
@@ -627,11 +623,11 @@ function initTables() {
       },
     }),
     denials: new FeedTable($('denials-body'), {
-      bound: LIST_BOUNDS['orders.denials'], colspan: 5, emptyText: 'no denials or rejections',
+      bound: LIST_BOUNDS.denials, colspan: 5, emptyText: 'no denials or rejections',
       build: (d, initial) => {
         const row = tr([
           { t: fmtTime(d.ts_ns), c: 'num muted' },
-          { t: d.kind || NA, c: d.kind === 'rejected' ? 'neg' : 'warn' },
+          { t: d.command_kind ? `${d.kind || NA} (${d.command_kind})` : d.kind || NA, c: d.kind === 'rejected' ? 'neg' : 'warn' },
           { t: d.strategy_id || NA },
           { t: shortId(d.client_order_id), c: 'mono', title: d.client_order_id || '' },
           { t: d.reason || NA, c: 'detail', title: d.reason || '' },
@@ -643,6 +639,17 @@ function initTables() {
   };
 }
 
+const HB_COL = 6;  // the services table's heartbeat column
+function svcDetail(s) {
+  const parts = [];
+  if (s.detail) parts.push(s.detail);
+  if (s.supervisor_error) parts.push('supervisord: ' + s.supervisor_error);
+  return parts.join(' · ');
+}
+function busStateClass(st) {
+  const s = String(st || '').toUpperCase();
+  return s === 'RUNNING' ? 'good' : s === 'DEGRADED' ? 'bad' : s ? 'warn' : 'muted';
+}
 function svcStateClass(s) {
   if (s.alive === false) return 'bad';
   const st = String(s.state || '').toUpperCase();
@@ -654,16 +661,17 @@ function svcStateClass(s) {
 function strategyStateClass(st) {
   const s = String(st || '').toUpperCase();
   if (!s) return 'muted';
-  if (/RUN|ACTIVE|QUOT|TRAD|READY/.test(s)) return 'good';
   if (/HALT|STOP|FAIL|ERROR|DEAD/.test(s)) return 'bad';
-  return 'warn';
+  if (/SYNC|PAUS|DEGRAD|REDUC|WAIT/.test(s)) return 'warn';
+  if (/QUOT|RUN|ACTIVE|OPEN|TRAD/.test(s)) return 'good';
+  return '';
 }
 function feedStateClass(st) {
-  const s = String(st || '').toLowerCase();
+  const s = String(st || '').toUpperCase();
   if (!s) return 'muted';
-  if (/live|ok|up|run|subscribed|healthy|streaming/.test(s)) return 'good';
-  if (/stale|down|lost|error|fail|disconn/.test(s)) return 'bad';
-  return 'warn';
+  if (s === 'LIVE') return 'good';
+  if (s === 'CONNECTED' || s === 'RESYNCING') return 'warn';
+  return 'bad';  // STALE, CROSSED, DISCONNECTED
 }
 function sevClass(sev) {
   const s = String(sev || '').toLowerCase();
@@ -862,6 +870,26 @@ function renderBus() {
     }
     frag.appendChild(row);
   }
+  const errs = state.health.metrics_errors || {};
+  const names = Object.keys(errs).sort();
+  if (names.length) {
+    const row = document.createElement('div');
+    row.className = 'busrow';
+    row.dataset.kind = 'metrics_errors';
+    const head = document.createElement('span');
+    head.className = 'bus-total warn';
+    head.textContent = 'metrics n/a';
+    head.title = 'Prometheus scrapes that failed: these services\' figures are stale';
+    row.appendChild(head);
+    for (const n of names) {
+      const s = document.createElement('span');
+      s.className = 'chip warn';
+      s.title = String(errs[n]);
+      s.textContent = n;
+      row.appendChild(s);
+    }
+    frag.appendChild(row);
+  }
   el.textContent = '';
   el.appendChild(frag);
 }
@@ -979,7 +1007,7 @@ function renderLatency() {
 function tick() {
   if (tables) {
     for (const row of tables.services.rows.values()) {
-      const td = row.children[5];
+      const td = row.children[HB_COL];
       if (td) cell(td, hbSpec(td.__hb));
     }
   }
@@ -1322,7 +1350,7 @@ async function loadReports() {
     const row = tr([
       '',
       { t: r.kind || r.type || guessKind(name) },
-      { t: fmtBytes(r.size ?? r.size_bytes), c: 'r num' },
+      { t: fmtBytes(r.bytes ?? r.size ?? r.size_bytes), c: 'r num' },
       { t: fmtDateTime(toMs(r.mtime ?? r.mtime_ns ?? r.modified ?? r.modified_ns ?? r.ts_ns)), c: 'r num muted' },
     ], { 'data-report': name });
     const a = document.createElement('a');
@@ -1470,8 +1498,9 @@ function initControls() {
     } catch (_) { /* memory only */ }
   };
   input.addEventListener('input', save);
-  remember.addEventListener('change', save);
+  // the form only quiets Chromium's "password field not in a form"; it is never submitted
   $('token-form').addEventListener('submit', (e) => e.preventDefault());
+  remember.addEventListener('change', save);
   $('halt').addEventListener('click', () => runControl('halt', {}));
   $('resume').addEventListener('click', () => runControl('resume', {}));
   $('cancel-all').addEventListener('click', () => runControl('cancel-all', {}));
