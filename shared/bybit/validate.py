@@ -160,7 +160,7 @@ def _refusal(field: str, value: Decimal | str, defect: Defect | None) -> Refusal
 
 def book_refusal(data: wire.OrderBookData, grid: Grid | None = None) -> Refusal | None:
     """The first bad level of a book snapshot or delta (size 0 deletes: allowed)."""
-    if grid is not None and _all_on_grid(data.b, data.a, grid, zero_size=True):
+    if _all_on_grid(data.b, data.a, grid, zero_size=True) if grid else _all_plain(data.b, data.a):
         return None
     tick = None if grid is None else grid.tick_size
     step = None if grid is None else grid.qty_step
@@ -207,6 +207,22 @@ def _all_on_grid(
                         return False
                     if price % tick or size % step:
                         return False
+    except ArithmeticError:
+        return False
+    return True
+
+
+def _all_plain(
+    bids: Sequence[tuple[Decimal, Decimal]], asks: Sequence[tuple[Decimal, Decimal]]
+) -> bool:
+    """The shortcut without a grid: True only if every price is finite and > 0 and every
+    size finite and >= 0. NaN raises on the comparison: False, and the exact checks say
+    what is wrong."""
+    try:
+        for levels in (bids, asks):
+            for price, size in levels:
+                if price <= 0 or size < 0 or not (price.is_finite() and size.is_finite()):
+                    return False
     except ArithmeticError:
         return False
     return True

@@ -269,6 +269,27 @@ def test_the_books_shortcut_refuses_exactly_what_the_level_by_level_checks_refus
     assert found == _level_by_level(data)
 
 
+def _level_by_level_without_grid(data: wire.OrderBookData) -> tuple[str, Defect] | None:
+    for side, levels in (("b", data.b), ("a", data.a)):
+        for i, (price, size) in enumerate(levels):
+            if defect := price_defect(price):
+                return f"{side}[{i}].price", defect
+            if defect := qty_defect(size, zero_allowed=True):
+                return f"{side}[{i}].size", defect
+    return None
+
+
+@settings(derandomize=True, max_examples=1000, deadline=None)
+@given(bids=_LEVELS, asks=_LEVELS)
+def test_without_a_grid_the_shortcut_refuses_exactly_what_the_level_checks_refuse(
+    bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]
+) -> None:
+    data = wire.OrderBookData(s="BTCUSDT", b=bids, a=asks, u=2, seq=2)
+    refusal = book_refusal(data, None)
+    found = None if refusal is None else (refusal.field, refusal.defect)
+    assert found == _level_by_level_without_grid(data)
+
+
 @settings(derandomize=True, max_examples=1000, deadline=None)
 @given(price=_ANY_VALUE, size=_ANY_VALUE)
 def test_the_trades_shortcut_refuses_exactly_what_the_value_checks_refuse(
