@@ -1,0 +1,266 @@
+"""Bus messages folded into the view: orders, fills, positions, state, scrapes, processes."""
+
+from decimal import Decimal
+
+from services.dashboard.events import QuoteSampler, fold, slippage_bps
+from services.dashboard.metrics import MetricsFold, parse
+from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
+from services.dashboard.view import Header, View
+from shared.schema import (
+    ClientOrderId,
+    ExecutionSnapshot,
+    OpenOrder,
+    OrderAccepted,
+    OrderDenied,
+    OrderFilled,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionChanged,
+    Quote,
+    Symbol,
+    TimeInForce,
+    TradingState,
+    TradingStateChanged,
+    VenueOrderId,
+)
+
+D = Decimal
+HEADER = Header(mode="paper", run_dir="/run", controls_enabled=True, daily_loss_limit_usdt="500")
+
+
+def _order(cid: str, symbol: str = "BTCUSDT") -> OpenOrder:
+    return OpenOrder(
+        client_order_id=ClientOrderId(cid),
+        venue_order_id=VenueOrderId("v" + cid),
+        strategy_id="mm1",
+        symbol=Symbol(symbol),
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.POST_ONLY,
+        qty=D("0.010"),
+        limit_price=D("50000.0"),
+        cum_filled_qty=D("0"),
+        status=OrderStatus.ACCEPTED,
+        reduce_only=False,
+    )
+
+
+def _snapshot(*orders: OpenOrder, positions: tuple[Position, ...] = ()) -> ExecutionSnapshot:
+    return ExecutionSnapshot(
+        open_orders=orders,
+        positions=positions,
+        trading_state=TradingState.ACTIVE,
+        reconciled=True,
+        ts_event_ns=1,
+    )
+
+
+def _fill(cid: str, price: str, side: OrderSide = OrderSide.BUY) -> OrderFilled:
+    return OrderFilled(
+        client_order_id=ClientOrderId(cid),
+        venue_order_id=VenueOrderId("v" + cid),
+        strategy_id="mm1",
+        symbol=Symbol("BTCUSDT"),
+        side=side,
+        exec_id="e1",
+        fill_qty=D("0.010"),
+        fill_price=D(price),
+        cum_filled_qty=D("0.010"),
+        leaves_qty=D("0"),
+        fee=D("0.1"),
+        is_maker=True,
+        ts_event_ns=5_000_000,
+        ts_trigger_recv_ns=1_000_000,
+        ts_request_sent_ns=2_000_000,
+        ts_ack_ns=3_500_000,
+    )
+
+
+def test_a_snapshot_sets_orders_positions_and_state_and_drops_what_it_lacks() -> None:
+    view = View(HEADER)
+    fold(view, _snapshot(_order("a"), _order("b")), 0)
+    position = Position(
+        symbol=Symbol("BTCUSDT"),
+        qty=D("0.02"),
+        avg_entry_price=D("50000"),
+        unrealised_pnl=D("1.5"),
+        realised_pnl=D("0"),
+    )
+    view.take()
+
+    fold(view, _snapshot(_order("b"), positions=(position,)), 0)
+
+    changes, _ = view.take()
+    state = view.state
+    assert set(state["orders"]["working"]) == {"b"}
+    assert state["orders"]["working"]["b"]["limit_price"] == "50000.0"
+    assert state["money"]["positions"]["BTCUSDT"]["qty"] == "0.02"
+    assert state["money"]["positions"]["BTCUSDT"]["mark_price"] is None  # no quote yet
+    assert state["health"]["trading_state"] == "ACTIVE"
+    assert {"path": ["orders", "working", "a"], "op": "delete", "value": None} in changes
+    assert not any(c["path"] == ["orders", "working", "b"] for c in changes)  # unchanged
+
+
+def test_an_accepted_order_shows_what_the_event_says_and_null_for_the_rest() -> None:
+    view = View(HEADER)
+    fold(
+        view,
+        OrderAccepted(
+            client_order_id=ClientOrderId("x"),
+            venue_order_id=VenueOrderId("vx"),
+            strategy_id="mom1",
+            symbol=Symbol("ETHUSDT"),
+            ts_event_ns=1,
+            ts_trigger_recv_ns=1,
+            ts_request_sent_ns=1,
+            ts_ack_ns=1,
+        ),
+        0,
+    )
+    order = view.state["orders"]["working"]["x"]
+    assert (order["symbol"], order["strategy_id"], order["status"]) == (
+        "ETHUSDT",
+        "mom1",
+        "Accepted",
+    )
+    assert order["side"] is None
+    assert order["qty"] is None
+
+
+def test_a_fill_ends_the_order_adds_a_row_with_slippage_latency_and_the_fee() -> None:
+    view = View(HEADER)
+    fold(view, _snapshot(_order("a")), 0)
+    sampler = QuoteSampler(4)
+    quote = Quote(
+        symbol=Symbol("BTCUSDT"),
+        epoch=1,
+        bid_price=D("49990"),
+        bid_qty=D("1"),
+        ask_price=D("50010"),
+        ask_qty=D("1"),
+        venue_update_id=1,
+        ts_event_ns=1,
+        ts_recv_ns=1,
+    )
+    sampler.offer(quote, 1)
+    sampler.emit(view, 10**9)
+
+    fold(view, _fill("a", "50005"), 0)
+
+    state = view.state
+    assert "a" not in state["orders"]["working"]
+    row = state["orders"]["fills"][-1]
+    assert row["slippage_bps"] == 1.0  # bought 5 above a 50000 mid
+    assert row["latency_ms"] == 2.5  # tick received -> venue ack
+    assert state["money"]["fees_usdt"] == "0.1"
+
+
+def test_slippage_is_unknown_without_a_mid_and_signed_by_side() -> None:
+    assert slippage_bps(OrderSide.BUY, D("101"), None) is None
+    assert slippage_bps(OrderSide.SELL, D("99"), "100") == 100.0
+    assert slippage_bps(OrderSide.BUY, D("99"), "100") == -100.0
+
+
+def test_a_flat_position_goes_and_realised_pnl_is_summed_over_symbols() -> None:
+    view = View(HEADER)
+    for symbol, qty, realised in (("BTCUSDT", "0.01", "2"), ("ETHUSDT", "0", "3")):
+        fold(
+            view,
+            PositionChanged(
+                symbol=Symbol(symbol),
+                qty=D(qty),
+                avg_entry_price=D("1"),
+                unrealised_pnl=D("0"),
+                realised_pnl=D(realised),
+                ts_event_ns=7,
+            ),
+            0,
+        )
+    assert set(view.state["money"]["positions"]) == {"BTCUSDT"}
+    assert view.state["money"]["realised_pnl"][-1] == [7, "5"]
+
+
+def test_an_operator_command_denied_is_kept_for_the_controls() -> None:
+    view = View(HEADER)
+    fold(
+        view,
+        OrderDenied(
+            client_order_id=ClientOrderId(""),
+            strategy_id="executor",
+            command_kind="ClosePosition",
+            reason="no position in BTCUSDT",
+            ts_event_ns=1,
+        ),
+        0,
+    )
+    fold(view, TradingStateChanged(state=TradingState.HALTED, reason="r", ts_event_ns=2), 0)
+    assert view.scratch["denied_commands"] == [("ClosePosition", "no position in BTCUSDT")]
+    assert view.state["orders"]["denials"][-1]["command_kind"] == "ClosePosition"
+    assert view.state["health"]["trading_state"] == "HALTED"
+    assert view.scratch["state_events"] == 1
+
+
+EXECUTOR_PAGE = """
+# TYPE bus_dropped_messages counter
+bus_dropped_messages_total{reason="hwm"} 3.0
+# TYPE bus_gaps counter
+bus_gaps_total{sender="feed"} 2.0
+# TYPE executor_circuit_state gauge
+executor_circuit_state{group="orders"} 2.0
+# TYPE executor_latency_recent_us gauge
+executor_latency_recent_us{quantile="0.5",stage="order_to_ack"} 900.0
+executor_latency_recent_us{quantile="0.99",stage="order_to_ack"} 1900.0
+# TYPE executor_latency_us histogram
+executor_latency_us_bucket{le="500",stage="order_to_ack"} 0.0
+executor_latency_us_bucket{le="1000",stage="order_to_ack"} 10.0
+executor_latency_us_bucket{le="+Inf",stage="order_to_ack"} 10.0
+executor_latency_us_count{stage="order_to_ack"} 10.0
+executor_latency_us_sum{stage="order_to_ack"} 9000.0
+"""
+
+
+def test_a_scrape_sums_bus_counters_and_reads_breakers_and_latency() -> None:
+    view, metrics = View(HEADER), MetricsFold()
+    metrics.scraped(view, "executor", parse(EXECUTOR_PAGE), 10**9)
+    metrics.scraped(view, "feed", parse('bus_dropped_messages_total{reason="hwm"} 4.0\n'), 10**9)
+
+    health, latency = view.state["health"], view.state["latency"]["order_to_ack_ms"]
+    assert health["bus"]["dropped"] == {"hwm": 7}
+    assert health["bus"]["gaps"] == {"feed": 2}
+    assert health["breakers"] == {"orders": {"state": "open"}}
+    assert (latency["p50"], latency["p99"]) == (0.9, 1.9)
+    assert latency["p90"] == 0.95  # interpolated in the 500..1000 us bucket
+    assert latency["series"] == [[10**9, 0.9, 1.9]]
+    assert view.state["latency"]["tick_to_order_ms"]["p50"] is None  # never seen: unknown
+
+
+def test_a_failed_scrape_is_named_and_a_good_one_clears_it() -> None:
+    view, metrics = View(HEADER), MetricsFold()
+    metrics.failed(view, "feed", "refused")
+    assert view.state["health"]["metrics_errors"] == {"feed": "refused"}
+    metrics.scraped(view, "feed", [], 1)
+    assert view.state["health"]["metrics_errors"] == {}
+
+
+def test_a_new_pid_counts_as_a_restart_and_liveness_comes_from_the_bus() -> None:
+    view, processes = View(HEADER), ProcessFold()
+    live = {"executor": Liveness(last_heard_ns=5, alive=True)}
+
+    processes.polled(view, [ProcessInfo("executor", "RUNNING", 10, 3.0, "pid 10")], live, 9)
+    processes.polled(view, [ProcessInfo("executor", "RUNNING", 11, 1.0, "pid 11")], live, 9)
+    processes.polled(view, [ProcessInfo("simulator", "RUNNING", 12, 1.0, "pid 12")], {}, 9)
+
+    executor = view.state["health"]["services"]["executor"]
+    assert (executor["state"], executor["pid"], executor["restarts"]) == ("RUNNING", 11, 1)
+    assert (executor["last_heartbeat_ns"], executor["alive"]) == (5, True)
+    assert view.state["health"]["services"]["simulator"]["alive"] is None  # not on the bus
+
+
+def test_supervisord_unreachable_makes_process_state_unknown_not_stopped() -> None:
+    view, processes = View(HEADER), ProcessFold()
+    processes.polled(view, [ProcessInfo("feed", "RUNNING", 10, 3.0, "")], {}, 1)
+    processes.unreachable(view, "no socket")
+    feed = view.state["health"]["services"]["feed"]
+    assert (feed["state"], feed["pid"], feed["supervisor_error"]) == (None, None, "no socket")
