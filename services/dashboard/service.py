@@ -39,13 +39,19 @@ class DashboardService:
     name = "dashboard"
 
     def __init__(
-        self, settings: DashboardSettings, context: ServiceContext, token: str | None
+        self,
+        settings: DashboardSettings,
+        context: ServiceContext,
+        token: str | None,
+        targets: dict[str, int] | None = None,
     ) -> None:
+        """`targets`: service -> metrics port to scrape (default: every metrics-port of the
+        settings file)."""
         self._settings = settings
         self._context = context
         self._token = token
         document = read_settings(settings_path()).document
-        self.targets = _metrics_ports(document)
+        self.targets = _metrics_ports(document) if targets is None else targets
         header = Header(
             mode=context.system.mode.value,
             run_dir=str(context.run_dir),
