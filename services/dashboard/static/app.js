@@ -129,7 +129,17 @@ function fmtPrice(sym, v) {
   if (d !== undefined) return fixed(v, d);
   const n = num(v);
   if (n === null) return NA;
+  if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(v)) return groupStr(v);
   return nf(n >= 1000 ? 2 : n >= 1 ? 4 : 6).format(n);
+}
+// "12345.678" -> "12,345.678": the digits as given, the integer part grouped
+function groupStr(s) {
+  const neg = s[0] === '-';
+  const body = neg ? s.slice(1) : s;
+  const i = body.indexOf('.');
+  const int = i < 0 ? body : body.slice(0, i);
+  const frac = i < 0 ? '' : body.slice(i);
+  return (neg ? '-' : '') + int.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + frac;
 }
 function fmtQty(sym, v) {
   if (typeof v === 'string') learn(qtyDp, sym, v);
@@ -931,6 +941,7 @@ function renderPositionTotals() {
   for (const k in p) { const n = num(p[k].realised_pnl); if (n !== null) { r += n; rAny = true; } }
   const u = unrealisedTotal();
   const ue = $('positions-upnl-total'), re = $('positions-rpnl-total');
+  ue.closest('tfoot').classList.toggle('hidden', Object.keys(p).length === 0);
   setText(ue, signed(u, 2)); setCls(ue, 'r num ' + pnlClass(u));
   setText(re, rAny ? signed(r, 2) : NA); setCls(re, 'r num ' + (rAny ? pnlClass(r) : ''));
 }
@@ -968,10 +979,13 @@ function renderRanking() {
   body.textContent = '';
   const r = state.market.ranking || [];
   if (!r.length) body.appendChild(emptyRow(body, 5, 'no ranking yet'));
+  let top = 0;
+  for (const x of r) { const n = num(x.score); if (n !== null) top = Math.max(top, Math.abs(n)); }
+  const scoreDp = top >= 1000 ? 0 : top >= 10 ? 2 : 4;
   r.forEach((x, i) => body.appendChild(tr([
     { t: String(i + 1), c: 'r num muted' },
     { t: x.symbol || NA, c: 'name' },
-    { t: fixed(x.score, 4), c: 'r num' },
+    { t: fixed(x.score, scoreDp), c: 'r num' },
     { t: fmtPrice(x.symbol, x.last_price), c: 'r num' },
     { t: sel.has(x.symbol) ? 'selected' : '', c: 'sel' },
   ], { 'data-symbol': x.symbol }, sel.has(x.symbol) ? 'row-sel' : '')));
@@ -1056,6 +1070,19 @@ function timeValues(u, splits, axisIdx, space, incr) {
   });
 }
 const timeAxis = () => axis({ values: timeValues, space: 60 });
+// a y axis as wide as its longest label (uPlot's fixed size clips "100,000.40")
+function fitSize(u, values, axisIdx, cycleNum) {
+  const ax = u.axes[axisIdx];
+  if (cycleNum > 1) return ax._size;
+  let longest = '';
+  for (const v of values || []) if (v && v.length > longest.length) longest = v;
+  let size = (ax.ticks.size || 0) + (ax.gap || 0) + 6;
+  if (longest) {
+    u.ctx.font = ax.font[0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size);
+}
 
 function chartWidth(el) { return Math.max(200, Math.floor(el.clientWidth || el.getBoundingClientRect().width || 600)); }
 
@@ -1136,12 +1163,12 @@ function drawEquity() {
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true }, eq: { auto: true }, pnl: { auto: true } },
     series: [
-      { value: (u, v) => v === null ? NA : fmtDateTime(v * 1000).slice(11) },
-      { label: 'equity', scale: 'eq', stroke: COLORS.blue, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => usdt(v) },
-      { label: 'realised PnL', scale: 'pnl', stroke: COLORS.purple, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => signed(v, 2) },
+      { value: (u, v) => v === null ? '—' : fmtDateTime(v * 1000).slice(11) },
+      { label: 'equity', scale: 'eq', stroke: COLORS.blue, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => v === null ? '—' : usdt(v) },
+      { label: 'realised PnL', scale: 'pnl', stroke: COLORS.purple, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => v === null ? '—' : signed(v, 2) },
     ],
-    axes: [timeAxis(), axis({ scale: 'eq', size: 70, values: (u, vals) => vals.map((v) => nf(2).format(v)) }),
-      axis({ scale: 'pnl', side: 1, size: 60, grid: { show: false }, values: (u, vals) => vals.map((v) => nf(2).format(v)) })],
+    axes: [timeAxis(), axis({ scale: 'eq', size: fitSize, values: (u, vals) => vals.map((v) => nf(2).format(v)) }),
+      axis({ scale: 'pnl', side: 1, size: fitSize, grid: { show: false }, values: (u, vals) => vals.map((v) => nf(2).format(v)) })],
   }), data);
 }
 
@@ -1151,11 +1178,11 @@ function latOpts(w) {
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, max === null || max <= 0 ? 1 : max * 1.1] } },
     series: [
-      { value: (u, v) => v === null ? NA : fmtDateTime(v * 1000).slice(11) },
-      { label: 'p50', stroke: COLORS.green, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => fixed(v, 2) },
-      { label: 'p99', stroke: COLORS.red, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => fixed(v, 2) },
+      { value: (u, v) => v === null ? '—' : fmtDateTime(v * 1000).slice(11) },
+      { label: 'p50', stroke: COLORS.green, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => v === null ? '—' : fixed(v, 2) },
+      { label: 'p99', stroke: COLORS.red, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => v === null ? '—' : fixed(v, 2) },
     ],
-    axes: [timeAxis(), axis({ size: 55 })],
+    axes: [timeAxis(), axis({ size: fitSize })],
   };
 }
 function latData(series) {
@@ -1236,7 +1263,7 @@ function makePriceBox(sym) {
       { label: 'buy fills', stroke: COLORS.green, fill: COLORS.green, paths: () => null, points: { show: true, size: 7, width: 1, stroke: COLORS.green, fill: COLORS.green } },
       { label: 'sell fills', stroke: COLORS.red, fill: COLORS.red, paths: () => null, points: { show: true, size: 7, width: 1, stroke: COLORS.red, fill: COLORS.red } },
     ],
-    axes: [timeAxis(), axis({ size: 80, values: (u, vals) => vals.map((v) => fmtPrice(sym, v)) })],
+    axes: [timeAxis(), axis({ size: fitSize, values: (u, vals) => vals.map((v) => fmtPrice(sym, v)) })],
     hooks: { draw: [(u) => drawOrderLines(u, sym)] },
   };
   const u = new uPlot(opts, [[], [], [], []], el);
@@ -1339,7 +1366,8 @@ async function loadReports() {
     setText(status, 'failed: ' + e.message);
     return;
   }
-  if (list && !Array.isArray(list)) list = list.reports || list.items || [];
+  let root = '';
+  if (list && !Array.isArray(list)) { root = list.root || ''; list = list.reports || list.items || []; }
   const body = $('reports-body');
   body.textContent = '';
   if (!list.length) body.appendChild(emptyRow(body, 4, 'no reports on disk'));
@@ -1361,7 +1389,7 @@ async function loadReports() {
     row.firstChild.appendChild(a);
     body.appendChild(row);
   }
-  setText(status, `${list.length} report${list.length === 1 ? '' : 's'} · loaded ${fmtDateTime(Date.now()).slice(11)} UTC`);
+  setText(status, `${list.length} report${list.length === 1 ? '' : 's'}${root ? ' in ' + root : ''} · loaded ${fmtDateTime(Date.now()).slice(11)} UTC`);
 }
 function guessKind(name) {
   const n = String(name).toLowerCase();
