@@ -56,8 +56,11 @@ class Controls:
         *,
         timeout_s: float,
         refresh: Callable[[], None],
+        commands_endpoint: str,
     ) -> None:
+        """`commands_endpoint`: the executor's order-commands socket, resolved."""
         self._node = node
+        self._endpoint = commands_endpoint
         self._view = view
         self._clock = clock
         self._timeout_s = timeout_s
@@ -172,7 +175,7 @@ class Controls:
 
     async def _send(self, command: Command, deadline: float) -> bool:
         if self._sender is None:
-            self._sender = self._node.command_sender(self._node.settings.endpoints.order_commands)
+            self._sender = self._node.command_sender(self._endpoint)
         until = min(deadline, time.monotonic() + _SEND_PATIENCE_S)
         while not self._sender.send(command):
             if time.monotonic() >= until:
@@ -195,7 +198,7 @@ class Controls:
         return True
 
     def _not_delivered(self) -> Outcome:
-        where = self._node.settings.endpoints.order_commands
+        where = self._endpoint
         return Outcome(False, [f"not delivered: no executor takes commands on {where}"])
 
     def _working(self) -> dict[str, Any]:

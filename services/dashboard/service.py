@@ -72,6 +72,7 @@ class DashboardService:
             context.clock,
             timeout_s=settings.control_timeout_s,
             refresh=lambda: self.sources.refresh("executor"),
+            commands_endpoint=context.endpoints.order_commands,
         )
         self.server = Server(
             self.hub,
@@ -161,7 +162,7 @@ class DashboardService:
                 "executor",
                 node.subscriber([eps.execution_events], ["exec.", *_SENDERS], hwm=bus.events_hwm),
                 [eps.execution_snapshot],
-                "exec.snapshot.",
+                ("exec.snapshot.", "status."),
             )
         )
         instances = [instance_endpoints(eps, name) for name in strategy_instances()]
@@ -172,7 +173,7 @@ class DashboardService:
                 "strategies",
                 node.subscriber(events, ["strategy.", *_SENDERS]),
                 snapshots,
-                "strategy.",
+                ("strategy.", "status."),
             )
         )
         add(
@@ -180,7 +181,7 @@ class DashboardService:
                 "universe",
                 node.subscriber([eps.universe], ["universe.", *_SENDERS]),
                 [eps.universe_snapshot],
-                "universe.",
+                ("universe.", "status."),
             )
         )
         market = ["md.quote.", "md.trade.", "md.status.", *_SENDERS]
@@ -189,7 +190,7 @@ class DashboardService:
                 "market",
                 node.subscriber([eps.market_data], market, hwm=bus.market_data_hwm),
                 [eps.market_data_snapshot],
-                "md.status.",
+                ("md.status.", "status."),
                 min_resync_ns=MD_RESYNC_NS,
             )
         )

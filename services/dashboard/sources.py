@@ -49,7 +49,7 @@ class Feed:
     name: str
     receiver: Receiver
     snapshots: list[str]  # snapshot endpoints; empty: none
-    prefix: str = ""
+    prefixes: tuple[str, ...] = ()  # asked of each snapshot endpoint
     min_resync_ns: int = 0
     refresh: asyncio.Event = field(default_factory=asyncio.Event)
     last_snapshot_ns: int = 0
@@ -129,10 +129,10 @@ class BusSources:
         feed.last_snapshot_ns = self._clock.now_ns()
         timeout_s = self._node.settings.snapshot_timeout_ms / 1000
         complete = True
-        for endpoint in feed.snapshots:
+        for endpoint, prefix in ((e, p) for e in feed.snapshots for p in feed.prefixes):
             client = self._node.snapshot_client(endpoint)
             try:
-                reply = await client.fetch_async(feed.prefix, timeout_s)
+                reply = await client.fetch_async(prefix, timeout_s)
             except (SnapshotTimeout, FrameError) as e:
                 self.counters[f"snapshot_failures_{feed.name}"] += 1
                 level = logging.DEBUG if endpoint in self._silent else logging.INFO
