@@ -249,6 +249,19 @@ def _fill_row(
     }
 
 
+def fold_daily_loss(view: View, day_start_equity: Decimal | None) -> None:
+    """Today's loss as the executor measures it: the equity at the start of the UTC day (its
+    journal) minus the equity now (never below 0); None while either is unknown."""
+    balance = view.get(("money", "balance"))
+    equity = None if balance is None else balance.get("equity")
+    if day_start_equity is None or equity is None:
+        view.set(("money", "daily_loss_usdt"), None)
+        return
+    view.set(
+        ("money", "daily_loss_usdt"), money(max(Decimal(0), day_start_equity - Decimal(equity)))
+    )
+
+
 def slippage_bps(side: OrderSide, price: Decimal, mid: str | None) -> float | None:
     """What the fill cost against the mid the dashboard last saw, in bps (negative: an edge)."""
     if mid is None:

@@ -20,6 +20,7 @@ from services.dashboard.sources import (
     BusSources,
     Feed,
     Supervisor,
+    poll_journal,
     poll_supervisor,
     scrape_metrics,
 )
@@ -125,6 +126,15 @@ class DashboardService:
                     changed=self._changed,
                 ),
                 name="dashboard.scrape",
+            )
+            tasks.create_task(
+                poll_journal(
+                    self._context.run_dir,
+                    view,
+                    interval_s=s.scrape_interval_s,
+                    changed=self._changed,
+                ),
+                name="dashboard.journal",
             )
 
     def counts(self) -> dict[str, int]:

@@ -9,20 +9,23 @@ Prometheus page on 127.0.0.1, every `scrape-interval-s`.
 """
 
 import asyncio
+import contextlib
 import http.client
 import logging
+import sqlite3
 import time
 import xmlrpc.client
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final, cast
 
 import aiohttp
 from supervisor.xmlrpc import SupervisorTransport
 
-from services.dashboard.events import QuoteSampler, fold
+from services.dashboard.events import QuoteSampler, fold, fold_daily_loss
 from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
 from services.dashboard.view import View
@@ -209,6 +212,41 @@ async def poll_supervisor(
             fold.polled(view, infos, liveness(), time.time_ns())
         changed()
         await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))  # a period
+
+
+JOURNAL: Final = "executor-journal.sqlite"  # in the run dir (the executor's journal_path)
+
+
+def read_day_start(run_dir: Path, now_ns: int) -> Decimal | None:
+    """The executor's journaled equity at the start of today (UTC), read-only; None when
+    the journal or today's row is not there (yet)."""
+    path = run_dir / JOURNAL
+    if not path.exists():
+        return None
+    day = time.strftime("%Y-%m-%d", time.gmtime(now_ns // 1_000_000_000))
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+            row = db.execute(
+                "SELECT equity_usdt FROM day_start_equity WHERE day = ?", (day,)
+            ).fetchone()
+    except sqlite3.Error as e:
+        log.debug("journal not readable (%s): daily loss unknown", e)
+        return None
+    try:
+        return None if row is None else Decimal(str(row[0]))
+    except InvalidOperation:
+        return None
+
+
+async def poll_journal(
+    run_dir: Path, view: View, *, interval_s: float, changed: Callable[[], None]
+) -> None:
+    """Fold today's loss (journal's start-of-day equity vs the equity now) every `interval_s`."""
+    while True:
+        start = await asyncio.to_thread(read_day_start, run_dir, time.time_ns())
+        fold_daily_loss(view, start)
+        changed()
+        await asyncio.sleep(interval_s)  # a period
 
 
 async def scrape_metrics(

@@ -1,10 +1,14 @@
 """Bus messages folded into the view: orders, fills, positions, state, scrapes, processes."""
 
+import contextlib
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 
-from services.dashboard.events import QuoteSampler, fold, slippage_bps
+from services.dashboard.events import QuoteSampler, fold, fold_daily_loss, slippage_bps
 from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
+from services.dashboard.sources import read_day_start
 from services.dashboard.view import Header, View
 from shared.schema import (
     ClientOrderId,
@@ -264,3 +268,32 @@ def test_supervisord_unreachable_makes_process_state_unknown_not_stopped() -> No
     processes.unreachable(view, "no socket")
     feed = view.state["health"]["services"]["feed"]
     assert (feed["state"], feed["pid"], feed["supervisor_error"]) == (None, None, "no socket")
+
+
+def test_daily_loss_is_the_start_of_day_equity_minus_now_and_unknown_without_either(
+    tmp_path: Path,
+) -> None:
+    view = View(HEADER)
+    fold_daily_loss(view, D("1000"))
+    assert view.state["money"]["daily_loss_usdt"] is None  # no equity heard yet
+    view.set(("money", "balance"), {"wallet": "990", "available": "900", "equity": "980.5"})
+    fold_daily_loss(view, D("1000"))
+    assert view.state["money"]["daily_loss_usdt"] == "19.5"
+    fold_daily_loss(view, D("900"))
+    assert view.state["money"]["daily_loss_usdt"] == "0"  # a gain is no loss
+    fold_daily_loss(view, None)
+    assert view.state["money"]["daily_loss_usdt"] is None
+
+
+def test_the_start_of_day_equity_is_read_from_the_journal_read_only(tmp_path: Path) -> None:
+    now_ns = 1_796_601_600_000_000_000 + 3_600_000_000_000  # 2026-12-07T01:00Z
+    assert read_day_start(tmp_path, now_ns) is None  # no journal yet
+    with contextlib.closing(sqlite3.connect(tmp_path / "executor-journal.sqlite")) as db:
+        db.execute("CREATE TABLE day_start_equity (day TEXT, equity_usdt TEXT, ts_ns INTEGER)")
+        db.execute("INSERT INTO day_start_equity VALUES ('2026-12-06', '5', 1)")
+        db.commit()
+    assert read_day_start(tmp_path, now_ns) is None  # yesterday's is not today's
+    with contextlib.closing(sqlite3.connect(tmp_path / "executor-journal.sqlite")) as db:
+        db.execute("INSERT INTO day_start_equity VALUES ('2026-12-07', '100000.5', 1)")
+        db.commit()
+    assert read_day_start(tmp_path, now_ns) == D("100000.5")
