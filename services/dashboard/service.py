@@ -13,6 +13,7 @@ from services.dashboard.controls import Controls
 from services.dashboard.events import QuoteSampler
 from services.dashboard.metrics import MetricsFold
 from services.dashboard.processes import Liveness, ProcessFold
+from services.dashboard.queue import QueueBoard
 from services.dashboard.server import Hub, Server
 from services.dashboard.settings import DashboardSettings
 from services.dashboard.sources import (
@@ -64,8 +65,9 @@ class DashboardService:
             ensure_service(self.view, name)
         self.sampler = QuoteSampler(settings.quotes_per_s)
         self.hub = Hub(self.view, context.clock)
+        self.queues = QueueBoard()
         self.sources = BusSources(
-            context.node, self.view, self.sampler, self._changed, context.clock
+            context.node, self.view, self.sampler, self.queues, self._changed, context.clock
         )
         self.controls = Controls(
             context.node,
@@ -149,7 +151,9 @@ class DashboardService:
         """Every push-interval-ms: the due quotes into the view, then one delta to the pages."""
         clock, pause_s = self._context.clock, self._settings.push_interval_ms / 1000
         while True:
-            self.sampler.emit(self.view, clock.now_ns())
+            now_ns = clock.now_ns()
+            self.sampler.emit(self.view, now_ns)
+            self.queues.emit(self.view, now_ns)
             self.hub.flush()
             await asyncio.sleep(pause_s)  # the coalescing period, not a synchronisation
 

@@ -28,6 +28,7 @@ from supervisor.xmlrpc import SupervisorTransport
 from services.dashboard.events import QuoteSampler, fold, fold_daily_loss
 from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
+from services.dashboard.queue import QueueBoard
 from services.dashboard.view import View
 from shared.bus import BusNode, FrameError, Receiver, SnapshotTimeout
 from shared.runtime.clock import Clock
@@ -66,12 +67,14 @@ class BusSources:
         node: BusNode,
         view: View,
         sampler: QuoteSampler,
+        queues: QueueBoard,
         changed: Callable[[], None],
         clock: Clock,
     ) -> None:
         self._node = node
         self._view = view
         self._sampler = sampler
+        self._queues = queues
         self._changed = changed
         self._clock = clock
         self.feeds: dict[str, Feed] = {}
@@ -107,7 +110,12 @@ class BusSources:
         view, sampler, now_ns = self._view, self._sampler, self._clock.now_ns()
         for delivery in deliveries:
             message = delivery.message
-            if type(message) is Quote or type(message) is Trade:
+            if type(message) is Quote:
+                self._queues.on_quote(view, message)
+                sampler.offer(message, delivery.header.ts_sent_ns)
+                continue
+            if type(message) is Trade:
+                self._queues.on_trade(view, message)
                 sampler.offer(message, delivery.header.ts_sent_ns)
                 continue
             view.behind(delivery.header.ts_sent_ns)
