@@ -29,6 +29,7 @@ _PAGE_POLICY: Final = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
     " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+_WILDCARDS: Final = frozenset({"0.0.0.0", "::", ""})
 _REPORT_POLICY: Final = "sandbox allow-scripts; frame-ancestors 'self'"  # an opaque origin
 
 
@@ -120,9 +121,13 @@ class Server:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Refuse a Host that is not ours (DNS rebinding); set the security headers."""
+        """Refuse a Host that is not ours (DNS rebinding); set the security headers.
+
+        Listening on every address (0.0.0.0, ::: TLS and the token are required then) any
+        Host is taken: a rebound name would not match the certificate."""
         host = (request.url.host or "").strip("[]")
-        if not (is_loopback(host) or host == self._allowed_host):
+        anywhere = self._allowed_host in _WILDCARDS
+        if not (anywhere or is_loopback(host) or host == self._allowed_host):
             self.counters["refused_host"] += 1
             return web.Response(status=421, text="misdirected request: unknown Host\n")
         response = await handler(request)

@@ -97,7 +97,9 @@ class BusSources:
         joined = await self._snapshot(feed) if feed.snapshots else True
         receiver = feed.receiver
         while True:
-            if not feed.refresh.is_set():
+            if feed.name != "executor":
+                await receiver.wait(_WAIT_S)
+            elif not feed.refresh.is_set():  # an operator's control may ask for a snapshot
                 await _first(receiver.wait(_WAIT_S), feed.refresh.wait())
             deliveries = receiver.drain(_BATCH)
             if deliveries:
