@@ -193,7 +193,7 @@ function fmtBytes(b) {
 }
 function shortId(s) {
   if (typeof s !== 'string') return NA;
-  return s.length > 18 ? s.slice(0, 8) + '…' + s.slice(-8) : s;
+  return s.length > 14 ? '…' + s.slice(-10) : s;
 }
 function sideClass(side) {
   const s = String(side || '').toLowerCase();
@@ -360,7 +360,7 @@ function markList(listName, part, op) {
   else { mark(part); appends.delete(listName); }
 }
 
-function markPath(path, op) {
+function markPath(path, op, value) {
   const [a, b, c] = path;
   if (path.length === 0) { markAll(); return; }
   switch (a) {
@@ -390,7 +390,7 @@ function markPath(path, op) {
         if (o && o.symbol) mark('prices', o.symbol); else mark('prices');
       } else if (b === 'fills') {
         if (path.length === 2) markList('orders.fills', 'fills', op); else mark('fills');
-        mark('prices');
+        if (op === 'append' && value && value.symbol) mark('prices', value.symbol); else mark('prices');
       } else if (b === 'denials') {
         if (path.length === 2) markList('orders.denials', 'denials', op); else mark('denials');
       } else { mark('working'); mark('fills'); mark('denials'); mark('market'); mark('prices'); }
@@ -455,7 +455,7 @@ function applyChange(ch) {
   } else {
     return false;
   }
-  markPath(path, op);
+  markPath(path, op, ch.value);
   return true;
 }
 
@@ -637,11 +637,11 @@ function initTables() {
       build: (d, initial) => {
         const row = tr([
           { t: fmtTime(d.ts_ns), c: 'num muted' },
-          { t: d.command_kind ? `${d.kind || NA} (${d.command_kind})` : d.kind || NA, c: d.kind === 'rejected' ? 'neg' : 'warn' },
+          { t: d.kind || NA, c: d.kind === 'rejected' ? 'neg' : 'warn', title: d.command_kind ? 'command: ' + d.command_kind : '' },
           { t: d.strategy_id || NA },
-          { t: shortId(d.client_order_id), c: 'mono', title: d.client_order_id || '' },
-          { t: d.reason || NA, c: 'detail', title: d.reason || '' },
-        ], { 'data-kind': d.kind, 'data-order-id': d.client_order_id });
+          { t: d.reason || NA, c: 'reason', title: (d.command_kind ? d.command_kind + ': ' : '') + (d.reason || '') },
+          { t: shortId(d.client_order_id), c: 'mono muted', title: d.client_order_id || '' },
+        ], { 'data-kind': d.kind, 'data-order-id': d.client_order_id, 'data-command': d.command_kind });
         if (!initial) row.classList.add('fresh');
         return row;
       },
@@ -710,7 +710,9 @@ function behindSpec(o) {
   const m = (state.market.symbols || {})[o.symbol];
   const p = num(o.limit_price);
   if (!m || p === null) return { t: NA, c: 'r num' };
-  const buy = sideClass(o.side) === 'buy';
+  const side = sideClass(o.side);
+  if (!side) return { t: NA, c: 'r num' };  // the side comes with the executor's next snapshot
+  const buy = side === 'buy';
   const touch = num(buy ? m.bid : m.ask);
   if (touch === null || touch <= 0) return { t: NA, c: 'r num' };
   const bps = (buy ? touch - p : p - touch) / touch * 1e4;
