@@ -26,8 +26,10 @@ GROUPS: dict[str, str] = {
     "mm": "scripts.benchmarks.mm",
     "fuzz": "scripts.benchmarks.fuzz",
     "soak": "scripts.benchmarks.soak",
+    "dashboard": "scripts.benchmarks.dashboard",
 }
-OPT_IN: tuple[str, ...] = ("soak", "mm")  # long runs: named to run (mm: the 6-min file, a grid)
+# long runs, named to run (mm: the 6-min file, a grid; dashboard: the system and a browser)
+OPT_IN: tuple[str, ...] = ("soak", "mm", "dashboard")
 ALL: tuple[str, ...] = tuple(g for g in GROUPS if g not in OPT_IN)  # the default
 
 
