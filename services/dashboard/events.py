@@ -359,10 +359,10 @@ class QuoteSampler:
             quote, trade = self._quotes.pop(symbol, None), self._trades.pop(symbol, None)
             ensure_symbol(view, symbol)
             if trade is not None:
-                view.behind(trade[1])
+                view.behind(trade[1], sampled=True)
                 view.set(("market", "symbols", symbol, "last"), money(trade[0].price))
             if quote is not None:
-                view.behind(quote[1])
+                view.behind(quote[1], sampled=True)
                 self._quote(view, quote[0], now_ns)
 
     def _quote(self, view: View, quote: Quote, now_ns: int) -> None:

@@ -49,9 +49,14 @@ class Hub:
             return
         changes, ts_sent_ns = self.view.take()
         self.seq += 1
-        text = _encode(
-            {"type": "delta", "seq": self.seq, "ts_sent_ns": ts_sent_ns, "changes": changes}
-        ).decode()
+        delta = {
+            "type": "delta",
+            "seq": self.seq,
+            "ts_sent_ns": ts_sent_ns,
+            "sampled": self.view.took_sampled,
+            "changes": changes,
+        }
+        text = _encode(delta).decode()
         self.counters["deltas"] += 1
         self.counters["changes"] += len(changes)
         for queue in list(self.clients):

@@ -87,6 +87,9 @@ class DashboardService:
         self._processes = ProcessFold()
         self._metrics = MetricsFold()
         self.url = settings.url()
+        self._interval_ns = settings.push_interval_ms * 1_000_000
+        self._last_flush_ns = 0
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
         ctx = self._context
@@ -148,17 +151,30 @@ class DashboardService:
         return counts
 
     async def _pump(self) -> None:
-        """Every push-interval-ms: the due quotes into the view, then one delta to the pages."""
-        clock, pause_s = self._context.clock, self._settings.push_interval_ms / 1000
+        """Every push-interval-ms: the quotes and queue estimates now due, then a delta."""
         while True:
-            now_ns = clock.now_ns()
-            self.sampler.emit(self.view, now_ns)
-            self.queues.emit(self.view, now_ns)
-            self.hub.flush()
-            await asyncio.sleep(pause_s)  # the coalescing period, not a synchronisation
+            self._flush()
+            await asyncio.sleep(self._interval_ns / 1e9)  # the sampling period, not a sync
 
     def _changed(self) -> None:
+        """The view changed: wake the controls; send a delta now, or once the last one is
+        push-interval-ms old (a lone event goes out at once, a burst is coalesced)."""
         self.controls.changed.set()
+        if self._flush_handle is not None:
+            return
+        wait_ns = self._last_flush_ns + self._interval_ns - self._context.clock.now_ns()
+        loop = asyncio.get_running_loop()
+        self._flush_handle = loop.call_later(max(0, wait_ns) / 1e9, self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        now_ns = self._context.clock.now_ns()
+        self.sampler.emit(self.view, now_ns)
+        self.queues.emit(self.view, now_ns)
+        self.hub.flush()
+        self._last_flush_ns = now_ns
 
     def _liveness(self) -> dict[str, Liveness]:
         node, now_ns = self._context.node, self._context.clock.now_ns()

@@ -85,12 +85,16 @@ class View:
         self.state = initial_state(header)
         self._changes: list[Change] = []
         self._ts_sent_ns = 0  # the earliest bus send time behind the recorded changes
+        self._sampled = False  # some of them are sampled market data
+        self.took_sampled = False  # what take() last handed over had sampled market data
         self.scratch: dict[str, Any] = {}  # what folding needs to remember, never sent
 
-    def behind(self, ts_sent_ns: int) -> None:
-        """Note that the next changes come from a bus frame sent at `ts_sent_ns` (0: polled)."""
+    def behind(self, ts_sent_ns: int, *, sampled: bool = False) -> None:
+        """Note that the next changes come from a bus frame sent at `ts_sent_ns` (0: polled);
+        `sampled`: market data held back by the sampler (its wait is in the latency)."""
         if ts_sent_ns and (not self._ts_sent_ns or ts_sent_ns < self._ts_sent_ns):
             self._ts_sent_ns = ts_sent_ns
+        self._sampled = self._sampled or (sampled and bool(ts_sent_ns))
 
     def get(self, path: Sequence[str]) -> Any:
         """The value at `path`, or None when any key on the way is missing."""
@@ -138,7 +142,8 @@ class View:
     def take(self) -> tuple[list[Change], int]:
         """The changes recorded since the last call and the earliest send time behind them."""
         changes, ts = self._changes, self._ts_sent_ns
-        self._changes, self._ts_sent_ns = [], 0
+        self.took_sampled = self._sampled
+        self._changes, self._ts_sent_ns, self._sampled = [], 0, False
         return changes, ts
 
     def _parent(self, path: Sequence[str], *, create: bool = True) -> Any:

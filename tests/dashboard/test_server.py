@@ -170,6 +170,7 @@ async def test_the_websocket_starts_with_the_snapshot_then_sends_deltas_with_sen
         "type": "delta",
         "seq": first["seq"] + 1,
         "ts_sent_ns": 1234,
+        "sampled": False,
         "changes": [{"path": ["health", "trading_state"], "op": "set", "value": "HALTED"}],
     }
 

@@ -138,6 +138,7 @@ def test_a_sampled_quote_carries_its_bus_send_time() -> None:
     sampler.offer(_quote("ETHUSDT", "2000"), ts_sent_ns=12345)
     sampler.emit(view, NS_PER_S)
     assert view.take()[1] == 12345
+    assert view.took_sampled
 
 
 _histograms = st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12)
