@@ -2,29 +2,41 @@
 // applied to one view document and rendered incrementally (dirty parts only, once a frame).
 // Plain ES module, no build step; uPlot (vendor/uplot, a classic script) draws the charts.
 //
-// Stable hooks for browser tests (keep them):
-//   #trading-state              text is the trading state (ACTIVE | REDUCING | HALTED | n/a);
-//                               #trading-reason the reason; #state-banner carries data-state too
-//   #connection                 data-state="live" | "reconnecting" (text shows the attempt count)
-//   [data-tab=overview|orders|market|latency|research|controls]   the tab buttons
-//                               (panels are [data-panel=...], ids #panel-<name>)
-//   [data-testid=services] tr[data-service=<name>]
-//   [data-testid=positions] tr[data-symbol=<symbol>]
-//   [data-testid=working-orders] tr[data-order-id=<client_order_id>] (data-symbol too)
-//   [data-testid=fills] tr[data-exec-id]   (exec_id when the fill has one, else
-//                               "<client_order_id>@<ts_ns>"); data-symbol, data-order-id; 2nd cell = symbol
-//   [data-testid=denials] tr[data-kind=denied|rejected]
-//   [data-testid=alerts] tr[data-code]
-//   [data-testid=market-symbols] tr[data-symbol], [data-testid=ranking] tr[data-symbol]
-//   [data-testid=mm-stages] tr[data-stage], [data-testid=reports] tr[data-report] a[href]
-//   #token (password input), #halt, #resume, #cancel-all, .flatten[data-symbol] (Controls tab)
-//   #confirm (the <dialog>), #confirm-yes, #confirm-no
-//   #control-result             the last control's result: data-status = HTTP status
-//                               (0: refused in the page, e.g. no token), data-ok = "true"|"false"
-//   #readonly-notice            visible when settings.controls_enabled is false (buttons disabled)
-//   window.__dashboard          {state, connected, snapshots, seq, reconnects, eventToDomMs}
+// Stable hooks for browser tests (keep them; tests/browser/ relies on them):
+//   #trading-state              its text is the trading state: ACTIVE | REDUCING | HALTED | n/a
+//                               (#trading-reason the reason; #state-banner data-state= the same)
+//   #connection                 data-state="live" | "reconnecting" (also before the first
+//                               connection); data-attempt and the text give the attempt count
+//   [data-tab=overview|orders|market|latency|research|controls]   the tab buttons; the current
+//                               one has aria-selected="true" and class "active" (panels:
+//                               [data-panel=<name>], ids #panel-<name>); keys 1-6 switch too
+//   [data-testid=services] tr[data-service=<name>]        (Overview)
+//   [data-testid=positions] tr[data-symbol=<symbol>]      (Overview)
+//   [data-testid=strategies] tr[data-strategy=<id>]       (Overview)
+//   [data-testid=alerts] tr[data-code][data-severity]     (Overview, newest first)
+//   [data-testid=working-orders] tr[data-order-id=<client_order_id>][data-symbol]  (Orders)
+//   [data-testid=fills] tr[data-exec-id]   (Orders, newest first) data-exec-id is the fill's
+//                               exec_id when it has one, else "<client_order_id>@<ts_ns>";
+//                               data-symbol, data-order-id; the 2nd cell is the symbol
+//   [data-testid=denials] tr[data-kind=denied|rejected][data-order-id]  (Orders)
+//   [data-testid=market-symbols] tr[data-symbol], [data-testid=ranking] tr[data-symbol],
+//   [data-testid=price-charts] .chart-card[data-symbol]   (Market)
+//   [data-testid=mm-stages] tr[data-stage]                (Latency)
+//   [data-testid=reports] tr[data-report] a[href="/reports/<name>"] (Research; loaded when
+//                               the tab is first shown, #reports-reload again)
+//   #token (password input), #halt, #resume, #cancel-all, .flatten[data-symbol] (one per open
+//                               position, Controls tab only)
+//   #confirm (the <dialog>, open while asking), #confirm-yes, #confirm-no
+//   #control-result             the last control's outcome: data-status = the HTTP status
+//                               ("0": not sent: no token typed, or cancelled in the dialog,
+//                               or controls disabled), data-ok = "true" | "false"
+//   #readonly-notice            shown when settings.controls_enabled is not true (then the
+//                               control buttons and #token are disabled)
+//   window.__dashboard          {state (the view), connected (bool), snapshots (count), seq,
+//                               reconnects, eventToDomMs (last 10000, ms, recorded in the
+//                               rAF callback after the DOM update, for deltas with ts_sent_ns > 0)}
 //
-// A control with an empty token is not sent (#control-result says so, data-status="0").
+// A control with an empty token is not sent and asks for no confirmation.
 
 // ------------------------------------------------------------------ constants
 // a list's bound by its last path key: the server keeps the same (services/dashboard/view.py)
@@ -1454,10 +1466,11 @@ function showResult(action, status, ok, lines, note) {
   el.textContent = '';
   el.dataset.status = String(status);
   el.dataset.ok = ok ? 'true' : 'false';
-  el.className = 'result ' + (ok ? 'good' : 'bad');
+  const word = ok ? 'OK' : status ? 'FAILED' : 'NOT SENT';
+  el.className = 'result ' + (ok ? 'good' : status ? 'bad' : 'warn');
   const head = document.createElement('div');
   head.className = 'result-head';
-  head.textContent = `${fmtDateTime(Date.now()).slice(11)} UTC  ${action}: ${ok ? 'OK' : 'FAILED'}${status ? ` (HTTP ${status})` : ''}${note ? ' · ' + note : ''}`;
+  head.textContent = `${fmtDateTime(Date.now()).slice(11)} UTC  ${action}: ${word}${status ? ` (HTTP ${status})` : ''}${note ? ' · ' + note : ''}`;
   el.appendChild(head);
   if (lines && lines.length) {
     const pre = document.createElement('pre');
@@ -1469,7 +1482,7 @@ function showResult(action, status, ok, lines, note) {
   log.insertBefore(tr([
     { t: fmtDateTime(Date.now()).slice(11), c: 'num muted' },
     { t: action, c: 'name' },
-    { t: ok ? 'OK' : 'FAILED', c: ok ? 'good' : 'bad' },
+    { t: word, c: ok ? 'good' : status ? 'bad' : 'warn' },
     { t: status ? String(status) : '', c: 'r num' },
     { t: note || (lines || []).join(' | '), c: 'detail' },
   ]), log.firstChild);
