@@ -1190,20 +1190,22 @@ function latOpts(w) {
   return {
     width: w, height: 240, tzDate: utc,
     cursor: { drag: { x: true, y: false } },
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, max === null || max <= 0 ? 1 : max * 1.1] } },
+    // log scale: a p99 of a second beside a p50 of a millisecond keeps both readable
+    scales: { x: { time: true }, y: { distr: 3, log: 10 } },
     series: [
       { value: (u, v) => v === null ? '—' : fmtDateTime(v * 1000).slice(11) },
       { label: 'p50', stroke: COLORS.green, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => v === null ? '—' : fixed(v, 2) },
       { label: 'p99', stroke: COLORS.red, width: 1.5, spanGaps: true, points: { show: false }, value: (u, v) => v === null ? '—' : fixed(v, 2) },
     ],
-    axes: [timeAxis(), axis({ size: fitSize })],
+    axes: [timeAxis(), axis({ size: fitSize, values: (u, vals) => vals.map((v) => (v === null ? '' : v >= 1 ? nf(0).format(v) : String(+v.toPrecision(2)))) })],
   };
 }
+function positive(v) { const n = num(v); return n !== null && n > 0 ? n : null; }
 function latData(series) {
   const X = [], a = [], b = [];
   if (Array.isArray(series)) for (const p of series) {
     if (!Array.isArray(p) || num(p[0]) === null) continue;
-    X.push(num(p[0]) / 1e9); a.push(num(p[1])); b.push(num(p[2]));
+    X.push(num(p[0]) / 1e9); a.push(positive(p[1])); b.push(positive(p[2]));
   }
   return [X, a, b];
 }
