@@ -1,20 +1,19 @@
 """Fold bus messages into the view: the executor's, the strategies', the scanner's, the feed's.
 
-`fold(view, message, now_ns)` changes the view for one message; market data go through
-`QuoteSampler` first (at most `rate` a second per symbol reach the view). Pure: time is
-passed in.
+`fold(view, message, now_ns)` changes the view for one message; quotes and trades go
+through market.QuoteSampler instead. Pure: time is passed in.
 """
 
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
+from services.dashboard.market import ensure_symbol
+from services.dashboard.money import balance_changed, position_changed, set_position
 from services.dashboard.view import (
     ALERTS_KEPT,
     DENIALS_KEPT,
-    EQUITY_KEPT,
     FILLS_KEPT,
-    PRICES_KEPT,
     View,
     ensure_service,
     money,
@@ -35,18 +34,13 @@ from shared.schema import (
     OrderPartiallyFilled,
     OrderRejected,
     OrderSide,
-    Position,
     PositionChanged,
-    Quote,
     ServiceStatus,
     StrategyStatus,
-    Trade,
     TradingStateChanged,
     UniverseChanged,
 )
 
-NS_PER_S: Final = 1_000_000_000
-PRICE_POINT_EVERY_NS: Final = NS_PER_S  # one mid a second per symbol in market.symbols.*.prices
 _WORKING: Final = ("orders", "working")
 # Denials of these kinds are kept for the controls (rare: an operator's, a halt's)
 OPERATOR_COMMANDS: Final = frozenset({"SetTradingState", "ClosePosition", "CancelAllOrders"})
@@ -127,7 +121,7 @@ def fold_execution_snapshot(view: View, snapshot: ExecutionSnapshot) -> None:
         if symbol not in positions:
             view.delete((*_POSITIONS, symbol))
     for position in positions.values():
-        _set_position(view, position)
+        set_position(view, position)
 
 
 def _trading_state(view: View, state: str, reason: str) -> None:
@@ -147,46 +141,6 @@ def _open_order(order: OpenOrder) -> dict[str, Any]:
         "strategy_id": order.strategy_id,
         "queue_ahead_qty": None,
     }
-
-
-def _set_position(view: View, position: Position | PositionChanged) -> None:
-    path = (*_POSITIONS, position.symbol)
-    mark = view.get(("market", "symbols", position.symbol, "mid"))
-    view.set(
-        path,
-        {
-            "qty": money(position.qty),
-            "avg_entry_price": money(position.avg_entry_price),
-            "mark_price": mark,
-            "unrealised_pnl": money(position.unrealised_pnl),
-            "realised_pnl": money(position.realised_pnl),
-        },
-    )
-
-
-def _position(view: View, message: PositionChanged, now_ns: int) -> None:
-    if message.qty == 0:
-        view.delete((*_POSITIONS, message.symbol))
-    else:
-        _set_position(view, message)
-    realised: dict[str, Decimal] = view.scratch.setdefault("realised_by_symbol", {})
-    realised[message.symbol] = message.realised_pnl
-    total = sum(realised.values(), start=Decimal(0))
-    view.append(("money", "realised_pnl"), [message.ts_event_ns, money(total)], EQUITY_KEPT)
-
-
-def _balance(view: View, message: BalanceChanged, now_ns: int) -> None:
-    if message.coin != "USDT":
-        return
-    balance = {
-        "wallet": money(message.wallet_balance),
-        "available": money(message.available_balance),
-        "equity": money(message.equity),
-    }
-    before = view.get(("money", "balance"))
-    view.set(("money", "balance"), balance)
-    if before is None or before.get("equity") != balance["equity"]:
-        view.append(("money", "equity"), [message.ts_event_ns, balance["equity"]], EQUITY_KEPT)
 
 
 def _accepted(view: View, message: OrderAccepted, now_ns: int) -> None:
@@ -249,19 +203,6 @@ def _fill_row(
     }
 
 
-def fold_daily_loss(view: View, day_start_equity: Decimal | None) -> None:
-    """Today's loss as the executor measures it: the equity at the start of the UTC day (its
-    journal) minus the equity now (never below 0); None while either is unknown."""
-    balance = view.get(("money", "balance"))
-    equity = None if balance is None else balance.get("equity")
-    if day_start_equity is None or equity is None:
-        view.set(("money", "daily_loss_usdt"), None)
-        return
-    view.set(
-        ("money", "daily_loss_usdt"), money(max(Decimal(0), day_start_equity - Decimal(equity)))
-    )
-
-
 def slippage_bps(side: OrderSide, price: Decimal, mid: str | None) -> float | None:
     """What the fill cost against the mid the dashboard last saw, in bps (negative: an edge)."""
     if mid is None:
@@ -321,75 +262,11 @@ def _strategy(view: View, message: StrategyStatus, now_ns: int) -> None:
     )
 
 
-class QuoteSampler:
-    """Hold the newest quote and trade per symbol; let each symbol reach the view at most
-    `rate` times a second (the rest is superseded, counted in `superseded`)."""
-
-    def __init__(self, rate: float) -> None:
-        self._gap_ns = int(NS_PER_S / rate)
-        self._quotes: dict[str, tuple[Quote, int]] = {}
-        self._trades: dict[str, tuple[Trade, int]] = {}
-        self._sent_ns: dict[str, int] = {}
-        self._point_ns: dict[str, int] = {}
-        self.superseded = 0
-
-    def offer(self, message: Quote | Trade, ts_sent_ns: int) -> None:
-        """Hold `message` (sent on the bus at `ts_sent_ns`) in place of the symbol's older one."""
-        if isinstance(message, Quote):
-            self.superseded += message.symbol in self._quotes
-            self._quotes[message.symbol] = (message, ts_sent_ns)
-        else:
-            self.superseded += message.symbol in self._trades
-            self._trades[message.symbol] = (message, ts_sent_ns)
-
-    def newest_mid(self, symbol: str) -> Decimal | None:
-        """The mid of the held quote (newer than the view's), None when none is held."""
-        held = self._quotes.get(symbol)
-        return None if held is None else (held[0].bid_price + held[0].ask_price) / 2
-
-    def due(self, now_ns: int) -> list[str]:
-        """The symbols whose held data may reach the view now."""
-        waiting = self._quotes.keys() | self._trades.keys()
-        return sorted(s for s in waiting if now_ns - self._sent_ns.get(s, 0) >= self._gap_ns)
-
-    def emit(self, view: View, now_ns: int) -> None:
-        """Fold every due symbol's newest quote and trade into the view."""
-        for symbol in self.due(now_ns):
-            self._sent_ns[symbol] = now_ns
-            quote, trade = self._quotes.pop(symbol, None), self._trades.pop(symbol, None)
-            ensure_symbol(view, symbol)
-            if trade is not None:
-                view.behind(trade[1], sampled=True)
-                view.set(("market", "symbols", symbol, "last"), money(trade[0].price))
-            if quote is not None:
-                view.behind(quote[1], sampled=True)
-                self._quote(view, quote[0], now_ns)
-
-    def _quote(self, view: View, quote: Quote, now_ns: int) -> None:
-        path = ("market", "symbols", quote.symbol)
-        mid = money((quote.bid_price + quote.ask_price) / 2)
-        view.merge(
-            path,
-            {
-                "bid": money(quote.bid_price),
-                "ask": money(quote.ask_price),
-                "bid_qty": money(quote.bid_qty),
-                "ask_qty": money(quote.ask_qty),
-                "mid": mid,
-            },
-        )
-        if view.get((*_POSITIONS, quote.symbol)) is not None:
-            view.set((*_POSITIONS, quote.symbol, "mark_price"), mid)
-        if now_ns - self._point_ns.get(quote.symbol, 0) >= PRICE_POINT_EVERY_NS:
-            self._point_ns[quote.symbol] = now_ns
-            view.append((*path, "prices"), [quote.ts_event_ns or now_ns, mid], PRICES_KEPT)
-
-
 _FOLDERS: Final[dict[type, Callable[[View, Any, int], None]]] = {
     ExecutionSnapshot: _snapshot,
     TradingStateChanged: _state_changed,
-    PositionChanged: _position,
-    BalanceChanged: _balance,
+    PositionChanged: position_changed,
+    BalanceChanged: balance_changed,
     OrderAccepted: _accepted,
     OrderPartiallyFilled: _fill,
     OrderFilled: _fill,
@@ -404,21 +281,3 @@ _FOLDERS: Final[dict[type, Callable[[View, Any, int], None]]] = {
     MarketMakingUniverse: _mm_universe,
     FeedStatus: _feed_status,
 }
-
-
-def ensure_symbol(view: View, symbol: str) -> None:
-    if view.get(("market", "symbols", symbol)) is None:
-        view.set(("market", "symbols", symbol), _new_symbol())
-
-
-def _new_symbol() -> dict[str, Any]:
-    return {
-        "bid": None,
-        "ask": None,
-        "bid_qty": None,
-        "ask_qty": None,
-        "mid": None,
-        "last": None,
-        "feed_state": None,
-        "prices": [],
-    }

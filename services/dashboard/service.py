@@ -4,31 +4,24 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
 from services.dashboard.controls import Controls
-from services.dashboard.events import QuoteSampler
+from services.dashboard.market import QuoteSampler
 from services.dashboard.metrics import MetricsFold
+from services.dashboard.polls import Supervisor, poll_journal, poll_supervisor, scrape_metrics
 from services.dashboard.processes import Liveness, ProcessFold
 from services.dashboard.queue import QueueBoard
 from services.dashboard.server import Hub, Server
 from services.dashboard.settings import DashboardSettings
-from services.dashboard.sources import (
-    MD_RESYNC_NS,
-    BusSources,
-    Feed,
-    Supervisor,
-    poll_journal,
-    poll_supervisor,
-    scrape_metrics,
-)
+from services.dashboard.sources import BusSources
 from services.dashboard.view import Header, View, ensure_service
+from services.dashboard.wiring import daily_loss_limit, metrics_ports, subscribe
 from shared.runtime.bootstrap import ServiceContext, start_metrics
 from shared.runtime.metrics import CounterCollector
-from shared.settings import instance_endpoints, read_settings, settings_path, strategy_instances
+from shared.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +46,12 @@ class DashboardService:
         self._context = context
         self._token = token
         document = read_settings(settings_path()).document
-        self.targets = _metrics_ports(document) if targets is None else targets
+        self.targets = metrics_ports(document) if targets is None else targets
         header = Header(
             mode=context.system.mode.value,
             run_dir=str(context.run_dir),
             controls_enabled=token is not None,
-            daily_loss_limit_usdt=_limit(document),
+            daily_loss_limit_usdt=daily_loss_limit(document),
         )
         self.view = View(header)
         for name in self.targets:  # every service the settings name, known or not
@@ -94,7 +87,7 @@ class DashboardService:
     async def start(self, resources: contextlib.AsyncExitStack) -> None:
         ctx = self._context
         resources.callback(ctx.node.close)
-        self._subscribe()
+        subscribe(self.sources, ctx.node, ctx.endpoints, ctx.bus)
         runner = web.AppRunner(self.server.app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         resources.push_async_callback(runner.cleanup)
@@ -184,71 +177,9 @@ class DashboardService:
             for peer in live.peers()
         }
 
-    def _subscribe(self) -> None:
-        ctx, eps, add = self._context, self._context.endpoints, self.sources.add
-        node, bus = ctx.node, ctx.bus
-        add(
-            Feed(
-                "executor",
-                node.subscriber([eps.execution_events], ["exec.", *_SENDERS], hwm=bus.events_hwm),
-                [eps.execution_snapshot],
-                ("exec.snapshot.", "status."),
-            )
-        )
-        instances = [instance_endpoints(eps, name) for name in strategy_instances()]
-        events = [eps.strategy_events, *(e.strategy_events for e in instances)]
-        snapshots = [eps.strategy_snapshot, *(e.strategy_snapshot for e in instances)]
-        add(
-            Feed(
-                "strategies",
-                node.subscriber(events, ["strategy.", *_SENDERS]),
-                snapshots,
-                ("strategy.", "status."),
-            )
-        )
-        add(
-            Feed(
-                "universe",
-                node.subscriber([eps.universe], ["universe.", *_SENDERS]),
-                [eps.universe_snapshot],
-                ("universe.", "status."),
-            )
-        )
-        market = ["md.quote.", "md.trade.", "md.status.", *_SENDERS]
-        add(
-            Feed(
-                "market",
-                node.subscriber([eps.market_data], market, hwm=bus.market_data_hwm),
-                [eps.market_data_snapshot],
-                ("md.status.", "status."),
-                min_resync_ns=MD_RESYNC_NS,
-            )
-        )
-        add(Feed("recorder", node.subscriber([eps.recorder_events], list(_SENDERS)), []))
-
     def _tls(self) -> ssl.SSLContext | None:
         if not self._settings.tls:
             return None
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self._settings.tls_cert_file, self._settings.tls_key_file)
         return context
-
-
-def _metrics_ports(document: dict[str, Any]) -> dict[str, int]:
-    """Section -> its metrics-port: every service, each strategy instance, the dashboard."""
-    return {
-        name: int(section["metrics-port"])
-        for name, section in document.items()
-        if isinstance(section, dict) and isinstance(section.get("metrics-port"), int)
-    }
-
-
-def _limit(document: dict[str, Any]) -> str | None:
-    executor = document.get("executor")
-    value = executor.get("daily-loss-limit-usdt") if isinstance(executor, dict) else None
-    if value is None:
-        return None
-    try:
-        return format(Decimal(str(value)), "f")
-    except InvalidOperation:
-        return None

@@ -5,10 +5,12 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-from services.dashboard.events import QuoteSampler, fold, fold_daily_loss, slippage_bps
+from services.dashboard.events import fold, slippage_bps
+from services.dashboard.market import QuoteSampler
 from services.dashboard.metrics import MetricsFold, parse
+from services.dashboard.money import fold_daily_loss
+from services.dashboard.polls import read_day_start
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
-from services.dashboard.sources import read_day_start
 from services.dashboard.view import Header, View
 from shared.schema import (
     ClientOrderId,

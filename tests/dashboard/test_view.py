@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dashboard.events import NS_PER_S, QuoteSampler
+from services.dashboard.market import NS_PER_S, QuoteSampler
 from services.dashboard.metrics import histogram_quantile
 from services.dashboard.view import LIST_BOUNDS, Header, View, apply_change, initial_state
 from shared.schema import Quote, Symbol

@@ -1,0 +1,143 @@
+"""The view's polled sources: supervisord, every service's Prometheus page, the journal.
+
+supervisord: getAllProcessInfo on its unix socket every `supervisor-poll-s`, in a worker
+thread (xmlrpc blocks). Scrapes: http://127.0.0.1:<metrics-port>/metrics of every service
+every `scrape-interval-s`. The executor's journal (read-only): today's start-of-day equity.
+"""
+
+import asyncio
+import contextlib
+import http.client
+import logging
+import sqlite3
+import time
+import xmlrpc.client
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Final, cast
+
+import aiohttp
+from supervisor.xmlrpc import SupervisorTransport
+
+from services.dashboard.metrics import MetricsFold, parse
+from services.dashboard.money import fold_daily_loss
+from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
+from services.dashboard.view import View
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    """supervisord's XML-RPC interface on <run dir>/supervisor.sock (read-only use)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.socket = run_dir / "supervisor.sock"
+
+    def processes(self) -> list[ProcessInfo]:
+        """Blocking. Raises OSError, HTTPException or xmlrpc.client.Error when it cannot."""
+        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
+        proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+        infos = cast(list[dict[str, Any]], proxy.supervisor.getAllProcessInfo())
+        return [
+            ProcessInfo(
+                name=i["name"],
+                state=i["statename"],
+                pid=i["pid"],
+                uptime_s=max(0, i["now"] - i["start"]) if i["statename"] == "RUNNING" else 0,
+                description=i["description"],
+            )
+            for i in infos
+        ]
+
+
+SUPERVISOR_ERRORS: Final = (OSError, http.client.HTTPException, xmlrpc.client.Error)
+
+
+async def poll_supervisor(
+    supervisor: Supervisor,
+    processes: ProcessFold,
+    view: View,
+    liveness: Callable[[], dict[str, Liveness]],
+    *,
+    interval_s: float,
+    changed: Callable[[], None],
+) -> None:
+    """Fold supervisord's process list every `interval_s`, for as long as the service runs."""
+    while True:
+        started = time.monotonic()
+        try:
+            infos = await asyncio.to_thread(supervisor.processes)
+        except SUPERVISOR_ERRORS as e:
+            processes.unreachable(view, f"supervisord not reachable on {supervisor.socket}: {e}")
+            processes.heard(view, liveness(), time.time_ns())
+        else:
+            processes.polled(view, infos, liveness(), time.time_ns())
+        changed()
+        await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))  # a period
+
+
+JOURNAL: Final = "executor-journal.sqlite"  # in the run dir (the executor's journal_path)
+
+
+def read_day_start(run_dir: Path, now_ns: int) -> Decimal | None:
+    """The executor's journaled equity at the start of today (UTC), read-only; None when
+    the journal or today's row is not there (yet)."""
+    path = run_dir / JOURNAL
+    if not path.exists():
+        return None
+    day = time.strftime("%Y-%m-%d", time.gmtime(now_ns // 1_000_000_000))
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+            row = db.execute(
+                "SELECT equity_usdt FROM day_start_equity WHERE day = ?", (day,)
+            ).fetchone()
+    except sqlite3.Error as e:
+        log.debug("journal not readable (%s): daily loss unknown", e)
+        return None
+    try:
+        return None if row is None else Decimal(str(row[0]))
+    except InvalidOperation:
+        return None
+
+
+async def poll_journal(
+    run_dir: Path, view: View, *, interval_s: float, changed: Callable[[], None]
+) -> None:
+    """Fold today's loss (journal's start-of-day equity vs the equity now) every `interval_s`."""
+    while True:
+        start = await asyncio.to_thread(read_day_start, run_dir, time.time_ns())
+        fold_daily_loss(view, start)
+        changed()
+        await asyncio.sleep(interval_s)  # a period
+
+
+async def scrape_metrics(
+    targets: Callable[[], dict[str, int]],
+    metrics: MetricsFold,
+    view: View,
+    *,
+    interval_s: float,
+    changed: Callable[[], None],
+) -> None:
+    """Scrape http://127.0.0.1:<port>/metrics of every target every `interval_s`."""
+    timeout = aiohttp.ClientTimeout(total=min(1.5, interval_s))
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        while True:
+            started = time.monotonic()
+            for service, port in sorted(targets().items()):
+                try:
+                    text = await _get(session, port)
+                    samples = parse(text)
+                except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+                    metrics.failed(view, service, f"{type(e).__name__}: {e}"[:200])
+                    continue
+                metrics.scraped(view, service, samples, time.time_ns())
+            changed()
+            await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))  # a period
+
+
+async def _get(session: aiohttp.ClientSession, port: int) -> str:
+    async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+        response.raise_for_status()
+        return await response.text()
