@@ -64,7 +64,8 @@ class MakerBase:
         self.telemetry = Telemetry()
         self.acks = AckLatency(mm.ack_window_s)
         self.rejects = RejectRate(mm.reject_window_s)
-        self.leftovers: set[str] = set()  # a snapshot's open orders of ours, being cancelled
+        self.leftovers: set[str] = set()  # open orders of ours no quote holds, being cancelled
+        self.forgotten: set[str] = set()  # the quotes the last rebuild dropped (sync)
         self.sent_ns: dict[str, int] = {}  # order id -> last command for it, unanswered
         self.backoff_until_ns: dict[str, int] = {}  # symbol -> no new quote before this
         self.hard_scopes: set[str] = set()  # symbols, or "*" for all, that went HARD
@@ -125,6 +126,7 @@ class MakerBase:
     def sync(self, reason: str, now_ns: int, out: list[Output], *, resync: bool) -> None:
         """Our view of the orders is in doubt: forget the quotes, wait for a snapshot."""
         self.counters["resync_executor"] += 1
+        self.forgotten = {q.client_order_id for q in self.manager.book.quotes()}
         last_seq = self.manager.book.last_seq
         self.manager = new_manager(self.settings.strategy_id, self.mm, last_seq)
         for symbol, rules in self.rules.items():

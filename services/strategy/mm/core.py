@@ -2,8 +2,10 @@
 
 Phases (base.py): Syncing (start, executor silent, an order unheard of for order-quiet-s:
 nothing is sent until a reconciled ExecutionSnapshot; its open orders of ours are
-cancelled as leftovers and quoting waits until they are gone), Quoting, Halted (trading
-state not Active: every quote is withdrawn), Stopped (HARD for every symbol).
+cancelled as leftovers and quoting waits until they are gone; a rejoin's snapshot, the
+executor restarted or its stream skipped, goes through Syncing at once, in any phase),
+Quoting, Halted (trading state not Active: every quote is withdrawn), Stopped (HARD for
+every symbol).
 
 Each quoted symbol (`[strategy.market-maker] symbols`; when none, the universe's symbol, or
 with `follow = "market-making"` every symbol of the scanner's MarketMakingUniverse) is

@@ -13,6 +13,7 @@ from services.strategy.mm.base import MakerBase, Phase
 from services.strategy.mm.quote_book import OrderEvent, Stamp, batch_commands
 from shared.schema import (
     CancelOrder,
+    ClientOrderId,
     ExecutionSnapshot,
     OrderAccepted,
     OrderAmended,
@@ -22,6 +23,7 @@ from shared.schema import (
     OrderPartiallyFilled,
     OrderRejected,
     PositionChanged,
+    Symbol,
 )
 
 _GONE = (OrderFilled, OrderCanceled, OrderRejected, OrderDenied)  # an order we no longer hold
@@ -47,7 +49,22 @@ class MakerEvents(MakerBase):
                 if isinstance(event, OrderDenied | OrderRejected):  # not retried at once
                     self._back_off(symbol, now_ns)
             return
+        if order_id in self.forgotten and self.phase is not Phase.SYNCING:
+            self._forgotten(event, now_ns, out)
+            return
         self.manager.on_event(event)
+
+    def _forgotten(self, event: OrderEvent, now_ns: int, out: list[Output]) -> None:
+        """An event of a quote the last rebuild dropped, after the snapshot it used (in
+        Syncing the snapshot to come lists it). An accept means it rests after all: its
+        submit reached the executor after that snapshot. Cancelled as a leftover, else it
+        would rest with nothing watching it."""
+        if isinstance(event, OrderAccepted):
+            self.forgotten.discard(event.client_order_id)
+            self.counters["stray_accepted"] += 1
+            self._cancel_leftovers([(event.client_order_id, event.symbol)], now_ns, out)
+        else:
+            self.manager.on_event(event)  # an unknown id to the book: counted there
 
     def _note(self, event: OrderEvent, now_ns: int) -> None:
         """Fills, rejections, refusals of new quotes and ack latencies."""
@@ -101,26 +118,38 @@ class MakerEvents(MakerBase):
                 market.set_position(position.qty, position.avg_entry_price)
         self.trading_state = snapshot.trading_state
         if self.phase is not Phase.SYNCING:
-            self.counters["snapshot_while_running"] += 1
-            return
+            # A rejoin (the executor restarted quicker than its heartbeats, or its stream
+            # skipped): a fill or an answer may have been lost on the way, and this snapshot
+            # is newer than all we heard. Rebuilt from it at once: a quote kept from before
+            # may be gone at the venue and would hold its slot for good.
+            self.counters["snapshot_rejoin"] += 1
+            self.sync("executor rejoined", now_ns, out, resync=False)
         sid = self.settings.strategy_id
-        ours = [o for o in snapshot.open_orders if o.strategy_id == sid]
+        ours = [(o.client_order_id, o.symbol) for o in snapshot.open_orders if o.strategy_id == sid]
+        self.leftovers = set()
+        self._cancel_leftovers(ours, now_ns, out)
+        self.go(self.rest_phase(), "reconciled snapshot", now_ns, out)
+
+    def _cancel_leftovers(
+        self, orders: list[tuple[ClientOrderId, Symbol]], now_ns: int, out: list[Output]
+    ) -> None:
+        """Cancel open orders of ours that no quote holds; quoting waits until they are gone."""
+        sid = self.settings.strategy_id
         stamp = Stamp(now_ns, self.mm.order_ttl_ms * 1_000_000, self.trace_id)
         cancels = [
             CancelOrder(
-                client_order_id=o.client_order_id,
+                client_order_id=order_id,
                 strategy_id=sid,
-                symbol=o.symbol,
+                symbol=symbol,
                 ts_created_ns=now_ns,
                 expires_at_ns=stamp.expires_at_ns,
                 trace_id=self.trace_id,
             )
-            for o in ours
+            for order_id, symbol in orders
         ]
-        self.leftovers = {o.client_order_id for o in ours}
-        self.counters["leftovers_canceled"] += len(ours)
+        self.leftovers.update(order_id for order_id, _ in orders)
+        self.counters["leftovers_canceled"] += len(orders)
         self.emit(batch_commands(cancels, [], [], stamp, sid), now_ns, out)
-        self.go(self.rest_phase(), "reconciled snapshot", now_ns, out)
 
     def realised_usdt(self) -> Decimal:
         """Realised PnL net of fees over every symbol, since the process started."""
