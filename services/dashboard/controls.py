@@ -106,6 +106,7 @@ class Controls:
         async with self._lock:
             deadline = time.monotonic() + self._timeout_s
             denials = len(self._view.scratch.get("denied_commands", []))
+            held = self._position(symbol) is not None  # else the executor's answer is a denial
             created, expires = self._times()
             command = ClosePosition(
                 strategy_id=FLATTEN_OWNER,
@@ -119,7 +120,10 @@ class Controls:
             lines = [f"sent: flatten {symbol} (reduce-only market order); reason: {REASON}"]
             self._refresh()
             flat = await self._until(
-                lambda: self._position(symbol) is None or self._denied(denials, "ClosePosition"),
+                lambda: (
+                    (held and self._position(symbol) is None)
+                    or self._denied(denials, "ClosePosition")
+                ),
                 deadline,
             )
             if refused := self._denied(denials, "ClosePosition"):

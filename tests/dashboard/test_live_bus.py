@@ -24,12 +24,21 @@ from shared.bus import BusNode, Delivery, Publisher
 from shared.runtime.bootstrap import upkeep
 from shared.schema import (
     BusMessage,
+    CancelAllOrders,
     ClientOrderId,
+    ClosePosition,
     ExecutionSnapshot,
+    OpenOrder,
     OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderSide,
+    OrderStatus,
+    OrderType,
     PositionChanged,
     SetTradingState,
     Symbol,
+    TimeInForce,
     TradingState,
     TradingStateChanged,
     VenueOrderId,
@@ -82,7 +91,23 @@ class Executor:
 
     def _obey(self, message: BusMessage) -> None:
         self.commands.append(message)
-        if isinstance(message, SetTradingState):
+        if isinstance(message, CancelAllOrders):
+            for order in [
+                o for o in self.snapshot.open_orders if o.strategy_id == message.strategy_id
+            ]:
+                self.send(_canceled(order))
+            self.snapshot = _snapshot()
+        elif isinstance(message, ClosePosition):
+            self.send(
+                OrderDenied(
+                    client_order_id=ClientOrderId(""),
+                    strategy_id=message.strategy_id,
+                    command_kind="ClosePosition",
+                    reason=f"no position in {message.symbol}",
+                    ts_event_ns=1,
+                )
+            )
+        elif isinstance(message, SetTradingState):
             self.snapshot = _snapshot(message.state)
             self.send(
                 TradingStateChanged(state=message.state, reason=message.reason, ts_event_ns=1)
@@ -92,9 +117,40 @@ class Executor:
         return [(topics.topic_for(self.snapshot, "executor"), self.snapshot)]
 
 
-def _snapshot(state: TradingState = TradingState.ACTIVE) -> ExecutionSnapshot:
+def _snapshot(
+    state: TradingState = TradingState.ACTIVE, orders: tuple[OpenOrder, ...] = ()
+) -> ExecutionSnapshot:
     return ExecutionSnapshot(
-        open_orders=(), positions=(), trading_state=state, reconciled=True, ts_event_ns=1
+        open_orders=orders, positions=(), trading_state=state, reconciled=True, ts_event_ns=1
+    )
+
+
+def _open(cid: str, strategy_id: str) -> OpenOrder:
+    return OpenOrder(
+        client_order_id=ClientOrderId(cid),
+        venue_order_id=VenueOrderId("v" + cid),
+        strategy_id=strategy_id,
+        symbol=Symbol("BTCUSDT"),
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        qty=Decimal("0.001"),
+        limit_price=Decimal("50000"),
+        cum_filled_qty=Decimal("0"),
+        status=OrderStatus.ACCEPTED,
+        reduce_only=False,
+    )
+
+
+def _canceled(order: OpenOrder) -> OrderCanceled:
+    return OrderCanceled(
+        client_order_id=order.client_order_id,
+        venue_order_id=order.venue_order_id,
+        strategy_id=order.strategy_id,
+        symbol=order.symbol,
+        cum_filled_qty=Decimal("0"),
+        reason="operator via dashboard",
+        ts_event_ns=1,
     )
 
 
@@ -221,3 +277,42 @@ async def test_halt_with_the_token_reaches_the_executor_and_is_confirmed(rig: Ri
     assert "no open orders and no positions" in body["lines"][1]
     halts = [c for c in rig.executor.commands if isinstance(c, SetTradingState)]
     assert [(c.state, c.reason) for c in halts] == [(TradingState.HALTED, "operator via dashboard")]
+
+
+async def _control(rig: Rig, action: str, body: dict[str, str] | None = None) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{rig.url}/api/control/{action}",
+            data=json.dumps(body or {}),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+        )
+        assert response.status == 200
+        return dict(json.loads(await response.text()))
+
+
+async def test_cancel_all_asks_each_strategy_with_working_orders_and_confirms_none_left(
+    rig: Rig, make_node: MakeNode
+) -> None:
+    rig.executor.snapshot = _snapshot(orders=(_open("mom1-1-1", "mom1"), _open("mm1-1-1", "mm1")))
+    rig.dashboard.sources.refresh("executor")
+    await eventually(lambda: len(rig.dashboard.view.get(("orders", "working")) or {}) == 2, 10)
+
+    outcome = await _control(rig, "cancel-all")
+
+    assert outcome["ok"] is True, outcome
+    assert outcome["lines"][-1] == "confirmed: no working orders left"
+    sent = sorted(c.strategy_id for c in rig.executor.commands if isinstance(c, CancelAllOrders))
+    assert sent == ["mm1", "mom1"]
+
+
+async def test_flatten_refused_by_the_executor_says_why(rig: Rig) -> None:
+    await eventually(lambda: rig.dashboard.view.get(("health", "trading_state")) == "ACTIVE", 10)
+
+    outcome = await _control(rig, "flatten", {"symbol": "SOLUSDT"})
+
+    assert outcome["ok"] is False
+    assert outcome["lines"][-1] == "the executor refused: no position in SOLUSDT"
+    closes = [c for c in rig.executor.commands if isinstance(c, ClosePosition)]
+    assert [(c.symbol, c.strategy_id, c.reason) for c in closes] == [
+        ("SOLUSDT", "executor", "operator via dashboard")
+    ]
