@@ -212,7 +212,8 @@ class Server:
         run = self._action(action, body)
         if isinstance(run, web.Response):
             return run
-        log.warning("control action=%s peer=%s body=%s", action, request.remote, body)
+        symbol = body.get("symbol") if action == "flatten" else None
+        log.warning("control action=%s peer=%s symbol=%s", action, request.remote, symbol)
         outcome = await run
         self.counters[f"control_{action}_{'ok' if outcome.ok else 'failed'}"] += 1
         log.warning("control action=%s ok=%s lines=%s", action, outcome.ok, outcome.lines)

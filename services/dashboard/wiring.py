@@ -55,11 +55,16 @@ def subscribe(sources: BusSources, node: BusNode, eps: Endpoints, bus: BusSettin
 
 
 def metrics_ports(document: dict[str, Any]) -> dict[str, int]:
-    """Section -> its metrics-port: every service, each strategy instance, the dashboard."""
+    """Section -> its metrics-port: every service, each strategy instance, the dashboard;
+    the simulator only in paper mode (it runs only then)."""
+    system = document.get("system")
+    mode = system.get("mode", "paper") if isinstance(system, dict) else "paper"
     return {
         name: int(section["metrics-port"])
         for name, section in document.items()
-        if isinstance(section, dict) and isinstance(section.get("metrics-port"), int)
+        if isinstance(section, dict)
+        and isinstance(section.get("metrics-port"), int)
+        and (name != "simulator" or mode == "paper")
     }
 
 

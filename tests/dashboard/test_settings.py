@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from services.dashboard.settings import DashboardSettings, check_exposure, is_loopback
-from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError, load_section
+from services.dashboard.wiring import metrics_ports
+from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError, load_section, read_settings
 
 GOOD = DEFAULT_SETTINGS_PATH.read_text()
 
@@ -71,3 +72,20 @@ def test_reports_dir_is_under_the_checkout_unless_absolute() -> None:
     )
     relative = DashboardSettings(metrics_port=1).reports_root()
     assert relative == DEFAULT_SETTINGS_PATH.parent.parent / "reports"
+
+
+def test_every_metrics_port_of_the_settings_is_scraped_the_simulator_only_in_paper() -> None:
+    document = read_settings(DEFAULT_SETTINGS_PATH).document
+    paper = metrics_ports(document)
+    testnet = metrics_ports({**document, "system": {"mode": "testnet"}})
+    assert paper["dashboard"] == 9107
+    assert set(paper) == {
+        "scanner",
+        "feed",
+        "strategy",
+        "executor",
+        "recorder",
+        "simulator",
+        "dashboard",
+    }
+    assert set(paper) - set(testnet) == {"simulator"}
