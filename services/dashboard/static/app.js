@@ -33,7 +33,8 @@
 //   #readonly-notice            shown when settings.controls_enabled is not true (then the
 //                               control buttons and #token are disabled)
 //   window.__dashboard          {state (the view), connected (bool), snapshots (count), seq,
-//                               reconnects, eventToDomMs (last 10000, ms, recorded in the
+//                               reconnects, renderPending (the DOM lags the state),
+//                               eventToDomMs (last 10000, ms, recorded in the
 //                               rAF callback after the DOM update, for deltas with ts_sent_ns > 0)}
 //
 // A control with an empty token is not sent and asks for no confirmation.
@@ -72,6 +73,7 @@ window.__dashboard = {
   get snapshots() { return snapshots; },
   get seq() { return seq; },
   get reconnects() { return reconnects; },
+  get renderPending() { return frameRequested; },  // true: state changes not in the DOM yet
   eventToDomMs,
 };
 
@@ -372,7 +374,7 @@ function markList(listName, part, op) {
   else { mark(part); appends.delete(listName); }
 }
 
-function markPath(path, op, value) {
+function markPath(path, op, value, sym) {
   const [a, b, c] = path;
   if (path.length === 0) { markAll(); return; }
   switch (a) {
@@ -396,10 +398,10 @@ function markPath(path, op, value) {
       break;
     case 'orders':
       if (b === 'working') {
+        // sym: the order's symbol (looked up before a delete); a symbol's row and chart only
         mark('working', path.length > 2 ? c : undefined);
-        mark('market');
-        const o = path.length > 2 ? state.orders.working[c] : null;
-        if (o && o.symbol) mark('prices', o.symbol); else mark('prices');
+        mark('market', sym || undefined);
+        mark('prices', sym || undefined);
       } else if (b === 'fills') {
         if (path.length === 2) markList('orders.fills', 'fills', op); else mark('fills');
         if (op === 'append' && value && value.symbol) mark('prices', value.symbol); else mark('prices');
@@ -436,11 +438,13 @@ function applyChange(ch) {
     if (op === 'set' && ch.value && typeof ch.value === 'object') { state = ch.value; markAll(); return true; }
     return false;
   }
-  // a delete on the object that holds an item touches the item's key before it disappears
-  if (op === 'delete' && path[0] === 'orders' && path[1] === 'working' && path.length === 3) {
+  // a working order's symbol, before a delete takes it away
+  const orderSym = () => {
+    if (path[0] !== 'orders' || path[1] !== 'working' || path.length < 3) return null;
     const o = state.orders && state.orders.working && state.orders.working[path[2]];
-    if (o && o.symbol) mark('prices', o.symbol);
-  }
+    return o && o.symbol ? o.symbol : null;
+  };
+  const symBefore = orderSym();
   let parent = state;
   for (let i = 0; i < path.length - 1; i++) {
     const k = path[i];
@@ -467,7 +471,9 @@ function applyChange(ch) {
   } else {
     return false;
   }
-  markPath(path, op, ch.value);
+  const symAfter = orderSym();
+  if (symBefore && symAfter && symBefore !== symAfter) { mark('market', symBefore); mark('prices', symBefore); }
+  markPath(path, op, ch.value, symAfter || symBefore);
   return true;
 }
 
@@ -932,13 +938,21 @@ function renderBreakers() {
     el.appendChild(s);
   }
 }
+// the header counts the last 15 minutes' alerts (the list itself keeps the newest 200)
+const ALERT_WINDOW_NS = 15 * 60 * 1e9;
 function renderAlertCount() {
-  const a = state.alerts;
-  let bad = 0;
-  for (const x of a) if (sevClass(x.severity) === 'bad') bad++;
+  const a = state.alerts || [];
+  const since = Date.now() * 1e6 - ALERT_WINDOW_NS;
+  let n = 0, bad = 0;
+  for (let i = a.length - 1; i >= 0; i--) {
+    const t = num(a[i].ts_ns);
+    if (t !== null && t < since) break;
+    n++;
+    if (sevClass(a[i].severity) === 'bad') bad++;
+  }
   const el = $('top-alerts');
-  setText(el, `${a.length}${bad ? ` (${bad} severe)` : ''}`);
-  setCls(el, 'num ' + (bad ? 'bad' : a.length ? 'warn' : ''));
+  setText(el, `${n}${bad ? ` (${bad} critical)` : ''}`);
+  setCls(el, 'num ' + (bad ? 'bad' : n ? 'warn' : ''));
 }
 function lastPoint(series) {
   return Array.isArray(series) && series.length ? series[series.length - 1][1] : null;
@@ -1039,6 +1053,7 @@ function tick() {
       if (td) cell(td, hbSpec(td.__hb));
     }
   }
+  renderAlertCount();
   const lu = $('last-update');
   if (lastMessageMs) setText(lu, `last message ${((Date.now() - lastMessageMs) / 1000).toFixed(0)} s ago · seq ${seq ?? NA}`);
   if (disconnectedSinceMs !== null) {
