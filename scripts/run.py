@@ -111,9 +111,9 @@ def _announce(mode: Mode, run_dir: Path, keys: Secrets) -> None:
 
 def _announce_dashboard(dashboard: DashboardSettings) -> None:
     controls = (
-        "controls on (the token in DASHBOARD_TOKEN)"
+        "controls on: DASHBOARD_TOKEN is set"
         if os.environ.get(TOKEN_ENV)
-        else "read-only (set DASHBOARD_TOKEN for the controls)"
+        else "read-only: set DASHBOARD_TOKEN for the controls"
     )
     print(f"run: dashboard at {dashboard.url()} ({controls})", file=sys.stderr)
 
