@@ -59,6 +59,7 @@ class Hub:
         text = _encode(delta).decode()
         self.counters["deltas"] += 1
         self.counters["changes"] += len(changes)
+        self.counters["delta_bytes"] += len(text)  # once per delta, whatever the pages
         for queue in list(self.clients):
             self._offer(queue, text)
 

@@ -20,7 +20,7 @@ from services.dashboard.sources import BusSources
 from services.dashboard.view import Header, View, ensure_service
 from services.dashboard.wiring import daily_loss_limit, metrics_ports, subscribe
 from shared.runtime.bootstrap import ServiceContext, start_metrics
-from shared.runtime.metrics import CounterCollector
+from shared.runtime.metrics import CounterCollector, GaugeCollector
 from shared.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,14 @@ class DashboardService:
         await site.start()
         log.info("dashboard serving url=%s controls=%s", self.url, self._token is not None)
         ctx.registry.register(CounterCollector("dashboard_events", "Dashboard events", self.counts))
+        ctx.registry.register(
+            GaugeCollector(
+                "dashboard_pages",
+                "Pages connected",
+                "kind",
+                lambda: {"websocket": len(self.hub.clients)},
+            )
+        )
         start_metrics(ctx, self._settings.metrics_port, resources)
 
     async def run(self) -> None:
@@ -140,7 +148,6 @@ class DashboardService:
         counts: dict[str, int] = {**self.sources.counters, **self.hub.counters}
         counts.update(self.server.counters)
         counts["quotes_superseded"] = self.sampler.superseded
-        counts["pages"] = len(self.hub.clients)
         return counts
 
     async def _pump(self) -> None:
