@@ -31,7 +31,7 @@
 //                               ("0": not sent: no token typed, or cancelled in the dialog,
 //                               or controls disabled), data-ok = "true" | "false"
 //   #readonly-notice            shown when settings.controls_enabled is not true (then the
-//                               control buttons and #token are disabled)
+//                               control buttons are disabled)
 //   window.__dashboard          {state (the view), connected (bool), snapshots (count), seq,
 //                               reconnects, renderPending (the DOM lags the state),
 //                               eventToDomMs (last 10000, ms, recorded in the
@@ -951,7 +951,8 @@ function renderAlertCount() {
     if (sevClass(a[i].severity) === 'bad') bad++;
   }
   const el = $('top-alerts');
-  setText(el, `${n}${bad ? ` (${bad} critical)` : ''}`);
+  const more = n === a.length && a.length >= LIST_BOUNDS.alerts ? '+' : '';  // the list is full
+  setText(el, `${n}${more}${bad ? ` (${bad}${more} critical)` : ''}`);
   setCls(el, 'num ' + (bad ? 'bad' : n ? 'warn' : ''));
 }
 function lastPoint(series) {
@@ -1451,7 +1452,6 @@ function updateControlButtons() {
   const off = !controlsEnabled() || controlBusy;
   for (const id of ['halt', 'resume', 'cancel-all']) $(id).disabled = off;
   for (const b of document.querySelectorAll('.flatten[data-symbol]')) b.disabled = off;
-  $('token').disabled = !controlsEnabled();
 }
 
 function confirmDialog(title, text) {
