@@ -66,10 +66,17 @@ def is_loopback(host: str) -> bool:
 
 
 def check_exposure(settings: DashboardSettings, token: str | None) -> None:
-    """Refuse to listen beyond loopback without the token (TLS is checked on decoding).
+    """Refuse a token with whitespace or control characters (it could not travel in a
+    header or a key file), and listening beyond loopback without the token (TLS is checked
+    on decoding).
 
-    Raises SettingsError naming the key and the reason.
+    Raises SettingsError naming the key or variable and the reason, never the token.
     """
+    if token and any(c.isspace() or not c.isprintable() for c in token):
+        raise SettingsError(
+            f"{TOKEN_ENV}: contains whitespace or a control character (a stray newline from a"
+            " file?); set it to the token alone"
+        )
     if is_loopback(settings.host):
         return
     if not token:

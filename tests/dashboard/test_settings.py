@@ -89,3 +89,10 @@ def test_every_metrics_port_of_the_settings_is_scraped_the_simulator_only_in_pap
         "dashboard",
     }
     assert set(paper) - set(testnet) == {"simulator"}
+
+
+def test_a_token_with_whitespace_is_refused_without_showing_it() -> None:
+    settings = DashboardSettings(metrics_port=9107)
+    with pytest.raises(SettingsError, match=r"DASHBOARD_TOKEN: contains whitespace") as info:
+        check_exposure(settings, "abc def\n")
+    assert "abc" not in str(info.value)
