@@ -400,6 +400,7 @@ function markPath(path, op, value, sym) {
       if (b === 'working') {
         // sym: the order's symbol (looked up before a delete); a symbol's row and chart only
         mark('working', path.length > 2 ? c : undefined);
+        mark('strategies');  // their working-order counts
         mark('market', sym || undefined);
         mark('prices', sym || undefined);
       } else if (b === 'fills') {
@@ -582,6 +583,7 @@ function initTables() {
         (k, s) => ({ t: s.symbol || NA }),
         (k, s) => ({ t: fmtQty(s.symbol, s.position_qty), c: 'r num ' + qtySideClass(s.position_qty) }),
         (k, s) => ({ t: signed(s.realised_pnl_usdt, 2), c: 'r num ' + pnlClass(s.realised_pnl_usdt) }),
+        (k) => ({ t: String(workingCount(k)), c: 'r num' }),
         (k, s) => ({ t: s.reason || '', c: 'detail', title: s.reason || '' }),
         (k, s) => ({ t: fmtTime(s.ts_ns), c: 'r num muted' }),
       ],
@@ -735,6 +737,12 @@ function behindSpec(o) {
   if (touch === null || touch <= 0) return { t: NA, c: 'r num' };
   const bps = (buy ? touch - p : p - touch) / touch * 1e4;
   return { t: fixed(bps, 2), c: 'r num ' + (bps < -0.001 ? 'warn' : bps < 0.001 ? 'good' : '') };
+}
+function workingCount(strategyId) {
+  const w = state.orders.working || {};
+  let n = 0;
+  for (const k in w) if (w[k] && w[k].strategy_id === strategyId) n++;
+  return n;
 }
 function ordersOf(sym) {
   const out = [];
