@@ -64,6 +64,8 @@ from shared.settings import (
 CONF = REPO_ROOT / "deploy" / "supervisord.conf"
 LIVE_COUNTDOWN_S = 10
 VENUE_START_S = 60.0  # the paper venue answers within this after supervisord is up
+DASHBOARD = "dashboard"
+DASHBOARD_AFTER_S = 15.0  # the dashboard starts once the others run, or after this
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -160,8 +162,18 @@ def _start_services(
                     " see its log (<run dir>/logs/simulator.log)"
                 )
             time.sleep(0.1)  # polling the venue's start-up
-    for name in _programs(sections)[1:]:
+    trading = [name for name in _programs(sections)[1:] if name != DASHBOARD]
+    for name in trading:
         supervisor.rpc.startProcess(name, False)
+    # The dashboard only watches: it starts once the others run (or after DASHBOARD_AFTER_S),
+    # so that its start-up does not compete with theirs for the CPU.
+    deadline = time.monotonic() + DASHBOARD_AFTER_S
+    while time.monotonic() < deadline and process.poll() is None:
+        states = {p.name: p.state for p in supervisor.processes()}
+        if all(states.get(name) != "STARTING" for name in trading):
+            break
+        time.sleep(0.2)  # polling the programs' start-up
+    supervisor.rpc.startProcess(DASHBOARD, False)
 
 
 def _shutdown(
