@@ -34,6 +34,22 @@ class Supervisor:
     def __init__(self, run_dir: Path) -> None:
         self.socket = run_dir / "supervisor.sock"
 
+    def spawn_counts(self) -> dict[str, int]:
+        """How often this supervisord spawned each program, from its log ({}: no log)."""
+        counts: dict[str, int] = {}
+        log_path = self.socket.parent / "logs" / "supervisord.log"
+        try:
+            text = log_path.read_text(errors="replace")
+        except OSError:
+            return counts
+        for line in text.splitlines():
+            if "supervisord started with pid" in line:
+                counts = {}  # a new supervisord: count from here
+            elif "spawned: '" in line:
+                name = line.split("spawned: '", 1)[1].split("'", 1)[0]
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
     def processes(self) -> list[ProcessInfo]:
         """Blocking. Raises OSError, HTTPException or xmlrpc.client.Error when it cannot."""
         transport = SupervisorTransport(None, None, f"unix://{self.socket}")
@@ -64,10 +80,14 @@ async def poll_supervisor(
     changed: Callable[[], None],
 ) -> None:
     """Fold supervisord's process list every `interval_s`, for as long as the service runs."""
+    seeded = False
     while True:
         started = time.monotonic()
         try:
             infos = await asyncio.to_thread(supervisor.processes)
+            if not seeded:
+                processes.seed(await asyncio.to_thread(supervisor.spawn_counts))
+                seeded = True
         except SUPERVISOR_ERRORS as e:
             processes.unreachable(view, f"supervisord not reachable on {supervisor.socket}: {e}")
             processes.heard(view, liveness(), time.time_ns())

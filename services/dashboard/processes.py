@@ -1,7 +1,8 @@
 """Fold supervisord's process list and the bus's liveness into health.services.
 
-A restart is a change of a program's pid seen between two polls (a program that starts
-and crashes between two polls is seen once). Pure: the infos and time are passed in.
+A restart is a spawn of a program after its first by this supervisord: counted from its log
+once (`seed`), then as changes of the pid seen between two polls (a program that starts and
+crashes between two polls is seen once). Pure: the infos and time are passed in.
 """
 
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ class ProcessFold:
     def __init__(self) -> None:
         self._pids: dict[str, int] = {}
         self._restarts: dict[str, int] = {}
+
+    def seed(self, spawns: dict[str, int]) -> None:
+        """Restarts before the dashboard's first poll: spawns this supervisord made - 1."""
+        for name, count in spawns.items():
+            self._restarts[name] = max(self._restarts.get(name, 0), count - 1)
 
     def polled(
         self,

@@ -9,7 +9,7 @@ from services.dashboard.events import fold, slippage_bps
 from services.dashboard.market import QuoteSampler
 from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.money import fold_daily_loss
-from services.dashboard.polls import read_day_start
+from services.dashboard.polls import Supervisor, read_day_start
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
 from services.dashboard.view import Header, View
 from shared.schema import (
@@ -299,3 +299,25 @@ def test_the_start_of_day_equity_is_read_from_the_journal_read_only(tmp_path: Pa
         db.execute("INSERT INTO day_start_equity VALUES ('2026-12-07', '100000.5', 1)")
         db.commit()
     assert read_day_start(tmp_path, now_ns) == D("100000.5")
+
+
+def test_restarts_before_the_dashboard_came_are_seeded_from_supervisords_log() -> None:
+    view, processes = View(HEADER), ProcessFold()
+    processes.seed({"executor": 3, "feed": 1})
+    processes.polled(view, [ProcessInfo("executor", "RUNNING", 10, 3.0, "")], {}, 1)
+    processes.polled(view, [ProcessInfo("feed", "RUNNING", 11, 3.0, "")], {}, 1)
+    services = view.state["health"]["services"]
+    assert (services["executor"]["restarts"], services["feed"]["restarts"]) == (2, 0)
+
+
+def test_spawns_are_counted_from_the_log_of_the_last_supervisord(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "supervisord.log").write_text(
+        "x INFO supervisord started with pid 1\n"
+        "x INFO spawned: 'executor' with pid 5\n"
+        "x INFO supervisord started with pid 2\n"
+        "x INFO spawned: 'executor' with pid 7\n"
+        "x INFO spawned: 'executor' with pid 9\n"
+    )
+    assert Supervisor(tmp_path).spawn_counts() == {"executor": 2}
+    assert Supervisor(tmp_path / "none").spawn_counts() == {}
