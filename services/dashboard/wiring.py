@@ -19,7 +19,7 @@ def subscribe(sources: BusSources, node: BusNode, eps: Endpoints, bus: BusSettin
             "executor",
             node.subscriber([eps.execution_events], ["exec.", *_SENDERS], hwm=bus.events_hwm),
             [eps.execution_snapshot],
-            ("exec.snapshot.", "status."),
+            ("exec.snapshot.",),  # its one ExecutionSnapshot answers any prefix
         )
     )
     instances = [instance_endpoints(eps, name) for name in strategy_instances()]
