@@ -35,7 +35,8 @@
 //   window.__dashboard          {state (the view), connected (bool), snapshots (count), seq,
 //                               reconnects, renderPending (the DOM lags the state),
 //                               eventToDomMs (last 10000, ms, recorded in the
-//                               rAF callback after the DOM update, for deltas with ts_sent_ns > 0)}
+//                               rAF callback after the DOM update, for deltas with ts_sent_ns > 0),
+//                               renderMs (last 1000 frames' DOM work, ms: the page's own share)}
 //
 // A control with an empty token is not sent and asks for no confirmation.
 
@@ -65,6 +66,7 @@ let ws = null;
 let lastMessageMs = 0;
 let disconnectedSinceMs = null;
 const eventToDomMs = [];
+const renderMs = [];              // how long each frame's DOM work took (the page's own share)
 let pendingLatencySent = [];      // ts_sent_ms of deltas applied but not yet rendered
 
 window.__dashboard = {
@@ -75,6 +77,7 @@ window.__dashboard = {
   get reconnects() { return reconnects; },
   get renderPending() { return frameRequested; },  // true: state changes not in the DOM yet
   eventToDomMs,
+  renderMs,
 };
 
 function emptyView() {
@@ -486,11 +489,14 @@ function requestFrame() {
 
 function onFrame() {
   frameRequested = false;
+  const t0 = performance.now();
   try {
     render();
   } catch (e) {
     console.error('dashboard render failed', e);
   }
+  renderMs.push(performance.now() - t0);
+  if (renderMs.length > 1000) renderMs.splice(0, renderMs.length - 1000);
   if (pendingLatencySent.length) {
     const now = Date.now();
     for (const sentMs of pendingLatencySent) eventToDomMs.push(now - sentMs);
