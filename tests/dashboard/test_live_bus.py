@@ -161,12 +161,12 @@ class Rig:
     url: str
 
 
-@pytest.fixture
-async def rig(make_node: MakeNode, ipc_dir: Path) -> AsyncIterator[Rig]:
-    executor = Executor(make_node("executor", heartbeat_interval_ms=_BEAT_MS), _snapshot())
-    executor.start()
+@contextlib.asynccontextmanager
+async def running_dashboard(
+    make_node: MakeNode, ipc_dir: Path, port: int
+) -> AsyncIterator[DashboardService]:
+    """A DashboardService on `port`, started and running; stopped (port freed) at exit."""
     node = make_node("dashboard", heartbeat_interval_ms=_BEAT_MS)
-    port = free_port()
     settings = DashboardSettings(
         metrics_port=free_port(), port=port, supervisor_poll_s=0.5, scrape_interval_s=0.5
     )
@@ -176,15 +176,26 @@ async def rig(make_node: MakeNode, ipc_dir: Path) -> AsyncIterator[Rig]:
         await dashboard.start(resources)
         running = asyncio.create_task(dashboard.run())
         try:
-            yield Rig(executor, dashboard, f"http://127.0.0.1:{port}")
+            yield dashboard
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-            assert executor.task is not None
-            executor.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await executor.task
+
+
+@pytest.fixture
+async def rig(make_node: MakeNode, ipc_dir: Path) -> AsyncIterator[Rig]:
+    executor = Executor(make_node("executor", heartbeat_interval_ms=_BEAT_MS), _snapshot())
+    executor.start()
+    port = free_port()
+    try:
+        async with running_dashboard(make_node, ipc_dir, port) as dashboard:
+            yield Rig(executor, dashboard, f"http://127.0.0.1:{port}")
+    finally:
+        assert executor.task is not None
+        executor.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await executor.task
 
 
 def _accepted(cid: str) -> OrderAccepted:
@@ -316,3 +327,22 @@ async def test_flatten_refused_by_the_executor_says_why(rig: Rig) -> None:
     assert [(c.symbol, c.strategy_id, c.reason) for c in closes] == [
         ("SOLUSDT", "executor", "operator via dashboard")
     ]
+
+
+async def test_a_restarted_dashboard_serves_the_state_again_from_the_snapshots(
+    rig: Rig, make_node: MakeNode, ipc_dir: Path
+) -> None:
+    rig.executor.snapshot = _snapshot(TradingState.REDUCING, orders=(_open("mom1-1-7", "mom1"),))
+    rig.executor.send(TradingStateChanged(state=TradingState.REDUCING, reason="x", ts_event_ns=1))
+    await eventually(lambda: rig.dashboard.view.get(("health", "trading_state")) == "REDUCING", 10)
+
+    port = free_port()  # a new dashboard process: it knows only what the snapshots say
+    async with running_dashboard(make_node, ipc_dir, port) as again:
+        await eventually(lambda: again.view.get(("health", "trading_state")) == "REDUCING", 10)
+        url = f"http://127.0.0.1:{port}/ws"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            first = await ws.receive_json(timeout=10)
+
+    assert first["type"] == "snapshot"
+    assert first["state"]["health"]["trading_state"] == "REDUCING"
+    assert set(first["state"]["orders"]["working"]) == {"mom1-1-7"}
