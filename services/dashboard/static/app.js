@@ -49,6 +49,7 @@ const DEFAULT_BOUND = 2000;
 const LATENCY_KEEP = 10000;
 const CHART_MIN_INTERVAL_MS = 500;
 const BACKOFF_START_MS = 500, BACKOFF_MAX_MS = 5000;
+const SILENT_AFTER_S = 10;        // a live socket quiet this long is flagged (polls come every 2 s)
 const TABS = ['overview', 'orders', 'market', 'latency', 'research', 'controls'];
 const COLORS = {
   green: '#3fb950', red: '#f85149', amber: '#d29922', blue: '#58a6ff', purple: '#bc8cff',
@@ -1074,6 +1075,14 @@ function tick() {
   if (disconnectedSinceMs !== null) {
     setText($('stale-notice'), `disconnected: figures frozen since ${fmtDateTime(disconnectedSinceMs).slice(11)} UTC`);
   }
+  // an open socket that has said nothing for a while: the server's 2 s polls stopped
+  if (connected) {
+    const quiet = lastMessageMs ? (Date.now() - lastMessageMs) / 1000 : 0;
+    const el = $('connection');
+    const silent = quiet > SILENT_AFTER_S;
+    setText(el, silent ? `live · silent ${quiet.toFixed(0)} s` : 'live');
+    el.classList.toggle('silent', silent);
+  }
 }
 
 // ------------------------------------------------------------------ charts (uPlot)
@@ -1592,6 +1601,7 @@ function setConnection(live) {
   el.dataset.state = live ? 'live' : 'reconnecting';
   el.dataset.attempt = String(attempt);
   setText(el, live ? 'live' : attempt > 0 ? `reconnecting (attempt ${attempt})` : 'connecting');
+  el.classList.remove('silent');
   document.body.classList.toggle('stale', !live && snapshots > 0);
   const sn = $('stale-notice');
   if (live) { disconnectedSinceMs = null; sn.classList.add('hidden'); }
