@@ -1213,7 +1213,7 @@ function drawEquity() {
   ensureChart('equity', el, (w) => ({
     width: w, height: 200, tzDate: utc,
     legend: { live: true },
-    cursor: { drag: { x: true, y: false } },
+    cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, eq: { auto: true }, pnl: { auto: true } },
     series: [
       { value: (u, v) => v === null ? '—' : fmtDateTime(v * 1000).slice(11) },
@@ -1228,7 +1228,7 @@ function drawEquity() {
 function latOpts(w) {
   return {
     width: w, height: 240, tzDate: utc,
-    cursor: { drag: { x: true, y: false } },
+    cursor: { drag: { x: false, y: false } },
     // log scale: a p99 of a second beside a p50 of a millisecond keeps both readable
     scales: { x: { time: true }, y: { distr: 3, log: 10 } },
     series: [
@@ -1295,7 +1295,7 @@ function makePriceBox(sym) {
   const opts = {
     width: chartWidth(el), height: 220, tzDate: utc,
     legend: { show: false },
-    cursor: { drag: { x: true, y: false }, points: { show: false } },
+    cursor: { drag: { x: false, y: false }, points: { show: false } },
     scales: {
       x: { time: true },
       y: {
@@ -1338,8 +1338,9 @@ function drawOrderLines(u, sym) {
     if (p === null) continue;
     const y = Math.round(u.valToPos(p, 'y', true)) + 0.5;
     if (y < top || y > top + height) continue;
-    const col = sideClass(o.side) === 'buy' ? COLORS.green : COLORS.red;
-    lines.push({ y, col, text: `${o.side} ${fmtQty(sym, o.qty)} @ ${fmtPrice(sym, p)}`, more: 0 });
+    const side = sideClass(o.side);
+    const col = side === 'buy' ? COLORS.green : side === 'sell' ? COLORS.red : COLORS.axis;
+    lines.push({ y, col, text: `${o.side || 'side n/a'} ${fmtQty(sym, o.qty)} @ ${fmtPrice(sym, p)}`, more: 0 });
     ctx.strokeStyle = col;
     ctx.lineWidth = devicePixelRatio;
     ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
@@ -1363,11 +1364,18 @@ function drawOrderLines(u, sym) {
   }
   ctx.restore();
 }
+let priceWindowS = 300;  // the Market charts' span: the last 5 minutes unless chosen otherwise
 function drawPrice(sym) {
   const c = priceCharts.get(sym);
   if (!c) { syncPriceCharts(); return; }
   const m = (state.market.symbols || {})[sym] || {};
-  const mid = seriesXY(m.prices);
+  let mid = seriesXY(m.prices);  // one mid a second (the table above has the live touch)
+  if (priceWindowS > 0 && mid[0].length) {
+    const from = mid[0][mid[0].length - 1] - priceWindowS;
+    let i = 0;
+    while (i < mid[0].length && mid[0][i] < from) i++;
+    mid = [mid[0].slice(i), mid[1].slice(i)];
+  }
   const first = mid[0].length ? mid[0][0] : -Infinity;
   const bx = [], by = [], sx = [], sy = [];
   for (const f of state.orders.fills || []) {
@@ -1378,7 +1386,7 @@ function drawPrice(sym) {
   }
   c.u.setData(joinXY([mid, [bx, by], [sx, sy]]));
   const n = ordersOf(sym).length;
-  c.info.textContent = `  bid ${fmtPrice(sym, m.bid)} · ask ${fmtPrice(sym, m.ask)} · ${n} working order${n === 1 ? '' : 's'} · ${bx.length + sx.length} fills shown`;
+  c.info.textContent = `  ${n} working order${n === 1 ? '' : 's'} · ${bx.length + sx.length} fill${bx.length + sx.length === 1 ? '' : 's'} shown`;
 }
 
 // ------------------------------------------------------------------ tabs
@@ -1684,6 +1692,13 @@ function start() {
     if (i >= 0) showTab(TABS[i]);
   });
   $('reports-reload').addEventListener('click', () => loadReports());
+  for (const b of document.querySelectorAll('[data-window]')) {
+    b.addEventListener('click', () => {
+      priceWindowS = Number(b.dataset.window);
+      for (const o of document.querySelectorAll('[data-window]')) o.classList.toggle('active', o === b);
+      chartDirty('prices');
+    });
+  }
   window.addEventListener('hashchange', () => showTab(location.hash.slice(1)));
   document.addEventListener('visibilitychange', () => { if (!document.hidden) { chartDirty('equity'); chartDirty('latency'); chartDirty('prices'); } });
   showTab(location.hash.slice(1) || 'overview');
