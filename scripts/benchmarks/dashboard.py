@@ -14,6 +14,10 @@ opens the page (headless, Playwright) and the window is measured:
   nearest-rank percentiles. Target: p50 <= 250 ms.
 - `dashboard.cpu_pct_one_core`: the dashboard process's utime + stime (/proc/<pid>/stat)
   over the window / its wall time, in % of one core. Target: <= 5 %.
+- `dashboard.event_path_p50_ms` / `_p99_ms` and `dashboard.sampled_path_p50_ms` / `_p99_ms`:
+  the same latency split by the delta's `sampled` flag (docs/dashboard.md), measured beside
+  the page (a WebSocket wrapper installed before it loads: ts_sent_ns to the next frame after
+  the delta arrived): market data held by the quote sampler vs the events' own path.
 - `dashboard.rss_mb`: its VmRSS at the end of the window (the largest sample in the note).
 - `dashboard.deltas_per_s`: eventToDomMs samples a second (how busy the page was).
 
@@ -45,6 +49,29 @@ SAMPLE_EVERY_S: Final = 1.0
 P50_TARGET_MS: Final = 250.0
 CPU_TARGET_PCT: Final = 5.0
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
+# Beside the page's own figure, split by path: each delta's ts_sent_ns to the next frame after
+# it arrived (the frame the page renders it in), for deltas with sampled market data (held
+# up to 1/quotes-per-s by the sampler) and for the others (the event path).
+SPLIT_JS: Final = """
+(() => {
+  const split = {sampled: [], event: []};
+  window.__bench = split;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        let m;
+        try { m = JSON.parse(e.data); } catch (_) { return; }
+        if (m.type !== 'delta' || !m.ts_sent_ns) return;
+        const sentMs = m.ts_sent_ns / 1e6;
+        const into = m.sampled ? split.sampled : split.event;
+        requestAnimationFrame(() => into.push(Date.now() - sentMs));
+      });
+    }
+  };
+})();
+"""
 
 
 def _say(line: str) -> None:
@@ -76,11 +103,14 @@ def _measure(dashboard: Dashboard, seconds: float) -> Result:
     """The page's latencies and the dashboard process's CPU and RSS over `seconds`."""
     with sync_playwright() as playwright:
         browser = launch(playwright)
-        page = open_page(browser, dashboard.url)
+        page = open_page(browser, dashboard.url, on_page=lambda p: p.add_init_script(SPLIT_JS))
         page.wait_for_function(  # past the first snapshot and the charts' first draw
             f"() => window.__dashboard.eventToDomMs.length >= {WARM_UP_DELTAS}", timeout=60_000
         )
-        page.evaluate("() => { window.__dashboard.eventToDomMs.length = 0; }")
+        page.evaluate(
+            "() => { window.__dashboard.eventToDomMs.length = 0;"
+            " window.__bench.sampled.length = 0; window.__bench.event.length = 0; }"
+        )
         pid = dashboard.pid()
         started, cpu_started = time.monotonic(), cpu_seconds(pid)
         rss: list[float] = []
@@ -91,9 +121,16 @@ def _measure(dashboard: Dashboard, seconds: float) -> Result:
         cpu = cpu_seconds(pid) - cpu_started
         elapsed = time.monotonic() - started
         latencies = page.evaluate("() => Array.from(window.__dashboard.eventToDomMs)")
+        split = page.evaluate("() => window.__bench")
         rss.append(rss_mb(pid) or 0.0)
         browser.close()
-    return {"latencies": sorted(latencies), "cpu_s": cpu, "elapsed_s": elapsed, "rss": rss}
+    return {
+        "latencies": sorted(latencies),
+        "split": {path: sorted(values) for path, values in split.items()},
+        "cpu_s": cpu,
+        "elapsed_s": elapsed,
+        "rss": rss,
+    }
 
 
 def _verdict(value: float | None, target: float, unit: str) -> str:
@@ -110,7 +147,8 @@ def _results(measured: Result) -> Iterator[Result]:
     elapsed = measured["elapsed_s"]
     note = f"{len(latencies)} deltas over {elapsed:.0f} s, the page's eventToDomMs"
     for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
-        value = nearest_rank(latencies, q)
+        exact = nearest_rank(latencies, q)
+        value = None if exact is None else round(exact, 1)
         line: Result = {
             "name": f"dashboard.event_to_dom_{name}_ms",
             "value": value,
@@ -124,6 +162,7 @@ def _results(measured: Result) -> Iterator[Result]:
         else:
             _say(f"event to DOM {name} {value} ms")
         yield line
+    yield from _split(measured["split"])
     cpu_pct = round(measured["cpu_s"] / elapsed * 100, 2)
     _say(f"CPU {cpu_pct} % of one core ({_verdict(cpu_pct, CPU_TARGET_PCT, '%')})")
     yield {
@@ -146,6 +185,22 @@ def _results(measured: Result) -> Iterator[Result]:
         "value": round(len(latencies) / elapsed, 1),
         "unit": "1/s",
     }
+
+
+def _split(split: dict[str, list[float]]) -> Iterator[Result]:
+    for path, values in split.items():
+        for name, q in (("p50", 0.5), ("p99", 0.99)):
+            exact = nearest_rank(values, q)
+            value = None if exact is None else round(exact, 1)
+            _say(f"{path} path {name} {value} ms ({len(values)} deltas)")
+            yield {
+                "name": f"dashboard.{path}_path_{name}_ms",
+                "value": value,
+                "unit": "ms",
+                "samples": len(values),
+                "note": "ts_sent_ns to the frame after the delta arrived, deltas with"
+                f" sampled={'true' if path == 'sampled' else 'false'}",
+            }
 
 
 def run(quick: bool) -> Iterator[Result]:
