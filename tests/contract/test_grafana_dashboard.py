@@ -27,7 +27,7 @@ from shared.runtime.metrics import (
 ROOT: Final = Path(__file__).resolve().parents[2]
 DASHBOARDS: Final = sorted((ROOT / "deploy" / "grafana").glob("*.json"))
 PROMETHEUS: Final = ROOT / "deploy" / "prometheus.yml"
-SERVICES: Final = ("scanner", "recorder", "feed", "strategy", "executor", "simulator")
+SERVICES: Final = ("scanner", "recorder", "feed", "strategy", "executor", "simulator", "dashboard")
 PROMETHEUS_BUILTINS: Final = frozenset({"up"})  # made by Prometheus, not by a service
 
 # PromQL words that look like metric names: functions are followed by "(", so these are

@@ -10,7 +10,7 @@ import pytest
 from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT
 
 pytestmark = pytest.mark.integration
-SERVICES = ["simulator", "scanner", "recorder", "feed", "executor", "strategy"]
+SERVICES = ["simulator", "scanner", "recorder", "feed", "executor", "strategy", "dashboard"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -54,6 +54,11 @@ BREAKAGES = {
         "max-open-orders = 10 ",
         "max-open-orders = -1 ",
         "key [executor] max-open-orders: Expected `int` >= 1",
+    ),
+    "dashboard": (
+        'host = "127.0.0.1" ',
+        'host = "0.0.0.0" ',
+        "key [dashboard] host",
     ),
 }
 
