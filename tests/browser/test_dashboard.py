@@ -251,13 +251,14 @@ def test_halt_from_the_page_halts_and_flattens_then_resume(
     eventually_sync(lambda: not venue_flat(system), timeout_s=90, interval_s=0.2)
     control(page, "#halt", TOKEN)
     expect(page.locator("#control-result")).to_have_attribute("data-ok", "true", timeout=30_000)
-    eventually_sync(lambda: trading_state(system) == "Halted", timeout_s=30, interval_s=0.5)
-    eventually_sync(lambda: venue_flat(system), timeout_s=30, interval_s=0.5)
+    # scripts/status takes 2-15 s on a loaded machine: a few asks at most
+    eventually_sync(lambda: trading_state(system) == "Halted", timeout_s=60, interval_s=0.5)
+    eventually_sync(lambda: venue_flat(system), timeout_s=60, interval_s=0.5)
     expect(page.locator("#trading-state")).to_contain_text("HALTED", ignore_case=True)
     painted(page)
     page.screenshot(path=screenshots_dir / "7-controls-halted.png", full_page=True)
 
     control(page, "#resume", TOKEN)
     expect(page.locator("#control-result")).to_have_attribute("data-ok", "true", timeout=30_000)
-    eventually_sync(lambda: trading_state(system) == "Active", timeout_s=30, interval_s=0.5)
+    eventually_sync(lambda: trading_state(system) == "Active", timeout_s=60, interval_s=0.5)
     expect(page.locator("#trading-state")).to_contain_text("ACTIVE", ignore_case=True)
