@@ -200,6 +200,7 @@ def _fill_row(
         "latency_ms": _latency_ms(message.ts_trigger_recv_ns, message.ts_ack_ns),
         "client_order_id": message.client_order_id,
         "strategy_id": message.strategy_id,
+        "exec_id": message.exec_id,  # the venue's execId: unique per fill (the page's row key)
     }
 
 

@@ -160,6 +160,7 @@ def test_a_fill_ends_the_order_adds_a_row_with_slippage_latency_and_the_fee() ->
     row = state["orders"]["fills"][-1]
     assert row["slippage_bps"] == 1.0  # bought 5 above a 50000 mid
     assert row["latency_ms"] == 2.5  # tick received -> venue ack
+    assert row["exec_id"] == "e1"  # the venue's execId: the page's row key
     assert state["money"]["fees_usdt"] == "0.1"
 
 
