@@ -1,10 +1,11 @@
 """Fold Prometheus scrapes and supervisord's process list into the view.
 
 Scrapes: the bus's drop, gap and loss counters summed over the services; the executor's
-circuit breakers; its tick-to-order and order-to-ack latency (p50 and p99: the executor's
-own exact figures over its last samples, `executor_latency_recent_us`; p90: interpolated
-from its histogram over the last minute); the market maker's stage durations (p50, p99
-interpolated from `mm_stage_latency_seconds` over the last minute). A service whose
+circuit breakers; its tick-to-order and order-to-ack latency (p50, p90, p99 all from one
+source: the executor's own exact figures over its last samples, `executor_latency_recent_us`,
+each quantile it exports; one it does not export is None, never taken from elsewhere); the
+market maker's stage durations (p50, p99 interpolated from `mm_stage_latency_seconds` over
+the last minute). A service whose
 scrape failed keeps its last figures in the sums and is named in health.metrics_errors.
 Pure: samples and time are passed in.
 """
@@ -109,7 +110,7 @@ class MetricsFold:
                 view.set(("health", "breakers", s.labels.get("group", "")), {"state": state})
             elif s.name == "executor_latency_recent_us":
                 recent[(s.labels.get("stage", ""), s.labels.get("quantile", ""))] = s.value
-            elif s.name in ("executor_latency_us_bucket", "mm_stage_latency_seconds_bucket"):
+            elif s.name == "mm_stage_latency_seconds_bucket":
                 key = (s.name, s.labels.get("stage", ""))
                 bound = float(s.labels.get("le", "inf"))
                 buckets = histograms.setdefault(key, {})
@@ -139,13 +140,11 @@ class MetricsFold:
         self, view: View, recent: dict[tuple[str, str], float], now_ns: int
     ) -> None:
         for stage, key in _EXECUTOR_STAGES.items():
-            window = self._windows.get(("executor", "executor_latency_us_bucket", stage))
-            p50, p99 = recent.get((stage, "0.5")), recent.get((stage, "0.99"))
-            p90 = None if window is None else window.quantile(0.9)
+            # One source for the three: the quantiles of one sample set, taken in one scrape
+            # (so p50 <= p90 <= p99); one the executor does not export stays unknown.
             figures = {
-                "p50": _ms(p50),
-                "p90": _ms(p90),
-                "p99": _ms(p99),
+                name: _ms(recent.get((stage, quantile)))
+                for name, quantile in (("p50", "0.5"), ("p90", "0.9"), ("p99", "0.99"))
             }
             if all(v is None for v in figures.values()):
                 continue
