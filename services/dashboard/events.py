@@ -69,10 +69,11 @@ def _amended(view: View, message: OrderAmended, now_ns: int) -> None:
 
 def _service_status(view: View, message: ServiceStatus, now_ns: int) -> None:
     view.scratch.setdefault("bus_detail", {})[message.service] = message.detail
+    view.scratch.setdefault("bus_status", {})[message.service] = message.state.name
     ensure_service(view, message.service)
     view.merge(
         ("health", "services", message.service),
-        {"bus_state": message.state.name, "detail": message.detail},
+        {"bus_state": message.state.name, "bus_state_source": "status", "detail": message.detail},
     )
 
 

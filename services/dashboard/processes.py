@@ -32,6 +32,24 @@ class Liveness:
     alive: bool
 
 
+def bus_state(status: str | None, live: Liveness | None, now_ns: int) -> tuple[str | None, str]:
+    """The service's state on the bus and where it comes from ("status": its own last
+    ServiceStatus; "heartbeats": its liveness, `alive` or `silent N s`; "": unknown).
+
+    Most services publish a ServiceStatus once at their start (before a late dashboard
+    joins) or never: their liveness says what the bus knows. A silent service's last status
+    is stale, so silence wins over it.
+    """
+    last_heard_ns = None if live is None else live.last_heard_ns
+    if live is not None and last_heard_ns is not None and not live.alive:
+        return f"silent {max(0, now_ns - last_heard_ns) // 1_000_000_000} s", "heartbeats"
+    if status is not None:
+        return status, "status"
+    if last_heard_ns is not None:
+        return "alive", "heartbeats"
+    return None, ""
+
+
 class ProcessFold:
     """The pids seen so far, for counting restarts."""
 
@@ -77,9 +95,15 @@ class ProcessFold:
             if skip and name in skip:
                 continue
             ensure_service(view, name)
+            state, source = bus_state(_status(view, name), live, now_ns)
             view.merge(
                 ("health", "services", name),
-                {"last_heartbeat_ns": live.last_heard_ns, "alive": live.alive},
+                {
+                    "last_heartbeat_ns": live.last_heard_ns,
+                    "alive": live.alive,
+                    "bus_state": state,
+                    "bus_state_source": source or None,
+                },
             )
 
     def _set(self, view: View, info: ProcessInfo, live: Liveness | None, now_ns: int) -> None:
@@ -88,6 +112,7 @@ class ProcessFold:
         if info.name == SELF and info.state == "RUNNING":
             live = Liveness(now_ns, True)  # this process: heard right now
         bus_detail = view.scratch.get("bus_detail", {}).get(info.name)
+        state, source = bus_state(_status(view, info.name), live, now_ns)
         view.merge(
             path,
             {
@@ -98,6 +123,13 @@ class ProcessFold:
                 "last_heartbeat_ns": None if live is None else live.last_heard_ns,
                 "alive": None if live is None else live.alive,
                 "detail": bus_detail if bus_detail is not None else info.description,
+                "bus_state": state,
+                "bus_state_source": source or None,
                 "supervisor_error": None,
             },
         )
+
+
+def _status(view: View, name: str) -> str | None:
+    status: str | None = view.scratch.get("bus_status", {}).get(name)
+    return status

@@ -194,6 +194,7 @@ def ensure_service(view: View, name: str) -> None:
                 "alive": None,
                 "detail": "",
                 "bus_state": None,
+                "bus_state_source": None,
                 "supervisor_error": None,
             },
         )

@@ -25,6 +25,8 @@ from shared.schema import (
     Position,
     PositionChanged,
     Quote,
+    ServiceState,
+    ServiceStatus,
     Symbol,
     TimeInForce,
     TradingState,
@@ -322,3 +324,57 @@ def test_spawns_are_counted_from_the_log_of_the_last_supervisord(tmp_path: Path)
     )
     assert Supervisor(tmp_path).spawn_counts() == {"executor": 2}
     assert Supervisor(tmp_path / "none").spawn_counts() == {}
+
+
+def _status(service: str, state: ServiceState) -> ServiceStatus:
+    return ServiceStatus(service=service, state=state, detail="d", ts_event_ns=1)
+
+
+def test_bus_state_comes_from_heartbeats_when_no_service_status_was_heard() -> None:
+    # Arrange: the feed's heartbeats are heard, its ServiceStatus (sent at its start) is not
+    view, processes = View(HEADER), ProcessFold()
+    now_ns = 100 * 10**9
+    live = {
+        "feed": Liveness(last_heard_ns=now_ns - 10**8, alive=True),
+        "executor": Liveness(last_heard_ns=now_ns - 12 * 10**9, alive=False),
+    }
+    infos = [
+        ProcessInfo("feed", "RUNNING", 10, 3.0, ""),
+        ProcessInfo("executor", "RUNNING", 11, 3.0, ""),
+        ProcessInfo("simulator", "RUNNING", 12, 3.0, ""),
+    ]
+
+    # Act
+    processes.polled(view, infos, live, now_ns)
+
+    # Assert
+    services = view.state["health"]["services"]
+    assert (services["feed"]["bus_state"], services["feed"]["bus_state_source"]) == (
+        "alive",
+        "heartbeats",
+    )
+    assert services["executor"]["bus_state"] == "silent 12 s"
+    assert services["executor"]["bus_state_source"] == "heartbeats"
+    assert services["simulator"]["bus_state"] is None  # not on the bus: unknown
+    assert services["simulator"]["bus_state_source"] is None
+
+
+def test_a_heard_service_status_wins_until_the_service_falls_silent() -> None:
+    view, processes = View(HEADER), ProcessFold()
+    fold(view, _status("scanner", ServiceState.DEGRADED), 0)
+    info = [ProcessInfo("scanner", "RUNNING", 10, 3.0, "")]
+
+    processes.polled(view, info, {"scanner": Liveness(5 * 10**9, alive=True)}, 6 * 10**9)
+    scanner = view.state["health"]["services"]["scanner"]
+    assert (scanner["bus_state"], scanner["bus_state_source"]) == ("DEGRADED", "status")
+
+    processes.polled(view, info, {"scanner": Liveness(5 * 10**9, alive=False)}, 9 * 10**9)
+    scanner = view.state["health"]["services"]["scanner"]
+    assert (scanner["bus_state"], scanner["bus_state_source"]) == ("silent 4 s", "heartbeats")
+
+
+def test_a_sender_supervisord_does_not_list_gets_its_bus_state_from_its_heartbeats() -> None:
+    view, processes = View(HEADER), ProcessFold()
+    processes.heard(view, {"strategy-mm2": Liveness(10**9, alive=True)}, 2 * 10**9)
+    entry = view.state["health"]["services"]["strategy-mm2"]
+    assert (entry["bus_state"], entry["bus_state_source"]) == ("alive", "heartbeats")
