@@ -28,8 +28,10 @@ class QueueBoard:
         self._ahead: dict[str, tuple[Decimal, Decimal | None]] = {}  # cid -> (price, ahead)
         self._dirty: set[str] = set()
         self._emitted_ns = 0
+        self._quotes: dict[str, Quote] = {}  # the last quote per symbol
 
     def on_quote(self, view: View, quote: Quote) -> None:
+        self._quotes[quote.symbol] = quote
         for cid, order, price in _orders_of(view, quote.symbol):
             buy = order["side"] == "Buy"
             touch, shown = (
@@ -60,6 +62,7 @@ class QueueBoard:
 
     def emit(self, view: View, now_ns: int) -> None:
         """Put the changed estimates into the view (at most every EMIT_EVERY_NS)."""
+        self._catch_up(view)
         if not self._dirty or now_ns - self._emitted_ns < EMIT_EVERY_NS:
             return
         self._emitted_ns = now_ns
@@ -71,6 +74,16 @@ class QueueBoard:
         self._dirty.clear()
         for cid in [c for c in self._ahead if c not in working]:  # gone: forgotten
             del self._ahead[cid]
+
+    def _catch_up(self, view: View) -> None:
+        """Place the orders whose details came after the symbol's last quote (an
+        OrderAccepted names none: they come with the executor's snapshot) at that quote,
+        without waiting for the next one."""
+        working: dict[str, dict[str, Any]] = view.get(_WORKING) or {}
+        symbols = {o["symbol"] for cid, o in working.items() if cid not in self._ahead}
+        for symbol in sorted(symbols & self._quotes.keys()):
+            if any(cid not in self._ahead for cid, _, _ in _orders_of(view, symbol)):
+                self.on_quote(view, self._quotes[symbol])
 
     def _set(self, cid: str, price: Decimal, ahead: Decimal | None) -> None:
         if self._ahead.get(cid) != (price, ahead):

@@ -8,6 +8,7 @@ the QueueBoard. The polled sources (supervisord, scrapes, the journal) are in po
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +24,10 @@ from shared.schema import Quote, Trade
 
 log = logging.getLogger(__name__)
 
-DETAILS_REFRESH_NS: Final = (
-    2_000_000_000  # an order without its details: a snapshot at most this often
-)
+# An order without its details (an OrderAccepted names no side, qty or price): the
+# executor's snapshot is asked at once, or as soon as the last one is this old (so within
+# this of the event, and the executor answers at most this often for it).
+DETAILS_REFRESH_NS: Final = 500_000_000
 MD_RESYNC_NS: Final = (
     10_000_000_000  # market data heal themselves: the feed's state at most this often
 )
@@ -87,7 +89,8 @@ class BusSources:
             if feed.name != "executor":
                 await receiver.wait(_WAIT_S)
             elif not feed.refresh.is_set():  # an operator's control may ask for a snapshot
-                await _first(receiver.wait(_WAIT_S), feed.refresh.wait())
+                wait_s = details_due_s(self._view, feed.last_snapshot_ns, self._clock.now_ns())
+                await _first(receiver.wait(min(_WAIT_S, wait_s)), feed.refresh.wait())
             deliveries = receiver.drain(_BATCH)
             if deliveries:
                 self._fold(deliveries)
@@ -118,10 +121,10 @@ class BusSources:
             return False
         if feed.refresh.is_set():
             return True
-        if feed.name != "executor" or now_ns - feed.last_snapshot_ns < DETAILS_REFRESH_NS:
-            return False
-        working = self._view.get(("orders", "working")) or {}
-        return any(order.get("side") is None for order in working.values())
+        return (
+            feed.name == "executor"
+            and details_due_s(self._view, feed.last_snapshot_ns, now_ns) == 0
+        )
 
     async def _snapshot(self, feed: Feed) -> bool:
         """Every snapshot of `feed` applied and folded; False if one did not answer."""
@@ -150,6 +153,15 @@ class BusSources:
             self.counters[f"snapshots_{feed.name}"] += 1
         self._changed()
         return complete
+
+
+def details_due_s(view: View, last_snapshot_ns: int, now_ns: int) -> float:
+    """How long until the executor's snapshot is due for the working orders whose details
+    are missing: 0 now, inf while none lacks them (rate: one per DETAILS_REFRESH_NS)."""
+    working = view.get(("orders", "working")) or {}
+    if not any(o.get("side") is None or o.get("qty") is None for o in working.values()):
+        return math.inf
+    return max(0, last_snapshot_ns + DETAILS_REFRESH_NS - now_ns) / 1e9
 
 
 async def _first(*waits: Any) -> None:

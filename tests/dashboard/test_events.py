@@ -1,6 +1,7 @@
 """Bus messages folded into the view: orders, fills, positions, state, scrapes, processes."""
 
 import contextlib
+import math
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.money import fold_daily_loss
 from services.dashboard.polls import Supervisor, read_day_start
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
+from services.dashboard.sources import DETAILS_REFRESH_NS, details_due_s
 from services.dashboard.view import Header, View
 from shared.schema import (
     ClientOrderId,
@@ -378,3 +380,28 @@ def test_a_sender_supervisord_does_not_list_gets_its_bus_state_from_its_heartbea
     processes.heard(view, {"strategy-mm2": Liveness(10**9, alive=True)}, 2 * 10**9)
     entry = view.state["health"]["services"]["strategy-mm2"]
     assert (entry["bus_state"], entry["bus_state_source"]) == ("alive", "heartbeats")
+
+
+def test_the_executors_snapshot_is_due_at_once_for_an_order_without_details_rate_limited() -> None:
+    view = View(HEADER)
+    assert details_due_s(view, 0, 10**9) == math.inf  # no order: no need
+    fold(view, _snapshot(_order("a")), 0)
+    assert details_due_s(view, 0, 10**9) == math.inf  # its details are known
+    fold(
+        view,
+        OrderAccepted(
+            client_order_id=ClientOrderId("x"),
+            venue_order_id=VenueOrderId("vx"),
+            strategy_id="mom1",
+            symbol=Symbol("ETHUSDT"),
+            ts_event_ns=1,
+            ts_trigger_recv_ns=1,
+            ts_request_sent_ns=1,
+            ts_ack_ns=1,
+        ),
+        0,
+    )
+    last_snapshot_ns = 10 * 10**9
+    assert details_due_s(view, last_snapshot_ns, last_snapshot_ns + 600_000_000) == 0
+    assert details_due_s(view, last_snapshot_ns, last_snapshot_ns + 100_000_000) == 0.4
+    assert DETAILS_REFRESH_NS <= 500_000_000  # the page shows them within a second

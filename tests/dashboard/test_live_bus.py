@@ -8,6 +8,7 @@ publishes the events the test sends and answers SetTradingState as the executor 
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -234,6 +235,27 @@ async def test_an_executor_event_reaches_the_page_as_a_delta_with_its_send_time(
     assert delta["ts_sent_ns"] > 0  # the executor's header time: event-to-page latency
     change = next(c for c in delta["changes"] if c["path"][:2] == ["orders", "working"])
     assert change["value"]["strategy_id"] == "mom1"
+
+
+async def test_an_accepted_orders_details_come_from_the_executor_within_a_second(
+    rig: Rig,
+) -> None:
+    # Arrange: the dashboard has just joined (its snapshot is fresh); the executor then takes
+    # an order, which it holds when it publishes the OrderAccepted (which names no details)
+    dashboard = rig.dashboard
+    await eventually(lambda: dashboard.view.get(("health", "trading_state")) == "ACTIVE", 10)
+    rig.executor.snapshot = _snapshot(orders=(_open("mom1-1-9", "mom1"),))
+    working = ("orders", "working", "mom1-1-9")
+
+    # Act
+    sent = time.monotonic()
+    rig.executor.send(_accepted("mom1-1-9"))
+    await eventually(lambda: (dashboard.view.get(working) or {}).get("side") == "Buy", 10)
+
+    # Assert: asked at once or within DETAILS_REFRESH_NS of the event, not seconds later
+    assert time.monotonic() - sent < 1.0
+    order = dashboard.view.get(working)
+    assert (order["qty"], order["limit_price"], order["order_type"]) == ("0.001", "50000", "Limit")
 
 
 async def test_a_position_event_and_an_executor_restart_resync_the_view(

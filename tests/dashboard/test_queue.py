@@ -119,3 +119,22 @@ def test_the_estimate_never_grows_at_one_price_and_never_goes_below_zero(
         value = D(_ahead(board, view, now) or "0")
         assert D(0) <= value <= last
         last = value
+
+
+def test_an_order_whose_details_come_after_the_quote_is_placed_without_waiting_for_another() -> (
+    None
+):
+    # Arrange: the order is known from its OrderAccepted only (no side, qty, price) when the
+    # symbol's quote comes; then the executor's snapshot brings its details
+    view, board = _view(qty="1"), QueueBoard()
+    details = dict(view.state["orders"]["working"]["q1"])
+    view.merge(("orders", "working", "q1"), {"side": None, "qty": None, "limit_price": None})
+    board.on_quote(view, _quote("100", "10"))
+    assert _ahead(board, view) is None
+    view.set(("orders", "working", "q1"), details)
+
+    # Act: the next flush, no new quote
+    value = _ahead(board, view, 2 * EMIT_EVERY_NS)
+
+    # Assert
+    assert value == "9"
