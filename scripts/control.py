@@ -96,11 +96,20 @@ def spawn_counts(run_dir: Path) -> dict[str, int]:
     return counts
 
 
+_HANDED_OUT: set[int] = set()  # ports free_port() returned in this process
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Return a TCP port on 127.0.0.1 that was free a moment ago and that this process was
+    not given before (the kernel may hand a just-closed port out again: two sections of one
+    settings file got the same one)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def answers(url: str) -> bool:

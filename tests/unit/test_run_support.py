@@ -3,6 +3,9 @@
 import stat
 from pathlib import Path
 
+import pytest
+
+from scripts import control
 from scripts.control import settings_text
 from scripts.preflight import check_settings, ports_of
 from scripts.run_report import crashes
@@ -93,3 +96,36 @@ def test_the_ports_checked_include_metrics_the_venue_and_tcp_bus_endpoints(tmp_p
     assert {f"[{s}] metrics-port" for s in ("simulator", "scanner", "feed", "executor")} <= what
     assert ("[simulator] port", "127.0.0.1", 8999) in ports
     assert ("[bus.endpoints] universe", "127.0.0.1", 7001) in ports
+
+
+def test_the_test_settings_give_every_port_its_own_number(tmp_path: Path) -> None:
+    # The kernel may hand a just-closed port out again; two sections sharing one refused
+    # a system test's run ("[dashboard] metrics-port and [feed] metrics-port are both ...").
+    for _ in range(20):
+        path = tmp_path / "settings.toml"
+        path.write_text(settings_text(8999, {}))
+        numbers = [port for _, _, port in ports_of(check_settings(path, tmp_path, Secrets()))]
+        assert len(numbers) == len(set(numbers)), sorted(numbers)
+
+
+def test_free_port_never_hands_out_a_port_twice_even_when_the_kernel_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kernel_ports = iter([40001, 40001, 40001, 40002])
+
+    class KernelSocket:
+        def __enter__(self) -> "KernelSocket":
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def bind(self, _: object) -> None:
+            self.port = next(kernel_ports)
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(control, "_HANDED_OUT", set())
+    monkeypatch.setattr(control.socket, "socket", KernelSocket)
+    assert [control.free_port(), control.free_port()] == [40001, 40002]
