@@ -174,6 +174,14 @@ class GuardCore:
         for strategy_id in strategy_ids:
             self._instance_of[strategy_id] = instance
 
+    def heard_command(self, now_ns: int, strategy_id: str) -> None:
+        """A command of `strategy_id` arrived at `now_ns`: its instance is alive. A restarted
+        instance's first commands come before the executor's subscriber has reconnected to
+        its events socket; without this its fresh quotes were cancelled as a silent one's."""
+        switch = self._dead_men.get(self._instance_of.get(strategy_id, MAIN_INSTANCE))
+        if switch is not None:
+            switch.heard(now_ns)
+
     def tick(self, watch: Watch) -> list[GuardEffect]:
         """What is due at `watch.now_ns`, in the order to carry it out."""
         now = watch.now_ns

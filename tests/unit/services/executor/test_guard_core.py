@@ -126,6 +126,19 @@ def test_each_strategy_instance_has_its_own_dead_mans_switch() -> None:
     assert effects[2] == CancelOrders(("mom-1",))  # type: ignore[arg-type]
 
 
+def test_a_command_of_an_instance_keeps_its_switch_from_firing() -> None:
+    # mm1 restarted: its first quotes come before the executor hears its events socket again
+    guard = core()
+    guard.heard_strategy(10 * SECOND, "strategy-mm1", {"mm1"})
+    quote = record("mm-2", OrderStatus.ACCEPTED, 0)
+    quote.strategy_id = "mm1"
+
+    guard.heard_command(12 * SECOND, "mm1")
+    assert CancelOrders(("mm-2",)) not in guard.tick(watch(14 * SECOND, working=(quote,)))  # type: ignore[arg-type]
+    # silent again, commands included: the switch fires
+    assert CancelOrders(("mm-2",)) in guard.tick(watch(15 * SECOND, working=(quote,)))  # type: ignore[arg-type]
+
+
 def test_an_order_of_an_id_no_instance_named_falls_to_the_first_instance() -> None:
     guard = core()
     guard.heard_strategy(10 * SECOND, "strategy-mm1", {"mm1"})
