@@ -182,8 +182,7 @@ def _fill(view: View, message: OrderPartiallyFilled | OrderFilled, now_ns: int) 
         )
     mid = view.get(("market", "symbols", message.symbol, "mid"))
     view.append(("orders", "fills"), _fill_row(message, mid, now_ns), FILLS_KEPT)
-    fees = Decimal(view.get(("money", "fees_usdt")) or "0") + message.fee
-    view.set(("money", "fees_usdt"), money(fees))
+    # fees_usdt: today's, from the journal (this process sees only the fills since it came)
 
 
 def _fill_row(

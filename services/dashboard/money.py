@@ -1,8 +1,10 @@
-"""Money into the view: positions, realised PnL, balance and equity, today's loss. Pure."""
+"""Money into the view: positions, balance and equity, today's loss, realised PnL and fees
+(from the journal's reads). Pure."""
 
 from decimal import Decimal
 from typing import Final
 
+from services.dashboard.journal import DayPnl
 from services.dashboard.view import EQUITY_KEPT, View, money
 from shared.schema import BalanceChanged, Position, PositionChanged
 
@@ -25,14 +27,32 @@ def set_position(view: View, position: Position | PositionChanged) -> None:
 
 
 def position_changed(view: View, message: PositionChanged, now_ns: int) -> None:
+    # Its realised_pnl is the venue's curRealisedPnl: the current position's, back to 0 once
+    # it closes; the day's realised PnL comes from the journal (fold_day_pnl).
     if message.qty == 0:
         view.delete((*_POSITIONS, message.symbol))
     else:
         set_position(view, message)
-    realised: dict[str, Decimal] = view.scratch.setdefault("realised_by_symbol", {})
-    realised[message.symbol] = message.realised_pnl
-    total = sum(realised.values(), start=Decimal(0))
-    view.append(("money", "realised_pnl"), [message.ts_event_ns, money(total)], EQUITY_KEPT)
+
+
+def fold_day_pnl(view: View, read: DayPnl) -> None:
+    """Today's realised PnL (fees included) and fees, as the executor's journal says them:
+    the series gets a point per fill read (all of today's again after a replay)."""
+    view.merge(
+        ("money",),
+        {"fees_usdt": money(read.fees), "pnl_day": read.day, "pnl_unknown_reason": read.reason},
+    )
+    points = [[ts_ns, money(value)] for ts_ns, value in read.points]
+    if read.replayed:
+        view.set(("money", "realised_pnl"), points[-EQUITY_KEPT:])
+        return
+    series = view.get(("money", "realised_pnl")) or []
+    last = series[-1][1] if series else None
+    for point in points:
+        if point[1] is None and last is None and series:
+            continue  # unknown already said
+        view.append(("money", "realised_pnl"), point, EQUITY_KEPT)
+        last = point[1]
 
 
 def balance_changed(view: View, message: BalanceChanged, now_ns: int) -> None:

@@ -2,26 +2,26 @@
 
 supervisord: getAllProcessInfo on its unix socket every `supervisor-poll-s`, in a worker
 thread (xmlrpc blocks). Scrapes: http://127.0.0.1:<metrics-port>/metrics of every service
-every `scrape-interval-s`. The executor's journal (read-only): today's start-of-day equity.
+every `scrape-interval-s`. The executor's journal (read-only, journal.py): today's
+start-of-day equity, realised PnL and fees.
 """
 
 import asyncio
 import contextlib
 import http.client
 import logging
-import sqlite3
 import time
 import xmlrpc.client
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final, cast
 
 import aiohttp
 from supervisor.xmlrpc import SupervisorTransport
 
+from services.dashboard.journal import JournalPnl, read_day_start
 from services.dashboard.metrics import MetricsFold, parse
-from services.dashboard.money import fold_daily_loss
+from services.dashboard.money import fold_daily_loss, fold_day_pnl
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
 from services.dashboard.view import View
 
@@ -97,39 +97,27 @@ async def poll_supervisor(
         await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))  # a period
 
 
-JOURNAL: Final = "executor-journal.sqlite"  # in the run dir (the executor's journal_path)
-
-
-def read_day_start(run_dir: Path, now_ns: int) -> Decimal | None:
-    """The executor's journaled equity at the start of today (UTC), read-only; None when
-    the journal or today's row is not there (yet)."""
-    path = run_dir / JOURNAL
-    if not path.exists():
-        return None
-    day = time.strftime("%Y-%m-%d", time.gmtime(now_ns // 1_000_000_000))
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
-            row = db.execute(
-                "SELECT equity_usdt FROM day_start_equity WHERE day = ?", (day,)
-            ).fetchone()
-    except sqlite3.Error as e:
-        log.debug("journal not readable (%s): daily loss unknown", e)
-        return None
-    try:
-        return None if row is None else Decimal(str(row[0]))
-    except InvalidOperation:
-        return None
-
-
 async def poll_journal(
-    run_dir: Path, view: View, *, interval_s: float, changed: Callable[[], None]
+    run_dir: Path,
+    view: View,
+    *,
+    interval_s: float,
+    changed: Callable[[], None],
+    fills_heard: asyncio.Event,
 ) -> None:
-    """Fold today's loss (journal's start-of-day equity vs the equity now) every `interval_s`."""
+    """Fold today's loss (journal's start-of-day equity vs the equity now), realised PnL and
+    fees every `interval_s`, and as soon as a fill is heard (the executor journals a fill
+    before it publishes it)."""
+    pnl = JournalPnl(run_dir)
     while True:
-        start = await asyncio.to_thread(read_day_start, run_dir, time.time_ns())
+        fills_heard.clear()
+        now_ns = time.time_ns()
+        start = await asyncio.to_thread(read_day_start, run_dir, now_ns)
         fold_daily_loss(view, start)
+        fold_day_pnl(view, await asyncio.to_thread(pnl.read, now_ns))
         changed()
-        await asyncio.sleep(interval_s)  # a period
+        with contextlib.suppress(TimeoutError):  # a period, cut short by a fill
+            await asyncio.wait_for(fills_heard.wait(), interval_s)
 
 
 async def scrape_metrics(

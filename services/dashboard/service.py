@@ -139,6 +139,7 @@ class DashboardService:
                     view,
                     interval_s=s.scrape_interval_s,
                     changed=self._changed,
+                    fills_heard=self.sources.fills_heard,
                 ),
                 name="dashboard.journal",
             )

@@ -20,7 +20,7 @@ from services.dashboard.queue import QueueBoard
 from services.dashboard.view import View
 from shared.bus import BusNode, FrameError, Receiver, SnapshotTimeout
 from shared.runtime.clock import Clock
-from shared.schema import Quote, Trade
+from shared.schema import OrderFilled, OrderPartiallyFilled, Quote, Trade
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ MD_RESYNC_NS: Final = (
     10_000_000_000  # market data heal themselves: the feed's state at most this often
 )
 _WAIT_S: Final = 0.5
+_FILLS: Final = (OrderFilled, OrderPartiallyFilled)
 _BATCH: Final = 500
 
 
@@ -68,6 +69,7 @@ class BusSources:
         self._clock = clock
         self.feeds: dict[str, Feed] = {}
         self.counters: Counter[str] = Counter()
+        self.fills_heard = asyncio.Event()  # set on each fill event: the journal has it now
         self._silent: set[str] = set()  # snapshot endpoints whose silence was logged
 
     def add(self, feed: Feed) -> None:
@@ -112,6 +114,8 @@ class BusSources:
                 continue
             view.behind(delivery.header.ts_sent_ns)
             fold(view, message, now_ns)
+            if type(message) in _FILLS:
+                self.fills_heard.set()
         self.counters["messages"] += len(deliveries)
         self._changed()
 

@@ -7,10 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from services.dashboard.events import fold, slippage_bps
+from services.dashboard.journal import read_day_start
 from services.dashboard.market import QuoteSampler
 from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.money import fold_daily_loss
-from services.dashboard.polls import Supervisor, read_day_start
+from services.dashboard.polls import Supervisor
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
 from services.dashboard.sources import DETAILS_REFRESH_NS, details_due_s
 from services.dashboard.view import Header, View
@@ -165,7 +166,7 @@ def test_a_fill_ends_the_order_adds_a_row_with_slippage_latency_and_the_fee() ->
     assert row["slippage_bps"] == 1.0  # bought 5 above a 50000 mid
     assert row["latency_ms"] == 2.5  # tick received -> venue ack
     assert row["exec_id"] == "e1"  # the venue's execId: the page's row key
-    assert state["money"]["fees_usdt"] == "0.1"
+    assert state["money"]["fees_usdt"] is None  # today's fees come from the journal
 
 
 def test_slippage_is_unknown_without_a_mid_and_signed_by_side() -> None:
@@ -174,7 +175,7 @@ def test_slippage_is_unknown_without_a_mid_and_signed_by_side() -> None:
     assert slippage_bps(OrderSide.BUY, D("99"), "100") == -100.0
 
 
-def test_a_flat_position_goes_and_realised_pnl_is_summed_over_symbols() -> None:
+def test_a_flat_position_goes_and_its_reset_realised_pnl_is_not_the_days() -> None:
     view = View(HEADER)
     for symbol, qty, realised in (("BTCUSDT", "0.01", "2"), ("ETHUSDT", "0", "3")):
         fold(
@@ -190,7 +191,9 @@ def test_a_flat_position_goes_and_realised_pnl_is_summed_over_symbols() -> None:
             0,
         )
     assert set(view.state["money"]["positions"]) == {"BTCUSDT"}
-    assert view.state["money"]["realised_pnl"][-1] == [7, "5"]
+    assert view.state["money"]["positions"]["BTCUSDT"]["realised_pnl"] == "2"  # the venue's
+    # curRealisedPnl restarts with each position: the day's figure is the journal's
+    assert view.state["money"]["realised_pnl"] == []
 
 
 def test_an_operator_command_denied_is_kept_for_the_controls() -> None:
