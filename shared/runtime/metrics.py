@@ -115,13 +115,16 @@ class LatencyWindow:
         self._buckets[stage][bisect.bisect_left(LATENCY_BUCKETS_US, us)] += 1
         self._sums[stage] += us
 
-    def percentiles(self, stage: str) -> tuple[float, float] | None:
-        """(p50, p99) in us over the recent samples of `stage` (nearest rank: p50 <= p99
-        for any number of samples), or None without samples."""
+    def percentiles(
+        self, stage: str, percents: tuple[int, ...] = (50, 99)
+    ) -> tuple[float, ...] | None:
+        """The `percents` (default p50, p99) in us over the recent samples of `stage`
+        (nearest rank: in the order of `percents` for any number of samples), or None
+        without samples."""
         samples = sorted(self._recent.get(stage, ()))
         if not samples:
             return None
-        return _nearest_rank(samples, 50), _nearest_rank(samples, 99)
+        return tuple(_nearest_rank(samples, percent) for percent in percents)
 
     def stages(self) -> list[str]:
         return sorted(self._recent)
@@ -134,7 +137,7 @@ def _nearest_rank(ordered: list[float], percent: int) -> float:
 
 
 class LatencyCollector(Collector):
-    """A LatencyWindow as `<prefix>_latency_us` (histogram) and `..._recent_us` (p50, p99)."""
+    """A LatencyWindow as `<prefix>_latency_us` (histogram) and `..._recent_us` (p50, p90, p99)."""
 
     def __init__(self, prefix: str, window: LatencyWindow) -> None:
         self._prefix = prefix
@@ -151,10 +154,10 @@ class LatencyCollector(Collector):
             f"{self._prefix}_latency_us", "Latency by stage (microseconds)", labels=["stage"]
         )
         for stage in window.stages():
-            found = window.percentiles(stage)
+            found = window.percentiles(stage, (50, 90, 99))
             if found is not None:
-                recent.add_metric([stage, "0.5"], found[0])
-                recent.add_metric([stage, "0.99"], found[1])
+                for quantile, value in zip(("0.5", "0.9", "0.99"), found, strict=True):
+                    recent.add_metric([stage, quantile], value)
             counts = list(itertools.accumulate(window._buckets[stage]))
             bounds = [str(b) for b in LATENCY_BUCKETS_US] + ["+Inf"]
             histogram.add_metric(

@@ -8,7 +8,6 @@ publishes the events the test sends and answers SetTradingState as the executor 
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -237,7 +236,7 @@ async def test_an_executor_event_reaches_the_page_as_a_delta_with_its_send_time(
     assert change["value"]["strategy_id"] == "mom1"
 
 
-async def test_an_accepted_orders_details_come_from_the_executor_within_a_second(
+async def test_an_accepted_orders_details_come_from_the_executors_snapshot(
     rig: Rig,
 ) -> None:
     # Arrange: the dashboard has just joined (its snapshot is fresh); the executor then takes
@@ -248,12 +247,11 @@ async def test_an_accepted_orders_details_come_from_the_executor_within_a_second
     working = ("orders", "working", "mom1-1-9")
 
     # Act
-    sent = time.monotonic()
     rig.executor.send(_accepted("mom1-1-9"))
     await eventually(lambda: (dashboard.view.get(working) or {}).get("side") == "Buy", 10)
 
-    # Assert: asked at once or within DETAILS_REFRESH_NS of the event, not seconds later
-    assert time.monotonic() - sent < 1.0
+    # Assert (when it is asked, at once or DETAILS_REFRESH_NS after the last snapshot, is
+    # the unit tests' of details_wait_s: a wall-clock bound here would be a timed test)
     order = dashboard.view.get(working)
     assert (order["qty"], order["limit_price"], order["order_type"]) == ("0.001", "50000", "Limit")
 

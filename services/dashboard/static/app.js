@@ -683,9 +683,13 @@ function svcDetail(s) {
   if (s.supervisor_error) parts.push('supervisord: ' + s.supervisor_error);
   return parts.join(' · ');
 }
+// bus_state: a ServiceStatus state (RUNNING, DEGRADED ...) or, from heartbeats, "alive" /
+// "silent N s" (bus_state_source says which).
 function busStateClass(st) {
   const s = String(st || '').toUpperCase();
-  return s === 'RUNNING' ? 'good' : s === 'DEGRADED' ? 'bad' : s ? 'warn' : 'muted';
+  if (s === 'RUNNING' || s === 'ALIVE') return 'good';
+  if (s === 'DEGRADED' || s.startsWith('SILENT')) return 'bad';
+  return s ? 'warn' : 'muted';
 }
 function svcStateClass(s) {
   if (s.alive === false) return 'bad';

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.runtime.metrics import LatencyWindow
+from shared.runtime.metrics import LatencyCollector, LatencyWindow
 
 
 def test_two_samples_give_the_lower_as_p50_and_the_higher_as_p99() -> None:
@@ -33,3 +33,14 @@ def test_p50_is_never_above_p99(latencies_ns: list[int]) -> None:
     assert found is not None
     p50, p99 = found
     assert min(latencies_ns) / 1_000 <= p50 <= p99 <= max(latencies_ns) / 1_000
+
+
+def test_the_collector_exports_p50_p90_and_p99_in_order() -> None:
+    window = LatencyWindow()
+    for us in range(1, 101):
+        window.add("tick_to_order", us * 1_000)
+    (recent, _) = LatencyCollector("executor", window).collect()
+
+    quantiles = {s.labels["quantile"]: s.value for s in recent.samples}
+
+    assert quantiles == {"0.5": 50.0, "0.9": 90.0, "0.99": 99.0}
