@@ -16,6 +16,7 @@ from research.backtest.engine import BacktestError, Engine, Progress
 from research.backtest.market import day_lines, recording_lines
 from research.backtest.settings import NS_PER_MS, BacktestSettings, Latency, load_settings
 from research.backtest.summary import summary_text
+from research.report.files import default_report_path
 from research.report.html import render
 from research.report.metrics import compute, result_with_metrics_json
 from research.report.text import metrics_text
@@ -107,10 +108,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("backtest-result.json"),
         metavar="FILE",
-        help='the JSON result, with the report\'s metrics under "metrics"'
-        " (default backtest-result.json)",
+        help='the JSON result, with the report\'s metrics under "metrics" (default'
+        " reports/backtest-<SYMBOL>-<UTC time>.json under the checkout: the dashboard's"
+        " Research tab lists that folder)",
     )
     p.add_argument(
         "--html",
@@ -243,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.latency_from_run is not None:
             settings = _latency_from_run(args, settings)
+        if args.out is None:
+            args.out = default_report_path("backtest", settings.symbol)
         html_path = args.html or args.out.with_suffix(".html")
         if html_path == args.out:
             raise ValueError(f"--out and --html name the same file: {html_path}")

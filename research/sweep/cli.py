@@ -1,6 +1,7 @@
 """scripts/sweep: sweep [strategy] settings over backtests; a table, the best as a fragment."""
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from research.backtest.engine import BacktestError
 from research.backtest.settings import NS_PER_MS, parse_overrides
+from research.report.files import default_report_path
 from research.sweep import fragment, runner
 from research.sweep.data import Recording
 from research.sweep.objective import (
@@ -24,7 +26,7 @@ from research.sweep.objective import (
     run_trial,
     score_result,
 )
-from research.sweep.report import table_text
+from research.sweep.report import report_document, table_text
 from research.sweep.space import SpaceError, grid_size, parse_params
 from research.sweep.walk_forward import WalkForwardError, Window, span_ns, windows
 from shared.recordings import RecordingError
@@ -139,6 +141,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--response-latency-ms", type=float, default=0.0, metavar="MS")
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows of the table (10)")
     p.add_argument("--best-out", type=Path, metavar="FILE", help="write the best as a fragment")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="the sweep as JSON: what was swept, every completed trial ranked, the best"
+        " (default reports/sweep-<study>-<UTC time>.json under the checkout: the dashboard's"
+        " Research tab lists that folder)",
+    )
     p.add_argument(
         "--apply",
         nargs=2,
@@ -257,6 +267,11 @@ def sweep_main(args: argparse.Namespace, scratch: Path) -> int:
     best = ranked[0]
     lines = _best_lines(sweep, best, test, args)
     print("\n".join(lines))
+    counts = {"trials_total": len(all_trials), "failed": len(failed), "pruned": pruned}
+    document = report_document(ranked, keys, sweep.identity(), counts, lines)
+    report = args.report or default_report_path("sweep", sweep.study)
+    report.write_bytes(json.dumps(document, indent=2, default=str).encode() + b"\n")
+    print(f"wrote     {report}")
     if args.best_out is not None:
         values = {**parse_overrides(sweep.job.fixed), **best.params}
         how = f"scripts/sweep --apply {args.best_out} deploy/settings.toml merges these keys"

@@ -26,3 +26,32 @@ def table_text(trials: Sequence[FrozenTrial], keys: Sequence[str], objective: st
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def report_document(
+    trials: Sequence[FrozenTrial],
+    keys: Sequence[str],
+    identity: dict[str, Any],
+    summary: dict[str, Any],
+    best_lines: Sequence[str],
+) -> dict[str, Any]:
+    """The sweep as one JSON document (the file the dashboard's Research tab lists):
+    what was swept, every trial (ranked completed ones first, then the others), the best."""
+    completed = {t.number for t in trials}
+    return {
+        "kind": "sweep",
+        **identity,
+        **summary,
+        "best": best_lines,
+        "trials": [
+            {
+                "rank": rank,
+                "trial": t.number,
+                "value": t.value,
+                "params": {k: t.params.get(k) for k in keys},
+                "figures": {k: v for k, v in sorted(t.user_attrs.items()) if k != "error"},
+            }
+            for rank, t in enumerate(trials, 1)
+        ],
+        "completed": len(completed),
+    }

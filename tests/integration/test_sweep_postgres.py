@@ -60,7 +60,7 @@ def _finish(process: subprocess.Popen[str]) -> str:
 def test_two_hosts_fill_one_study_and_see_the_same_best(postgres_url: str, tmp_path: Path) -> None:
     hosts = [
         _sweep(postgres_url, "--sampler", "random", "--trials", str(TRIALS_PER_HOST),
-               "--workers", "1", "--seed", str(seed))
+               "--workers", "1", "--seed", str(seed), "--report", str(tmp_path / f"{seed}.json"))
         for seed in (1, 2)
     ]  # fmt: skip
     for host in hosts:
@@ -75,7 +75,10 @@ def test_two_hosts_fill_one_study_and_see_the_same_best(postgres_url: str, tmp_p
     assert sorted(by_worker.values()) == [TRIALS_PER_HOST, TRIALS_PER_HOST]  # both contributed
 
     fragments = [tmp_path / "a.toml", tmp_path / "b.toml"]
-    reports = [_sweep(postgres_url, "--trials", "0", "--best-out", str(f)) for f in fragments]
+    reports = [
+        _sweep(postgres_url, "--trials", "0", "--best-out", str(f), "--report", f"{f}.json")
+        for f in fragments
+    ]
     outs = [_finish(r) for r in reports]
 
     best = study.best_trial

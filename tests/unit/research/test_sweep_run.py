@@ -2,6 +2,7 @@
 reports the best out of sample, and writes a fragment the settings loader accepts."""
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def test_the_cli_walks_forward_and_writes_a_loadable_fragment(
             "--set", "max-hold-s=1",
             "--train-fraction", "0.7",
             "--best-out", str(best),
+            "--report", str(tmp_path / "sweep.json"),
         ]
     )  # fmt: skip
 
@@ -118,6 +120,13 @@ def test_the_cli_walks_forward_and_writes_a_loadable_fragment(
     assert "walk-fwd  out of sample (the last 30% by receive time): pnl_net = " in out
     values = read_fragment(best)
     assert set(values) == {"momentum-threshold", "vwap-trades", "max-hold-s"}
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert (report["kind"], report["objective"], report["trials_total"]) == ("sweep", "pnl_net", 4)
+    assert [t["rank"] for t in report["trials"]] == [1, 2, 3, 4]
+    assert report["trials"][0]["params"] == {
+        k: values[k] for k in ("momentum-threshold", "vwap-trades")
+    }
+    assert report["best"][0].startswith("best      trial ")
     assert "# objective pnl_net (maximize) = " in best.read_text()
     settings = tmp_path / "settings.toml"
     shutil.copy(DEFAULT_SETTINGS_PATH, settings)
