@@ -25,9 +25,10 @@ from scripts.control import SERVICES, Supervisor, run_dir_from_settings, spawn_c
 from scripts.run_processes import describe, find_run_processes
 from scripts.status_view import unknown
 from services.executor.day_summary import DaySummary
-from services.executor.journal_reader import JournalUnreadable, journal_path, read_day
+from services.executor.journal_reader import journal_path, read_day
 from services.simulator.settings import SimulatorSettings
 from shared.bus import BusNode, Signer, SnapshotIncomplete, SnapshotTimeout
+from shared.journal_read import JournalUnreadable
 from shared.runtime.clock import LiveClock
 from shared.schema import ExecutionSnapshot, StrategyStatus, UniverseChanged, topics
 from shared.settings import (

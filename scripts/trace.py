@@ -21,12 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from services.executor.journal_reader import (
-    JournalUnreadable,
-    OrderStory,
-    journal_path,
-    read_stories,
-)
+from services.executor.journal_reader import OrderStory, journal_path, read_stories
+from shared.journal_read import JournalUnreadable
 from shared.settings import SettingsError, SystemSettings, load_section, resolve_run_dir
 
 NS_PER_MS = 1_000_000

@@ -175,7 +175,7 @@ def _latency_from_run(args: argparse.Namespace, settings: BacktestSettings) -> B
         raise ValueError(f"--latency-from-run and {', '.join(given)} cannot go together")
     from research.parity.latency import run_latencies
     from research.parity.live import SessionUnreadable
-    from services.executor.journal_reader import JOURNAL_FILE
+    from shared.journal_read import JOURNAL_FILE
 
     run_dir: Path = args.latency_from_run
     try:

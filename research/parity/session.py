@@ -20,8 +20,8 @@ from research.backtest.settings import BacktestSettings
 from research.parity.clock import DelayedStrategy
 from research.parity.live import SessionUnreadable
 from research.parity.window import Window
-from services.executor.journal_reader import JOURNAL_FILE
 from services.strategy.machine import MomentumScalper
+from shared.journal_read import JOURNAL_FILE
 from shared.recordings import FRAMES, day_dirs
 
 

@@ -22,7 +22,8 @@ from shared.bybit.validate import Defect, Refusal, fill_refusal
 from shared.schema import ClientOrderId, OrderStatus, SubmitOrder, TradingState, VenueOrderId
 
 SCHEMA_VERSION: Final = 2
-READABLE_VERSIONS: Final = (1, 2)  # what a read-only reader accepts (1: no trace_id column)
+# What a read-only reader accepts is shared/journal_read.READABLE_VERSIONS (shared/ imports no
+# service): a new version is added there once that reader reads it.
 
 # Version 1 -> 2 (issue 14): intents.trace_id, the command's trace id (the market-data frame
 # behind the decision), filled from the command for the rows already there. Journal() runs

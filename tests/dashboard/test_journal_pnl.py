@@ -9,13 +9,15 @@ from pathlib import Path
 
 import msgspec
 
-from services.dashboard.journal import JOURNAL, READABLE_VERSIONS, JournalPnl
+from services.dashboard.journal import JournalPnl
 from services.dashboard.money import fold_day_pnl
 from services.dashboard.view import Header, View
 from services.executor.journal import Journal
 from services.executor.journal_reader import read_day
-from services.executor.journal_records import READABLE_VERSIONS as EXECUTOR_READABLE
 from services.executor.journal_records import Fill
+from shared.journal_read import JOURNAL_FILE as JOURNAL
+from shared.journal_read import READABLE_VERSIONS
+from shared.journal_read import READABLE_VERSIONS as EXECUTOR_READABLE
 from shared.schema import ClientOrderId, OrderSide, VenueOrderId
 from tests.helpers.samples import T, make_submit
 

@@ -6,8 +6,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dashboard.ledger import DayLedger, JournalFill
-from services.executor.day_summary import FillRecord, day_bounds, realised_pnl
+from shared.journal_pnl import DayLedger, FillRecord, JournalFill, day_bounds, realised_pnl
 from shared.schema import OrderSide
 from tests.helpers.samples import T
 

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from services.executor.journal import Journal
-from services.executor.journal_reader import JOURNAL_FILE
 from services.executor.journal_records import EventKind, Fill
+from shared.journal_read import JOURNAL_FILE
 from shared.schema import ClientOrderId, OrderStatus, VenueOrderId
 from shared.settings import REPO_ROOT
 from tests.helpers.samples import make_submit

@@ -5,14 +5,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.executor.day_summary import (
-    EventRecord,
-    FillRecord,
-    JournalRecords,
-    day_bounds,
-    realised_pnl,
-    summarise,
-)
+from services.executor.day_summary import EventRecord, JournalRecords, summarise
+from shared.journal_pnl import FillRecord, day_bounds, realised_pnl
 from shared.schema import OrderSide
 
 D = Decimal

@@ -9,8 +9,9 @@ import msgspec
 import pytest
 
 from services.executor.journal import Journal
-from services.executor.journal_reader import JournalUnreadable, read_day
-from services.executor.journal_records import EventKind, Fill
+from services.executor.journal_reader import read_day
+from services.executor.journal_records import SCHEMA_VERSION, EventKind, Fill
+from shared.journal_read import READABLE_VERSIONS, JournalUnreadable
 from shared.schema import ClientOrderId, OrderSide, OrderStatus, VenueOrderId
 from tests.helpers.samples import T, make_submit
 
@@ -114,3 +115,7 @@ def test_another_schema_version_is_unreadable(tmp_path: Path) -> None:
         db.commit()
     with pytest.raises(JournalUnreadable, match="version 99"):
         read_day(path, T)
+
+
+def test_the_shared_reader_reads_the_version_the_executor_writes() -> None:
+    assert SCHEMA_VERSION in READABLE_VERSIONS
