@@ -16,8 +16,6 @@ from services.executor.journal import Journal
 from services.executor.journal_reader import read_day
 from services.executor.journal_records import Fill
 from shared.journal_read import JOURNAL_FILE as JOURNAL
-from shared.journal_read import READABLE_VERSIONS
-from shared.journal_read import READABLE_VERSIONS as EXECUTOR_READABLE
 from shared.schema import ClientOrderId, OrderSide, VenueOrderId
 from tests.helpers.samples import T, make_submit
 
@@ -175,7 +173,3 @@ def test_a_fill_the_journal_cannot_explain_makes_the_figure_unknown_with_the_rea
     assert "side of fill x1" in money["pnl_unknown_reason"]
     assert _status_figure(tmp_path, T + 10) is None  # scripts/status says unknown too
     book.journal.close()
-
-
-def test_the_dashboard_reads_the_journal_versions_the_executor_says_are_readable() -> None:
-    assert READABLE_VERSIONS == EXECUTOR_READABLE
