@@ -126,7 +126,7 @@ def quote_targets(
     """Stage 3: the bid and ask targets (None on a side not quoted)."""
     tick, lot = view.grid
     full = order_qty(view.mid, lot, 1.0, settings)
-    qty = order_qty(view.mid, lot, size_ratio, settings)
+    qty = full if size_ratio == 1.0 else order_qty(view.mid, lot, size_ratio, settings)
     if full <= 0 or qty <= 0:
         return NO_TARGETS
     q = float(view.position_qty / full)

@@ -220,6 +220,13 @@ class QueueBoard:
         keep = queue_value_bps(float(keep_ahead), price, fair, side, flow)
         return (keep, queue_value_bps(float(move_ahead), target_price, fair, side, flow))
 
+    def decay_flow(self, order_id: ClientOrderId, now_ns: int) -> None:
+        """Decay the flow rate `keep_and_move_bps` would read for `order_id` to `now_ns`, as
+        that call does, without the values (the rate's float state moves the same steps)."""
+        spot = self.spots.get(order_id)
+        if spot is not None and spot.symbol in self.books:
+            self.rate_qty_per_s(spot.symbol, spot.side, now_ns)
+
     def rate_qty_per_s(self, symbol: Symbol, side: OrderSide, now_ns: int) -> float:
         """Return the traded qty per second against `side` of `symbol` (0 before any trade)."""
         flow = self.flows.get((symbol, side))

@@ -271,6 +271,8 @@ def batch_commands(
     strategy_id: str,
 ) -> list[BatchCommand]:
     """Return the batches, cancels first (risk off first), then amends, then new quotes."""
+    if not (cancels or amends or submits):  # most cycles: nothing to send
+        return []
     sid, now, until = strategy_id, stamp.now_ns, stamp.expires_at_ns
     out: list[BatchCommand] = []
     out += [

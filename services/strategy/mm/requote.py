@@ -159,6 +159,17 @@ def _decide_working(
     return Amend(quote.client_order_id, quote.symbol, target.price, quote.filled_qty + target.qty)
 
 
+def compares_queue(
+    quote: WorkingQuote, target: Target, tick_size: Decimal, knobs: RequoteKnobs, *, hard: bool
+) -> bool:
+    """Whether `decide` reads the side's queue values: a working quote, a target it keeps,
+    more than the price tolerance away and at most `keep_max_ticks` (rule 5)."""
+    if hard or target.qty <= 0 or quote.status is not QuoteStatus.WORKING:
+        return False
+    ticks = abs(target.price - quote.price) / tick_size
+    return knobs.price_tolerance_ticks < ticks <= knobs.keep_max_ticks
+
+
 @dataclass(frozen=True, slots=True)
 class ManagerKnobs:
     requote: RequoteKnobs = field(default_factory=RequoteKnobs)
@@ -240,10 +251,15 @@ class QuoteManager:
             return []
         stamp = Stamp(now_ns, self.knobs.ttl_ns, levels.trace_id)
         commands: list[SubmitOrder | AmendOrder | CancelOrder] = []
+        best_bid = levels.bids[0].price if levels.bids else None
+        best_ask = levels.asks[0].price if levels.asks else None
+        touch = SideMarket(grid[0], best_bid, best_ask)  # no queue values: rule 5 not reached
+        hard = self.book.is_hard(symbol)
         for side in SIDES:
             quote, target = self.book.quote(symbol, side), targets.get(side)
-            market = self._side_market(quote, target, levels, grid[0], (mid, now_ns))
-            hard = self.book.is_hard(symbol)
+            market = touch
+            if quote is not None and target is not None:
+                market = self._queue_values(quote, target, touch, (mid, now_ns), hard=hard)
             decision = decide((symbol, side), quote, target, market, self.knobs.requote, hard=hard)
             if decision is not None:
                 commands.append(self._send(decision, levels, mid, stamp))
@@ -254,24 +270,26 @@ class QuoteManager:
         submits = [c for c in commands if isinstance(c, SubmitOrder)]
         return batch_commands(cancels, amends, submits, stamp, self.book.strategy_id)
 
-    def _side_market(
+    def _queue_values(
         self,
-        quote: WorkingQuote | None,
-        target: Target | None,
-        levels: BookLevels,
-        tick_size: Decimal,
+        quote: WorkingQuote,
+        target: Target,
+        touch: SideMarket,
         mid_now: tuple[Decimal, int],
+        *,
+        hard: bool,
     ) -> SideMarket:
-        best_bid = levels.bids[0].price if levels.bids else None
-        best_ask = levels.asks[0].price if levels.asks else None
-        keep = move = 0.0
-        if quote is not None and target is not None:
-            mid, now_ns = mid_now
-            flow = (now_ns, self.knobs.horizon_s)
-            keep, move = self.board.keep_and_move_bps(
-                quote.client_order_id, target.price, mid, flow
-            )
-        return SideMarket(tick_size, best_bid, best_ask, keep, move)
+        # The queue values only when `decide` compares them (rule 5): they were most of a
+        # cycle's requote time and are unread otherwise. Either way the side's flow rate
+        # decays to now, as when they were always computed: its float state, and so every
+        # later value, stays what it was.
+        mid, now_ns = mid_now
+        if not compares_queue(quote, target, touch.tick_size, self.knobs.requote, hard=hard):
+            self.board.decay_flow(quote.client_order_id, now_ns)
+            return touch
+        flow = (now_ns, self.knobs.horizon_s)
+        keep, move = self.board.keep_and_move_bps(quote.client_order_id, target.price, mid, flow)
+        return SideMarket(touch.tick_size, touch.best_bid, touch.best_ask, keep, move)
 
     def _send(
         self, decision: Decision, levels: BookLevels, mid: Decimal, stamp: Stamp
@@ -291,5 +309,7 @@ class QuoteManager:
         self, quotes: list[WorkingQuote], stamp: Stamp, counter: str = "fast_cancel"
     ) -> list[BatchCommand]:
         self.book.counters[counter] += len(quotes)
+        if not quotes:  # the usual fast-cancel check: nothing threatened
+            return []
         cancels = [self.book.send_cancel(q, stamp) for q in quotes]
         return batch_commands(cancels, [], [], stamp, self.book.strategy_id)

@@ -119,15 +119,23 @@ def post_only_prices(
     rest safely then. The ask stays at least one tick above the bid. A bid that would fall
     to 0 or below is pinned at one tick.
     """
+    found = _post_only(bid, ask, tick, best_bid, best_ask)
+    return None if found is None else (found[0], found[1])
+
+
+def _post_only(
+    bid: float, ask: float, tick: Decimal, best_bid: Decimal, best_ask: Decimal
+) -> tuple[Decimal, Decimal, Decimal] | None:
+    # also the bid on the grid before the pull-back: venue_quotes reads it (one rounding less)
     if best_bid >= best_ask or best_bid <= 0 or not (math.isfinite(bid) and math.isfinite(ask)):
         return None
-    bid_d = to_tick(bid, tick, up=False)
+    bid_d = bid_tick = to_tick(bid, tick, up=False)
     ask_d = max(to_tick(ask, tick, up=True), bid_d + tick)  # a float-thin spread: one tick
     if bid_d >= best_ask:
         bid_d = best_ask - tick
     if ask_d <= best_bid:
         ask_d = best_bid + tick
-    return max(tick, bid_d), ask_d
+    return max(tick, bid_d), ask_d, bid_tick
 
 
 def sides_allowed(
@@ -182,10 +190,10 @@ def venue_quotes(
 
     `book` is (best bid, best ask); None when the book is crossed (see post_only_prices).
     """
-    prices = post_only_prices(bid, ask, tick, book[0], book[1])
+    prices = _post_only(bid, ask, tick, book[0], book[1])
     if prices is None:
         return None
-    bid_ok = sides[0] and to_tick(bid, tick, up=False) > 0
+    bid_ok = sides[0] and prices[2] > 0
     return QuoteTargets(
         bid_price=prices[0],
         bid_qty=qty if bid_ok else ZERO,
