@@ -1,4 +1,4 @@
-"""The market maker's state and shared moves; events.py and core.py add the handlers.
+"""The market maker's state and shared moves; events.py and core.py's parts add the handlers.
 
 `MakerBase` owns the phase, the per-symbol markets, the quote manager, the taker desk,
 the telemetry and the bookkeeping of commands awaiting an answer (`sent_ns`: an order
