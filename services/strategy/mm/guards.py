@@ -23,6 +23,7 @@ spread's latency score already treats it as the worst); an unknown feed age is s
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Final
 
 from services.strategy.mm.settings import MarketMakerSettings
 
@@ -74,6 +75,9 @@ class Decision:
     spread_widen_ratio: float  # ≥ 1
     size_ratio: float  # in [0, 1]; 0: do not quote
     alert: bool  # HARD
+
+
+_CALM: Final = Decision(Level.NONE, (), Scope.SYMBOL, 1.0, 1.0, alert=False)  # immutable
 
 
 def _ramp(value: float, soft: float, hard: float) -> Level:
@@ -131,6 +135,8 @@ def check_levels(obs: Observations, settings: MarketMakerSettings) -> list[tuple
 def decide(obs: Observations, settings: MarketMakerSettings) -> Decision:
     """Return the guards' decision for one symbol (see the module docstring's table)."""
     checks = [(reason, level) for reason, level in check_levels(obs, settings) if level]
+    if not checks:  # the usual cycle
+        return _CALM
     level = max((lvl for _, lvl in checks), default=Level.NONE)
     scoped = [reason for reason, lvl in checks if lvl == level]
     scope = Scope.ALL if any(r in _ALL_SCOPE for r in scoped) else Scope.SYMBOL

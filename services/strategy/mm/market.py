@@ -84,6 +84,15 @@ class SymbolMarket:
         self.symbol = symbol
         self.tick, self.lot = grid
         self.levels: BookLevels | None = None
+        # The top of `levels` and its USDT near the touch, worked out once per book: a cycle
+        # reads the mid five times (inventory, PnL), and a trade's or the timer's cycle
+        # reads the same book again. Keyed on the levels object, so they cannot go stale.
+        self._top_of: BookLevels | None = None
+        self._mid: float | None = None
+        self._best: tuple[Decimal, Decimal] | None = None
+        self._near_of: BookLevels | None = None
+        self._near_band_bps = 0.0
+        self._near: float | None = None
         self.levels_from_feed = False  # BookLevels seen: Quotes no longer stand in
         self.book_ns = 0  # receive time of the last book update (0: none yet)
         self.epoch = 0
@@ -109,16 +118,22 @@ class SymbolMarket:
         return self.holding.qty
 
     def mid(self) -> float | None:
-        levels = self.levels
-        if levels is None or not levels.bids or not levels.asks:
-            return None
-        return float(levels.bids[0].price + levels.asks[0].price) / 2
+        if self.levels is not self._top_of:
+            self._read_top()
+        return self._mid
 
     def best(self) -> tuple[Decimal, Decimal] | None:
-        levels = self.levels
+        if self.levels is not self._top_of:
+            self._read_top()
+        return self._best
+
+    def _read_top(self) -> None:
+        levels = self._top_of = self.levels
         if levels is None or not levels.bids or not levels.asks:
-            return None
-        return levels.bids[0].price, levels.asks[0].price
+            self._mid = self._best = None
+            return
+        bid, ask = levels.bids[0].price, levels.asks[0].price
+        self._mid, self._best = float(bid + ask) / 2, (bid, ask)
 
     def on_levels(self, levels: BookLevels, now_ns: int) -> None:
         """A book update: the estimators' mid and the feed's age."""
@@ -161,9 +176,12 @@ class SymbolMarket:
         levels = self.levels
         if levels is None:
             return None
-        bids = [(float(lv.price), float(lv.qty)) for lv in levels.bids]
-        asks = [(float(lv.price), float(lv.qty)) for lv in levels.asks]
-        return near_touch_usdt(bids, asks, band_bps)
+        if levels is not self._near_of or band_bps != self._near_band_bps:
+            bids = [(float(lv.price), float(lv.qty)) for lv in levels.bids]
+            asks = [(float(lv.price), float(lv.qty)) for lv in levels.asks]
+            self._near = near_touch_usdt(bids, asks, band_bps)
+            self._near_of, self._near_band_bps = levels, band_bps
+        return self._near
 
     def feed_age_ms(self, now_ns: int) -> float | None:
         return None if not self.book_ns else (now_ns - self.book_ns) / 1e6

@@ -49,8 +49,10 @@ class Glft:
 
 def glft(sigma: float, a_per_s: float, k: float, gamma: float, xi: float, delta: float) -> Glft:
     """Return GLFT's half-spread and skew (see the module docstring for the formula)."""
-    positive = all(x > 0 and math.isfinite(x) for x in (a_per_s, k, gamma, xi, delta))
-    if not (positive and sigma >= 0 and math.isfinite(sigma)):
+    isfinite = math.isfinite  # every cycle with a fit: no generator over the five
+    positive = a_per_s > 0 and k > 0 and gamma > 0 and xi > 0 and delta > 0
+    finite = isfinite(a_per_s) and isfinite(k) and isfinite(gamma) and isfinite(xi)
+    if not (positive and finite and isfinite(delta) and sigma >= 0 and isfinite(sigma)):
         raise ValueError(f"GLFT needs A, k, gamma, xi, delta > 0, sigma >= 0: {a_per_s=} {k=}")
     x = xi * delta / k
     c1 = math.log1p(x) / (xi * delta)
