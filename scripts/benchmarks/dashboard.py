@@ -23,6 +23,7 @@ opens the page (headless, Playwright) and the window is measured:
 
 The figures and their targets are printed to stderr as well, with the miss when there is
 one. Window: MEASURE_S (QUICK_S with --quick), from the page's WARM_UP_DELTAS-th delta.
+The run dir (/tmp/dashb-*/run: logs, journal) is kept; its path is printed first.
 """
 
 import math
