@@ -128,9 +128,17 @@ async def scrape_metrics(
     interval_s: float,
     changed: Callable[[], None],
 ) -> None:
-    """Scrape http://127.0.0.1:<port>/metrics of every target every `interval_s`."""
+    """Scrape http://127.0.0.1:<port>/metrics of every target every `interval_s`.
+
+    One session for every scrape, at most one connection per target, kept alive between
+    scrapes where the server allows it. (The services' metrics server, prometheus_client's
+    wsgiref server in shared/runtime/metrics.py, answers HTTP/1.0 and closes each
+    connection, so today every scrape still connects anew.) Only the families the view
+    reads are parsed (metrics.USED_SAMPLES).
+    """
     timeout = aiohttp.ClientTimeout(total=min(1.5, interval_s))
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    connector = aiohttp.TCPConnector(limit_per_host=1, keepalive_timeout=3 * interval_s + 1)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         while True:
             started = time.monotonic()
             for service, port in sorted(targets().items()):
@@ -148,4 +156,4 @@ async def scrape_metrics(
 async def _get(session: aiohttp.ClientSession, port: int) -> str:
     async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
         response.raise_for_status()
-        return await response.text()
+        return await response.text(encoding="utf-8")  # the exposition format's charset
