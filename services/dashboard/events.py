@@ -9,7 +9,12 @@ from decimal import Decimal
 from typing import Any, Final
 
 from services.dashboard.market import ensure_symbol
-from services.dashboard.money import balance_changed, position_changed, set_position
+from services.dashboard.money import (
+    balance_changed,
+    drop_position,
+    position_changed,
+    set_position,
+)
 from services.dashboard.view import (
     ALERTS_KEPT,
     DENIALS_KEPT,
@@ -71,9 +76,11 @@ def _service_status(view: View, message: ServiceStatus, now_ns: int) -> None:
     view.scratch.setdefault("bus_detail", {})[message.service] = message.detail
     view.scratch.setdefault("bus_status", {})[message.service] = message.state.name
     ensure_service(view, message.service)
+    # The bus column is liveness for every service (processes.bus_state); the service's own
+    # state goes beside it, shown by the page when it is not RUNNING.
     view.merge(
         ("health", "services", message.service),
-        {"bus_state": message.state.name, "bus_state_source": "status", "detail": message.detail},
+        {"bus_status": message.state.name, "detail": message.detail},
     )
 
 
@@ -83,6 +90,7 @@ def _universe(view: View, message: UniverseChanged, now_ns: int) -> None:
         for r in message.ranking
     ]
     view.set(("market", "ranking"), ranking)
+    view.set(("market", "ranking_ts_ns"), message.ts_event_ns)  # its last prices are this old
 
 
 def _mm_universe(view: View, message: MarketMakingUniverse, now_ns: int) -> None:
@@ -120,7 +128,7 @@ def fold_execution_snapshot(view: View, snapshot: ExecutionSnapshot) -> None:
     positions = {p.symbol: p for p in snapshot.positions if p.qty != 0}
     for symbol in list(view.get(_POSITIONS) or {}):
         if symbol not in positions:
-            view.delete((*_POSITIONS, symbol))
+            drop_position(view, symbol)
     for position in positions.values():
         set_position(view, position)
 

@@ -7,6 +7,7 @@ superseded); one mid a second goes into the symbol's price series. Pure: time is
 from decimal import Decimal
 from typing import Any, Final
 
+from services.dashboard.money import mark_position
 from services.dashboard.view import PRICES_KEPT, View, money
 from shared.schema import Quote, Trade
 
@@ -73,7 +74,7 @@ class QuoteSampler:
             },
         )
         if view.get((*_POSITIONS, quote.symbol)) is not None:
-            view.set((*_POSITIONS, quote.symbol, "mark_price"), mid)
+            mark_position(view, quote.symbol)  # the mark moved: the unrealised PnL with it
         if now_ns - self._point_ns.get(quote.symbol, 0) >= PRICE_POINT_EVERY_NS:
             self._point_ns[quote.symbol] = now_ns
             view.append((*path, "prices"), [quote.ts_event_ns or now_ns, mid], PRICES_KEPT)

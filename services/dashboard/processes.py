@@ -32,22 +32,19 @@ class Liveness:
     alive: bool
 
 
-def bus_state(status: str | None, live: Liveness | None, now_ns: int) -> tuple[str | None, str]:
-    """The service's state on the bus and where it comes from ("status": its own last
-    ServiceStatus; "heartbeats": its liveness, `alive` or `silent N s`; "": unknown).
+def bus_state(live: Liveness | None, now_ns: int) -> str | None:
+    """What the bus says of the service's liveness, the same for every service: "alive",
+    "silent N s" once it is past its liveness, None when it was never heard (not on the bus,
+    not started). Any frame counts (heartbeats when idle, or its messages).
 
-    Most services publish a ServiceStatus once at their start (before a late dashboard
-    joins) or never: their liveness says what the bus knows. A silent service's last status
-    is stale, so silence wins over it.
+    Its own ServiceStatus (only the scanner and the recorder publish one) is another
+    field, `bus_status`: a service can be alive and DEGRADED.
     """
-    last_heard_ns = None if live is None else live.last_heard_ns
-    if live is not None and last_heard_ns is not None and not live.alive:
-        return f"silent {max(0, now_ns - last_heard_ns) // 1_000_000_000} s", "heartbeats"
-    if status is not None:
-        return status, "status"
-    if last_heard_ns is not None:
-        return "alive", "heartbeats"
-    return None, ""
+    if live is None or live.last_heard_ns is None:
+        return None
+    if not live.alive:
+        return f"silent {max(0, now_ns - live.last_heard_ns) // 1_000_000_000} s"
+    return "alive"
 
 
 class ProcessFold:
@@ -95,14 +92,15 @@ class ProcessFold:
             if skip and name in skip:
                 continue
             ensure_service(view, name)
-            state, source = bus_state(_status(view, name), live, now_ns)
+            state = bus_state(live, now_ns)
             view.merge(
                 ("health", "services", name),
                 {
                     "last_heartbeat_ns": live.last_heard_ns,
                     "alive": live.alive,
                     "bus_state": state,
-                    "bus_state_source": source or None,
+                    "bus_state_source": None if state is None else "heartbeats",
+                    "bus_status": _status(view, name),
                 },
             )
 
@@ -112,7 +110,7 @@ class ProcessFold:
         if info.name == SELF and info.state == "RUNNING":
             live = Liveness(now_ns, True)  # this process: heard right now
         bus_detail = view.scratch.get("bus_detail", {}).get(info.name)
-        state, source = bus_state(_status(view, info.name), live, now_ns)
+        state = bus_state(live, now_ns)
         view.merge(
             path,
             {
@@ -124,7 +122,8 @@ class ProcessFold:
                 "alive": None if live is None else live.alive,
                 "detail": bus_detail if bus_detail is not None else info.description,
                 "bus_state": state,
-                "bus_state_source": source or None,
+                "bus_state_source": None if state is None else "heartbeats",
+                "bus_status": _status(view, info.name),
                 "supervisor_error": None,
             },
         )

@@ -55,6 +55,7 @@ def initial_state(header: Header) -> dict[str, Any]:
         "alerts": [],
         "money": {
             "positions": {},
+            "unrealised_pnl_usdt": "0",  # flat: nothing unrealised (None once one is unknown)
             "equity": [],
             "realised_pnl": [],
             "fees_usdt": None,
@@ -65,7 +66,7 @@ def initial_state(header: Header) -> dict[str, Any]:
             "balance": None,
         },
         "orders": {"working": {}, "fills": [], "denials": []},
-        "market": {"symbols": {}, "ranking": [], "mm_selection": []},
+        "market": {"symbols": {}, "ranking": [], "ranking_ts_ns": None, "mm_selection": []},
         "strategies": {},
         "latency": {
             "tick_to_order_ms": dict(empty_latency, series=[]),
@@ -197,6 +198,7 @@ def ensure_service(view: View, name: str) -> None:
                 "detail": "",
                 "bus_state": None,
                 "bus_state_source": None,
+                "bus_status": None,
                 "supervisor_error": None,
             },
         )

@@ -28,12 +28,14 @@ from shared.schema import (
     Position,
     PositionChanged,
     Quote,
+    RankedSymbol,
     ServiceState,
     ServiceStatus,
     Symbol,
     TimeInForce,
     TradingState,
     TradingStateChanged,
+    UniverseChanged,
     VenueOrderId,
 )
 
@@ -364,18 +366,38 @@ def test_bus_state_comes_from_heartbeats_when_no_service_status_was_heard() -> N
     assert services["simulator"]["bus_state_source"] is None
 
 
-def test_a_heard_service_status_wins_until_the_service_falls_silent() -> None:
+def test_the_bus_column_is_liveness_for_every_service_and_a_status_goes_beside_it() -> None:
+    # The scanner publishes a ServiceStatus, the feed only heartbeats: both columns say
+    # their liveness; the scanner's own state is a separate field (the page shows it when it
+    # is not RUNNING).
     view, processes = View(HEADER), ProcessFold()
+    fold(view, _status("scanner", ServiceState.RUNNING), 0)
+    info = [
+        ProcessInfo("scanner", "RUNNING", 10, 3.0, ""),
+        ProcessInfo("feed", "RUNNING", 11, 3.0, ""),
+    ]
+    live = {
+        "scanner": Liveness(5 * 10**9, alive=True),
+        "feed": Liveness(5 * 10**9, alive=True),
+    }
+
+    processes.polled(view, info, live, 6 * 10**9)
+    services = view.state["health"]["services"]
+    for name in ("scanner", "feed"):
+        assert (services[name]["bus_state"], services[name]["bus_state_source"]) == (
+            "alive",
+            "heartbeats",
+        )
+    assert (services["scanner"]["bus_status"], services["feed"]["bus_status"]) == ("RUNNING", None)
+
     fold(view, _status("scanner", ServiceState.DEGRADED), 0)
-    info = [ProcessInfo("scanner", "RUNNING", 10, 3.0, "")]
+    assert services["scanner"]["bus_status"] == "DEGRADED"  # at once, not at the next poll
+    assert services["scanner"]["bus_state"] == "alive"
 
-    processes.polled(view, info, {"scanner": Liveness(5 * 10**9, alive=True)}, 6 * 10**9)
-    scanner = view.state["health"]["services"]["scanner"]
-    assert (scanner["bus_state"], scanner["bus_state_source"]) == ("DEGRADED", "status")
-
-    processes.polled(view, info, {"scanner": Liveness(5 * 10**9, alive=False)}, 9 * 10**9)
+    processes.polled(view, info[:1], {"scanner": Liveness(5 * 10**9, alive=False)}, 9 * 10**9)
     scanner = view.state["health"]["services"]["scanner"]
     assert (scanner["bus_state"], scanner["bus_state_source"]) == ("silent 4 s", "heartbeats")
+    assert scanner["bus_status"] == "DEGRADED"  # its last word, shown beside the silence
 
 
 def test_a_sender_supervisord_does_not_list_gets_its_bus_state_from_its_heartbeats() -> None:
@@ -408,3 +430,22 @@ def test_the_executors_snapshot_is_due_at_once_for_an_order_without_details_rate
     assert details_due_s(view, last_snapshot_ns, last_snapshot_ns + 600_000_000) == 0
     assert details_due_s(view, last_snapshot_ns, last_snapshot_ns + 100_000_000) == 0.4
     assert DETAILS_REFRESH_NS <= 500_000_000  # the page shows them within a second
+
+
+def test_the_ranking_carries_the_scans_time_its_last_prices_are_from() -> None:
+    view = View(HEADER)
+    assert view.state["market"]["ranking_ts_ns"] is None  # no scan heard: unknown
+    ranked = RankedSymbol(
+        symbol=Symbol("BTCUSDT"),
+        score=2.0,
+        turnover_24h=D("1"),
+        price_24h_pcnt=D("0.01"),
+        boost=1.0,
+        last_price=D("97150.4"),
+    )
+    scan = UniverseChanged(
+        symbol=Symbol("BTCUSDT"), epoch=3, ranking=(ranked,), reason="r", ts_event_ns=42 * 10**9
+    )
+    fold(view, scan, 50 * 10**9)
+    assert view.state["market"]["ranking"][0]["last_price"] == "97150.4"
+    assert view.state["market"]["ranking_ts_ns"] == 42 * 10**9

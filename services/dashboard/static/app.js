@@ -40,6 +40,10 @@
 //
 // A control with an empty token is not sent and asks for no confirmation.
 
+import {
+  NA, nf, num, fixed, signed, pnlClass, busTotalClass, dropChipClass, statusBadge, fmtAgeS,
+} from './format.js';
+
 // ------------------------------------------------------------------ constants
 // a list's bound by its last path key: the server keeps the same (services/dashboard/view.py)
 const LIST_BOUNDS = {
@@ -92,38 +96,7 @@ function emptyView() {
 }
 
 // ------------------------------------------------------------------ formatting
-const NA = 'n/a';
-const fmtCache = new Map();
-function nf(dp, group = true) {
-  const k = dp * 2 + (group ? 1 : 0);
-  let f = fmtCache.get(k);
-  if (!f) {
-    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: dp, maximumFractionDigits: dp, useGrouping: group });
-    fmtCache.set(k, f);
-  }
-  return f;
-}
-function isUnknown(v) { return v === null || v === undefined || v === '' || (typeof v === 'number' && !Number.isFinite(v)); }
-function num(v) {
-  if (isUnknown(v)) return null;
-  const n = typeof v === 'number' ? v : Number(v);
-  return Number.isFinite(n) ? n : null;
-}
-function fixed(v, dp, group = true) {
-  const n = num(v);
-  return n === null ? NA : nf(dp, group).format(n);
-}
-function signed(v, dp) {
-  const n = num(v);
-  if (n === null) return NA;
-  const s = nf(dp).format(n);
-  return n > 0 ? '+' + s : s;
-}
-function pnlClass(v) {
-  const n = num(v);
-  if (n === null || n === 0) return '';
-  return n > 0 ? 'pos' : 'neg';
-}
+// NA, nf, num, fixed, signed, pnlClass: format.js (unknown is n/a; a zero has no sign)
 function intf(v) { const n = num(v); return n === null ? NA : nf(0).format(n); }
 
 // decimals learned per symbol from the venue's own strings (tick and lot sizes)
@@ -516,12 +489,15 @@ function initTables() {
       cols: [
         (k) => ({ t: k, c: 'name' }),
         (k, s) => ({ t: s.state || NA, c: 'st ' + svcStateClass(s) }),
-        (k, s) => ({ t: s.bus_state || NA, c: busStateClass(s.bus_state) }),
+        (k, s) => ({ t: s.bus_state || NA, c: busStateClass(s.bus_state), title: busStateTitle(s) }),
         (k, s) => ({ t: s.pid ? String(s.pid) : NA, c: 'r num' }),
         (k, s) => ({ t: fmtDuration(s.uptime_s), c: 'r num' }),
         (k, s) => ({ t: intf(s.restarts), c: 'r num' + (num(s.restarts) > 0 ? ' warn' : '') }),
         (k, s) => hbSpec(s.last_heartbeat_ns),
-        (k, s) => { const t = svcDetail(s); return { t, c: 'detail' + (s.supervisor_error ? ' bad' : ''), title: t }; },
+        (k, s) => {
+          const t = svcDetail(s), badge = statusBadge(s.bus_status);
+          return { t, c: 'detail' + (s.supervisor_error ? ' bad' : badge ? ' ' + badge.c : ''), title: t };
+        },
       ],
       rowClass: (k, s) => (s.alive === false ? 'row-bad' : ''),
       extra: (row, k, s) => { row.children[HB_COL].__hb = s.last_heartbeat_ns; },
@@ -532,8 +508,8 @@ function initTables() {
         (k) => ({ t: k, c: 'name' }),
         (k, p) => ({ t: fmtQty(k, p.qty), c: 'r num ' + qtySideClass(p.qty) }),
         (k, p) => ({ t: fmtPrice(k, p.avg_entry_price), c: 'r num' }),
-        (k, p) => ({ t: fmtPrice(k, p.mark_price), c: 'r num' }),
-        (k, p) => ({ t: signed(p.unrealised_pnl, 2), c: 'r num ' + pnlClass(p.unrealised_pnl) }),
+        (k, p) => ({ t: fmtPrice(k, p.mark_price), c: 'r num', title: 'mark: the mid the dashboard shows' }),
+        (k, p) => ({ t: signed(p.unrealised_pnl, 2), c: 'r num ' + pnlClass(p.unrealised_pnl), title: upnlTitle(p) }),
         (k, p) => ({ t: signed(p.realised_pnl, 2), c: 'r num ' + pnlClass(p.realised_pnl) }),
       ],
     }),
@@ -544,7 +520,7 @@ function initTables() {
         (k) => ({ t: k, c: 'name' }),
         (k, p) => ({ t: fmtQty(k, p.qty), c: 'r num ' + qtySideClass(p.qty) }),
         (k, p) => ({ t: fmtPrice(k, p.mark_price), c: 'r num' }),
-        (k, p) => ({ t: signed(p.unrealised_pnl, 2), c: 'r num ' + pnlClass(p.unrealised_pnl) }),
+        (k, p) => ({ t: signed(p.unrealised_pnl, 2), c: 'r num ' + pnlClass(p.unrealised_pnl), title: upnlTitle(p) }),
       ],
       extra: (row, k) => {
         if (row.__btn) return;
@@ -677,19 +653,29 @@ function initTables() {
 }
 
 const HB_COL = 6;  // the services table's heartbeat column
+function upnlTitle(p) {
+  return `qty × (mid − entry) at the mid; the venue's figure (at its mark price, as of the executor's last position update): ${signed(p.venue_unrealised_pnl, 4)}`;
+}
 function svcDetail(s) {
   const parts = [];
+  // the service's own ServiceStatus when it is not RUNNING (DEGRADED, STARTING ...)
+  const badge = statusBadge(s.bus_status);
+  if (badge) parts.push(badge.t);
   if (s.detail) parts.push(s.detail);
   if (s.supervisor_error) parts.push('supervisord: ' + s.supervisor_error);
   return parts.join(' · ');
 }
-// bus_state: a ServiceStatus state (RUNNING, DEGRADED ...) or, from heartbeats, "alive" /
-// "silent N s" (bus_state_source says which).
+// bus_state: the service's liveness on the bus, the same for every service: "alive" /
+// "silent N s" (null: never heard). Its own ServiceStatus (bus_status) is in the detail.
 function busStateClass(st) {
   const s = String(st || '').toUpperCase();
-  if (s === 'RUNNING' || s === 'ALIVE') return 'good';
-  if (s === 'DEGRADED' || s.startsWith('SILENT')) return 'bad';
+  if (s === 'ALIVE') return 'good';
+  if (s.startsWith('SILENT')) return 'bad';
   return s ? 'warn' : 'muted';
+}
+function busStateTitle(s) {
+  const status = s.bus_status ? `; its last ServiceStatus: ${s.bus_status}` : '';
+  return s.bus_state ? `heard on the bus (any frame, heartbeats when idle)${status}` : 'never heard on the bus';
 }
 function svcStateClass(s) {
   if (s.alive === false) return 'bad';
@@ -790,7 +776,7 @@ function render() {
   appends.clear();
 
   if (d.has('settings')) renderSettings();
-  if (d.has('banner')) renderBanner();
+  if (d.has('banner')) { renderBanner(); renderHaltLabel(); }
   if (d.has('services')) tables.services.update(state.health.services, d.get('services'));
   if (d.has('bus')) renderBus();
   if (d.has('breakers')) renderBreakers();
@@ -803,7 +789,7 @@ function render() {
     tables.positions.update(state.money.positions, d.get('positions'));
     tables.flatten.update(state.money.positions, d.get('positions'));
     renderPositionTotals();
-  }
+  } else if (d.has('money')) renderPositionTotals();  // the total at the mid
   if (d.has('money') || d.has('positions')) renderMoney();
   if (d.has('equity')) chartDirty('equity');
 
@@ -904,15 +890,15 @@ function renderBus() {
     const known = obj && typeof obj === 'object';
     const total = known ? countMap(obj) : null;
     const head = document.createElement('span');
-    head.className = 'bus-total ' + (total === null ? 'muted' : total > 0 ? (name === 'lost' ? 'bad' : 'warn') : 'good');
+    head.className = 'bus-total ' + busTotalClass(name, known ? obj : null);
     head.textContent = `${name} ${total === null ? NA : intf(total)}`;
     row.appendChild(head);
     if (known) {
       for (const k of Object.keys(obj).sort()) {
         if (!num(obj[k])) continue;
         const s = document.createElement('span');
-        s.className = 'chip';
-        s.title = what;
+        s.className = dropChipClass(name, k);
+        s.title = name === 'dropped' && k === 'superseded' ? 'superseded: a newer message of the same key replaced it (by design)' : what;
         s.textContent = `${k}: ${intf(obj[k])}`;
         row.appendChild(s);
       }
@@ -977,18 +963,15 @@ function renderAlertCount() {
 function lastPoint(series) {
   return Array.isArray(series) && series.length ? series[series.length - 1][1] : null;
 }
-function unrealisedTotal() {
-  const p = state.money.positions;
-  let t = 0, any = false;
-  for (const k in p) { const n = num(p[k].unrealised_pnl); if (n !== null) { t += n; any = true; } }
-  return any ? t : (Object.keys(p).length ? null : 0);
-}
+// the server's total at the mid: "0" when flat, null while a position has no mid yet
+function unrealisedTotal() { return num(state.money.unrealised_pnl_usdt); }
 function renderPositionTotals() {
   const p = state.money.positions;
   let r = 0, rAny = false;
   for (const k in p) { const n = num(p[k].realised_pnl); if (n !== null) { r += n; rAny = true; } }
   const u = unrealisedTotal();
   const ue = $('positions-upnl-total'), re = $('positions-rpnl-total');
+  ue.title = u === null ? 'n/a: a position has no mid yet' : 'at the mid';
   ue.closest('tfoot').classList.toggle('hidden', Object.keys(p).length === 0);
   setText(ue, signed(u, 2)); setCls(ue, 'r num ' + pnlClass(u));
   setText(re, rAny ? signed(r, 2) : NA); setCls(re, 'r num ' + (rAny ? pnlClass(r) : ''));
@@ -1004,6 +987,7 @@ function renderMoney() {
   const re = $('m-realised'); setText(re, signed(rp, 2)); setCls(re, 'r num ' + pnlClass(rp));
   const u = unrealisedTotal();
   const ue = $('m-unrealised'); setText(ue, signed(u, 2)); setCls(ue, 'r num ' + pnlClass(u));
+  ue.title = u === null ? 'n/a: a position has no mid yet' : 'positions marked at the mid';
   setText($('m-fees'), fixed(m.fees_usdt, 4));
   setText($('top-equity'), usdt(equity));
   const tu = $('top-upnl'); setText(tu, signed(u, 2)); setCls(tu, 'num ' + pnlClass(u));
@@ -1030,6 +1014,7 @@ function renderRanking() {
   let top = 0;
   for (const x of r) { const n = num(x.score); if (n !== null) top = Math.max(top, Math.abs(n)); }
   const scoreDp = top >= 1000 ? 0 : top >= 10 ? 2 : 4;
+  renderRankingAge();
   r.forEach((x, i) => body.appendChild(tr([
     { t: String(i + 1), c: 'r num muted' },
     { t: x.symbol || NA, c: 'name' },
@@ -1047,6 +1032,14 @@ function renderRanking() {
     c.textContent = s;
     chips.appendChild(c);
   }
+}
+// the ranking's prices are the scan's: its time and age in the header (ticks every second)
+function renderRankingAge() {
+  const el = $('ranking-age');
+  const ts = num(state.market.ranking_ts_ns);
+  if (ts === null || ts <= 0) { setText(el, (state.market.ranking || []).length ? '(scan time n/a)' : ''); return; }
+  const age = (Date.now() - ts / 1e6) / 1000;
+  setText(el, `(scan at ${fmtTime(ts).slice(0, 8)} UTC, ${fmtAgeS(age)} ago; last price as of the scan)`);
 }
 function renderLatency() {
   const L = state.latency || {};
@@ -1074,6 +1067,7 @@ function tick() {
     }
   }
   renderAlertCount();
+  renderRankingAge();
   const lu = $('last-update');
   if (lastMessageMs) setText(lu, `last message ${((Date.now() - lastMessageMs) / 1000).toFixed(0)} s ago · seq ${seq ?? NA}`);
   if (disconnectedSinceMs !== null) {
@@ -1483,6 +1477,15 @@ const ACTIONS = {
   'cancel-all': { title: 'Cancel all', text: 'Cancel every working order of every strategy. Positions stay open.', path: 'cancel-all' },
 };
 
+// HALT stays enabled while HALTED: a halt is idempotent and flattens whatever is left again;
+// its label says so
+function renderHaltLabel() {
+  const halted = state.health.trading_state === 'HALTED';
+  const b = $('halt');
+  setText(b.querySelector('small'), halted ? 'already HALTED: cancel all and flatten again' : 'cancel all, flatten, halt');
+  b.classList.toggle('again', halted);
+  b.title = halted ? 'Trading is already HALTED. Halting again is harmless: it cancels and flattens anything left.' : '';
+}
 function updateControlButtons() {
   const off = !controlsEnabled() || controlBusy;
   for (const id of ['halt', 'resume', 'cancel-all']) $(id).disabled = off;
