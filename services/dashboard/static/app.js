@@ -1482,7 +1482,7 @@ const ACTIONS = {
 function renderHaltLabel() {
   const halted = state.health.trading_state === 'HALTED';
   const b = $('halt');
-  setText(b.querySelector('small'), halted ? 'already HALTED: cancel all and flatten again' : 'cancel all, flatten, halt');
+  setText(b.querySelector('small'), halted ? 'already HALTED: flattens again' : 'cancel all, flatten, halt');
   b.classList.toggle('again', halted);
   b.title = halted ? 'Trading is already HALTED. Halting again is harmless: it cancels and flattens anything left.' : '';
 }
