@@ -14,7 +14,8 @@ from services.strategy.mm.estimators import NS_PER_S
 from services.strategy.mm.fast_cancel import FastCancelKnobs
 from services.strategy.mm.pipeline import TakerOrder
 from services.strategy.mm.queue import QueueBoard
-from services.strategy.mm.requote import ManagerKnobs, QuoteManager, RequoteKnobs
+from services.strategy.mm.quote_manager import ManagerKnobs, QuoteManager
+from services.strategy.mm.requote import RequoteKnobs
 from services.strategy.settings import MarketMakerSection
 from shared.queue_position import QueueModel
 from shared.schema import (

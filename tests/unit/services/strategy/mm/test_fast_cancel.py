@@ -12,7 +12,8 @@ from services.strategy.mm.fast_cancel import (
     threatened_by_trade,
 )
 from services.strategy.mm.quote_book import QuoteStatus, WorkingQuote
-from services.strategy.mm.requote import ManagerKnobs, Target
+from services.strategy.mm.quote_manager import ManagerKnobs
+from services.strategy.mm.requote import Target
 from shared.schema import CancelOrders, ClientOrderId, OrderSide
 from tests.unit.services.strategy.mm.test_quote_book import BTC, ETH, T0, levels, trade
 from tests.unit.services.strategy.mm.test_requote import manager, quoted

@@ -19,7 +19,8 @@ from hypothesis.stateful import (
 
 from services.strategy.mm.queue import QueueBoard
 from services.strategy.mm.quote_book import BatchCommand, OrderEvent
-from services.strategy.mm.requote import ManagerKnobs, QuoteManager, RequoteKnobs, Target
+from services.strategy.mm.quote_manager import ManagerKnobs, QuoteManager
+from services.strategy.mm.requote import RequoteKnobs, Target
 from shared.queue_position import QueueModel
 from shared.schema import (
     AmendOrder,

@@ -7,12 +7,11 @@ from hypothesis import strategies as st
 
 from services.strategy.mm.queue import QueueBoard
 from services.strategy.mm.quote_book import BatchCommand, QuoteStatus, WorkingQuote
+from services.strategy.mm.quote_manager import ManagerKnobs, QuoteManager
 from services.strategy.mm.requote import (
     Amend,
     Cancel,
-    ManagerKnobs,
     Place,
-    QuoteManager,
     RequoteKnobs,
     SideMarket,
     Target,
