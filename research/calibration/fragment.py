@@ -2,10 +2,10 @@
 
 `fragment_text` writes the chosen keys (kebab-case, checked against `MarketMakerSection`:
 a key the market maker does not have is refused, never written) under
-`[strategy.market-maker]`, with the fitted A, k and sigma as comments: the market maker
-fits A and k online (estimators.py, every intensity-refit-s over intensity-window-s), and
-its settings have no key that would seed them, so the offline fit is a note for the
-reader, not a setting. `check_fragment` reads a fragment back through the strict loader's
+`[strategy.market-maker]`, with the fitted A, k and sigma as comments. The market maker
+fits A and k online (estimators.py, every intensity-refit-s over intensity-window-s); a
+fragment that sets `intensity-a-per-s` and `intensity-k-per-tick` (`seed_keys`) seeds them
+until its first own fit. `check_fragment` reads a fragment back through the strict loader's
 types (`StrategySettings`).
 """
 
@@ -42,7 +42,18 @@ def fit_comments(calibration: Calibration) -> list[str]:
         f"from {calibration.duration_s:.1f} s, {calibration.trades} trades,"
         f" {calibration.steps} steps of {calibration.step_s:g} s, tick {calibration.tick:g}"
     )
-    return [fit, vol, span, "(the market maker fits A and k online; no settings key seeds them)"]
+    return [fit, vol, span, "(A and k seed the market maker until its own first fit online)"]
+
+
+def seed_keys(calibration: Calibration) -> dict[str, Value]:
+    """The fitted A and k as the keys that seed the market maker's intensity until its own
+    first fit online (none when the fit was refused)."""
+    if calibration.a_per_s is None or calibration.k_per_tick is None:
+        return {}
+    return {
+        "intensity-a-per-s": round(calibration.a_per_s, 6),
+        "intensity-k-per-tick": round(calibration.k_per_tick, 6),
+    }
 
 
 def fragment_text(values: Mapping[str, Value], comments: Sequence[str] = ()) -> str:

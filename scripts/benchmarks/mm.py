@@ -23,10 +23,13 @@ is printed in the result lines.
   Nearest-rank percentiles over every update of the run.
 - calibration, walk-forward by receive time (research/sweep/walk_forward.py, train
   fraction 0.7): A, k and sigma fitted on the train part (research.calibration), then the
-  10 x 10 grid of vol-sensitivity-ratio x liq-sensitivity-ratio (0.1 .. 1.0; the defaults
-  0.6 x 0.4 are a grid point) run on the train part (one backtest a point, workers = the
-  machine's cores), the best point by net bps per fill (at least MIN_FILLS fills), then
-  defaults and best run once each on the held-out part: `mm.out_of_sample_net_bps_gain`
+  calibrated settings, each point with A and k as its seed (`intensity-a-per-s`,
+  `intensity-k-per-tick`: GLFT quotes from the start instead of waiting for the maker's own
+  first fit): the 10 x 10 grid of vol-sensitivity-ratio x liq-sensitivity-ratio (0.1 ..
+  1.0; the defaults 0.6 x 0.4 are a grid point) run on the train part (one backtest a
+  point, workers = the machine's cores), the best point by net bps per fill (at least
+  MIN_FILLS fills), then the shipped defaults (no seed) and the best run once each on the
+  held-out part: `mm.out_of_sample_net_bps_gain`
   = best - defaults (bps per fill, after fees). Its line carries the settings fragment.
 
 `--quick`: the first QUICK_SECONDS of the recording and a 2 x 2 grid (a smoke run).
@@ -49,7 +52,7 @@ import msgspec
 
 from research.backtest.engine import Engine
 from research.backtest.settings import BacktestSettings, Latency, load_settings
-from research.calibration.fragment import fit_comments, fragment_text
+from research.calibration.fragment import fit_comments, fragment_text, seed_keys
 from research.calibration.intensity import Calibration, calibrate
 from research.report.metrics import compute
 from research.sweep.data import Recording
@@ -290,7 +293,8 @@ def run(quick: bool) -> Iterator[Result]:
     calibration = fit(train)
     settings_for({})  # deploy/settings.toml read once, before the workers fork
     gc.freeze()  # the recording in memory is the harness's: the collector skips it
-    points = grid_points(quick)
+    seed = seed_keys(calibration)
+    points = [tuple(sorted({**dict(p), **seed}.items())) for p in grid_points(quick)]
     defaults = dict(zip(SWEPT, (0.6, 0.4), strict=True))
     workers = os.cpu_count() or 1
     started = time.monotonic()
@@ -394,9 +398,10 @@ def _calibration_lines(
         "train_seconds": round(calibration.duration_s, 1),
         "refusal": calibration.refusal,
         "note": "lambda(delta) = A exp(-k delta) and sigma fitted on the train part"
-        " (research.calibration); the MM fits them online, no settings key seeds them",
+        " (research.calibration); they seed the calibrated runs (intensity-a-per-s,"
+        " intensity-k-per-tick) until the market maker's own first fit online",
     }
-    default_key = tuple(sorted(defaults.items()))
+    default_key = tuple(sorted({**defaults, **seed_keys(calibration)}.items()))
     table = {
         f"{dict(p)[SWEPT[0]]}x{dict(p)[SWEPT[1]]}": [_round(r.net_bps_per_fill, 3), r.fills]
         for p, r in sorted(in_sample.items())

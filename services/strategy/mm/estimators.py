@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from services.strategy.mm.settings import MarketMakerSettings
+
 NS_PER_S = 1_000_000_000
 
 
@@ -186,6 +188,14 @@ def fit_intensity(
     r2 = 1.0 - float((residual**2).sum()) / total if total > 0 else 1.0
     k = -float(slope)
     return IntensityFit(math.exp(float(intercept)), k, k / tick, points, r2)
+
+
+def seeded_fit(settings: MarketMakerSettings, tick: float) -> IntensityFit | None:
+    """The settings' A and k (a calibration's), until the estimator's first own fit."""
+    a, k = settings.intensity_a_per_s, settings.intensity_k_per_tick
+    if a is None or k is None:
+        return None
+    return IntensityFit(a, k, k / tick, points=0, r_squared=math.nan)
 
 
 class IntensityEstimator:

@@ -18,6 +18,7 @@ from services.strategy.mm.estimators import (
     IntensityEstimator,
     IntensityFit,
     MidVolatility,
+    seeded_fit,
 )
 from services.strategy.mm.settings import MarketMakerSettings
 from services.strategy.mm.spread import near_touch_usdt
@@ -105,7 +106,7 @@ class SymbolMarket:
             settings.intensity_step_s,
             settings.intensity_levels_count,
         )
-        self.fit: IntensityFit | None = None
+        self.fit: IntensityFit | None = seeded_fit(settings, float(self.tick))
         self.next_fit_ns = 0
         self.taker_cap = TakerCap(settings)
         self.holding = Holding()

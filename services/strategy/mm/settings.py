@@ -79,11 +79,19 @@ class MarketMakerSettings(Settings, frozen=True, kw_only=True):
     intensity_window_s: Seconds = 600.0  # the doc's §4.1: a 10-minute window
     intensity_step_s: Seconds = 0.1  # depth recorded per step
     intensity_levels_count: Annotated[int, msgspec.Meta(ge=3, le=1_000)] = 70  # grid, in ticks
+    # A and k to quote with until the online estimator's first fit (e.g. a calibration's
+    # fragment, research/calibration); both or neither; none: the adaptive spread alone
+    intensity_a_per_s: Annotated[float, msgspec.Meta(gt=0, le=1e9)] | None = None
+    intensity_k_per_tick: Annotated[float, msgspec.Meta(gt=0, le=1e6)] | None = None
 
     def __post_init__(self) -> None:
         if getattr(self, "symbols", ()) and self.follow != "scanner":  # the section's list
             raise ValueError(
                 f'follow = "{self.follow}" needs symbols = [] (a list follows nothing)'
+            )
+        if (self.intensity_a_per_s is None) != (self.intensity_k_per_tick is None):
+            raise ValueError(
+                "intensity-a-per-s and intensity-k-per-tick go together: both or neither"
             )
         _ordered(self, "min-spread-bps", "max-spread-bps")
         _ordered(self, "vol-low-bps-per-sqrt-s", "vol-high-bps-per-sqrt-s")

@@ -10,8 +10,10 @@ from research.calibration.fragment import (
     fit_comments,
     fragment_text,
     market_maker_keys,
+    seed_keys,
 )
 from research.calibration.intensity import Calibration, calibrate_file
+from services.strategy.mm.estimators import seeded_fit
 
 REPLAY = Path(__file__).parents[2] / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
 
@@ -81,3 +83,21 @@ def test_the_fixture_gives_a_finite_fit_or_a_reason() -> None:
     else:
         assert found.a_per_s is None
     assert found.sigma_bps_per_sqrt_s is None or math.isfinite(found.sigma_bps_per_sqrt_s)
+
+
+def test_the_fitted_a_and_k_seed_the_market_maker_through_the_fragment() -> None:
+    seed = seed_keys(_calibration())
+
+    section = check_fragment(fragment_text(seed, fit_comments(_calibration())))
+
+    assert (section.intensity_a_per_s, section.intensity_k_per_tick) == (1.5, 0.4)
+    fit = seeded_fit(section, tick=0.01)
+    assert fit is not None
+    assert (fit.a_per_s, fit.k_per_tick) == (1.5, 0.4)
+    assert fit.k_per_price == pytest.approx(40.0)
+
+
+def test_a_refused_fit_seeds_nothing() -> None:
+    refused = _calibration(a_per_s=None, k_per_tick=None, refusal="too few points")
+    assert seed_keys(refused) == {}
+    assert seeded_fit(check_fragment(fragment_text({})), tick=0.01) is None
