@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import logging
-import ssl
 from typing import Final
 
 from aiohttp import web
@@ -92,7 +91,10 @@ class DashboardService:
         await runner.setup()
         resources.push_async_callback(runner.cleanup)
         site = web.TCPSite(
-            runner, self._settings.host, self._settings.port, ssl_context=self._tls()
+            runner,
+            self._settings.host,
+            self._settings.port,
+            ssl_context=self._settings.tls_context(),
         )
         await site.start()
         log.info("dashboard serving url=%s controls=%s", self.url, self._token is not None)
@@ -184,10 +186,3 @@ class DashboardService:
             peer: Liveness(live.last_heard_ns(peer), live.is_alive(peer, now_ns))
             for peer in live.peers()
         }
-
-    def _tls(self) -> ssl.SSLContext | None:
-        if not self._settings.tls:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self._settings.tls_cert_file, self._settings.tls_key_file)
-        return context

@@ -1,6 +1,7 @@
 """The dashboard's section of deploy/settings.toml, and when it may listen beyond loopback."""
 
 import ipaddress
+import ssl
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,14 @@ class DashboardSettings(ServiceSettings, frozen=True, kw_only=True):
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert_file)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context from the two files (None: plain HTTP on loopback)."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        return context
 
     def url(self) -> str:
         """The page's address (what scripts/run prints)."""
