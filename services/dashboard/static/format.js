@@ -1,4 +1,4 @@
-// Number formatting shared by the page (app.js) and tested on its own with Node
+// Number formatting shared by the page's modules (text.js, views/) and tested on its own with Node
 // (tests/dashboard/test_page_format.py): pure functions, no DOM.
 //
 // An unknown (null, undefined, '', not finite) is shown as NA, never as 0. A value that
