@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from shared.bybit import wire
 from shared.bybit.validate import (
     Defect,
+    Grid,
     amount_defect,
     book_refusal,
     execution_refusal,
@@ -248,46 +249,29 @@ _ANY_VALUE = st.one_of(
 _LEVELS = st.lists(st.tuples(_ANY_VALUE, _ANY_VALUE), max_size=6)
 
 
-def _level_by_level(data: wire.OrderBookData) -> tuple[str, Defect] | None:
+def _level_by_level(data: wire.OrderBookData, grid: Grid | None) -> tuple[str, Defect] | None:
+    tick = None if grid is None else grid.tick_size
+    step = None if grid is None else grid.qty_step
     for side, levels in (("b", data.b), ("a", data.a)):
         for i, (price, size) in enumerate(levels):
-            if defect := price_defect(price, _RULES.tick_size):
+            if defect := price_defect(price, tick):
                 return f"{side}[{i}].price", defect
-            if defect := qty_defect(size, _RULES.qty_step, zero_allowed=True):
+            if defect := qty_defect(size, step, zero_allowed=True):
                 return f"{side}[{i}].size", defect
     return None
 
 
 @settings(derandomize=True, max_examples=1000, deadline=None)
-@given(bids=_LEVELS, asks=_LEVELS)
+@given(bids=_LEVELS, asks=_LEVELS, with_grid=st.booleans())
 def test_the_books_shortcut_refuses_exactly_what_the_level_by_level_checks_refuse(
-    bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]
+    bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]], with_grid: bool
 ) -> None:
+    # with the instrument's grid, and without one (the backtest's feed: another venue's grid)
+    grid = _RULES if with_grid else None
     data = wire.OrderBookData(s="BTCUSDT", b=bids, a=asks, u=2, seq=2)
-    refusal = book_refusal(data, _RULES)
+    refusal = book_refusal(data, grid)
     found = None if refusal is None else (refusal.field, refusal.defect)
-    assert found == _level_by_level(data)
-
-
-def _level_by_level_without_grid(data: wire.OrderBookData) -> tuple[str, Defect] | None:
-    for side, levels in (("b", data.b), ("a", data.a)):
-        for i, (price, size) in enumerate(levels):
-            if defect := price_defect(price):
-                return f"{side}[{i}].price", defect
-            if defect := qty_defect(size, zero_allowed=True):
-                return f"{side}[{i}].size", defect
-    return None
-
-
-@settings(derandomize=True, max_examples=1000, deadline=None)
-@given(bids=_LEVELS, asks=_LEVELS)
-def test_without_a_grid_the_shortcut_refuses_exactly_what_the_level_checks_refuse(
-    bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]
-) -> None:
-    data = wire.OrderBookData(s="BTCUSDT", b=bids, a=asks, u=2, seq=2)
-    refusal = book_refusal(data, None)
-    found = None if refusal is None else (refusal.field, refusal.defect)
-    assert found == _level_by_level_without_grid(data)
+    assert found == _level_by_level(data, grid)
 
 
 @settings(derandomize=True, max_examples=1000, deadline=None)
