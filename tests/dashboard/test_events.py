@@ -120,16 +120,7 @@ def test_an_accepted_order_shows_what_the_event_says_and_null_for_the_rest() -> 
     view = View(HEADER)
     fold(
         view,
-        OrderAccepted(
-            client_order_id=ClientOrderId("x"),
-            venue_order_id=VenueOrderId("vx"),
-            strategy_id="mom1",
-            symbol=Symbol("ETHUSDT"),
-            ts_event_ns=1,
-            ts_trigger_recv_ns=1,
-            ts_request_sent_ns=1,
-            ts_ack_ns=1,
-        ),
+        _accepted("x"),
         0,
     )
     order = view.state["orders"]["working"]["x"]
@@ -414,16 +405,7 @@ def test_the_executors_snapshot_is_due_at_once_for_an_order_without_details_rate
     assert details_due_s(view, 0, 10**9) == math.inf  # its details are known
     fold(
         view,
-        OrderAccepted(
-            client_order_id=ClientOrderId("x"),
-            venue_order_id=VenueOrderId("vx"),
-            strategy_id="mom1",
-            symbol=Symbol("ETHUSDT"),
-            ts_event_ns=1,
-            ts_trigger_recv_ns=1,
-            ts_request_sent_ns=1,
-            ts_ack_ns=1,
-        ),
+        _accepted("x"),
         0,
     )
     last_snapshot_ns = 10 * 10**9
@@ -449,3 +431,17 @@ def test_the_ranking_carries_the_scans_time_its_last_prices_are_from() -> None:
     fold(view, scan, 50 * 10**9)
     assert view.state["market"]["ranking"][0]["last_price"] == "97150.4"
     assert view.state["market"]["ranking_ts_ns"] == 42 * 10**9
+
+
+def _accepted(cid: str) -> OrderAccepted:
+    """An OrderAccepted as the executor publishes it: no side, qty or price."""
+    return OrderAccepted(
+        client_order_id=ClientOrderId(cid),
+        venue_order_id=VenueOrderId("v" + cid),
+        strategy_id="mom1",
+        symbol=Symbol("ETHUSDT"),
+        ts_event_ns=1,
+        ts_trigger_recv_ns=1,
+        ts_request_sent_ns=1,
+        ts_ack_ns=1,
+    )
