@@ -63,6 +63,9 @@ class AdminApi:
                 "injected": self._venue.faults.injected,
                 "public_connections": len(self._venue.public.registry.connections),
                 "private_connections": len(self._venue.private.registry.connections),
+                "public_subscriptions": sum(
+                    len(c.topics) for c in self._venue.public.registry.connections
+                ),
                 "private_subscriptions": sum(
                     len(c.topics) for c in self._venue.private.registry.connections
                 ),

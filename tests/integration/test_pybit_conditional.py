@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pybit import unified_trading
 
+from tests.helpers.pybit_streams import admin_stats, subscribed
 from tests.helpers.simulator import API_KEY, API_SECRET, Sim, running_simulator
 from tests.helpers.waiting import eventually
 
@@ -46,20 +47,18 @@ async def test_pybit_conditional_order_waits_untriggered_then_triggers_and_fills
         with lock:
             return [o["orderStatus"] for o in orders]
 
+    def open_private() -> unified_trading.WebSocket:
+        return unified_trading.WebSocket(
+            testnet=False, channel_type="private", api_key=API_KEY, api_secret=API_SECRET
+        )
+
+    def private_topics() -> int:
+        return int(admin_stats(sim.url)["private_subscriptions"])
+
     private = await asyncio.to_thread(
-        unified_trading.WebSocket,
-        testnet=False,
-        channel_type="private",
-        api_key=API_KEY,
-        api_secret=API_SECRET,
+        subscribed, open_private, [lambda ws: ws.order_stream(collect)], private_topics
     )
     try:
-        await asyncio.to_thread(private.order_stream, collect)
-
-        async def subscribed() -> bool:
-            return bool((await sim.stats())["private_subscriptions"] >= 1)
-
-        await eventually(subscribed, 10)
         book = (await asyncio.to_thread(http.get_orderbook, category="linear", symbol="BTCUSDT"))[
             "result"
         ]

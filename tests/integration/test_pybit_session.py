@@ -1,14 +1,13 @@
 """The official SDK (pybit), pointed at the simulator and otherwise unchanged, trades on it."""
 
-import json
 import threading
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pybit import unified_trading
 
+from tests.helpers.pybit_streams import admin_stats, subscribed
 from tests.helpers.simulator_process import simulator_process
 from tests.helpers.waiting import eventually_sync
 
@@ -22,12 +21,6 @@ API_SECRET = "pybit-secret-not-real-0001"
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with simulator_process(tmp_path_factory.mktemp("run"), API_KEY, API_SECRET) as url:
         yield url
-
-
-def admin_stats(endpoint: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{endpoint}/admin/stats", timeout=5) as response:
-        stats: dict[str, Any] = json.loads(response.read())
-    return stats
 
 
 @pytest.fixture
@@ -106,24 +99,28 @@ def test_pybit_receives_public_and_private_websocket_messages(
         with lock:
             received.setdefault(message["topic"].split(".")[0], []).append(message)
 
-    public = unified_trading.WebSocket(testnet=False, channel_type="linear")
-    private = unified_trading.WebSocket(
-        testnet=False, channel_type="private", api_key=API_KEY, api_secret=API_SECRET
+    public = subscribed(
+        lambda: unified_trading.WebSocket(testnet=False, channel_type="linear"),
+        [
+            lambda ws: ws.orderbook_stream(50, "BTCUSDT", collect),
+            lambda ws: ws.trade_stream("BTCUSDT", collect),
+        ],
+        lambda: int(admin_stats(http.endpoint)["public_subscriptions"]),
+    )
+    private = subscribed(
+        lambda: unified_trading.WebSocket(
+            testnet=False, channel_type="private", api_key=API_KEY, api_secret=API_SECRET
+        ),
+        [
+            lambda ws: ws.order_stream(collect),
+            lambda ws: ws.execution_stream(collect),
+            lambda ws: ws.position_stream(collect),
+            lambda ws: ws.wallet_stream(collect),
+        ],
+        lambda: int(admin_stats(http.endpoint)["private_subscriptions"]),
     )
     try:
-        public.orderbook_stream(50, "BTCUSDT", collect)
-        public.trade_stream("BTCUSDT", collect)
-        private.order_stream(collect)
-        private.execution_stream(collect)
-        private.position_stream(collect)
-        private.wallet_stream(collect)
         eventually_sync(lambda: "orderbook" in received and "publicTrade" in received, timeout_s=15)
-        # pybit subscribes after its auth answer: wait until the venue has all four topics.
-        eventually_sync(
-            lambda: admin_stats(http.endpoint)["private_subscriptions"] >= 4,
-            timeout_s=15,
-            interval_s=0.05,
-        )
         http.place_order(
             category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.01"
         )
