@@ -219,6 +219,27 @@ def fires_within(system: System, instance: str, before: int, timeout_s: float) -
     return True
 
 
+def all_pulled(system: System, timeout_s: float) -> None:
+    """Return once mm1 has no order at the venue; else fail with what is left and what the
+    executor logged of those orders and of its guard."""
+    try:
+        eventually_sync(lambda: not venue_quotes(system), timeout_s=timeout_s, interval_s=0.1)
+    except AssertionError:
+        left = venue_quotes(system)
+        ids = [o["orderLinkId"] for o in left]
+        said = [
+            line
+            for line in system.log("executor").splitlines()
+            if any(i in line for i in ids) or "guard" in line or "dead_mans_switch" in line
+        ]
+        shown = [(o["orderLinkId"], o["side"], o["orderStatus"], o["createdTime"]) for o in left]
+        lines = "\n".join(said[-30:])
+        raise AssertionError(
+            f"mm1's orders still at the venue after {timeout_s} s: {shown}\n"
+            f"the executor's log of them and of its guard (last 30 lines):\n{lines}"
+        ) from None
+
+
 def test_dead_mans_switch_pulls_a_frozen_market_makers_quotes(calm_system: System) -> None:
     # (b') the dead-man's switch alone: mm1 frozen (SIGSTOP: no restart) sends nothing more.
     # In the calm market its wide quotes should rest until the switch pulls them; should the
@@ -234,9 +255,7 @@ def test_dead_mans_switch_pulls_a_frozen_market_makers_quotes(calm_system: Syste
             os.kill(pid, signal.SIGSTOP)
             frozen = time.monotonic()
             # every mm1 order gone, one sent just before the freeze too (not only those seen)
-            eventually_sync(
-                lambda: not venue_quotes(system), timeout_s=DEAD_MAN_AFTER_S + 5, interval_s=0.1
-            )
+            all_pulled(system, timeout_s=DEAD_MAN_AFTER_S + 5)
             gone_s = time.monotonic() - frozen
             # the alert's log line may come a moment after the venue's cancel
             if fires_within(system, "strategy-mm1", fired, timeout_s=5.0):
