@@ -37,7 +37,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -228,17 +228,35 @@ def _write_chunk(archive: zipfile.ZipFile, number: int, chunk: _Chunk) -> None:
 
 
 class ColumnarRecording:
-    """One recording file read through its columnar cache (built at the first run)."""
+    """One recording file read through its columnar cache (built at the first run).
 
-    def __init__(self, source: Path, cache: Path | None = None) -> None:
+    `start_ns`/`end_ns`: only the lines received in [start_ns, end_ns), as a walk-forward
+    part takes them from the lines (`research.sweep.walk_forward.within`: a line before
+    `start_ns` is skipped, the first at or after `end_ns` ends the recording).
+    """
+
+    def __init__(
+        self,
+        source: Path,
+        cache: Path | None = None,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> None:
         self.source = source
         self.cache = cache or cache_path(source)
         self.built = False  # whether this run had to build the cache
+        self.start_ns = start_ns
+        self.end_ns = end_ns
 
     def first_recv_ns(self) -> int | None:
-        """The first line's receive time (None: an empty file)."""
-        first = next(read_file(self.source), None)
-        return None if first is None else first[0]
+        """The first line's receive time (None: an empty file or window)."""
+        for recv_ns, _ in read_file(self.source):
+            if self.end_ns is not None and recv_ns >= self.end_ns:
+                return None
+            if self.start_ns is None or recv_ns >= self.start_ns:
+                return recv_ns
+        return None
 
     def open(self, grids: dict[str, Grid]) -> zipfile.ZipFile:
         """The cache for `grids`, built (again) if missing, stale or unreadable; beside the
@@ -264,8 +282,33 @@ class ColumnarRecording:
             meta = json.loads(archive.read("meta.json"))
             topics: list[str] = meta["topics"]
             symbols: list[str] = meta["symbols"]
+            window = _Window(self.start_ns, self.end_ns)
             for number in range(meta["chunks"]):
-                yield from _chunk_frames(market, archive, number, topics, symbols)
+                yield from _chunk_frames(market, archive, number, topics, symbols, window)
+                if window.ended:
+                    return
+
+
+@dataclass(slots=True)
+class _Window:
+    """Receive times [start_ns, end_ns) (None: open on that side); `ended` once a line at or
+    after `end_ns` was met."""
+
+    start_ns: int | None
+    end_ns: int | None
+    ended: bool = False
+
+    def lines(self, recv: list[int]) -> Iterable[int]:
+        """The indexes of a chunk's lines in the window, in order."""
+        count = len(recv)
+        if self.end_ns is not None:
+            end = self.end_ns
+            count = next((i for i, t in enumerate(recv) if t >= end), count)
+            self.ended = count < len(recv)
+        if self.start_ns is None:
+            return range(count)
+        start = self.start_ns
+        return [i for i in range(count) if recv[i] >= start]
 
 
 _NEW: Final = object.__new__
@@ -348,6 +391,23 @@ def _chunk_frames(
     number: int,
     topics: list[str],
     symbols: list[str],
+    window: _Window,
+) -> Iterator[MarketFrame]:
+    """The frames of chunk `number` that `window` holds."""
+    recv: list[int] = _column(archive, f"{number}/recv_ns.npy").tolist()
+    chosen = window.lines(recv)
+    if chosen:  # else before the window (or past its end): the other columns not even read
+        yield from _frames_of_chunk(market, archive, number, topics, symbols, recv, chosen)
+
+
+def _frames_of_chunk(  # noqa: PLR0913, PLR0917 -- the chunk, where it is, and its lines
+    market: MarketFrames,
+    archive: zipfile.ZipFile,
+    number: int,
+    topics: list[str],
+    symbols: list[str],
+    recv: list[int],
+    chosen: Iterable[int],
 ) -> Iterator[MarketFrame]:
     c = {n: _column(archive, f"{number}/{n}.npy") for n, _ in _LINE_COLUMNS}
     prices, lots, buys, trade_ms = (
@@ -357,7 +417,7 @@ def _chunk_frames(
     feed, lag, followed = market.feed_topics, market.feed_latency_ns, market.followed
     venue_ns_of = (c["recv_ns"] - lag).tolist()  # the engine's axis, as MarketFrames has it
     ts_ms_of = ((c["recv_ns"] - lag) // NS_PER_MS).tolist()
-    recv, kind = c["recv_ns"].tolist(), c["kind"].tolist()
+    kind = c["kind"].tolist()
     for_feed = [t >= 0 and topics[t] in feed for t in c["topic"].tolist()]
     names = [symbols[x] if x >= 0 else "" for x in c["symbol"].tolist()]
     depths, snapshots = c["depth"].tolist(), (c["snapshot"] == 1).tolist()
@@ -369,8 +429,8 @@ def _chunk_frames(
         for i in np.flatnonzero(sum(c[f"skip_{r}"].astype(np.int64) for r in SKIP_REASONS))
     }
     known: dict[str, int] = {}  # the depth each ladder followed when last asked (it only grows)
-    for i, recv_ns in enumerate(recv):
-        k = kind[i]
+    for i in chosen:
+        recv_ns, k = recv[i], kind[i]
         feed_frame: PublicFrame | None = None
         if k == RAW:
             r = raw_starts[i]

@@ -66,7 +66,7 @@ from research.backtest.settings import BacktestSettings
 from research.backtest.summary import build_result
 from services.feed.session import FeedSession
 from services.simulator.instruments import SPECS_BY_SYMBOL
-from services.simulator.venue import ExchangeConfig, Venue
+from services.simulator.venue import ExchangeConfig, Grid, Venue
 from services.strategy.api import COMMANDS, EntrySkipped, Output, Resync, Strategy, Transition
 from services.strategy.kinds import build_strategy
 from shared.bybit import wire
@@ -353,6 +353,11 @@ class Engine:
         if "executor" in resync.peers:
             again.append(self.desk.snapshot(now_ns))
         self._schedule(now_ns, TO_STRATEGY, again)
+
+
+def venue_grids(settings: BacktestSettings) -> dict[str, Grid]:
+    """The grids of the venue a run with `settings` builds (a columnar cache is keyed by them)."""
+    return Venue(_exchange(settings), 0).grids()
 
 
 def _exchange(s: BacktestSettings) -> ExchangeConfig:

@@ -3,11 +3,11 @@
 `BacktestJob` holds what every trial shares (the settings file, fixed `--set` overrides,
 the run's knobs); `run_trial` loads the settings as scripts/backtest does
 (`research.backtest.settings.load_settings`, as strict as the live loader) and runs the
-`Engine` over the lines (`run_backtest`: its summary alone). The score is a numeric field
-of the summary (`pnl_net` by default) or of the report's metrics (`research.report.metrics`:
-`sharpe_annualised`, `net_bps_per_notional`, `max_drawdown_usdt` ...). A metric can be
-unknown (no fills: no net bps); `score_result` then gives None, never 0, and the trial is
-pruned rather than ranked.
+`Engine` over the lines or the recording's columnar cache (`run_backtest`: its summary
+alone). The score is a numeric field of the summary (`pnl_net` by default) or of the
+report's metrics (`research.report.metrics`: `sharpe_annualised`, `net_bps_per_notional`,
+`max_drawdown_usdt` ...). A metric can be unknown (no fills: no net bps); `score_result`
+then gives None, never 0, and the trial is pruned rather than ranked.
 """
 
 import typing
@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from research.backtest.engine import Engine
+from research.backtest.columnar import ColumnarRecording
+from research.backtest.engine import Engine, venue_grids
 from research.backtest.result import BacktestResult, Summary
 from research.backtest.settings import load_settings
 from research.report.metrics import Metrics, compute
@@ -90,13 +91,23 @@ def overrides(values: Mapping[str, Value]) -> list[str]:
 
 
 def run_trial(
-    job: BacktestJob, lines: Iterable[tuple[int, bytes]], values: Mapping[str, Value]
+    job: BacktestJob,
+    lines: Iterable[tuple[int, bytes]] | ColumnarRecording,
+    values: Mapping[str, Value],
 ) -> BacktestResult:
     """One backtest with `values` over the job's settings; its result."""
     settings = load_settings(
         job.settings_path, job.symbol, [*job.fixed, *overrides(values)], **job.knobs
     )
     return Engine(settings, lines).run()
+
+
+def prepare(job: BacktestJob, source: Iterable[tuple[int, bytes]] | ColumnarRecording) -> None:
+    """Build the columnar cache of `source` (if it is one) for the job's venue, once, before
+    trials read it (workers forked after this share the file instead of each building it)."""
+    if isinstance(source, ColumnarRecording):
+        settings = load_settings(job.settings_path, job.symbol, list(job.fixed), **job.knobs)
+        source.open(venue_grids(settings)).close()
 
 
 def run_backtest(

@@ -27,7 +27,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from research.backtest.engine import BacktestError
 from research.sweep.data import Recording
-from research.sweep.objective import DEFAULT_OBJECTIVE, BacktestJob, run_trial, score_result
+from research.sweep.objective import (
+    DEFAULT_OBJECTIVE,
+    BacktestJob,
+    prepare,
+    run_trial,
+    score_result,
+)
 from research.sweep.space import Choices, Param, Range, Value, grid_space
 from research.sweep.walk_forward import Window
 from shared.recordings import RecordingError
@@ -179,7 +185,7 @@ class TrialObjective:
         values = {p.key: suggest(trial, p) for p in s.params}
         trial.set_user_attr("worker", self.worker)
         try:
-            result = run_trial(s.job, s.recording.lines(s.train), values)
+            result = run_trial(s.job, s.recording.source(s.train), values)
         except TRIAL_ERRORS as e:
             trial.set_user_attr("error", str(e))
             raise
@@ -239,7 +245,8 @@ def run(
             " postgresql:// URL (several hosts), or --workers 1"
         )
     create_study(sweep)
-    sweep.recording.lines()  # read (and, when small, cached) before forking: shared
+    # before forking, to be shared: the columnar cache built, or the lines read (if small)
+    prepare(sweep.job, sweep.recording.source())
     before = finished_count(sweep)
     context = multiprocessing.get_context("fork")
     processes = [

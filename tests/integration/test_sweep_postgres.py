@@ -41,8 +41,8 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _sweep(url: str, *args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "research.sweep", str(FIXTURE), "--storage", url]
+def _sweep(url: str, data: Path, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "research.sweep", str(data), "--storage", url]
     command += ["--study", STUDY, "--quiet", "--param", "momentum-threshold=0.00001:0.0001"]
     command += ["--param", "max-hold-s=0.5:5", "--set", "cooldown-s=1", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -58,8 +58,10 @@ def _finish(process: subprocess.Popen[str]) -> str:
 
 
 def test_two_hosts_fill_one_study_and_see_the_same_best(postgres_url: str, tmp_path: Path) -> None:
+    data = tmp_path / FIXTURE.name  # read through its columnar cache, built beside it
+    shutil.copyfile(FIXTURE, data)
     hosts = [
-        _sweep(postgres_url, "--sampler", "random", "--trials", str(TRIALS_PER_HOST),
+        _sweep(postgres_url, data, "--sampler", "random", "--trials", str(TRIALS_PER_HOST),
                "--workers", "1", "--seed", str(seed), "--report", str(tmp_path / f"{seed}.json"))
         for seed in (1, 2)
     ]  # fmt: skip
@@ -76,7 +78,7 @@ def test_two_hosts_fill_one_study_and_see_the_same_best(postgres_url: str, tmp_p
 
     fragments = [tmp_path / "a.toml", tmp_path / "b.toml"]
     reports = [
-        _sweep(postgres_url, "--trials", "0", "--best-out", str(f), "--report", f"{f}.json")
+        _sweep(postgres_url, data, "--trials", "0", "--best-out", str(f), "--report", f"{f}.json")
         for f in fragments
     ]
     outs = [_finish(r) for r in reports]

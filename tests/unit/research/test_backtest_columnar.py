@@ -11,9 +11,10 @@ import pytest
 
 from research.backtest import columnar
 from research.backtest.columnar import ColumnarRecording, build, cache_path
-from research.backtest.engine import Engine
+from research.backtest.engine import BacktestError, Engine
 from research.backtest.market import MarketFrames, recording_lines
 from research.backtest.settings import BacktestSettings
+from research.sweep.walk_forward import Window, within
 from services.simulator.venue import DepthUpdate, ExchangeConfig, Grid, RecordedTrade, Venue
 from shared.recordings import read_file
 from shared.recordings.reader import format_line
@@ -176,3 +177,45 @@ def test_a_read_only_directory_keeps_the_cache_in_the_temporary_one(
     assert recording.cache.parent == tmp_path / "tmp" / "backtest-columns"
     assert again.cache == recording.cache
     assert not cache_path(path).exists()
+
+
+def _windows(path: Path) -> list[tuple[int | None, int | None]]:
+    """Cuts at a third and at two thirds of the recording (between lines or on one), across
+    chunk boundaries when chunks are small, and a window with no line."""
+    times = [t for t, _ in read_file(path)]
+    third, two_thirds = times[len(times) // 3], times[2 * len(times) // 3] + 1
+    return [(None, third), (third, None), (third, two_thirds), (times[-1] + 1, None)]
+
+
+@pytest.mark.parametrize("chunk_lines", [100, columnar.CHUNK_LINES])
+def test_a_window_of_the_cache_is_the_same_run_as_that_window_of_the_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_lines: int
+) -> None:
+    # what a sweep's walk-forward parts read: the lines received in [start, end)
+    monkeypatch.setattr(columnar, "CHUNK_LINES", chunk_lines)
+    path = _copy(REPLAY, tmp_path)
+    settings = SETTINGS["scalper_2ms"]()
+    for start_ns, end_ns in _windows(path):
+        window = Window(start_ns, end_ns)
+        recording = ColumnarRecording(path, start_ns=start_ns, end_ns=end_ns)
+        if not any(window.holds(t) for t, _ in read_file(path)):
+            with pytest.raises(BacktestError, match="no lines"):
+                Engine(settings, recording)
+            continue
+        expected = Engine(settings, within(recording_lines([path]), window)).run().to_json()
+        assert Engine(settings, recording).run().to_json() == expected, (start_ns, end_ns)
+
+
+def test_a_window_serves_the_frames_of_the_lines_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(columnar, "CHUNK_LINES", 100)
+    path = _edges_file(tmp_path)
+    grids = _venue().grids()
+    for start_ns, end_ns in _windows(path):
+        plain = MarketFrames(grids, (), 0)
+        expected = list(plain.frames_of(within(read_file(path), Window(start_ns, end_ns))))
+        cached = MarketFrames(grids, (), 0)
+        recording = ColumnarRecording(path, start_ns=start_ns, end_ns=end_ns)
+        assert list(recording.frames(cached, grids)) == expected
+        assert (cached.frames, cached.venue_skipped) == (plain.frames, plain.venue_skipped)

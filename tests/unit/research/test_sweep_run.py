@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from research.backtest.columnar import cache_path
 from research.sweep import runner
 from research.sweep.cli import main
 from research.sweep.data import Recording
@@ -91,14 +92,41 @@ def test_every_objective_is_a_number_of_the_summary() -> None:
         score(summary, "maker_share")
 
 
+def test_a_sweep_through_the_columnar_cache_scores_as_one_from_the_lines(tmp_path: Path) -> None:
+    data = tmp_path / FIXTURE.name
+    shutil.copyfile(FIXTURE, data)
+    specs = ["momentum-threshold=0.00002,0.00005", "vwap-trades=5,20"]
+    scored = []
+    for columnar in (False, True):
+        study_dir = tmp_path / f"columnar-{columnar}"
+        study_dir.mkdir()
+        sweep = dataclasses.replace(
+            _sweep(study_dir, "grid", specs),
+            recording=Recording(files=(data,), columnar=columnar),
+        )
+        runner.run(sweep, trials=4, workers=1)
+        trials = runner.load(sweep).get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+        scored.append(sorted((tuple(sorted(t.params.items())), t.value) for t in trials))
+    assert cache_path(data).exists()  # built once, before the trials
+    assert len(scored[0]) == 4
+    assert scored[0] == scored[1]
+
+
+def test_the_columnar_cache_takes_one_file() -> None:
+    with pytest.raises(ValueError, match="exactly one recording FILE"):
+        Recording(files=(FIXTURE, FIXTURE), columnar=True)
+
+
 def test_the_cli_walks_forward_and_writes_a_loadable_fragment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     best = tmp_path / "best.toml"
+    data = tmp_path / FIXTURE.name  # one FILE: read through its cache, built beside it
+    shutil.copyfile(FIXTURE, data)
 
     code = main(
         [
-            str(FIXTURE),
+            str(data),
             "--sampler", "random",
             "--trials", "4",
             "--workers", "2",
@@ -118,6 +146,7 @@ def test_the_cli_walks_forward_and_writes_a_loadable_fragment(
     ]  # fmt: skip
     assert "4 trials (4 complete, 0 failed, 0 with pnl_net unknown), sampler random" in out
     assert "walk-fwd  out of sample (the last 30% by receive time): pnl_net = " in out
+    assert cache_path(data).exists()
     values = read_fragment(best)
     assert set(values) == {"momentum-threshold", "vwap-trades", "max-hold-s"}
     report = json.loads((tmp_path / "sweep.json").read_text())
