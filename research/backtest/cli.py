@@ -13,7 +13,7 @@ from pathlib import Path
 
 from research.backtest.columnar import CacheError, ColumnarRecording
 from research.backtest.engine import BacktestError, Engine, Progress
-from research.backtest.market import day_lines, recording_lines
+from research.backtest.market import recording_lines, symbols_day_lines
 from research.backtest.settings import NS_PER_MS, BacktestSettings, Latency, load_settings
 from research.backtest.summary import summary_text
 from research.report.files import default_report_path
@@ -32,6 +32,10 @@ EXAMPLES = """examples:
       --set kind=market-maker --set strategy-id=mm1 \\
       --set 'market-maker={min-spread-bps=0.01, feed-stale-ms=60000.0}'
       (the market maker; its order rate needs [executor] max-orders-per-minute raised)
+  scripts/backtest ETHUSDT-2024-08-08.frames.gz SOLUSDT-2024-08-08.frames.gz \
+      --set kind=market-maker --set 'market-maker={follow="market-making"}'
+      (a market maker quoting two symbols, each its own feed session; the same with
+      --recordings run/recordings --day 2024-08-08 --symbol ETHUSDT --symbol SOLUSDT)
 """
 
 
@@ -45,10 +49,23 @@ def parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="recordings (.frames.gz)")
+    p.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="recordings (.frames.gz), of one symbol or several (merged by receive time)",
+    )
     p.add_argument("--recordings", type=Path, metavar="DIR", help="a recordings directory ...")
     p.add_argument("--day", metavar="YYYY-MM-DD", help="... its day (UTC) ...")
-    p.add_argument("--symbol", help="... and symbol (default for FILEs: from the file name)")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        metavar="SYMBOL",
+        help="... and symbol; repeatable: several symbols, the first named first (default"
+        " for FILEs: from the file names, in their order). Several symbols need a market"
+        ' maker that quotes them: [strategy.market-maker] symbols, or follow = "market-making"',
+    )
     p.add_argument(
         "--settings",
         type=Path,
@@ -188,23 +205,24 @@ def _latency_from_run(args: argparse.Namespace, settings: BacktestSettings) -> B
     return replace(settings, entry_latency=found.entry, response_latency=found.response)
 
 
-def _inputs(args: argparse.Namespace) -> tuple[str, Iterator[tuple[int, bytes]]]:
+def _inputs(args: argparse.Namespace) -> tuple[list[str], Iterator[tuple[int, bytes]]]:
+    """The run's symbols, in order, and its lines merged by receive time."""
+    given: list[str] = list(dict.fromkeys(args.symbol or ()))  # a repeat named once
     if args.recordings is not None:
-        if args.files or not (args.day and args.symbol):
+        if args.files or not (args.day and given):
             raise ValueError("--recordings needs --day and --symbol, and no FILEs")
-        return args.symbol, day_lines(args.recordings, args.day, args.symbol)
+        return given, symbols_day_lines(args.recordings, args.day, given)
     if not args.files:
         raise ValueError("give recording FILEs, or --recordings DIR --day DAY --symbol SYMBOL")
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise ValueError(f"no such recording file: {', '.join(missing)}")
-    symbol = args.symbol
-    if symbol is None:
-        found = {m.group(0) for f in args.files if (m := re.match(r"^[A-Z0-9]+USDT", f.name))}
-        if len(found) != 1:
+    if not given:
+        named = (re.match(r"^[A-Z0-9]+USDT", f.name) for f in args.files)
+        given = list(dict.fromkeys(m.group(0) for m in named if m))
+        if not given:
             raise ValueError("cannot tell the symbol from the file names: give --symbol")
-        (symbol,) = found
-    return symbol, recording_lines(args.files)
+    return given, recording_lines(args.files)
 
 
 def _progress(started: float) -> Callable[[Progress], None]:
@@ -226,10 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     progress = None if args.quiet or not sys.stderr.isatty() else _progress(started)
     try:
-        symbol, lines = _inputs(args)
+        symbols, lines = _inputs(args)
         settings = load_settings(
             args.settings,
-            symbol,
+            symbols,
             args.set,
             maker_fee=args.maker_fee,
             taker_fee=args.taker_fee,
@@ -245,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.latency_from_run is not None:
             settings = _latency_from_run(args, settings)
         if args.out is None:
-            args.out = default_report_path("backtest", settings.symbol)
+            args.out = default_report_path("backtest", "-".join(settings.symbols))
         html_path = args.html or args.out.with_suffix(".html")
         if html_path == args.out:
             raise ValueError(f"--out and --html name the same file: {html_path}")

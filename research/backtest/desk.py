@@ -90,12 +90,15 @@ Step = tuple[list[BusMessage], list[VenueCall]]
 class BacktestDesk:
     """The executor stand-in (see the module docstring); `registry` is the executor's."""
 
-    def __init__(self, settings: ExecutorSettings, rules: InstrumentRules) -> None:
+    def __init__(
+        self, settings: ExecutorSettings, rules: InstrumentRules, *more: InstrumentRules
+    ) -> None:
+        """`rules`: the instrument rules of the run's symbol, and of each other one."""
         self.registry = OrderRegistry()
         self.counters: Counter[str] = Counter()
         self._limits = settings.risk_limits()
         self._rates = settings.strategy_rates()
-        self._rules = {rules.symbol: rules}
+        self._rules = {each.symbol: each for each in (rules, *more)}
         self._price_age_ns = int(settings.price_max_age_s * 1e9)
         self.state = TradingState.ACTIVE
 

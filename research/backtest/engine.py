@@ -11,13 +11,24 @@ not used for ordering, as it is another machine's clock (in the ETHUSDT fixture 
 1.2 s ahead of the receive time). The venue's clock (ms, the time in its reports) is this
 axis too.
 
+Several symbols (`BacktestSettings.symbols`, a market maker's: symbols.py says which
+strategies may run them): the venue lists every one, each has its own `FeedSession` (as
+`[feed] symbols` serves them live), a frame's feed messages go to the session of its topic,
+and the desk and the strategy know every symbol's instrument rules. The symbols' lines come
+merged by receive time (`recording_lines`, `symbols_day_lines`), so one loop runs them all;
+a run of one symbol does exactly what it did before several were possible.
+
 THE CONTRACT: the order of events (tested in tests/unit/research/test_backtest_order.py)
 
-1. Start, at the first frame's venue time: the strategy is told what the live system tells
-   a starting strategy, in this order: UniverseChanged (the run's symbol, epoch 1), the
-   feed session's status (subscribed, waiting for the first snapshot), the executor's
-   reconciled ExecutionSnapshot, TradingStateChanged(Active). The feed's FeedReady follows
-   with the first usable book, as live.
+1. Start, at the first frame's venue time: the strategy is given each symbol's instrument
+   rules (`set_rules`, in the run's order), then told what the live system tells a
+   starting strategy, in this order: UniverseChanged (the run's first symbol, epoch 1),
+   the scanner's MarketMakingUniverse (the run's symbols; only to a market maker that
+   follows it), each symbol's feed session status in the run's order (subscribed,
+   waiting for the first snapshot), the executor's reconciled ExecutionSnapshot,
+   TradingStateChanged(Active). Each symbol's FeedReady follows with its first usable
+   book, as live. A Resync of the scanner gets UniverseChanged and that selection again,
+   of the feed each symbol's last FeedStatus and FeedReady.
 2. A recorded frame is applied at the venue at its venue time: the venue advances to it
    and matches it against the resting orders first (queue positions move, trades and
    crossings fill, services/simulator/venue/flow.py). The reports this causes reach the
@@ -32,7 +43,8 @@ THE CONTRACT: the order of events (tested in tests/unit/research/test_backtest_o
    of that call reach the strategy at the venue time + response latency, the answer first.
    Each channel keeps its order: a drawn latency never makes a message overtake the one
    sent before it on the same channel.
-5. Timers: the feed's stale check, then the strategy's `on_timer`, every
+5. Timers: the feed's stale check (each symbol's session, in the run's order), then the
+   strategy's `on_timer`, every
    `timer_interval` (20 ms, the live loop's upkeep) from the start up to the last frame's
    receive time. After that, what is in flight is settled, without timers.
 
@@ -41,7 +53,10 @@ reaching the venue, (c) a frame's market data to the strategy, (d) a delivery to
 strategy (answers, reports, denials, snapshots), (e) a timer; within a kind, first
 scheduled first. So with no latency at all a frame is matched by the venue, then the
 strategy sees it, then the reports it caused; an order reaching the venue at the same ns
-as a frame comes after that frame; a timer comes last.
+as a frame comes after that frame; a timer comes last. Two frames at the same receive
+time (two symbols' or one's) keep the order of the merged lines: the file (or symbol)
+given first, then each file's own order, as `heapq.merge` keeps ties; the venue and the
+feed see them in that order alike.
 
 Memory is bounded whatever the length of the recording: lines are streamed, frames wait
 only during the feed latency, the executor's registry and the venue keep bounded
@@ -60,10 +75,12 @@ from research.backtest.columnar import ColumnarRecording
 from research.backtest.desk import ACCOUNT, Answer, BacktestDesk, VenueCall
 from research.backtest.latency import Channel
 from research.backtest.market import MarketFrame, MarketFrames
+from research.backtest.portfolio import SymbolsLedger
 from research.backtest.reports import ReportShell
 from research.backtest.result import BacktestResult, Ledger
 from research.backtest.settings import BacktestSettings
 from research.backtest.summary import build_result
+from research.backtest.symbols import EPOCH, run_refusal, selection, universe
 from services.feed.session import FeedSession
 from services.simulator.instruments import SPECS_BY_SYMBOL
 from services.simulator.venue import ExchangeConfig, Grid, Venue
@@ -76,10 +93,8 @@ from shared.schema import (
     BusMessage,
     FeedReady,
     FeedStatus,
-    Symbol,
     TradingState,
     TradingStateChanged,
-    UniverseChanged,
 )
 
 AT_VENUE_MARKET: Final = 0  # (a) a frame applied at the venue
@@ -90,7 +105,6 @@ TIMER: Final = 4  # (e)
 _NEVER: Final = 1 << 62
 _FEED_STATE: Final = (FeedReady, FeedStatus)  # tuples: no union built per message
 _COMMANDS: Final = COMMANDS  # every kind: submits, amends, cancels, batches
-EPOCH: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +116,8 @@ class Progress:
 
 
 class BacktestError(Exception):
-    """Input the engine cannot run on (no frames, a symbol the venue does not list)."""
+    """Input the engine cannot run on (no frames, a symbol the venue does not list, a
+    strategy that cannot trade the run's symbols)."""
 
 
 class Engine:
@@ -120,9 +135,7 @@ class Engine:
         self.settings = s = settings
         self._progress = progress
         self._progress_every = 1 << 16
-        if s.symbol not in SPECS_BY_SYMBOL:
-            known = ", ".join(sorted(SPECS_BY_SYMBOL))
-            raise BacktestError(f"the venue does not list {s.symbol} (it lists {known})")
+        _check_symbols(s, given_strategy=strategy is not None)
         first: tuple[int, bytes] | None = None
         if isinstance(lines, ColumnarRecording):
             first_ns = lines.first_recv_ns()
@@ -134,14 +147,17 @@ class Engine:
             raise BacktestError("no lines in the data")
         self.venue = Venue(_exchange(s), (first_ns - s.feed_latency_ns) // 1_000_000)
         grids = self.venue.grids()
-        self.session = FeedSession(
-            depth=s.feed.depth,
-            published_levels=s.feed.published_levels,
-            max_venue_lag_ns=s.feed.max_venue_lag_ms * 1_000_000,
-            stale_after_ns=s.feed.stale_after_ms * 1_000_000,
-        )
+        # Each symbol its own feed session, as live; a frame goes to its topic's session.
+        self.sessions = {symbol: _feed_session(s) for symbol in s.symbols}
+        self.session = self.sessions[s.symbol]  # the first symbol's
+        self._routes = {
+            topic: session
+            for symbol, session in self.sessions.items()
+            for topic in session.topics(symbol)
+        }
+        self._stale_checks = tuple(session.check_stale for session in self.sessions.values())
         self.market = MarketFrames(
-            grids, self.session.topics(s.symbol), s.feed_latency_ns, self.venue.recorded_depth
+            grids, self._routes, s.feed_latency_ns, self.venue.recorded_depth
         )
         self._frames: Iterator[MarketFrame] = (
             lines.frames(self.market, grids)
@@ -152,19 +168,25 @@ class Engine:
         if self._next is None:
             raise BacktestError("no public frames in the data")
         self.start_ns = self._next.venue_ns
-        (instrument,) = [i for i in self.venue.instruments() if i.symbol == s.symbol]
-        rules = instrument_rules(instrument)
+        listed = {i.symbol: instrument_rules(i) for i in self.venue.instruments()}
+        rules = [listed[symbol] for symbol in s.symbols]
         self.strategy = strategy or build_strategy(s.strategy, self.start_ns)
-        self.strategy.set_rules(rules)
-        self.desk = BacktestDesk(s.executor, rules)
+        for each in rules:  # as the feed's InstrumentRulesChanged, one a symbol
+            self.strategy.set_rules(each)
+        self.desk = BacktestDesk(s.executor, *rules)
         self.reports = ReportShell(self.desk.registry, self.desk.counters)
-        self.ledger = Ledger(s.starting_balance)
+        self.ledger = (
+            Ledger(s.starting_balance)
+            if not s.more_symbols
+            else SymbolsLedger(s.starting_balance, s.symbols)
+        )
+        self._selection: list[BusMessage] = []  # the scanner's selection, when followed
         self._entry = Channel(s.entry_latency, s.seed, "entry")
         self._response = Channel(s.response_latency, s.seed, "response")
         self._heap: list[tuple[int, int, int, Any]] = []
         self._seq = 0
         self._feed_queue: deque[MarketFrame] = deque()
-        self._feed_last: dict[type, BusMessage] = {}
+        self._feed_last: dict[tuple[type, str], FeedReady | FeedStatus] = {}
         self.counters: Counter[str] = Counter()
         self.alerts: Counter[str] = Counter()
         self.now_ns = self.start_ns
@@ -206,13 +228,12 @@ class Engine:
 
     def _start(self) -> None:
         s, t = self.settings, self.start_ns
-        symbol = Symbol(s.symbol)
-        self.session.begin_switch(symbol, EPOCH, None)
-        hello: list[BusMessage] = [
-            UniverseChanged(
-                symbol=symbol, epoch=EPOCH, ranking=(), reason="backtest", ts_event_ns=t
-            ),
-            *self.session.subscribed(t),
+        self._selection = selection(s, t)
+        hello: list[BusMessage] = [universe(s, t), *self._selection]
+        for symbol, session in self.sessions.items():
+            session.begin_switch(symbol, EPOCH, None)
+            hello += session.subscribed(t)
+        hello += [
             self.desk.snapshot(t),
             TradingStateChanged(state=TradingState.ACTIVE, reason="backtest", ts_event_ns=t),
         ]
@@ -277,11 +298,12 @@ class Engine:
     def _market_data(self, frame: MarketFrame) -> None:
         t = frame.recv_ns
         self.now_ns = max(self.now_ns, t)
-        feed, session = frame.feed_frame, self.session
+        feed = frame.feed_frame
+        assert feed is not None  # only frames of the feed's topics are queued
+        session = self._routes[feed.topic]
         if isinstance(feed, wire.OrderBookMessage):
             messages = session.on_book(feed, t)
         else:
-            assert feed is not None
             messages = session.on_trades(feed, t)
         if messages:
             self._tell(messages, self.now_ns)
@@ -295,9 +317,10 @@ class Engine:
                 1 + (t - self._next_equity) // self.settings.equity_interval_ns
             )
         self.counters["timer_ticks"] += 1
-        stale = self.session.check_stale(t)
-        if stale:
-            self._tell(stale, t)
+        for check_stale in self._stale_checks:  # every symbol's session, in the run's order
+            stale = check_stale(t)
+            if stale:
+                self._tell(stale, t)
         self._act(self.strategy.on_timer(t), t)
 
     # -- the strategy's side
@@ -307,7 +330,7 @@ class Engine:
         desk, ledger, strategy = self.desk, self.ledger, self.strategy
         for message in messages:
             if isinstance(message, _FEED_STATE):
-                self._feed_last[type(message)] = message
+                self._feed_last[type(message), message.symbol] = message
             desk.on_market(message)
             ledger.on_event(message, now_ns)
             outputs = strategy.on_message(message, now_ns)
@@ -338,21 +361,25 @@ class Engine:
         """A strategy's Resync answered as the peers' snapshots would answer it."""
         self.counters["resyncs"] += 1
         again: list[BusMessage] = []
-        if "scanner" in resync.peers:
-            again.append(
-                UniverseChanged(
-                    symbol=Symbol(self.settings.symbol),
-                    epoch=EPOCH,
-                    ranking=(),
-                    reason="backtest",
-                    ts_event_ns=now_ns,
-                )
-            )
-        if "feed" in resync.peers:
-            again += [m for k, m in self._feed_last.items() if k in (FeedReady, FeedStatus)]
+        if "scanner" in resync.peers:  # its snapshot: the symbol, the selection as sent
+            again += [universe(self.settings, now_ns), *self._selection]
+        if "feed" in resync.peers:  # each symbol's last status and FeedReady
+            again += self._feed_last.values()
         if "executor" in resync.peers:
             again.append(self.desk.snapshot(now_ns))
         self._schedule(now_ns, TO_STRATEGY, again)
+
+
+def _check_symbols(s: BacktestSettings, *, given_strategy: bool) -> None:
+    """Refuse a symbol the venue does not list, or a strategy built from the settings that
+    cannot trade the run's symbols (a strategy given to the engine is told every one)."""
+    unlisted = [symbol for symbol in s.symbols if symbol not in SPECS_BY_SYMBOL]
+    if unlisted:
+        known = ", ".join(sorted(SPECS_BY_SYMBOL))
+        raise BacktestError(f"the venue does not list {', '.join(unlisted)} (it lists {known})")
+    refusal = None if given_strategy else run_refusal(s)
+    if refusal is not None:
+        raise BacktestError(refusal)
 
 
 def venue_grids(settings: BacktestSettings) -> dict[str, Grid]:
@@ -360,10 +387,19 @@ def venue_grids(settings: BacktestSettings) -> dict[str, Grid]:
     return Venue(_exchange(settings), 0).grids()
 
 
+def _feed_session(s: BacktestSettings) -> FeedSession:
+    return FeedSession(
+        depth=s.feed.depth,
+        published_levels=s.feed.published_levels,
+        max_venue_lag_ns=s.feed.max_venue_lag_ms * 1_000_000,
+        stale_after_ns=s.feed.stale_after_ms * 1_000_000,
+    )
+
+
 def _exchange(s: BacktestSettings) -> ExchangeConfig:
     return ExchangeConfig(
         seed=s.seed,
-        symbols=(s.symbol,),
+        symbols=s.symbols,
         maker_fee=s.maker_fee,
         taker_fee=s.taker_fee,
         starting_balance=s.starting_balance,

@@ -1,8 +1,10 @@
 """The recorded market, streamed: lines from files, each frame decoded once, for both sides.
 
 `recording_lines` reads one or more `.frames.gz` files (the recorder's format, through
-`shared.recordings`: never loaded whole) or one day of a recordings directory, merged in
-receive-time order. `MarketFrames` decodes each line once at the boundary the feed uses
+`shared.recordings`: never loaded whole), `symbols_day_lines` one day of one or more symbols
+of a recordings directory, each merged in receive-time order (equal receive times: the
+order the files or symbols are given in, then each file's own order, as `heapq.merge`
+keeps it). `MarketFrames` decodes each line once at the boundary the feed uses
 (`shared.bybit.ws_frames.decode_public`): the same wire frame then becomes the venue's
 events (`RecordedFrames.of_frame`, integer ticks and lots of the venue's grid, stamped with
 the frame's venue time on the engine's axis) and, when its topic is one the feed subscribes
@@ -12,7 +14,7 @@ skipped, as the feed and the venue skip it.
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,15 @@ def day_lines(root: Path, day: str, symbol: str) -> Iterator[tuple[int, bytes]]:
     """One day of one symbol from a recordings directory (`<root>/<day>/<SYMBOL>.frames.gz`
     and its parts)."""
     return read_day(root, day, symbol)
+
+
+def symbols_day_lines(root: Path, day: str, symbols: Sequence[str]) -> Iterator[tuple[int, bytes]]:
+    """One day of these symbols from a recordings directory, merged in receive-time order
+    (one symbol: `day_lines` itself)."""
+    if len(symbols) == 1:
+        return day_lines(root, day, symbols[0])
+    days = [day_lines(root, day, symbol) for symbol in symbols]  # a missing one fails here
+    return heapq.merge(*days, key=lambda line: line[0])
 
 
 @dataclass(slots=True)

@@ -197,7 +197,7 @@ class Ledger:
                 limit_price=command.limit_price,
                 reduce_only=command.reduce_only,
                 symbol=str(command.symbol),
-                arrival_mid=self.known_mid(),
+                arrival_mid=self.mid_of(command.symbol),
             )
 
     def on_event(self, message: BusMessage, now_ns: int) -> None:
@@ -240,9 +240,33 @@ class Ledger:
 
     def _fill(self, fill: OrderFilled | OrderPartiallyFilled, now_ns: int) -> None:
         self._roll(now_ns)
-        signed = fill.fill_qty if fill.side is OrderSide.BUY else -fill.fill_qty
-        before = self.holding.qty
-        self.holding, realised = apply_fill(self.holding, signed, fill.fill_price)
+        before = self.holding
+        self.holding, realised = apply_fill(before, signed_qty(fill), fill.fill_price)
+        self._book(
+            fill,
+            now_ns,
+            realised=realised,
+            before=before.qty,
+            after=self.holding.qty,
+            mid=self._mid,
+            markouts=self._markouts,
+        )
+        self._next_markout_ns = min(self._next_markout_ns, now_ns + MARKOUT_HORIZONS_NS[0])
+
+    def _book(  # noqa: PLR0913 -- a fill and what its symbol's book knows of it
+        self,
+        fill: OrderFilled | OrderPartiallyFilled,
+        now_ns: int,
+        *,
+        realised: Decimal,
+        before: Decimal,
+        after: Decimal,
+        mid: Decimal | None,
+        markouts: tuple[deque[tuple[int, int]], ...],
+    ) -> None:
+        """Book a fill its symbol's position went `before` -> `after` with (`mid` its
+        symbol's, `markouts` its symbol's waiting ones): the row, PnL, fees, round trips,
+        the order's row, an equity point and the marks."""
         self.fills.append(
             FillRow(
                 ts_ns=now_ns,
@@ -254,16 +278,15 @@ class Ledger:
                 fee=fill.fee,
                 is_maker=fill.is_maker,
                 symbol=str(fill.symbol),
-                position_after=self.holding.qty,
-                mid_at_fill=self._mid,
+                position_after=after,
+                mid_at_fill=mid,
             )
         )
-        for horizon_ns, pending in zip(MARKOUT_HORIZONS_NS, self._markouts, strict=True):
+        for horizon_ns, pending in zip(MARKOUT_HORIZONS_NS, markouts, strict=True):
             pending.append((now_ns + horizon_ns, len(self.fills) - 1))
-        self._next_markout_ns = min(self._next_markout_ns, now_ns + MARKOUT_HORIZONS_NS[0])
         self.realised += realised
         self.fees += fill.fee
-        if before and (not self.holding.qty or (before > 0) != (self.holding.qty > 0)):
+        if before and (not after or (before > 0) != (after > 0)):
             self.round_trips += 1
         row = self.orders.get(fill.client_order_id)
         if row is not None:
@@ -284,11 +307,9 @@ class Ledger:
         mid = self._mid
         if mid is None:
             return
-        for field, pending in zip(_MARKOUT_FIELDS, self._markouts, strict=True):
-            while pending and (pending[0][0] < now_ns or (inclusive and pending[0][0] == now_ns)):
-                _, index = pending.popleft()
-                self.fills[index] = msgspec.structs.replace(self.fills[index], **{field: mid})
-        self._next_markout_ns = min((p[0][0] for p in self._markouts if p), default=_NEVER)
+        self._next_markout_ns = settle_markouts(
+            self.fills, self._markouts, mid, now_ns, inclusive=inclusive
+        )
 
     # -- the marks grid: the open bucket is kept as its start, low and high; it is closed
     # (a MarkPoint with the state then) when a change comes in a later bucket, so `_roll`
@@ -375,6 +396,10 @@ class Ledger:
         """The last Quote's mid; None before the first Quote."""
         return self._mid
 
+    def mid_of(self, symbol: str) -> Decimal | None:
+        """The last Quote's mid of `symbol` (one symbol: the run's); None before one."""
+        return self._mid
+
     def equity_now(self) -> Decimal:
         """Starting balance + realised - fees + unrealised, to `PNL_QUANTUM`."""
         equity = self.starting_balance + self.realised - self.fees + self.unrealised()
@@ -404,3 +429,25 @@ class Ledger:
                 equity.quantize(PNL_QUANTUM),
             )
         )
+
+
+def signed_qty(fill: OrderFilled | OrderPartiallyFilled) -> Decimal:
+    """The fill's qty, negative for a sell."""
+    return fill.fill_qty if fill.side is OrderSide.BUY else -fill.fill_qty
+
+
+def settle_markouts(
+    fills: list[FillRow],
+    markouts: tuple[deque[tuple[int, int]], ...],
+    mid: Decimal,
+    now_ns: int,
+    *,
+    inclusive: bool,
+) -> int:
+    """The `markouts` (one queue a horizon of (due ns, index in `fills`)) due before
+    `now_ns` (or at it, `inclusive`) take `mid`; returns the earliest due left."""
+    for field, pending in zip(_MARKOUT_FIELDS, markouts, strict=True):
+        while pending and (pending[0][0] < now_ns or (inclusive and pending[0][0] == now_ns)):
+            _, index = pending.popleft()
+            fills[index] = msgspec.structs.replace(fills[index], **{field: mid})
+    return min((p[0][0] for p in markouts if p), default=_NEVER)

@@ -45,9 +45,15 @@ class Latency:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BacktestSettings:
-    """Everything a run depends on besides its data (the report echoes it)."""
+    """Everything a run depends on besides its data (the report echoes it).
+
+    `symbol` is the run's first symbol (the scalper's one, the report's name) and
+    `more_symbols` the others a market maker quotes alongside (each its own feed session,
+    as `[feed] symbols` serves them live); `symbols` is all of them, in that order.
+    """
 
     symbol: str
+    more_symbols: tuple[str, ...] = ()
     strategy: StrategySettings
     executor: ExecutorSettings
     feed: FeedSettings
@@ -64,10 +70,17 @@ class BacktestSettings:
     equity_interval_ns: int = 60_000 * NS_PER_MS  # one equity point a minute (and per fill)
 
     def __post_init__(self) -> None:
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ValueError(f"a symbol is given twice: {', '.join(self.symbols)}")
         if self.feed_latency_ns < 0:
             raise ValueError("feed latency cannot be negative")
         if self.timer_interval_ns <= 0 or self.equity_interval_ns <= 0:
             raise ValueError("timer and equity intervals must be positive")
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol of the run: `symbol` first, then `more_symbols`."""
+        return (self.symbol, *self.more_symbols)
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -96,10 +109,12 @@ def _section(
 
 
 def load_settings(
-    path: Path, symbol: str, overrides: Sequence[str] = (), **knobs: Any
+    path: Path, symbol: str | Sequence[str], overrides: Sequence[str] = (), **knobs: Any
 ) -> BacktestSettings:
     """The backtest's settings from a settings file, `--set` overrides and knobs (the
-    BacktestSettings fields the command line gives; None: from the file)."""
+    BacktestSettings fields the command line gives; None: from the file). `symbol` is the
+    run's symbol, or its symbols in order (the first is `BacktestSettings.symbol`)."""
+    first, *more = (symbol,) if isinstance(symbol, str) else symbol
     document = read_settings(path).document
     strategy = _section(document, "strategy", StrategySettings, parse_overrides(overrides))
     simulator = _section(document, "simulator", SimulatorSettings, {})
@@ -112,7 +127,8 @@ def load_settings(
     }
     given = {k: v for k, v in knobs.items() if v is not None}
     return BacktestSettings(
-        symbol=symbol,
+        symbol=first,
+        more_symbols=tuple(more),
         strategy=strategy,
         executor=_section(document, "executor", ExecutorSettings, {}),
         feed=_section(document, "feed", FeedSettings, {}),

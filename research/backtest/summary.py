@@ -1,5 +1,6 @@
 """The result of a finished run (`build_result`) and its terminal summary (`summary_text`)."""
 
+from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +14,15 @@ if TYPE_CHECKING:
 
 
 def settings_echo(s: BacktestSettings) -> dict[str, Any]:
-    """What the run depended on besides its data, as plain values."""
+    """What the run depended on besides its data, as plain values. `symbol` is the run's
+    first; `symbols` (all of them, in order) only when there are several, so that a run of
+    one symbol writes the same bytes as before several were possible."""
     import msgspec
 
+    several = {"symbols": list(s.symbols)} if s.more_symbols else {}
     return {
         "symbol": s.symbol,
+        **several,
         "seed": s.seed,
         "maker_fee": str(s.maker_fee),
         "taker_fee": str(s.taker_fee),
@@ -68,7 +73,7 @@ def build_result(engine: "Engine") -> BacktestResult:
         "strategy_alerts": dict(engine.alerts),
         "executor": dict(engine.desk.counters),
         "executor_alerts": dict(engine.reports.alerts),
-        "feed": dict(engine.session.counters),
+        "feed": _feed_counters(engine),
         "skipped_lines": dict(engine.market.skipped),
         "venue_skipped": {**engine.market.venue_skipped, **engine.venue.recorded_skips()},
         "venue_ladder": engine.venue.recorded_counts(),
@@ -86,16 +91,38 @@ def build_result(engine: "Engine") -> BacktestResult:
     )
 
 
+def _feed_counters(engine: "Engine") -> dict[str, int]:
+    """The feed sessions' counters, summed over the symbols (as the live feed reports)."""
+    if len(engine.sessions) == 1:
+        return dict(engine.session.counters)
+    total: Counter[str] = Counter()
+    for session in engine.sessions.values():
+        total.update(session.counters)
+    return dict(total)
+
+
+def run_symbols(result: BacktestResult) -> list[str]:
+    """The run's symbols, in order (a run of one writes only `symbol`)."""
+    settings = result.settings
+    return [str(x) for x in settings.get("symbols", [settings.get("symbol", "")])]
+
+
 def summary_text(result: BacktestResult) -> str:
     """A few lines for the terminal."""
     s = result.summary
     hours = (s.last_ns - s.first_ns) / 3.6e12
+    symbols = run_symbols(result)
+    position = f"position  {s.position_qty}"
+    if len(symbols) > 1:  # each symbol's, from its last fill
+        last = {f.symbol: f.position_after for f in result.fills}
+        position = "position  " + ", ".join(f"{x} {last.get(x, ZERO)}" for x in symbols)
     lines = [
+        f"symbols   {', '.join(symbols)}",
         f"data      {s.frames:,} frames over {hours:.2f} h of recorded time",
         f"orders    {s.orders} ({s.entries} entries), {s.round_trips} round trips",
         f"fills     {s.fills}: {s.maker_fills} maker, {s.taker_fills} taker"
         + (f" (maker share {s.maker_share})" if s.maker_share else ""),
-        f"position  {s.position_qty}",
+        position,
         f"PnL       gross {_usdt(s.pnl_gross)} (realised {_usdt(s.realised_pnl)},"
         f" unrealised {_usdt(s.unrealised_pnl)})",
         f"fees      {_usdt(s.fees)}",

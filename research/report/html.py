@@ -5,9 +5,10 @@ page opens from a file with no network. Plots, on the run's UTC time axis:
 - equity (USDT), from the marks grid (forward-filled, see metrics.equity_grid);
 - PnL gross and net of fees (USDT), at each marks bucket;
 - drawdown from the running peak (USDT);
-- position (base coin), stepping at each fill;
+- position (base coin), stepping at each fill (a run of several symbols: one line a symbol);
 - the mid (its low-high band per marks bucket and its last value) with our fills marked:
-  a triangle up for a buy, down for a sell; filled for a maker fill, hollow for a taker.
+  a triangle up for a buy, down for a sell; filled for a maker fill, hollow for a taker
+  (several symbols: the marks follow the first symbol's mid, and its fills are marked).
 Each line is cut to at most `MAX_POINTS` points (buckets of consecutive points keep their
 lowest and highest, in time order, so a spike stays visible); at most `MAX_MARKERS` fills
 are marked (every k-th beyond that, said under the plot). All text is escaped. The page
@@ -23,6 +24,7 @@ from typing import Final
 import msgspec
 
 from research.backtest.result import BacktestResult, FillRow, MarkPoint
+from research.backtest.summary import run_symbols
 from research.report.metrics import (
     DEFINITIONS,
     Metrics,
@@ -38,6 +40,7 @@ MAX_MARKERS: Final = 2_000
 _W, _H = 960, 260
 _LEFT, _RIGHT, _TOP, _BOTTOM = 90, 20, 30, 40
 _BUY, _SELL = "#1a9850", "#d73027"
+_SYMBOL_COLOURS: Final = ("#6a3d9a", "#ff7f00", "#1f78b4", "#33a02c", "#e31a1c", "#b15928")
 Point = tuple[int, float]  # (ns, value)
 
 _STYLE = """
@@ -185,7 +188,12 @@ def line_plot(
     return _svg(body, title)
 
 
-def price_plot(marks: Sequence[MarkPoint], fills: Sequence[FillRow], span: tuple[int, int]) -> str:
+def price_plot(
+    marks: Sequence[MarkPoint],
+    fills: Sequence[FillRow],
+    span: tuple[int, int],
+    title: str = "mid (band: low-high per bucket) and our fills",
+) -> str:
     """The mid's band and last value, with the fills marked (see the module docstring)."""
     band = mid_band(marks)
     stride = max(1, math.ceil(len(fills) / MAX_MARKERS))
@@ -193,7 +201,6 @@ def price_plot(marks: Sequence[MarkPoint], fills: Sequence[FillRow], span: tuple
     values = [float(m.mid_low) for m in band] + [float(m.mid_high) for m in band]
     values += [float(f.price) for f in shown]
     frame = Frame(span[0], span[1], min(values or [0.0]), max(values or [0.0]))
-    title = "mid (band: low-high per bucket) and our fills"
     body = _axes(frame, title, "USDT")
     if band:
         upper = " ".join(frame.xy(m.ts_ns, float(m.mid_high)) for m in band)
@@ -303,6 +310,29 @@ def pnl_lines(marks: Sequence[MarkPoint], starting_balance: Decimal) -> tuple[Po
     return tuple((m.ts_ns, float(m.equity - starting_balance)) for m in marks)
 
 
+def _by_symbol(
+    result: BacktestResult, symbols: Sequence[str], span: tuple[int, int]
+) -> tuple[list[tuple[str, str, list[Point]]], str]:
+    """The position lines (one a symbol when several) and the price plot (several: the
+    first symbol's mid, which the marks follow, with its fills)."""
+    fills = result.fills
+
+    def of(symbol: str) -> list[FillRow]:
+        return [f for f in fills if f.symbol == symbol]
+
+    if len(symbols) == 1:
+        return [("position", "#6a3d9a", position_steps(fills, *span))], price_plot(
+            result.marks, fills, span
+        )
+    lines = [
+        (x, _SYMBOL_COLOURS[i % len(_SYMBOL_COLOURS)], position_steps(of(x), *span))
+        for i, x in enumerate(symbols)
+    ]
+    first = of(symbols[0])
+    title = f"mid of {symbols[0]} (band: low-high per bucket) and our fills on it"
+    return lines, price_plot(result.marks, first, span, title)
+
+
 def render(result: BacktestResult, metrics: Metrics) -> str:
     """The whole page."""
     span = (metrics.first_ns, metrics.last_ns)
@@ -311,8 +341,9 @@ def render(result: BacktestResult, metrics: Metrics) -> str:
     drawdown = [(t, float(d)) for t, d in drawdown_series(grid)]
     net = pnl_lines(result.marks, result.starting_balance)
     gross = [(m.ts_ns, v + float(m.fees)) for m, (_, v) in zip(result.marks, net, strict=True)]
-    position = position_steps(result.fills, *span)
-    symbol = str(result.settings.get("symbol", ""))
+    symbols = run_symbols(result)
+    symbol = ", ".join(symbols)
+    positions, price = _by_symbol(result, symbols, span)
     stride = max(1, math.ceil(len(result.fills) / MAX_MARKERS))
     bucket_ms = result.mark_bucket_ns / 1e6
     parts = [
@@ -337,8 +368,8 @@ def render(result: BacktestResult, metrics: Metrics) -> str:
         line_plot(
             "drawdown from the running peak", "USDT", [("drawdown", "#d62728", drawdown)], span
         ),
-        line_plot("position", "base coin", [("position", "#6a3d9a", position)], span),
-        price_plot(result.marks, result.fills, span),
+        line_plot("position", "base coin", positions, span),
+        price,
         f'<p class="note">{len(result.fills)} fills'
         + (f", every {stride}th marked" if stride > 1 else ", all marked")
         + ".</p>",
