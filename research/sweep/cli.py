@@ -70,7 +70,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="recordings (.frames.gz)")
     p.add_argument("--recordings", type=Path, metavar="DIR", help="a recordings directory ...")
     p.add_argument("--day", metavar="YYYY-MM-DD", help="... its day (UTC) ...")
-    p.add_argument("--symbol", help="... and symbol (default for FILEs: from the file name)")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        metavar="SYMBOL",
+        help="... and symbol; repeatable: several symbols, the first named first (default"
+        " for FILEs: from the file names, in their order). Several symbols need a market"
+        ' maker that quotes them: [strategy.market-maker] symbols, or follow = "market-making"',
+    )
     p.add_argument(
         "--settings",
         type=Path,
@@ -174,7 +181,7 @@ def _recording(args: argparse.Namespace) -> Recording:
             raise ValueError("--recordings needs --day and --symbol, and no FILEs")
         if args.cache:
             raise ValueError("--cache takes one recording FILE, not --recordings")
-        return Recording(root=args.recordings, day=args.day, symbol=args.symbol)
+        return Recording(root=args.recordings, day=args.day, symbols=_symbols(args))
     if not args.files:
         raise ValueError("give recording FILEs, or --recordings DIR --day DAY --symbol SYMBOL")
     missing = [str(f) for f in args.files if not f.is_file()]
@@ -186,13 +193,21 @@ def _recording(args: argparse.Namespace) -> Recording:
     return Recording(files=tuple(args.files), columnar=columnar)
 
 
-def _symbol(args: argparse.Namespace) -> str:
+def _symbols(args: argparse.Namespace) -> tuple[str, ...]:
+    """The run's symbols in order: as given, else from the FILEs' names."""
     if args.symbol:
-        return str(args.symbol)
-    found = {m.group(0) for f in args.files if (m := re.match(r"^[A-Z0-9]+USDT", f.name))}
-    if len(found) != 1:
+        return tuple(dict.fromkeys(args.symbol))  # a repeat named once
+    named = (re.match(r"^[A-Z0-9]+USDT", f.name) for f in args.files)
+    found = tuple(dict.fromkeys(m.group(0) for m in named if m))
+    if not found:
         raise ValueError("cannot tell the symbol from the file names: give --symbol")
-    return found.pop()
+    return found
+
+
+def _symbol(args: argparse.Namespace) -> str | tuple[str, ...]:
+    """What the job takes: one symbol, or several."""
+    symbols = _symbols(args)
+    return symbols[0] if len(symbols) == 1 else symbols
 
 
 def _knobs(args: argparse.Namespace) -> dict[str, Any]:

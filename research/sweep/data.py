@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from research.backtest.columnar import ColumnarRecording
-from research.backtest.market import day_lines, recording_lines
+from research.backtest.market import recording_lines, symbols_day_lines
 from research.sweep.walk_forward import Line, Window, within
 
 CACHE_LIMIT_BYTES = 256 * 1024 * 1024  # compressed size up to which the lines stay in memory
@@ -19,19 +19,20 @@ CACHE_LIMIT_BYTES = 256 * 1024 * 1024  # compressed size up to which the lines s
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """Recording files, or `root`/`day`/`symbol` of a recordings directory."""
+    """Recording files, or `root`/`day`/`symbols` of a recordings directory (several
+    symbols: a market maker's run, their lines merged by receive time)."""
 
     files: tuple[Path, ...] = ()
     root: Path | None = None
     day: str | None = None
-    symbol: str | None = None
+    symbols: tuple[str, ...] = ()
     cache_limit_bytes: int = CACHE_LIMIT_BYTES
     columnar: bool = False  # the one file through its columnar cache
     _cache: list[list[Line]] = field(default_factory=list, compare=False, repr=False)
 
     def describe(self) -> str:
         if self.root is not None:
-            return f"{self.root} {self.day} {self.symbol}"
+            return f"{self.root} {self.day} {' '.join(self.symbols)}"
         return ", ".join(str(f) for f in self.files)
 
     def __post_init__(self) -> None:
@@ -54,8 +55,8 @@ class Recording:
     def _stream(self) -> Iterator[Line]:
         if self.root is not None:
             assert self.day is not None
-            assert self.symbol is not None
-            return day_lines(self.root, self.day, self.symbol)
+            assert self.symbols
+            return symbols_day_lines(self.root, self.day, self.symbols)
         return recording_lines(self.files)
 
     def _small(self) -> bool:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from research.backtest.columnar import ColumnarRecording
-from research.backtest.engine import Engine, venue_grids
+from research.backtest.engine import BacktestError, Engine, venue_grids
 from research.backtest.result import BacktestResult, Summary
 from research.backtest.settings import load_settings
+from research.backtest.symbols import run_refusal
 from research.report.metrics import Metrics, compute
 from research.sweep.space import Value, toml_value
 
@@ -80,7 +81,7 @@ class BacktestJob:
     """What every trial of a sweep shares."""
 
     settings_path: Path
-    symbol: str
+    symbol: str | tuple[str, ...]  # the run's symbol, or a market maker's symbols
     fixed: tuple[str, ...] = ()  # --set key=value applied to every trial
     knobs: Mapping[str, Any] = field(default_factory=dict)  # BacktestSettings fields
 
@@ -103,10 +104,14 @@ def run_trial(
 
 
 def prepare(job: BacktestJob, source: Iterable[tuple[int, bytes]] | ColumnarRecording) -> None:
-    """Build the columnar cache of `source` (if it is one) for the job's venue, once, before
-    trials read it (workers forked after this share the file instead of each building it)."""
+    """Before any trial: refuse a strategy that cannot trade the job's symbols (once, not in
+    every trial), and build the columnar cache of `source` (if it is one) for the job's
+    venue (workers forked after this share the file instead of each building it)."""
+    settings = load_settings(job.settings_path, job.symbol, list(job.fixed), **job.knobs)
+    refusal = run_refusal(settings)
+    if refusal is not None:
+        raise BacktestError(refusal)
     if isinstance(source, ColumnarRecording):
-        settings = load_settings(job.settings_path, job.symbol, list(job.fixed), **job.knobs)
         source.open(venue_grids(settings)).close()
 
 

@@ -244,9 +244,10 @@ def run(
             " can take the same queued trial; use a journal FILE (one machine), a"
             " postgresql:// URL (several hosts), or --workers 1"
         )
-    create_study(sweep)
-    # before forking, to be shared: the columnar cache built, or the lines read (if small)
+    # before the study and the workers: a refusal, the columnar cache built (shared by the
+    # forked workers), or the lines read (if small)
     prepare(sweep.job, sweep.recording.source())
+    create_study(sweep)
     before = finished_count(sweep)
     context = multiprocessing.get_context("fork")
     processes = [

@@ -18,6 +18,7 @@ from research.sweep.objective import BacktestJob, objectives, score
 from research.sweep.space import parse_params
 from services.strategy.settings import StrategySettings
 from shared.settings import DEFAULT_SETTINGS_PATH, REPO_ROOT, load_section
+from tests.unit.research.second_symbol import derive
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "replay" / "ETHUSDT-2024-08-08-10s.frames.gz"
 
@@ -194,3 +195,40 @@ def test_a_report_metric_can_be_the_objective_and_an_unknown_one_is_none() -> No
     assert score_result(idle, "net_bps_per_notional") is None  # no fills: unknown, not 0
     with pytest.raises(ValueError, match="--objective nope: not a number of the result"):
         score_result(idle, "nope")
+
+
+def test_the_cli_sweeps_a_market_maker_over_two_symbols(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    eth = tmp_path / FIXTURE.name
+    shutil.copyfile(FIXTURE, eth)
+    sol = derive(tmp_path / "SOLUSDT-2024-08-08.frames.gz", "SOLUSDT")
+    maker = 'market-maker={follow="market-making", order-notional-usdt=500.0}'
+
+    code = main(
+        [
+            str(eth), str(sol),
+            "--grid", "--workers", "1", "--quiet",
+            "--set", "kind=market-maker", "--set", maker,
+            "--param", "max-hold-s=1,2",
+            "--report", str(tmp_path / "sweep.json"),
+        ]
+    )  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2 trials (2 complete, 0 failed" in out
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert all(int(t["figures"]["fills"]) > 0 for t in report["trials"])
+    assert f"{eth}, {sol}" in report["best"][-2]  # the data line names both recordings
+
+
+def test_the_cli_refuses_the_scalper_over_two_symbols(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sol = derive(tmp_path / "SOLUSDT-2024-08-08.frames.gz", "SOLUSDT")
+
+    code = main([str(FIXTURE), str(sol), "--grid", "--quiet", "--param", "max-hold-s=1,2"])
+
+    assert code == 2
+    assert "error: the momentum scalper trades one symbol" in capsys.readouterr().err
