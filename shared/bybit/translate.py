@@ -27,7 +27,7 @@ _STATUSES = {
 _SIDES: Final = {"Buy": OrderSide.BUY, "Sell": OrderSide.SELL}  # 14 ns vs 317 ns for OrderSide(s)
 
 
-ORDER_STATUSES: Final = _OPEN_STATUSES | _STATUSES.keys()  # every orderStatus we know
+ORDER_STATUSES: Final = frozenset(_OPEN_STATUSES | _STATUSES.keys())  # every orderStatus we know
 
 
 def order_status(bybit_status: str, cum_exec_qty: Decimal, qty: Decimal) -> OrderStatus:
