@@ -34,6 +34,9 @@ from shared.schema import AlertSeverity, ClientOrderId, Position, Symbol, Tradin
 
 NS_PER_S = 1_000_000_000
 REPORT_GRACE_NS = NS_PER_S  # an order's reports may trail its ack by this much
+# Bybit's refusal (10001) of a stop-loss on a position it holds none of: nothing to protect
+# there; ours differs only until the fill's report comes, else the position check fixes it.
+VENUE_POSITION_GONE = "for zero position"
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,8 @@ class GuardCore:
             return [Count("venue_stops_set")]
         if qty_now == 0 or qty_now * stop.qty < 0:  # closed or flipped meanwhile: not needed
             return [Count("venue_stops_not_needed")]
+        if VENUE_POSITION_GONE in refusal:  # closed at the venue, its report still on the way
+            return [Count("venue_stops_position_gone")]  # (or lost: the next position check)
         detail = f"{stop.symbol} qty={stop.qty}: stop-loss {stop.stop_price} refused: {refusal}"
         return [RaiseAlert(AlertSeverity.CRITICAL, "venue_stop_failed", detail)]
 

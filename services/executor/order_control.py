@@ -10,6 +10,7 @@ create is still unanswered waits for that answer (the venue may not know the ord
 import logging
 from collections.abc import Awaitable
 from decimal import Decimal
+from typing import Final
 
 from services.executor.amends import Amends
 from services.executor.journal_records import EventKind
@@ -48,6 +49,7 @@ from shared.schema import (
 
 S = OrderStatus
 log = logging.getLogger(__name__)
+ORDER_GONE_CODE: Final = 110001  # "order not exists or too late to cancel"
 
 
 class OrderControl:
@@ -138,7 +140,7 @@ class OrderControl:
         try:
             await answer
         except VenueError as e:
-            self._cancel_refused(record, command, e.ret_msg)
+            self._cancel_refused(record, command, e.ret_msg, e.ret_code)
             return
         self._cancel_sent(record)
 
@@ -151,7 +153,7 @@ class OrderControl:
             timed = await answer
         except VenueError as e:
             for record, command in records:
-                self._cancel_refused(record, command, e.ret_msg)
+                self._cancel_refused(record, command, e.ret_msg, e.ret_code)
             return
         items = {item.order_link_id: item for item in timed.value}
         for record, command in records:
@@ -160,15 +162,23 @@ class OrderControl:
                 self._cancel_sent(record)
             else:
                 reason = "missing from the batch answer" if item is None else item.message
-                self._cancel_refused(record, command, reason)
+                self._cancel_refused(record, command, reason, None if item is None else item.code)
 
-    def _cancel_refused(self, record: OrderRecord, command: BusMessage | None, why: str) -> None:
-        """A refusal is a denial of `command` (our own cancels: an alert)."""
+    def _cancel_refused(
+        self, record: OrderRecord, command: BusMessage | None, why: str, code: int | None
+    ) -> None:
+        """A refusal is a denial of `command`. Our own cancels (dead-man, halt, cancel on
+        ack): an alert, but for "order not exists or too late" (110001), the order already
+        done at the venue (filled, or a PostOnly that would have crossed): what we wanted,
+        its reports tell the rest and a lost one the next venue check, so counted only."""
         reason = f"cancel of {record.client_order_id} refused: {why}"
-        if command is None:
-            self._outbox.alert(AlertSeverity.WARNING, "cancel_refused", reason)
-        else:
+        if command is not None:
             self._outbox.deny(command, reason)
+        elif code == ORDER_GONE_CODE:
+            self._parts.counters["own_cancels_order_gone"] += 1
+            log.info("own cancel found the order done at the venue: %s", reason)
+        else:
+            self._outbox.alert(AlertSeverity.WARNING, "cancel_refused", reason)
 
     def _cancel_sent(self, record: OrderRecord) -> None:
         now = self._clock.now_ns()

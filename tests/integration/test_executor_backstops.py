@@ -193,6 +193,30 @@ async def test_dead_mans_switch_cancels_working_orders_when_the_strategy_goes_si
     assert open_at_venue == []
 
 
+async def test_the_switchs_cancel_of_an_order_already_gone_is_counted_not_alerted(
+    make_node: MakeNode, ipc_dir: Path
+) -> None:
+    # The order ends at the venue while its report is lost (filled, or a PostOnly that
+    # crossed): the executor still thinks it works. The dead-man's switch cancels it and the
+    # venue answers 110001 "order not exists or too late": what the switch wanted.
+    async with rig(make_node, ipc_dir, dead_man_after_s=1.0) as r:
+        price = (await r.last_price() * Decimal("0.995")).quantize(Decimal("0.1"))
+        command = r.order(limit_price=price)
+        await r.send(command)
+        await eventually(lambda: r.messages(OrderAccepted), timeout_s=10)
+        await r.sim.set_faults(ws_drop_rate=1.0)  # the cancel's report is lost
+        gone = await r.sim.post(
+            "/v5/order/cancel",
+            {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": command.client_order_id},
+        )
+        assert gone["retCode"] == 0, gone
+        r.beating = False
+        counters = r.executor.counters
+        await eventually(lambda: counters["own_cancels_order_gone"] >= 1, timeout_s=10)
+    assert alerts(r, "dead_mans_switch") >= 1
+    assert alerts(r, "cancel_refused") == 0
+
+
 async def test_rate_limit_storm_backs_off_and_loses_no_intent(
     make_node: MakeNode, ipc_dir: Path
 ) -> None:

@@ -168,6 +168,12 @@ def test_an_unprotected_position_gets_a_venue_stop_a_flat_one_is_forgotten() -> 
         (None, D("0.01"), [Count("venue_stops_set")]),
         ("position closed", D(0), [Count("venue_stops_not_needed")]),
         ("flipped", D("-0.01"), [Count("venue_stops_not_needed")]),
+        # the venue closed it, our report of that still on the way
+        (
+            "can not set tp/sl/ts for zero position",
+            D("0.01"),
+            [Count("venue_stops_position_gone")],
+        ),
     ],
 )
 def test_a_stop_answer_set_or_not_needed(
