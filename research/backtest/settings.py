@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+import msgspec.inspect as mi
 
 from services.executor.settings import ExecutorSettings
 from services.feed.settings import FeedSettings
@@ -84,13 +85,16 @@ class BacktestSettings:
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
-    """`key=value` pairs as a dict (kebab-case keys; values read as TOML, else strings)."""
+    """`key=value` pairs as a dict (kebab-case keys; values read as TOML, else strings).
+
+    A dotted key (`market-maker.min-spread-bps`) stays one dotted key here: `_section` merges
+    it into that table of the file, where a whole table (`market-maker={...}`) replaces it."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        key = key.strip().replace("_", "-")
-        if not sep or not key:
-            raise SettingsError(f"--set {pair!r}: expected key=value")
+        key = ".".join(part.strip() for part in key.strip().replace("_", "-").split("."))
+        if not sep or not key or "" in key.split("."):
+            raise SettingsError(f"--set {pair!r}: expected key=value (or table.key=value)")
         try:
             out[key] = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -101,11 +105,47 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
 def _section(
     document: Mapping[str, Any], name: str, kind: type[Any], extra: Mapping[str, Any]
 ) -> Any:
-    values = {"metrics-port": 1, **document.get(name, {}), **extra}
+    """The file's [name] section with the overrides `extra` (in their order: a plain key
+    replaces the file's value, a table's included; a dotted key sets that one key of the
+    table, keeping its other keys), decoded as strictly as the live loader."""
+    values: dict[str, Any] = {"metrics-port": 1, **document.get(name, {})}
+    for key, value in extra.items():
+        *path, last = key.split(".")
+        _table(values, path, kind, name, key)[last] = value
     try:
         return msgspec.convert(values, kind)
     except (msgspec.ValidationError, ValueError) as e:
         raise SettingsError(f"[{name}]: {e}") from None
+
+
+def _table(
+    values: dict[str, Any], path: Sequence[str], kind: type[Any], name: str, key: str
+) -> dict[str, Any]:
+    """The table a dotted `--set key` writes into, copied (the document is never changed);
+    one the file lacks starts empty when `kind` has a table there, else the key refuses."""
+    table = values
+    for depth, part in enumerate(path):
+        inner = table.get(part)
+        where = ".".join(path[: depth + 1])
+        if inner is None and depth == 0:
+            field = _field_type(kind, part)
+            if field is None:
+                raise SettingsError(f"--set {key}: [{name}] has no key {part!r}")
+            if not isinstance(field, mi.StructType | mi.DictType):
+                raise SettingsError(f"--set {key}: {where} is not a table of [{name}]")
+        if inner is not None and not isinstance(inner, dict):
+            raise SettingsError(f"--set {key}: {where} is not a table (it is {inner!r})")
+        copied = dict(inner or {})
+        table[part] = copied
+        table = copied
+    return table
+
+
+def _field_type(kind: type[Any], key: str) -> mi.Type | None:
+    """The type of the settings class `kind`'s field `key` (kebab-case), None if it has none."""
+    info = mi.type_info(kind)
+    fields = info.fields if isinstance(info, mi.StructType) else ()
+    return next((f.type for f in fields if f.encode_name == key), None)
 
 
 def load_settings(

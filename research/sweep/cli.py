@@ -1,4 +1,5 @@
-"""scripts/sweep: sweep [strategy] settings over backtests; a table, the best as a fragment."""
+"""scripts/sweep: sweep [strategy] settings (the market maker's too, as `market-maker.KEY`)
+over backtests; a table, the best as a fragment."""
 
 import argparse
 import json
@@ -6,6 +7,7 @@ import os
 import re
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +29,7 @@ from research.sweep.objective import (
     score_result,
 )
 from research.sweep.report import report_document, table_text
-from research.sweep.space import SpaceError, grid_size, parse_params
+from research.sweep.space import SpaceError, grid_size, known_keys, parse_params
 from research.sweep.walk_forward import WalkForwardError, Window, span_ns, windows
 from shared.recordings import RecordingError
 from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError
@@ -47,13 +49,27 @@ EXAMPLES = f"""examples:
   # several hosts, one study: the same command on each (each with its own --seed)
   scripts/sweep {FIXTURE} --storage postgresql://user:pw@db-host/sweeps \\
       --study mom-aug --trials 100 --seed 2 --param momentum-threshold=0.00001:0.001
+  # the market maker: its [strategy.market-maker] keys, dotted (--set takes them too):
+  scripts/sweep {FIXTURE} --set kind=market-maker \\
+      --param market-maker.min-spread-bps=0.5:3:0.5 \\
+      --param market-maker.vol-sensitivity-ratio=0.1,0.5,1.0 \\
+      --set market-maker.max-spread-bps=4 --best-out best.toml
   # the best settings into a settings file (checked strictly first; a .bak is kept):
   scripts/sweep --apply best.toml deploy/settings.toml
 
 A --param is KEY=LO:HI (a range), KEY=LO:HI:STEP (a stepped range) or KEY=A,B,C (choices),
-KEY being a [strategy] key of deploy/settings.toml. --trials counts the trials this command
-runs (over its --workers); the study's total is the sum over every command that joined it.
+KEY being a [strategy] key of deploy/settings.toml, or market-maker.KEY for a key of its
+[strategy.market-maker] table (--set market-maker.KEY=VALUE sets one key of that table, the
+file's others kept; --set 'market-maker={{...}}' replaces the table). --best-out writes the
+plain keys under [strategy] and the dotted ones under [strategy.market-maker]; --apply merges
+both. --trials counts the trials this command runs (over its --workers); the study's total
+is the sum over every command that joined it.
 """
+
+
+def _keys_text() -> str:
+    """The sweepable keys, wrapped for the help's epilog."""
+    return textwrap.fill(f"sweepable KEYs: {known_keys()}", width=92, break_on_hyphens=False)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -63,8 +79,8 @@ def parser() -> argparse.ArgumentParser:
         " engine) scored on a summary field; optuna's grid, TPE or random sampler proposes the"
         " values, worker processes on every core (and on other hosts, with a shared"
         " PostgreSQL --storage) run them. Prints the best trials; --best-out writes the"
-        " best as a [strategy] fragment.",
-        epilog=EXAMPLES,
+        " best as a [strategy] (and [strategy.market-maker]) fragment.",
+        epilog=f"{EXAMPLES}\n{_keys_text()}\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="recordings (.frames.gz)")
@@ -90,14 +106,16 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SPEC",
-        help="a swept [strategy] key: KEY=LO:HI, KEY=LO:HI:STEP or KEY=A,B,C (repeatable)",
+        help="a swept [strategy] key (or market-maker.KEY): KEY=LO:HI, KEY=LO:HI:STEP or"
+        " KEY=A,B,C (repeatable; the keys are listed below)",
     )
     p.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a [strategy] key fixed for every trial (repeatable), e.g. --set max-hold-s=1",
+        help="a [strategy] key fixed for every trial (repeatable), e.g. --set max-hold-s=1"
+        " or --set market-maker.min-spread-bps=1.0",
     )
     p.add_argument(
         "--sampler", choices=runner.SAMPLERS, default="tpe", help="optuna's sampler (default tpe)"

@@ -2,10 +2,13 @@
 
 A spec is `key=lo:hi` (a range; integers for an integer key), `key=lo:hi:step` (a range on a
 grid), or `key=a,b,c` (choices). The key is a `[strategy]` key of `StrategySettings`
-(kebab-case, as in deploy/settings.toml) and every bound, step and choice is checked against
-that key's own type and limits, so a bad name or value refuses before any trial runs, with
-the key and the reason. `grid_space` enumerates the values of a grid sweep (`--grid`): each
-range needs a step, and values are computed in decimal so 0.00001 steps stay exact.
+(kebab-case, as in deploy/settings.toml), or a `[strategy.market-maker]` key of
+`MarketMakerSection` written dotted, `market-maker.min-spread-bps` (the form `--set` takes,
+so a swept value reaches the trial as any override does). Every bound, step and choice is
+checked against that key's own type and limits, so a bad name or value refuses before any
+trial runs, with the key and the reason. `grid_space` enumerates the values of a grid sweep
+(`--grid`): each range needs a step, and values are computed in decimal so 0.00001 steps
+stay exact.
 """
 
 import typing
@@ -17,10 +20,11 @@ from typing import Any, Final
 import msgspec
 import msgspec.inspect as mi
 
-from services.strategy.settings import StrategySettings
+from services.strategy.settings import MarketMakerSection, StrategySettings
 
 Value = int | float | str | bool
 NOT_SWEPT: Final = frozenset({"metrics-port", "log-level"})  # not the strategy's behaviour
+MARKET_MAKER: Final = "market-maker"  # the dotted keys' prefix: [strategy.market-maker]
 
 
 class SpaceError(ValueError):
@@ -29,7 +33,8 @@ class SpaceError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A sweepable [strategy] key: its kind (int, float, str or bool) and full type."""
+    """A sweepable key (`vwap-trades`, `market-maker.min-spread-bps`): its kind (int, float,
+    str or bool) and full type, with the limits the loader checks."""
 
     key: str
     kind: type[Value]
@@ -66,17 +71,33 @@ _KINDS: Final[dict[type[Any], type[Value]]] = {
 
 
 def sweepable() -> dict[str, Field]:
-    """The [strategy] keys a sweep can vary, by kebab-case key."""
-    hints = typing.get_type_hints(StrategySettings, include_extras=True)
-    info = mi.type_info(StrategySettings)
+    """The keys a sweep can vary, by kebab-case key: the scalar [strategy] keys, then the
+    scalar [strategy.market-maker] keys as `market-maker.<key>`."""
+    return {
+        **_scalar_fields(StrategySettings, prefix=""),
+        **_scalar_fields(MarketMakerSection, prefix=f"{MARKET_MAKER}."),
+    }
+
+
+def _scalar_fields(settings: type[Any], prefix: str) -> dict[str, Field]:
+    """The int, float, str and bool fields of a settings class (a Literal, an optional or a
+    list is not a sweepable scalar), keyed `prefix + kebab-case name`."""
+    hints = typing.get_type_hints(settings, include_extras=True)
+    info = mi.type_info(settings)
     assert isinstance(info, mi.StructType)
     out: dict[str, Field] = {}
     for f in info.fields:
         kind = _KINDS.get(type(f.type))
         if kind is None or f.encode_name in NOT_SWEPT:
             continue
-        out[f.encode_name] = Field(f.encode_name, kind, hints[f.name], f.default)
+        key = prefix + f.encode_name
+        out[key] = Field(key, kind, hints[f.name], f.default)
     return out
+
+
+def known_keys() -> str:
+    """The sweepable keys, comma-separated, for help texts and refusals."""
+    return ", ".join(sweepable())
 
 
 def parse_param(spec: str) -> Param:
@@ -89,7 +110,8 @@ def parse_param(spec: str) -> Param:
     field = fields.get(key)
     if field is None:
         raise SpaceError(
-            f"--param {key}: not a sweepable [strategy] key (known: {', '.join(sorted(fields))})"
+            f"--param {key}: not a sweepable [strategy] key nor {MARKET_MAKER}.KEY"
+            f" (known: {known_keys()})"
         )
     text = text.strip()
     if ":" in text:

@@ -14,10 +14,16 @@ from research.backtest.desk import ACCOUNT
 from research.backtest.engine import BacktestError, Engine
 from research.backtest.market import recording_lines
 from research.backtest.result import BacktestResult
-from research.backtest.settings import BacktestSettings, Latency, parse_overrides
+from research.backtest.settings import (
+    BacktestSettings,
+    Latency,
+    load_settings,
+    parse_overrides,
+)
 from services.strategy.api import Output
 from services.strategy.settings import StrategySettings
 from shared.schema import BusMessage, OrderSide, Trade
+from shared.settings import DEFAULT_SETTINGS_PATH, SettingsError
 from tests.unit.research import support
 from tests.unit.research.support import MS, Scripted, latency
 
@@ -116,6 +122,82 @@ def test_overrides_are_read_as_toml_values() -> None:
         "strategy-id": "abc",
         "vwap-trades": 7,
     }
+
+
+def test_a_dotted_override_is_one_key_and_an_inline_table_a_whole_table() -> None:
+    assert parse_overrides(
+        ["market_maker.min_spread_bps=1", " market-maker . max-spread-bps =3.0", "kind=x"]
+    ) == {"market-maker.min-spread-bps": 1, "market-maker.max-spread-bps": 3.0, "kind": "x"}
+    assert parse_overrides(["market-maker={follow='scanner'}"]) == {
+        "market-maker": {"follow": "scanner"}
+    }
+    for bad in ("market-maker.=1", ".x=1", "a..b=1"):
+        with pytest.raises(SettingsError, match="expected key=value"):
+            parse_overrides([bad])
+
+
+MM_TABLE = "\n[strategy.market-maker]\nmin-spread-bps = 0.8\nmax-spread-bps = 3.0\n"
+
+
+def _mm_settings(tmp_path: Path, table: str = MM_TABLE) -> Path:
+    """deploy/settings.toml with a [strategy.market-maker] table of its own."""
+    path = tmp_path / "settings.toml"
+    path.write_text(DEFAULT_SETTINGS_PATH.read_text() + table)
+    return path
+
+
+def _mm(path: Path, overrides: list[str]) -> tuple[float, float, float]:
+    mm = load_settings(path, "ETHUSDT", overrides).strategy.market_maker
+    return mm.min_spread_bps, mm.max_spread_bps, mm.order_notional_usdt
+
+
+def test_a_dotted_override_merges_into_the_files_table(tmp_path: Path) -> None:
+    path = _mm_settings(tmp_path)
+
+    assert _mm(path, []) == (0.8, 3.0, 100.0)
+    assert _mm(path, ["market-maker.min-spread-bps=1.5"]) == (1.5, 3.0, 100.0)  # max kept
+    assert _mm(path, ["market-maker.order-notional-usdt=200"]) == (0.8, 3.0, 200.0)
+    # a table the file lacks (deploy/settings.toml has it commented out) starts empty
+    assert _mm(DEFAULT_SETTINGS_PATH, ["market-maker.min-spread-bps=2.0"]) == (2.0, 2.5, 100.0)
+
+
+def test_an_inline_table_override_still_replaces_the_files_table(tmp_path: Path) -> None:
+    path = _mm_settings(tmp_path)
+
+    assert _mm(path, ["market-maker={min-spread-bps=1.0}"]) == (1.0, 2.5, 100.0)  # max: default
+    # in order: the table replaced, then one key of it set
+    replaced = ["market-maker={min-spread-bps=1.0}", "market-maker.max-spread-bps=4.0"]
+    assert _mm(path, replaced) == (1.0, 4.0, 100.0)
+
+
+def test_the_document_is_not_changed_by_an_override() -> None:
+    from research.backtest.settings import _section
+
+    document = {"strategy": {"market-maker": {"min-spread-bps": 0.8}}}
+    extra = parse_overrides(["market-maker.min-spread-bps=1.0"])
+
+    assert _section(document, "strategy", StrategySettings, extra).market_maker.min_spread_bps == 1
+    assert document == {"strategy": {"market-maker": {"min-spread-bps": 0.8}}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["kind.x=1"], "--set kind.x: kind is not a table of [strategy]"),
+        (["kind=momentum", "kind.x=1"], "--set kind.x: kind is not a table (it is 'momentum')"),
+        (["nope.x=1"], "--set nope.x: [strategy] has no key 'nope'"),
+        (["market-maker=1", "market-maker.x=1"], "market-maker is not a table (it is 1)"),
+        (["market-maker.min-spred-bps=1"], "unknown field `min-spred-bps` - at `$.market-maker`"),
+        (["market-maker.min-spread-bps=5"], "min-spread-bps (5.0) must be < max-spread-bps"),
+    ],
+)
+def test_a_bad_dotted_override_names_the_key_and_the_reason(
+    overrides: list[str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(DEFAULT_SETTINGS_PATH, "ETHUSDT", overrides)
+
+    assert message in str(caught.value)
 
 
 def test_the_command_line_writes_the_result(

@@ -232,3 +232,97 @@ def test_the_cli_refuses_the_scalper_over_two_symbols(
 
     assert code == 2
     assert "error: the momentum scalper trades one symbol" in capsys.readouterr().err
+
+
+def test_a_study_remembers_its_dotted_keys(tmp_path: Path) -> None:
+    sweep = _sweep(tmp_path, "random", ["market-maker.min-spread-bps=0.5:2"])
+    runner.create_study(sweep)
+    other = dataclasses.replace(sweep, params=parse_params(["market-maker.max-spread-bps=3:5"]))
+
+    assert sweep.identity()["keys"] == ["market-maker.min-spread-bps"]
+    runner.create_study(sweep)  # the same keys: joins
+    with pytest.raises(
+        runner.SweepError,
+        match=r"it exists with keys \['market-maker.min-spread-bps'\],"
+        r" not \['market-maker.max-spread-bps'\]",
+    ):
+        runner.create_study(other)
+
+
+def test_swept_market_maker_values_reach_the_trial_as_dotted_overrides() -> None:
+    from research.sweep.objective import overrides, run_trial
+
+    job = BacktestJob(DEFAULT_SETTINGS_PATH, "ETHUSDT", ("kind=market-maker",))
+    values = {"market-maker.min-spread-bps": 1.5, "market-maker.vol-sensitivity-ratio": 0.1}
+
+    assert overrides(values) == [
+        "market-maker.min-spread-bps=1.5",
+        "market-maker.vol-sensitivity-ratio=0.1",
+    ]
+    result = run_trial(job, Recording(files=(FIXTURE,)).lines(), values)
+    strategy = result.settings["strategy"]  # the run's settings, echoed in its result
+    mm = strategy["market-maker"]
+    assert strategy["kind"] == "market-maker"
+    assert (mm["min-spread-bps"], mm["vol-sensitivity-ratio"], mm["max-spread-bps"]) == (
+        1.5,
+        0.1,
+        2.5,
+    )
+
+
+def test_the_cli_sweeps_the_market_makers_keys_and_applies_the_best(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    best = tmp_path / "best.toml"
+    data = tmp_path / FIXTURE.name  # one FILE: read through its cache, built beside it
+    shutil.copyfile(FIXTURE, data)
+    key = "market-maker.min-spread-bps"
+
+    code = main(
+        [
+            str(data),
+            "--set", "kind=market-maker",
+            "--grid", "--workers", "1", "--quiet",
+            "--param", f"{key}=0.5,1.0,2.0",
+            "--best-out", str(best),
+            "--report", str(tmp_path / "sweep.json"),
+        ]
+    )  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0].split() == ["rank", "trial", "pnl_net", key, "fills", "round_trips"]
+    assert "3 trials (3 complete, 0 failed, 0 with pnl_net unknown), sampler grid" in out
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert report["keys"] == [key]
+    assert sorted(t["params"][key] for t in report["trials"]) == [0.5, 1.0, 2.0]
+    figures = {(t["value"], t["figures"]["fills"]) for t in report["trials"]}
+    assert len(figures) > 1  # the swept key changes what the market maker does
+    values = read_fragment(best)
+    assert values == {"kind": "market-maker", key: report["trials"][0]["params"][key]}
+    text = best.read_text()
+    assert '\n[strategy]\nkind = "market-maker"\n\n[strategy.market-maker]\n' in text
+    settings = tmp_path / "settings.toml"
+    shutil.copy(DEFAULT_SETTINGS_PATH, settings)
+    assert main(["--apply", str(best), str(settings)]) == 0
+    loaded = load_section("strategy", StrategySettings, settings)
+    assert (loaded.kind, loaded.market_maker.min_spread_bps) == ("market-maker", values[key])
+
+
+def test_the_cli_refuses_an_unknown_market_maker_key(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([str(FIXTURE), "--param", "market-maker.min-spred-bps=1:2"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error: --param market-maker.min-spred-bps: not a sweepable" in err
+    assert "market-maker.min-spread-bps" in err  # the known keys listed
+
+
+def test_the_help_lists_the_market_makers_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "--param market-maker.min-spread-bps=0.5:3:0.5" in text
+    assert "market-maker.vol-sensitivity-ratio," in text  # in the list of sweepable keys

@@ -122,3 +122,93 @@ def test_a_grid_starts_at_lo_steps_exactly_and_stays_within_hi(
 )
 def test_toml_value_reads_back_as_itself(value: int | float | str | bool) -> None:
     assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
+
+
+# The market maker's keys: [strategy.market-maker], swept as dotted `market-maker.KEY`.
+NOT_SCALAR_MM = {"follow", "queue-model", "symbols", "intensity-a-per-s", "intensity-k-per-tick"}
+
+
+def test_every_scalar_market_maker_key_is_sweepable_dotted() -> None:
+    from research.sweep.space import sweepable
+    from services.strategy.settings import MarketMakerSection
+
+    names = {n.replace("_", "-") for n in MarketMakerSection.__struct_fields__}
+    dotted = {k for k in sweepable() if k.startswith("market-maker.")}
+
+    assert dotted == {f"market-maker.{n}" for n in names - NOT_SCALAR_MM}
+    assert "market-maker" not in sweepable()  # the table itself is no scalar
+    assert sweepable()["market-maker.taker-cap-calm-fills"].kind is int
+    assert sweepable()["market-maker.fast-cancel-on-trade-at-price"].default is True
+
+
+def test_dotted_market_maker_specs() -> None:
+    assert parse_param("market-maker.min-spread-bps=0.5:3:0.5") == Range(
+        "market-maker.min-spread-bps", float, Decimal("0.5"), Decimal(3), Decimal("0.5")
+    )
+    assert parse_param("market_maker.vol_sensitivity_ratio=0.1,0.5,1.0") == Choices(
+        "market-maker.vol-sensitivity-ratio", (0.1, 0.5, 1.0)
+    )
+    assert parse_param("market-maker.fast-cancel-on-trade-at-price=true,false") == Choices(
+        "market-maker.fast-cancel-on-trade-at-price", (True, False)
+    )
+    params = parse_params(
+        ["market-maker.taker-cap-calm-fills=10:100:10", "market-maker.min-spread-bps=0.5,1.0"]
+    )
+    assert grid_space(params)["market-maker.taker-cap-calm-fills"][:3] == [10, 20, 30]
+    assert grid_size(params) == 20
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ("market-maker.nope=1:2", "--param market-maker.nope: not a sweepable"),
+        ("market-maker.follow=scanner", "market-maker.follow: not a sweepable"),
+        ("market-maker.symbols=ETHUSDT", "market-maker.symbols: not a sweepable"),
+        ("market-maker=1:2", "--param market-maker: not a sweepable"),
+        ("min-spread-bps=1:2", "--param min-spread-bps: not a sweepable"),
+        ("market-maker.vol-sensitivity-ratio=0.5:1.5", "1.5 refused: Expected `float` <= 1"),
+        ("market-maker.min-spread-bps=0,1", "market-maker.min-spread-bps: 0.0 refused"),
+        ("market-maker.taker-cap-calm-fills=2.5:10", "an integer key, got '2.5'"),
+        ("market-maker.taker-cap-calm-fills=0:10", "0 refused: Expected `int` >= 1"),
+        ("market-maker.fast-cancel-on-trade-at-price=yes", "expected true or false, got 'yes'"),
+        ("market-maker.fast-cancel-on-trade-at-price=0:1", "a bool key takes choices"),
+        ("market-maker.max-spread-bps=3:1", "market-maker.max-spread-bps: lo (3) must be below"),
+    ],
+)
+def test_a_bad_market_maker_spec_names_the_dotted_key(spec: str, reason: str) -> None:
+    with pytest.raises(SpaceError) as caught:
+        parse_param(spec)
+
+    assert reason in str(caught.value)
+
+
+def test_an_unknown_key_lists_the_dotted_keys_too() -> None:
+    with pytest.raises(SpaceError) as caught:
+        parse_param("market-maker.min-spred-bps=1:2")
+
+    assert "market-maker.min-spread-bps, market-maker.max-spread-bps" in str(caught.value)
+    assert "vwap-trades" in str(caught.value)
+
+
+@given(st.floats(min_value=-10, max_value=2_000, allow_nan=False))
+def test_a_market_maker_choice_is_taken_iff_within_its_bounds(value: float) -> None:
+    spec = f"market-maker.min-spread-bps={value!r}"  # Bps: > 0 and <= 1000
+
+    if 0 < value <= 1_000:
+        assert parse_param(spec) == Choices("market-maker.min-spread-bps", (value,))
+    else:
+        with pytest.raises(SpaceError, match=r"market-maker\.min-spread-bps: .* refused"):
+            parse_param(spec)
+
+
+@given(low=st.integers(-5, 200_000), width=st.integers(1, 200_000))
+def test_a_market_maker_int_range_is_taken_iff_both_bounds_are(low: int, width: int) -> None:
+    spec = f"market-maker.taker-cap-calm-fills={low}:{low + width}"  # Fills: 1 .. 100_000
+
+    if low >= 1 and low + width <= 100_000:
+        param = parse_param(spec)
+        assert isinstance(param, Range)
+        assert (param.kind, param.low, param.high) == (int, low, low + width)
+    else:
+        with pytest.raises(SpaceError, match=r"market-maker\.taker-cap-calm-fills: .* refused"):
+            parse_param(spec)
