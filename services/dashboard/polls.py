@@ -34,14 +34,16 @@ class Supervisor:
     def __init__(self, run_dir: Path) -> None:
         self.socket = run_dir / "supervisor.sock"
 
-    def spawn_counts(self) -> dict[str, int]:
-        """How often this supervisord spawned each program, from its log ({}: no log)."""
+    def spawn_counts(self) -> dict[str, int] | None:
+        """How often this supervisord spawned each program, from its log (None: the log
+        could not be read, the counts are unknown)."""
         counts: dict[str, int] = {}
         log_path = self.socket.parent / "logs" / "supervisord.log"
         try:
             text = log_path.read_text(errors="replace")
-        except OSError:
-            return counts
+        except OSError as e:
+            log.warning("restarts before the dashboard unknown: %s unreadable (%s)", log_path, e)
+            return None
         for line in text.splitlines():
             if "supervisord started with pid" in line:
                 counts = {}  # a new supervisord: count from here

@@ -2,7 +2,9 @@
 
 A restart is a spawn of a program after its first by this supervisord: counted from its log
 once (`seed`), then as changes of the pid seen between two polls (a program that starts and
-crashes between two polls is seen once). Pure: the infos and time are passed in.
+crashes between two polls is seen once). Without the log (unreadable, or not seeded yet)
+the restarts before the dashboard came are unknown: `restarts` is None and `restarts_seen`
+says how many it saw since (a lower bound). Pure: the infos and time are passed in.
 """
 
 from dataclasses import dataclass
@@ -52,12 +54,20 @@ class ProcessFold:
 
     def __init__(self) -> None:
         self._pids: dict[str, int] = {}
-        self._restarts: dict[str, int] = {}
+        self._restarts: dict[str, int] = {}  # seen by this dashboard
+        self._before: dict[str, int] | None = None  # before it came (None: unknown)
 
-    def seed(self, spawns: dict[str, int]) -> None:
-        """Restarts before the dashboard's first poll: spawns this supervisord made - 1."""
-        for name, count in spawns.items():
-            self._restarts[name] = max(self._restarts.get(name, 0), count - 1)
+    def seed(self, spawns: dict[str, int] | None) -> None:
+        """Restarts before the dashboard's first poll: spawns this supervisord made - 1
+        (None: its log could not be read, they stay unknown)."""
+        if spawns is not None:
+            self._before = {name: max(0, count - 1) for name, count in spawns.items()}
+
+    def restarts(self, name: str) -> int | None:
+        """`name`'s restarts under this supervisord; None when those before are unknown."""
+        if self._before is None:
+            return None
+        return self._before.get(name, 0) + self._restarts.get(name, 0)
 
     def polled(
         self,
@@ -117,7 +127,8 @@ class ProcessFold:
                 "state": info.state,
                 "pid": info.pid or None,
                 "uptime_s": round(info.uptime_s, 1),
-                "restarts": self._restarts.get(info.name, 0),
+                "restarts": self.restarts(info.name),
+                "restarts_seen": self._restarts.get(info.name, 0),
                 "last_heartbeat_ns": None if live is None else live.last_heard_ns,
                 "alive": None if live is None else live.alive,
                 "detail": bus_detail if bus_detail is not None else info.description,

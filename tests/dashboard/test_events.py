@@ -253,6 +253,7 @@ def test_a_failed_scrape_is_named_and_a_good_one_clears_it() -> None:
 
 def test_a_new_pid_counts_as_a_restart_and_liveness_comes_from_the_bus() -> None:
     view, processes = View(HEADER), ProcessFold()
+    processes.seed({})  # supervisord's log read: no spawn before the dashboard
     live = {"executor": Liveness(last_heard_ns=5, alive=True)}
 
     processes.polled(view, [ProcessInfo("executor", "RUNNING", 10, 3.0, "pid 10")], live, 9)
@@ -311,6 +312,15 @@ def test_restarts_before_the_dashboard_came_are_seeded_from_supervisords_log() -
     assert (services["executor"]["restarts"], services["feed"]["restarts"]) == (2, 0)
 
 
+def test_restarts_are_unknown_without_supervisords_log_and_those_seen_are_a_lower_bound() -> None:
+    view, processes = View(HEADER), ProcessFold()
+    processes.seed(None)  # the log could not be read
+    processes.polled(view, [ProcessInfo("executor", "RUNNING", 10, 3.0, "")], {}, 1)
+    processes.polled(view, [ProcessInfo("executor", "RUNNING", 12, 1.0, "")], {}, 1)
+    executor = view.state["health"]["services"]["executor"]
+    assert (executor["restarts"], executor["restarts_seen"]) == (None, 1)
+
+
 def test_spawns_are_counted_from_the_log_of_the_last_supervisord(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "supervisord.log").write_text(
@@ -321,7 +331,7 @@ def test_spawns_are_counted_from_the_log_of_the_last_supervisord(tmp_path: Path)
         "x INFO spawned: 'executor' with pid 9\n"
     )
     assert Supervisor(tmp_path).spawn_counts() == {"executor": 2}
-    assert Supervisor(tmp_path / "none").spawn_counts() == {}
+    assert Supervisor(tmp_path / "none").spawn_counts() is None  # unknown, not none
 
 
 def _status(service: str, state: ServiceState) -> ServiceStatus:

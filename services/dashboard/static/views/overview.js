@@ -19,7 +19,7 @@ export function initOverview() {
       (k, s) => ({ t: s.bus_state || NA, c: busStateClass(s.bus_state), title: busStateTitle(s) }),
       (k, s) => ({ t: s.pid ? String(s.pid) : NA, c: 'r num' }),
       (k, s) => ({ t: fmtDuration(s.uptime_s), c: 'r num' }),
-      (k, s) => ({ t: intf(s.restarts), c: 'r num' + (num(s.restarts) > 0 ? ' warn' : '') }),
+      (k, s) => restartsSpec(s),
       (k, s) => hbSpec(s.last_heartbeat_ns),
       (k, s) => {
         const t = svcDetail(s), badge = statusBadge(s.bus_status);
@@ -88,6 +88,15 @@ export function tickHeartbeats() {
     const td = row.children[HB_COL];
     if (td) cell(td, hbSpec(td.__hb));
   }
+}
+
+// restarts under this supervisord; unknown (its log unreadable): at least those seen since
+function restartsSpec(s) {
+  const known = num(s.restarts), seen = num(s.restarts_seen);
+  if (known === null && seen) {
+    return { t: '\u2265 ' + intf(seen), c: 'r num warn', title: 'restarts before the dashboard came: unknown' };
+  }
+  return { t: intf(s.restarts), c: 'r num' + (known > 0 ? ' warn' : '') };
 }
 
 function svcDetail(s) {
