@@ -4,10 +4,19 @@ Bybit limits each endpoint per UID in a rolling window and reports on every resp
 limit, the requests left and when an exhausted limit resets (reference section 3.2). One
 RateBudget per process, shared by every client, keeps the latest report per path and makes
 a request wait until the reset instead of earning a 10006.
+
+The headers alone let bursts through: once a reset has passed the budget counted the whole
+limit again, but a rolling window frees one slot at a time (a market maker's requotes drew
+314 answers of 10006 in two minutes on the paper venue). So each path also keeps the times
+of its own sends over the last window: a request waits until fewer than `limit` units were
+sent in the `window_ms` before it (the executor is the account's only trader, so its own
+sends are what the venue counts). A unit leaves that window `ROLLING_MARGIN_MS` late: the
+venue counts a request when it arrives, and two requests' trips differ by a few ms.
 """
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -15,6 +24,7 @@ from shared.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 
+ROLLING_MARGIN_MS = 50  # a send's window ends this much after the venue's, to be safe
 LIMIT_HEADER = "X-Bapi-Limit"
 STATUS_HEADER = "X-Bapi-Limit-Status"
 RESET_HEADER = "X-Bapi-Limit-Reset-Timestamp"
@@ -47,6 +57,7 @@ class RateBudget:
         self._window_ms = window_ms  # Bybit's per-UID windows are rolling 1 s windows
         self._sleep = sleep
         self._paths: dict[str, PathBudget] = {}
+        self._sent: dict[str, deque[int]] = {}  # per path, the ms of each unit sent lately
         self.waits = 0  # acquire() calls that had to wait
         self.waited_s = 0.0
         self.bad_headers = 0  # responses whose rate headers could not be read
@@ -89,11 +100,27 @@ class RateBudget:
         `units`: what the request counts for, 1 or a batch's orders (Bybit counts each).
         """
         budget = self._paths.get(path)
-        if budget is None or budget.reset_ms <= now_ms:
+        if budget is None:
             return 0.0
-        if budget.remaining >= min(units, max(budget.limit, 1)):
-            return 0.0
-        return min(self._max_delay_s, (budget.reset_ms - now_ms) / 1000)
+        rolling_ms = self._rolling_wait_ms(path, budget.limit, now_ms, units)
+        if budget.reset_ms <= now_ms or budget.remaining >= min(units, max(budget.limit, 1)):
+            wait_ms = rolling_ms
+        else:
+            wait_ms = max(rolling_ms, budget.reset_ms - now_ms)
+        return min(self._max_delay_s, wait_ms / 1000)
+
+    def _rolling_wait_ms(self, path: str, limit: int, now_ms: int, units: int) -> int:
+        """How long until `units` more sends to `path` keep every window of `window_ms` at
+        most `limit` units (a batch larger than the limit: until the window is empty)."""
+        sent = self._sent.get(path)
+        if not sent or limit <= 0:
+            return 0
+        while sent and sent[0] <= now_ms - self._window_ms - ROLLING_MARGIN_MS:
+            sent.popleft()
+        over = len(sent) + min(units, limit) - limit  # the oldest `over` must leave first
+        if over <= 0:
+            return 0
+        return sent[over - 1] + self._window_ms + ROLLING_MARGIN_MS - now_ms
 
     async def acquire(self, path: str, units: int = 1) -> None:
         """Wait until `units` requests to `path` may be sent, then count them against it."""
@@ -113,6 +140,10 @@ class RateBudget:
         if budget is None or budget.limit <= 0:
             return
         now_ms = self._now_ms()
+        sent = self._sent.setdefault(path, deque())
+        sent.extend([now_ms] * min(units, budget.limit))
+        while len(sent) > budget.limit:  # what a window can hold is all that matters
+            sent.popleft()
         if budget.remaining <= 0 and budget.reset_ms <= now_ms:
             budget.remaining = budget.limit  # the window has rolled since the last report
         budget.remaining -= units

@@ -1,5 +1,8 @@
 """RateBudget: header parsing, the pure delay, acquire() with a fake clock and a fake sleep."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from shared.bybit.ratelimit import RateBudget
 from shared.runtime import FakeClock
 
@@ -162,3 +165,41 @@ def test_a_batch_larger_than_the_limit_is_not_held_back_forever() -> None:
     budget.update(BATCH, _headers(10, 10, NOW_MS + 500), NOW_MS)
 
     assert budget.delay_s(BATCH, NOW_MS, units=20) == 0  # the venue takes the first 10
+
+
+async def test_after_a_reset_a_burst_waits_for_the_rolling_window() -> None:
+    # The headers say the window reset, but the venue's window rolls: of ten sends at 0 ms
+    # and a reset at 0 ms, none has left the window until 1 s after it was sent.
+    budget, clock, sleep = _budget(window_ms=1000)
+    budget.update(PATH, _headers(10, 10, NOW_MS), NOW_MS)
+    for _ in range(10):
+        await budget.acquire(PATH)
+    clock.advance(400 * 1_000_000)
+    budget.update(PATH, _headers(10, 10, NOW_MS + 400), NOW_MS + 400)  # "reset": a fresh view
+
+    await budget.acquire(PATH)
+
+    assert sleep.calls == [0.65]  # until the first send leaves the window (and the margin)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    limit=st.integers(1, 12),
+    requests=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 15)), max_size=60),
+)
+async def test_no_rolling_window_holds_more_than_the_limit(
+    limit: int, requests: list[tuple[int, int]]
+) -> None:
+    # Whatever the pace and the batch sizes, sends that waited as told never put more than
+    # `limit` units into any window of 1 s (a batch over the limit counts as the limit: the
+    # venue takes the first `limit` of its orders).
+    budget, clock, _ = _budget(window_ms=1000)
+    budget.update(PATH, _headers(limit, limit, NOW_MS), NOW_MS)
+    sent: list[tuple[int, int]] = []
+    for gap_ms, units in requests:
+        clock.advance(gap_ms * 1_000_000)
+        await budget.acquire(PATH, units)
+        sent.append((clock.now_ns() // 1_000_000, min(units, limit)))
+    for t, _ in sent:
+        in_window = sum(u for s, u in sent if t - 1000 < s <= t)
+        assert in_window <= limit, (t, sent)
