@@ -82,17 +82,20 @@ def run_dir_from_settings() -> tuple[SystemSettings, Path]:
     return system, ensure_run_dir(resolve_run_dir(system))
 
 
-def spawn_counts(run_dir: Path) -> dict[str, int]:
-    """How often this supervisord started each program (from its log): restarts = count - 1."""
+def spawn_counts(run_dir: Path) -> dict[str, int] | None:
+    """How often this supervisord started each program (from its log): restarts = count - 1;
+    None when the log cannot be read (the restarts are unknown, not none)."""
     counts = dict.fromkeys(SERVICES, 0)
-    log = run_dir / "logs" / "supervisord.log"
-    if log.exists():
-        for line in log.read_text(errors="replace").splitlines():
-            if "supervisord started with pid" in line:
-                counts = dict.fromkeys(SERVICES, 0)  # a new supervisord: count from here
-            elif "spawned: '" in line:
-                name = line.split("spawned: '", 1)[1].split("'", 1)[0]
-                counts[name] = counts.get(name, 0) + 1
+    try:
+        text = (run_dir / "logs" / "supervisord.log").read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if "supervisord started with pid" in line:
+            counts = dict.fromkeys(SERVICES, 0)  # a new supervisord: count from here
+        elif "spawned: '" in line:
+            name = line.split("spawned: '", 1)[1].split("'", 1)[0]
+            counts[name] = counts.get(name, 0) + 1
     return counts
 
 

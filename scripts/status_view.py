@@ -121,10 +121,11 @@ def instance(status: Any) -> Any:
 def services(
     names: tuple[str, ...],
     processes: Mapping[str, Any],
-    spawns: Mapping[str, int],
+    spawns: Mapping[str, int] | None,
     view: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Per service: supervisord's state, pid and uptime, restarts, last heartbeat heard."""
+    """Per service: supervisord's state, pid and uptime, restarts (None: supervisord's log
+    could not be read), last heartbeat heard."""
     now, heard = view["now_ns"], view["heard_ns"]
     result: dict[str, Any] = {}
     for name in names:
@@ -134,7 +135,7 @@ def services(
             "state": info.state if info else "UNKNOWN",
             "pid": info.pid if info and info.pid else None,
             "uptime_s": round(info.uptime_s) if info else None,
-            "restarts": max(0, spawns.get(name, 0) - 1),
+            "restarts": None if spawns is None else max(0, spawns.get(name, 0) - 1),
             "last_heartbeat_s": None if last is None else round((now - last) / NS_PER_S, 1),
         }
     return result

@@ -2,12 +2,14 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scripts import status_view as view
+from scripts.control import spawn_counts
 from services.executor.day_summary import DaySummary
 from shared.schema import ExecutionSnapshot, Position, Symbol, TradingState
 
@@ -180,3 +182,19 @@ def test_human_values() -> None:
     assert view.human(date(2026, 12, 6)) == "2026-12-06"
     assert view.human([]) == "none"
     assert view.human({"in_doubt": 1, "fills": 2}) == "in doubt 1  fills 2"
+
+
+def test_restarts_are_unknown_when_supervisords_log_cannot_be_read(tmp_path: Path) -> None:
+    beats = {"now_ns": 10 * 10**9, "heard_ns": {}}
+    assert spawn_counts(tmp_path) is None  # no log: unknown, not none
+    unread = view.services(("executor",), {}, spawn_counts(tmp_path), beats)
+    assert unread["executor"]["restarts"] is None
+    assert view.human(unread["executor"]["restarts"]) == "unknown"
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "supervisord.log").write_text(
+        "x INFO supervisord started with pid 1\n"
+        "x INFO spawned: 'executor' with pid 5\n"
+        "x INFO spawned: 'executor' with pid 9\n"
+    )
+    read = view.services(("executor", "feed"), {}, spawn_counts(tmp_path), beats)
+    assert (read["executor"]["restarts"], read["feed"]["restarts"]) == (1, 0)
