@@ -36,14 +36,18 @@ def subscribed(
     for _ in range(attempts):
         before = venue_topics()
         socket = open_socket()
-        for count, subscribe in enumerate(subscriptions, 1):
-            subscribe(socket)
-            answered = partial(_answered_or_closed, socket, venue_topics, before + count)
-            eventually_sync(answered, timeout_s=timeout_s, interval_s=0.02)
-            if _closed(socket):
-                break
-        else:
-            return socket
+        try:
+            for count, subscribe in enumerate(subscriptions, 1):
+                subscribe(socket)
+                answered = partial(_answered_or_closed, socket, venue_topics, before + count)
+                eventually_sync(answered, timeout_s=timeout_s, interval_s=0.02)
+                if _closed(socket):
+                    break
+            else:
+                return socket
+        except BaseException:
+            _close(socket)  # the venue never answered: no socket left open behind the failure
+            raise
         # pybit closed it: wait until the venue has dropped its topics, so the counts stay true
         dropped = partial(_at_most, venue_topics, before)
         eventually_sync(dropped, timeout_s=timeout_s, interval_s=0.02)
@@ -56,6 +60,12 @@ def _answered_or_closed(socket: object, venue_topics: Callable[[], int], wanted:
 
 def _at_most(venue_topics: Callable[[], int], most: int) -> bool:
     return venue_topics() <= most
+
+
+def _close(socket: object) -> None:
+    close = getattr(socket, "exit", None)
+    if close is not None and not _closed(socket):
+        close()
 
 
 def _closed(socket: object) -> bool:

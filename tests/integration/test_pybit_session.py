@@ -1,5 +1,6 @@
 """The official SDK (pybit), pointed at the simulator and otherwise unchanged, trades on it."""
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -107,19 +108,21 @@ def test_pybit_receives_public_and_private_websocket_messages(
         ],
         lambda: int(admin_stats(http.endpoint)["public_subscriptions"]),
     )
-    private = subscribed(
-        lambda: unified_trading.WebSocket(
-            testnet=False, channel_type="private", api_key=API_KEY, api_secret=API_SECRET
-        ),
-        [
-            lambda ws: ws.order_stream(collect),
-            lambda ws: ws.execution_stream(collect),
-            lambda ws: ws.position_stream(collect),
-            lambda ws: ws.wallet_stream(collect),
-        ],
-        lambda: int(admin_stats(http.endpoint)["private_subscriptions"]),
-    )
-    try:
+    with contextlib.ExitStack() as sockets:
+        sockets.callback(public.exit)
+        private = subscribed(
+            lambda: unified_trading.WebSocket(
+                testnet=False, channel_type="private", api_key=API_KEY, api_secret=API_SECRET
+            ),
+            [
+                lambda ws: ws.order_stream(collect),
+                lambda ws: ws.execution_stream(collect),
+                lambda ws: ws.position_stream(collect),
+                lambda ws: ws.wallet_stream(collect),
+            ],
+            lambda: int(admin_stats(http.endpoint)["private_subscriptions"]),
+        )
+        sockets.callback(private.exit)
         eventually_sync(lambda: "orderbook" in received and "publicTrade" in received, timeout_s=15)
         http.place_order(
             category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.01"
@@ -135,8 +138,5 @@ def test_pybit_receives_public_and_private_websocket_messages(
             qty="0.01",
             reduceOnly=True,
         )
-    finally:
-        public.exit()
-        private.exit()
     assert received["order"][0]["data"][0]["symbol"] == "BTCUSDT"
     assert received["execution"][0]["data"][0]["execType"] == "Trade"
