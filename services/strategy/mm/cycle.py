@@ -16,6 +16,7 @@ from services.strategy.mm import guards
 from services.strategy.mm.base import MakerBase, Phase
 from services.strategy.mm.market import SymbolMarket
 from services.strategy.mm.pipeline import NO_TARGETS, CycleInput, CycleResult, run_cycle
+from services.strategy.mm.skew import order_qty
 from services.strategy.mm.spread import SpreadInputs
 from shared.schema import Symbol
 
@@ -64,6 +65,8 @@ class QuoteCycle:
             maker.counters["hard_pause_ended"] += 1
         quoting = maker.phase is Phase.QUOTING and market.feed_ready and market.feed_live
         targets = result.targets if quoting else NO_TARGETS
+        if quoting and targets is NO_TARGETS and result.decision.level is not guards.Level.HARD:
+            self._below_lot(market, view, now_ns, out)  # a quiet market or too small a size
         if now_ns < maker.backoff_until_ns.get(market.symbol, 0):  # working quotes only
             book = maker.manager.book
             targets = {s: t if book.quote(market.symbol, s) else None for s, t in targets.items()}
@@ -75,6 +78,25 @@ class QuoteCycle:
         for market in list(self._maker.markets.values()):
             if market.levels is not None:
                 self.run(market, now_ns, out)
+
+    def _below_lot(
+        self, market: SymbolMarket, view: CycleInput, now_ns: int, out: list[Output]
+    ) -> None:
+        """No quote because order-notional-usdt buys less than one lot at this mid: counted
+        each time, said once a symbol (else the maker would sit silent on it)."""
+        maker = self._maker
+        if order_qty(view.mid, market.lot, 1.0, maker.mm) > 0:
+            return
+        maker.counters["quote_below_lot"] += 1
+        if market.below_lot_told:
+            return
+        market.below_lot_told = True
+        lot_usdt = float(market.lot) * view.mid
+        detail = (
+            f"{market.symbol}: order-notional-usdt {maker.mm.order_notional_usdt:g} is under"
+            f" one lot ({market.lot} at {view.mid:g}, {lot_usdt:.2f} USDT): no quotes"
+        )
+        out.append(make_alert("mm_quote_below_lot", detail, now_ns))
 
     def _requote(self, market: SymbolMarket, targets: Any, now_ns: int, out: list[Output]) -> None:
         maker = self._maker

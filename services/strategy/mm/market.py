@@ -99,6 +99,7 @@ class SymbolMarket:
         self.epoch = 0
         self.feed_ready = False
         self.feed_live = True
+        self.below_lot_told = False  # the alert that one quote's size is under a lot, once
         self.volatility = MidVolatility(settings.vol_window_s)
         self.intensity = IntensityEstimator(
             float(self.tick),

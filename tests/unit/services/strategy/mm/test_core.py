@@ -277,3 +277,19 @@ def test_a_crossed_book_withdraws_the_quotes_while_it_lasts_not_until_a_restart(
     again = book(mm, "50000.0", "50000.1", START + 4 * MS)  # the book is sane again
     assert {o.side for o in submits(again)} == {BUY, SELL}
     assert mm.counters["hard_pause_ended"] == 1
+
+
+def test_a_quote_size_under_one_lot_is_said_once_not_sat_on_silently() -> None:
+    # 20 USDT at 50,000 is 0.0004 BTC, under the 0.001 lot: no quote can be placed.
+    mm = maker(mm_settings(order_notional_usdt=20.0))
+
+    first = book(mm, "50000.0", "50000.1", START)
+    again = book(mm, "50000.1", "50000.2", START + MS)
+
+    assert submits(first) == submits(again) == []
+    (alert,) = [o for o in first if isinstance(o, Alert)]
+    assert alert.code == "mm_quote_below_lot"
+    assert "BTCUSDT: order-notional-usdt 20 is under one lot (0.001" in alert.detail
+    assert not [o for o in again if isinstance(o, Alert)]  # said once a symbol
+    assert mm.counters["quote_below_lot"] == 2
+    assert not [o for o in book(maker(), "50000.0", "50000.1", START) if isinstance(o, Alert)]
