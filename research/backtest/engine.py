@@ -83,7 +83,7 @@ from research.backtest.summary import build_result
 from research.backtest.symbols import EPOCH, run_refusal, selection, universe
 from services.feed.session import FeedSession
 from services.simulator.instruments import SPECS_BY_SYMBOL
-from services.simulator.venue import ExchangeConfig, Grid, Venue
+from services.simulator.venue import ExchangeConfig, Grid, RecordedTrade, Venue
 from services.strategy.api import COMMANDS, EntrySkipped, Output, Resync, Strategy, Transition
 from services.strategy.kinds import build_strategy
 from shared.bybit import wire
@@ -131,8 +131,12 @@ class Engine:
         *,
         strategy: Strategy | None = None,
         progress: Callable[[Progress], None] | None = None,
+        venue_skip: Callable[[RecordedTrade], bool] | None = None,
     ) -> None:
+        """`venue_skip`: recorded trades the venue does not apply (the feed still gets
+        them): parity's own prints of the live session (research/parity/own_trades.py)."""
         self.settings = s = settings
+        self._venue_skip = venue_skip
         self._progress = progress
         self._progress_every = 1 << 16
         _check_symbols(s, given_strategy=strategy is not None)
@@ -250,9 +254,14 @@ class Engine:
 
     def _at_venue(self, frame: MarketFrame) -> None:
         self.now_ns = max(self.now_ns, frame.venue_ns)
-        on_market = self.venue.on_market
-        for event in frame.venue_events:
-            on_market(event)
+        on_market, skip = self.venue.on_market, self._venue_skip
+        if skip is None:
+            for event in frame.venue_events:
+                on_market(event)
+        else:
+            for event in frame.venue_events:
+                if not (isinstance(event, RecordedTrade) and skip(event)):
+                    on_market(event)
         if self.venue.has_reports():
             self._reports_out(None)
         if frame.feed_frame is not None:

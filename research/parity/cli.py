@@ -4,13 +4,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from research.backtest.engine import BacktestError
+from research.backtest.engine import BacktestError, venue_grids
 from research.backtest.settings import Latency, load_settings
 from research.parity.align import METHOD
 from research.parity.clock import decision_delay_ns
 from research.parity.compare import ParityReport, compare, passed, report_text
 from research.parity.latency import accepted_times, cancel_samples, session_latencies
 from research.parity.live import Intent, SessionUnreadable, count_denied, read_journal
+from research.parity.own_trades import own_prints
 from research.parity.records import backtest_decisions, backtest_fills
 from research.parity.session import frame_days, locate, run_backtest, session_lines
 from research.parity.window import Window, read_window
@@ -130,7 +131,8 @@ def run(args: argparse.Namespace) -> ParityReport:
     )
     window = _window(args)
     delay_ns = _strategy_delay(args, intents, journal)
-    result = run_backtest(settings, session_lines(recordings, symbol, days, window), delay_ns)
+    own = own_prints(live.fills, symbol, venue_grids(settings))
+    result = run_backtest(settings, session_lines(recordings, symbol, days, window), delay_ns, own)
     if args.backtest_out is not None:
         args.backtest_out.write_bytes(result.to_json())
     all_decisions, bt_denied = backtest_decisions(result)
@@ -157,6 +159,7 @@ def run(args: argparse.Namespace) -> ParityReport:
             "settings": str(args.settings),
             "latency": latency_text,
             "strategy_delay_ms": delay_ns / 1e6,
+            "own_trades": own.describe(),
             "live_window": "not used (--whole-recording)"
             if args.whole_recording
             else window.describe(),
@@ -210,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"latency    {s['latency']}")
     print(f"strategy   acts {s['strategy_delay_ms']:.3f} ms after the receive time")
+    print(f"own trades {s['own_trades']}")
     print(
         f"window     live strategy {s['live_window']};"
         f" {s['backtest_decisions_outside_window']} backtest decisions outside it (not compared)"

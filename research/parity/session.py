@@ -19,6 +19,7 @@ from research.backtest.result import BacktestResult
 from research.backtest.settings import BacktestSettings
 from research.parity.clock import DelayedStrategy
 from research.parity.live import SessionUnreadable
+from research.parity.own_trades import OwnPrints
 from research.parity.window import Window
 from services.strategy.machine import MomentumScalper
 from shared.journal_read import JOURNAL_FILE
@@ -77,13 +78,17 @@ def session_lines(
 
 
 def run_backtest(
-    settings: BacktestSettings, lines: Iterator[tuple[int, bytes]], strategy_delay_ns: int
+    settings: BacktestSettings,
+    lines: Iterator[tuple[int, bytes]],
+    strategy_delay_ns: int,
+    own: OwnPrints | None = None,
 ) -> BacktestResult:
     """The backtest of the session's frames with its settings, the live strategy class
-    acting `strategy_delay_ns` after each receive time (clock.py)."""
+    acting `strategy_delay_ns` after each receive time (clock.py), the venue leaving out
+    the live session's `own` prints (own_trades.py)."""
     first = next(lines, None)
     if first is None:
         raise SessionUnreadable("no recorded frames inside the live strategy's window")
     scalper = MomentumScalper(settings.strategy, last_seq=first[0])
     strategy = DelayedStrategy(scalper, strategy_delay_ns)
-    return Engine(settings, chain([first], lines), strategy=strategy).run()
+    return Engine(settings, chain([first], lines), strategy=strategy, venue_skip=own).run()
