@@ -39,6 +39,20 @@ EXAMPLES = """examples:
 """
 
 
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """`--recordings DIR --day DAY --symbol SYMBOL ...`, as backtests and sweeps take them."""
+    p.add_argument("--recordings", type=Path, metavar="DIR", help="a recordings directory ...")
+    p.add_argument("--day", metavar="YYYY-MM-DD", help="... its day (UTC) ...")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        metavar="SYMBOL",
+        help="... and symbol; repeatable: several symbols, the first named first (default"
+        " for FILEs: from the file names, in their order). Several symbols need a market"
+        ' maker that quotes them: [strategy.market-maker] symbols, or follow = "market-making"',
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scripts/backtest",
@@ -56,16 +70,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="recordings (.frames.gz), of one symbol or several (merged by receive time)",
     )
-    p.add_argument("--recordings", type=Path, metavar="DIR", help="a recordings directory ...")
-    p.add_argument("--day", metavar="YYYY-MM-DD", help="... its day (UTC) ...")
-    p.add_argument(
-        "--symbol",
-        action="append",
-        metavar="SYMBOL",
-        help="... and symbol; repeatable: several symbols, the first named first (default"
-        " for FILEs: from the file names, in their order). Several symbols need a market"
-        ' maker that quotes them: [strategy.market-maker] symbols, or follow = "market-making"',
-    )
+    add_data_arguments(p)
     p.add_argument(
         "--settings",
         type=Path,

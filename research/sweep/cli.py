@@ -15,6 +15,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from research.backtest.cli import add_data_arguments
 from research.backtest.engine import BacktestError
 from research.backtest.settings import NS_PER_MS, parse_overrides
 from research.report.files import default_report_path
@@ -84,16 +85,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="recordings (.frames.gz)")
-    p.add_argument("--recordings", type=Path, metavar="DIR", help="a recordings directory ...")
-    p.add_argument("--day", metavar="YYYY-MM-DD", help="... its day (UTC) ...")
-    p.add_argument(
-        "--symbol",
-        action="append",
-        metavar="SYMBOL",
-        help="... and symbol; repeatable: several symbols, the first named first (default"
-        " for FILEs: from the file names, in their order). Several symbols need a market"
-        ' maker that quotes them: [strategy.market-maker] symbols, or follow = "market-making"',
-    )
+    add_data_arguments(p)
     p.add_argument(
         "--settings",
         type=Path,

@@ -16,6 +16,7 @@ from shared.schema import (
     OrderRejected,
     OrderSide,
     PositionChanged,
+    SubmitOrder,
     TradingState,
 )
 from tests.helpers.executor_rig import SECOND, MakeNode, Rig, rig
@@ -172,14 +173,20 @@ async def test_a_fill_that_beats_the_shutdown_is_booked_before_the_executor_exit
     assert statuses == [("Filled",)]
 
 
+async def resting_buy(r: Rig) -> SubmitOrder:
+    """A limit buy 0.5 % under the last price, accepted: it rests."""
+    price = (await r.last_price() * Decimal("0.995")).quantize(Decimal("0.1"))
+    command = r.order(limit_price=price)
+    await r.send(command)
+    await eventually(lambda: r.messages(OrderAccepted), timeout_s=10)
+    return command
+
+
 async def test_dead_mans_switch_cancels_working_orders_when_the_strategy_goes_silent(
     make_node: MakeNode, ipc_dir: Path
 ) -> None:
     async with rig(make_node, ipc_dir, dead_man_after_s=1.0) as r:
-        price = (await r.last_price() * Decimal("0.995")).quantize(Decimal("0.1"))
-        command = r.order(limit_price=price)
-        await r.send(command)
-        await eventually(lambda: r.messages(OrderAccepted), timeout_s=10)
+        command = await resting_buy(r)
         clock = r.executor._clock
         accepted_ns = clock.now_ns()
         # While the strategy beats, two switch periods pass without a cancel.
@@ -200,10 +207,7 @@ async def test_the_switchs_cancel_of_an_order_already_gone_is_counted_not_alerte
     # crossed): the executor still thinks it works. The dead-man's switch cancels it and the
     # venue answers 110001 "order not exists or too late": what the switch wanted.
     async with rig(make_node, ipc_dir, dead_man_after_s=1.0) as r:
-        price = (await r.last_price() * Decimal("0.995")).quantize(Decimal("0.1"))
-        command = r.order(limit_price=price)
-        await r.send(command)
-        await eventually(lambda: r.messages(OrderAccepted), timeout_s=10)
+        command = await resting_buy(r)
         await r.sim.set_faults(ws_drop_rate=1.0)  # the cancel's report is lost
         gone = await r.sim.post(
             "/v5/order/cancel",
