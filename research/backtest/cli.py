@@ -222,12 +222,19 @@ def _inputs(args: argparse.Namespace) -> tuple[list[str], Iterator[tuple[int, by
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise ValueError(f"no such recording file: {', '.join(missing)}")
-    if not given:
-        named = (re.match(r"^[A-Z0-9]+USDT", f.name) for f in args.files)
-        given = list(dict.fromkeys(m.group(0) for m in named if m))
-        if not given:
-            raise ValueError("cannot tell the symbol from the file names: give --symbol")
-    return given, recording_lines(args.files)
+    return list(data_symbols(args)), recording_lines(args.files)
+
+
+def data_symbols(args: argparse.Namespace) -> tuple[str, ...]:
+    """The run's symbols in order: `--symbol` as given (a repeat named once), else from the
+    FILEs' names."""
+    if args.symbol:
+        return tuple(dict.fromkeys(args.symbol))
+    named = (re.match(r"^[A-Z0-9]+USDT", f.name) for f in args.files)
+    found = tuple(dict.fromkeys(m.group(0) for m in named if m))
+    if not found:
+        raise ValueError("cannot tell the symbol from the file names: give --symbol")
+    return found
 
 
 def _progress(started: float) -> Callable[[Progress], None]:

@@ -4,7 +4,6 @@ over backtests; a table, the best as a fragment."""
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import textwrap
@@ -15,7 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from research.backtest.cli import add_data_arguments
+from research.backtest.cli import add_data_arguments, data_symbols
 from research.backtest.engine import BacktestError
 from research.backtest.settings import NS_PER_MS, parse_overrides
 from research.report.files import default_report_path
@@ -191,7 +190,7 @@ def _recording(args: argparse.Namespace) -> Recording:
             raise ValueError("--recordings needs --day and --symbol, and no FILEs")
         if args.cache:
             raise ValueError("--cache takes one recording FILE, not --recordings")
-        return Recording(root=args.recordings, day=args.day, symbols=_symbols(args))
+        return Recording(root=args.recordings, day=args.day, symbols=data_symbols(args))
     if not args.files:
         raise ValueError("give recording FILEs, or --recordings DIR --day DAY --symbol SYMBOL")
     missing = [str(f) for f in args.files if not f.is_file()]
@@ -203,20 +202,9 @@ def _recording(args: argparse.Namespace) -> Recording:
     return Recording(files=tuple(args.files), columnar=columnar)
 
 
-def _symbols(args: argparse.Namespace) -> tuple[str, ...]:
-    """The run's symbols in order: as given, else from the FILEs' names."""
-    if args.symbol:
-        return tuple(dict.fromkeys(args.symbol))  # a repeat named once
-    named = (re.match(r"^[A-Z0-9]+USDT", f.name) for f in args.files)
-    found = tuple(dict.fromkeys(m.group(0) for m in named if m))
-    if not found:
-        raise ValueError("cannot tell the symbol from the file names: give --symbol")
-    return found
-
-
 def _symbol(args: argparse.Namespace) -> str | tuple[str, ...]:
     """What the job takes: one symbol, or several."""
-    symbols = _symbols(args)
+    symbols = data_symbols(args)
     return symbols[0] if len(symbols) == 1 else symbols
 
 
