@@ -19,6 +19,7 @@ from shared.settings import (
     load_section,
     resolve_run_dir,
 )
+from shared.supervisor_log import spawn_counts as read_spawn_counts
 
 # Start order. The recorder comes before the feed and the executor so that it hears their
 # first frames and events (a book's snapshot), and stops after them (their last events).
@@ -85,18 +86,7 @@ def run_dir_from_settings() -> tuple[SystemSettings, Path]:
 def spawn_counts(run_dir: Path) -> dict[str, int] | None:
     """How often this supervisord started each program (from its log): restarts = count - 1;
     None when the log cannot be read (the restarts are unknown, not none)."""
-    counts = dict.fromkeys(SERVICES, 0)
-    try:
-        text = (run_dir / "logs" / "supervisord.log").read_text(errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if "supervisord started with pid" in line:
-            counts = dict.fromkeys(SERVICES, 0)  # a new supervisord: count from here
-        elif "spawned: '" in line:
-            name = line.split("spawned: '", 1)[1].split("'", 1)[0]
-            counts[name] = counts.get(name, 0) + 1
-    return counts
+    return read_spawn_counts(run_dir / "logs" / "supervisord.log")
 
 
 _HANDED_OUT: set[int] = set()  # ports free_port() returned in this process

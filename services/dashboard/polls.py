@@ -24,6 +24,7 @@ from services.dashboard.metrics import MetricsFold, parse
 from services.dashboard.money import fold_daily_loss, fold_day_pnl
 from services.dashboard.processes import Liveness, ProcessFold, ProcessInfo
 from services.dashboard.view import View
+from shared.supervisor_log import spawn_counts
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,10 @@ class Supervisor:
     def spawn_counts(self) -> dict[str, int] | None:
         """How often this supervisord spawned each program, from its log (None: the log
         could not be read, the counts are unknown)."""
-        counts: dict[str, int] = {}
         log_path = self.socket.parent / "logs" / "supervisord.log"
-        try:
-            text = log_path.read_text(errors="replace")
-        except OSError as e:
-            log.warning("restarts before the dashboard unknown: %s unreadable (%s)", log_path, e)
-            return None
-        for line in text.splitlines():
-            if "supervisord started with pid" in line:
-                counts = {}  # a new supervisord: count from here
-            elif "spawned: '" in line:
-                name = line.split("spawned: '", 1)[1].split("'", 1)[0]
-                counts[name] = counts.get(name, 0) + 1
+        counts = spawn_counts(log_path)
+        if counts is None:
+            log.warning("restarts before the dashboard unknown: %s unreadable", log_path)
         return counts
 
     def processes(self) -> list[ProcessInfo]:
