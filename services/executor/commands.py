@@ -37,7 +37,7 @@ def take(
         return
     strategy_id = getattr(item.message, "strategy_id", None)
     if strategy_id is not None:
-        work.guard.core.heard_command(item.ts_recv_ns, strategy_id)
+        work.guard.core.heard_command(item.ts_recv_ns, strategy_id, item.header.sender)
     try:
         _carry_out(work, item.message, item.ts_recv_ns, snapshot)
     except BybitError as e:  # e.g. no API keys: nothing was sent

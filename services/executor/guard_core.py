@@ -31,6 +31,7 @@ from services.executor.order_state import CANCELABLE_STATUSES, OrderRecord
 from services.executor.ports import SOURCE
 from shared.bybit.translate import InstrumentRules
 from shared.schema import AlertSeverity, ClientOrderId, Position, Symbol, TradingState
+from shared.settings import INSTANCE_PREFIX
 
 NS_PER_S = 1_000_000_000
 REPORT_GRACE_NS = NS_PER_S  # an order's reports may trail its ack by this much
@@ -177,10 +178,17 @@ class GuardCore:
         for strategy_id in strategy_ids:
             self._instance_of[strategy_id] = instance
 
-    def heard_command(self, now_ns: int, strategy_id: str) -> None:
-        """A command of `strategy_id` arrived at `now_ns`: its instance is alive. A restarted
-        instance's first commands come before the executor's subscriber has reconnected to
-        its events socket; without this its fresh quotes were cancelled as a silent one's."""
+    def heard_command(self, now_ns: int, strategy_id: str, sender: str = "") -> None:
+        """A command of `strategy_id` from `sender` arrived at `now_ns`: its instance is
+        alive. A restarted instance's first commands come before the executor's subscriber
+        has reconnected to its events socket; without this its fresh quotes were cancelled
+        as a silent one's. A strategy instance's command also says whose the id is (its
+        sender, the bus name of the instance's process): an instance frozen before the
+        executor heard any StrategyStatus of it had its orders counted as the first
+        instance's, which kept talking, and they were never pulled (seen in CI)."""
+        if sender == MAIN_INSTANCE or sender.startswith(INSTANCE_PREFIX):
+            self.heard_strategy(now_ns, sender, (strategy_id,))
+            return
         switch = self._dead_men.get(self._instance_of.get(strategy_id, MAIN_INSTANCE))
         if switch is not None:
             switch.heard(now_ns)

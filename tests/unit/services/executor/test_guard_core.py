@@ -273,3 +273,24 @@ def test_the_guard_halts_exactly_when_todays_loss_reaches_the_limit_and_not_halt
     if should_halt:
         (halt,) = [e for e in effects if isinstance(e, Halt)]
         assert f"-{limit} USDT" in halt.reason
+
+
+def test_a_command_says_whose_the_id_is_before_any_status_named_it() -> None:
+    # mm1 froze before the executor heard a StrategyStatus of it: its quotes, known from
+    # its commands' sender, are pulled once it is silent, while the scalper talks on
+    guard = core()
+    quote = record("mm-3", OrderStatus.ACCEPTED, 0)
+    quote.strategy_id = "mm1"
+
+    guard.heard_command(10 * SECOND, "mm1", "strategy-mm1")
+    guard.heard_strategy(13 * SECOND, "strategy")  # the scalper's heartbeat
+    effects = guard.tick(watch(13 * SECOND, working=(quote,)))  # type: ignore[arg-type]
+
+    assert CancelOrders(("mm-3",)) in effects  # type: ignore[arg-type]
+    alert = next(e for e in effects if isinstance(e, RaiseAlert))
+    assert alert.detail.endswith("(instance strategy-mm1)")
+    # a command from elsewhere (the dashboard) claims no id
+    guard.heard_command(14 * SECOND, "mom1", "dashboard")
+    stray = record("x-2", OrderStatus.ACCEPTED, 0)
+    stray.strategy_id = "mom1"
+    assert CancelOrders(("x-2",)) not in guard.tick(watch(14 * SECOND, working=(stray,)))  # type: ignore[arg-type]
